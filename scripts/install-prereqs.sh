@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, idempotently: each step checks
+# first and skips what is already present at the right version.
+set -euo pipefail
+
+PGRX_VERSION=0.18.0
+PG_MAJOR=15
+PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+
+log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
+
+need_apt=()
+for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+else
+  log "apt packages present"
+fi
+
+if command -v cargo-pgrx >/dev/null && cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION\$"; then
+  log "cargo-pgrx $PGRX_VERSION present"
+else
+  log "cargo install cargo-pgrx $PGRX_VERSION (takes a few minutes)"
+  cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+fi
+
+PGRX_HOME=${PGRX_HOME:-$HOME/.pgrx}
+if grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
+  log "cargo pgrx init already points pg$PG_MAJOR at $PG_CONFIG"
+else
+  log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
+  cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+fi
+
+# The extension is installed into the system PostgreSQL's directories; the test
+# clusters run as user postgres, which must be able to read the build tree.
+id postgres >/dev/null 2>&1 || { log "user postgres missing"; exit 1; }
+log "done"

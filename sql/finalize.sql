@@ -1,0 +1,46 @@
+-- Privileges and pg_dump registration; runs after every function exists.
+
+-- Nothing is readable or writable by PUBLIC: all access goes through functions.
+REVOKE ALL ON ALL TABLES IN SCHEMA oauth FROM PUBLIC;
+-- Postgres grants EXECUTE to PUBLIC on new functions; take it back, then grant per function.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oauth FROM PUBLIC;
+GRANT USAGE ON SCHEMA oauth TO PUBLIC;
+
+-- RLS helpers: read only the caller's own request.jwt.claims.
+GRANT EXECUTE ON FUNCTION
+    oauth.jwt(), oauth.uid(), oauth.client_id(), oauth.scopes(), oauth.has_scope(text)
+TO PUBLIC;
+
+-- Client-facing protocol steps: each authenticates its caller from its own arguments (client
+-- secret, code + PKCE verifier, refresh token, signed session token).
+GRANT EXECUTE ON FUNCTION
+    oauth.authorize(jsonb),
+    oauth.exchange_code(text, text, text, text, text, text),
+    oauth.refresh(text, text, text, text),
+    oauth.jwks(),
+    oauth.verify(text),
+    oauth.authorization(text, text),
+    oauth.consent(text, boolean, text)
+TO PUBLIC;
+
+-- oauth.authorization(text) and oauth.consent(text, boolean) trust request.jwt.claims, which
+-- any role able to run arbitrary SQL can set. They are granted only to roles that cannot:
+-- PostgREST's `authenticated` role when it exists, and whatever role the DBA grants them to
+-- (the front's). Administration functions stay with the owner unless the DBA grants them.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        GRANT EXECUTE ON FUNCTION oauth.authorization(text), oauth.consent(text, boolean)
+        TO authenticated;
+    END IF;
+END
+$$;
+
+-- pg_dump keeps the data of extension tables only when they are registered.
+SELECT pg_catalog.pg_extension_config_dump('oauth.scopes', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.clients', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.authorizations', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.consents', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.grants', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.refresh_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.signing_keys', '');

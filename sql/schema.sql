@@ -1,0 +1,116 @@
+-- oauth_server schema: tables and indexes. Included as the bootstrap step of the install
+-- script; privileges are in finalize.sql. Every secret value (client secret, code, refresh
+-- token) is stored only as the SHA-256 of a 256-bit random value.
+
+-- Scopes a client may be allowed, with the text the consent page shows. The OIDC scopes
+-- (openid, profile, email, phone) are built in; rows here add scopes or override their text.
+-- (Not seeded here: seeded rows would collide with the restored ones after pg_dump.)
+CREATE TABLE oauth.scopes (
+    name        text PRIMARY KEY CHECK (name ~ '^[\x21\x23-\x5B\x5D-\x7E]{1,128}$'),
+    description text NOT NULL DEFAULT ''
+);
+
+CREATE TABLE oauth.clients (
+    client_id                  text PRIMARY KEY,
+    client_secret_hash         bytea CHECK (octet_length(client_secret_hash) = 32),
+    client_type                text NOT NULL CHECK (client_type IN ('confidential', 'public')),
+    name                       text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 1 AND 10),
+    -- NULL: any built-in scope or scope in oauth.scopes.
+    scopes                     text[],
+    grant_types                text[] NOT NULL,
+    token_endpoint_auth_method text NOT NULL
+        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
+    client_uri                 text,
+    logo_uri                   text,
+    created_at                 timestamptz NOT NULL DEFAULT now(),
+    updated_at                 timestamptz NOT NULL DEFAULT now(),
+    -- A confidential client has a secret; a public one never does.
+    CHECK ((client_type = 'confidential') = (client_secret_hash IS NOT NULL)),
+    CHECK ((client_type = 'public') = (token_endpoint_auth_method = 'none'))
+);
+
+-- Pending authorization requests and the codes issued for them. One row per request:
+-- pending -> approved (code issued) -> redeemed, or pending -> denied.
+CREATE TABLE oauth.authorizations (
+    id                  text PRIMARY KEY,
+    client_id           text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    redirect_uri        text NOT NULL,
+    -- Whether the request named redirect_uri; if so the token request must repeat it.
+    redirect_uri_given  boolean NOT NULL,
+    scopes              text[] NOT NULL,
+    state               text,
+    nonce               text,
+    code_challenge      text NOT NULL,
+    resource            text,
+    prompt              text,
+    user_id             text,
+    status              text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
+    code_hash           bytea UNIQUE CHECK (octet_length(code_hash) = 32),
+    auth_time           timestamptz,
+    -- The token family this code issued: revoked if the code is replayed.
+    grant_id            uuid,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    expires_at          timestamptz NOT NULL,
+    CHECK ((status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL))
+);
+CREATE INDEX authorizations_expires_at ON oauth.authorizations (expires_at);
+CREATE INDEX authorizations_client_id ON oauth.authorizations (client_id);
+
+-- What each user has allowed each client; scopes accumulate.
+CREATE TABLE oauth.consents (
+    user_id     text NOT NULL,
+    client_id   text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    scopes      text[] NOT NULL,
+    granted_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at  timestamptz,
+    PRIMARY KEY (user_id, client_id)
+);
+CREATE INDEX consents_client_id ON oauth.consents (client_id);
+
+-- A grant is a token family: one code exchange and every refresh that follows it. Its id is
+-- the session_id claim of the access tokens it issues.
+CREATE TABLE oauth.grants (
+    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    client_id         text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    user_id           text NOT NULL,
+    scopes            text[] NOT NULL,
+    resource          text,
+    auth_time         timestamptz NOT NULL,
+    authorization_id  text,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    last_used_at      timestamptz NOT NULL DEFAULT now(),
+    revoked_at        timestamptz,
+    revoked_reason    text
+);
+CREATE INDEX grants_user_client ON oauth.grants (user_id, client_id);
+CREATE INDEX grants_client_id ON oauth.grants (client_id);
+
+-- Refresh tokens, rotated on every use. A used token presented again revokes its family.
+CREATE TABLE oauth.refresh_tokens (
+    token_hash  bytea PRIMARY KEY CHECK (octet_length(token_hash) = 32),
+    grant_id    uuid NOT NULL REFERENCES oauth.grants ON DELETE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL,
+    used_at     timestamptz
+);
+CREATE INDEX refresh_tokens_grant_id ON oauth.refresh_tokens (grant_id);
+CREATE INDEX refresh_tokens_expires_at ON oauth.refresh_tokens (expires_at);
+
+-- Signing keys: next -> current -> previous. JWKS lists all three, so a key is announced
+-- before it signs and still verifies after it stops. Private keys: PKCS#8 DER, readable only
+-- by the extension's owner (and so by its SECURITY DEFINER functions).
+CREATE TABLE oauth.signing_keys (
+    kid          text PRIMARY KEY,
+    alg          text NOT NULL CHECK (alg IN ('ES256', 'RS256', 'EdDSA')),
+    status       text NOT NULL CHECK (status IN ('next', 'current', 'previous')),
+    public_jwk   jsonb NOT NULL,
+    private_key  bytea NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    activated_at timestamptz
+);
+-- At most one key in each of next and current.
+CREATE UNIQUE INDEX signing_keys_one_next ON oauth.signing_keys (status) WHERE status = 'next';
+CREATE UNIQUE INDEX signing_keys_one_current ON oauth.signing_keys (status) WHERE status = 'current';

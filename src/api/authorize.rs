@@ -1,0 +1,153 @@
+//! `oauth.authorize(params)`: validates an authorization request and stores it as pending,
+//! then sends the browser to the app's consent page. Errors go back to the client's redirect
+//! URI only once the client and that URI are known to be genuine (RFC 6749 §4.1.2.1); before
+//! that they are returned as JSON and never redirect, or we would be an open redirector.
+
+use super::clients::{self, Client};
+use super::{db, respond, set_response_headers, set_response_status, ApiResult};
+use crate::error::{invalid_request, OAuthError};
+use crate::protocol::params::Params;
+use crate::protocol::{pkce, redirect_uri, scope, secret};
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+/// Longest `state` / `nonce` we store and echo.
+const MAX_STATE_LEN: usize = 2048;
+
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn authorize(params: Option<JsonB>) -> JsonB {
+    let params = params.map(|p| p.0).unwrap_or(Value::Null);
+    respond(authorize_request(&params))
+}
+
+/// The request as validated, before it is stored.
+struct Request<'a> {
+    client: Client,
+    redirect_uri: String,
+    redirect_uri_given: bool,
+    state: Option<&'a str>,
+}
+
+fn authorize_request(params: &Value) -> ApiResult<Value> {
+    let p = Params::new(params)?;
+    let req = identify_client(&p)?;
+    // From here on, errors are redirected to the client with state and iss.
+    match store_pending(&p, &req) {
+        Ok(v) => Ok(v),
+        Err(super::Failure::OAuth(e)) => Ok(redirect(&redirect_uri::with_query(
+            &req.redirect_uri,
+            &error_params(&e, req.state).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(),
+        ))),
+        Err(misuse) => Err(misuse),
+    }
+}
+
+/// Client and redirect URI: the checks whose failure must not redirect.
+fn identify_client<'a>(p: &Params<'a>) -> ApiResult<Request<'a>> {
+    let client_id = p.get("client_id")?.ok_or_else(|| invalid_request("client_id is required"))?;
+    let client = clients::load(client_id)?.ok_or_else(|| invalid_request("unknown client_id"))?;
+    let (redirect_uri, given) = match p.get("redirect_uri")? {
+        Some(requested) => match redirect_uri::find_match(&client.redirect_uris, requested) {
+            Some(uri) => (uri.to_string(), true),
+            None => return Err(invalid_request("redirect_uri is not registered for this client").into()),
+        },
+        // Omitting redirect_uri is allowed only when exactly one, non-loopback URI is registered.
+        None if client.redirect_uris.len() == 1 && !client.redirect_uris[0].starts_with("http://") => {
+            (client.redirect_uris[0].clone(), false)
+        }
+        None => return Err(invalid_request("redirect_uri is required").into()),
+    };
+    // `state` is echoed even on errors about other parameters, when it is itself usable.
+    let state = p.get("state").ok().flatten().filter(|s| s.len() <= MAX_STATE_LEN);
+    Ok(Request { client, redirect_uri, redirect_uri_given: given, state })
+}
+
+fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
+    match p.get("response_type")? {
+        Some("code") => {}
+        None => return Err(invalid_request("response_type is required").into()),
+        Some(other) => {
+            return Err(OAuthError::UnsupportedResponseType(format!("response_type {other:?} is not supported; use code")).into())
+        }
+    }
+    if !req.client.allows_grant("authorization_code") {
+        return Err(OAuthError::UnauthorizedClient("this client may not use the authorization code grant".into()).into());
+    }
+    let challenge = pkce::validate_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
+    let allowed = clients::allowed_scopes(&req.client)?;
+    let scopes = match p.get("scope")? {
+        Some(s) => scope::parse(s)?,
+        // No scope requested: the client's registered scopes, if it has an explicit list.
+        None => req.client.scopes.clone().unwrap_or_default(),
+    };
+    scope::ensure_subset(&scopes, &allowed, "allowed for this client")?;
+    let state = p.get("state")?;
+    let nonce = p.get("nonce")?;
+    for (name, v) in [("state", state), ("nonce", nonce)] {
+        if v.is_some_and(|v| v.len() > MAX_STATE_LEN) {
+            return Err(invalid_request(format!("{name} is longer than {MAX_STATE_LEN} characters")).into());
+        }
+    }
+    let resource = p.get("resource")?;
+    if let Some(r) = resource {
+        validate_resource(r)?;
+    }
+    let prompt = p.get("prompt")?;
+    let consent_url = settings::consent_url().ok_or_else(|| {
+        crate::error::MisuseError::new(crate::error::Misuse::Misconfigured, "oauth_server.consent_url is not set")
+            .hint("ALTER DATABASE … SET oauth_server.consent_url = 'https://app.example/consent'")
+    })?;
+    // Keys exist before the first code is issued, so the JWKS announces them before they sign.
+    super::keys::current_signer()?;
+    let id = secret::random_token(secret::TOKEN_BYTES);
+    db::execute(
+        "INSERT INTO oauth.authorizations (id, client_id, redirect_uri, redirect_uri_given, scopes, state, nonce,
+                                           code_challenge, resource, prompt, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))",
+        &[
+            id.as_str().into(),
+            req.client.client_id.as_str().into(),
+            req.redirect_uri.as_str().into(),
+            req.redirect_uri_given.into(),
+            scopes.into(),
+            state.into(),
+            nonce.into(),
+            challenge.as_str().into(),
+            resource.into(),
+            prompt.into(),
+            (settings::code_lifetime() as f64).into(),
+        ],
+    )?;
+    Ok(redirect(&redirect_uri::with_query(&consent_url, &[("authorization_id", &id)])))
+}
+
+/// RFC 8707 §2: an absolute URI without a fragment.
+pub fn validate_resource(r: &str) -> Result<(), OAuthError> {
+    let ok = !r.contains('#') && url::Url::parse(r).is_ok_and(|u| !u.cannot_be_a_base());
+    if ok {
+        Ok(())
+    } else {
+        Err(OAuthError::InvalidTarget(format!("resource {r:?} must be an absolute URI without a fragment")))
+    }
+}
+
+/// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any
+/// HTTP layer that honours those settings) answers with the redirect itself.
+fn redirect(url: &str) -> Value {
+    set_response_status(302);
+    set_response_headers(&[("Location", url)]);
+    json!({ "redirect_to": url })
+}
+
+/// The parameters of an error redirect: error, description, state, iss (RFC 9207).
+pub fn error_params(e: &OAuthError, state: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut out = vec![("error", e.code().to_string()), ("error_description", e.description().to_string())];
+    if let Some(s) = state {
+        out.push(("state", s.to_string()));
+    }
+    out.push(("iss", settings::issuer()));
+    out
+}

@@ -1,0 +1,79 @@
+//! RLS helpers: `oauth.jwt()`, `oauth.uid()`, `oauth.client_id()`, `oauth.scopes()`,
+//! `oauth.has_scope(text)`. They read `request.jwt.claims` and must be cheap per row: the
+//! claims are parsed once per distinct value of the setting and cached for the backend, so a
+//! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
+//! They return NULL (or false) when no claims are set, never raise.
+
+use super::session::raw_claims;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+use std::cell::RefCell;
+
+struct Parsed {
+    raw: String,
+    claims: Option<Value>,
+    sub: Option<String>,
+    client_id: Option<String>,
+    scopes: Vec<String>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Parsed>> = const { RefCell::new(None) };
+}
+
+fn parse(raw: String) -> Parsed {
+    let claims: Option<Value> = serde_json::from_str(&raw).ok().filter(Value::is_object);
+    let text = |k: &str| claims.as_ref().and_then(|c| c.get(k)).and_then(Value::as_str).map(String::from);
+    let scopes = text("scope")
+        .map(|s| s.split(' ').filter(|t| !t.is_empty()).map(String::from).collect())
+        .unwrap_or_default();
+    Parsed { sub: text("sub"), client_id: text("client_id"), scopes, claims, raw }
+}
+
+/// Runs `f` on the parsed claims of this moment, parsing only when the setting changed.
+fn with_claims<R>(f: impl FnOnce(Option<&Parsed>) -> R) -> R {
+    let ptr = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+    let current: &[u8] = if ptr.is_null() { b"" } else { unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes() };
+    if current.is_empty() {
+        return f(None);
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.as_ref().is_none_or(|p| p.raw.as_bytes() != current) {
+            *cache = raw_claims().map(parse);
+        }
+        f(cache.as_ref())
+    })
+}
+
+/// All claims of the request's JWT, or NULL.
+#[pg_extern(stable, parallel_safe)]
+fn jwt() -> Option<JsonB> {
+    with_claims(|p| p.and_then(|p| p.claims.clone()).map(JsonB))
+}
+
+/// The user (`sub`), or NULL.
+#[pg_extern(stable, parallel_safe)]
+fn uid() -> Option<String> {
+    with_claims(|p| p.and_then(|p| p.sub.clone()))
+}
+
+/// The OAuth client acting for the user, or NULL for a first-party session.
+#[pg_extern(stable, parallel_safe)]
+fn client_id() -> Option<String> {
+    with_claims(|p| p.and_then(|p| p.client_id.clone()))
+}
+
+/// The granted scopes (the `scope` claim split on spaces); empty when none.
+#[pg_extern(stable, parallel_safe)]
+fn scopes() -> Vec<String> {
+    with_claims(|p| p.map(|p| p.scopes.clone()).unwrap_or_default())
+}
+
+/// Whether `scope` was granted. NULL scope → false.
+#[pg_extern(stable, parallel_safe)]
+fn has_scope(scope: Option<&str>) -> bool {
+    let Some(scope) = scope else { return false };
+    with_claims(|p| p.is_some_and(|p| p.scopes.iter().any(|s| s == scope)))
+}

@@ -1,0 +1,60 @@
+//! Who is calling: the signed-in user of the consent API, read the PostgREST way from
+//! `request.jwt.claims`, or from a session token verified here. A token issued to an OAuth
+//! client (it has `client_id`) is never a user session: otherwise a third-party app holding a
+//! user's access token could approve consents or revoke grants on its own.
+
+use super::keys::verify_token;
+use super::ApiResult;
+use crate::error::OAuthError;
+use serde_json::Value;
+
+/// The caller as the consent API sees them.
+pub struct Caller {
+    pub user_id: String,
+    /// When the user authenticated, if the session says (`auth_time`, else `iat`).
+    pub auth_time: Option<i64>,
+}
+
+/// Raw `request.jwt.claims` of this transaction, if set.
+pub fn raw_claims() -> Option<String> {
+    let ptr = unsafe { pgrx::pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+    if ptr.is_null() {
+        return None;
+    }
+    let s = unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+/// The caller from already-verified claims (PostgREST's or the front's).
+pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
+    if claims.get("client_id").is_some_and(|c| !c.is_null()) {
+        return Err(OAuthError::AccessDenied(
+            "a token issued to an OAuth client is not a user session".into(),
+        )
+        .into());
+    }
+    let user_id = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthError::LoginRequired("no signed-in user: the session has no sub".into()))?;
+    let auth_time = claims.get("auth_time").or_else(|| claims.get("iat")).and_then(Value::as_i64);
+    Ok(Caller { user_id: user_id.to_string(), auth_time })
+}
+
+/// The caller from `request.jwt.claims`.
+pub fn from_request() -> ApiResult<Caller> {
+    let raw = raw_claims().ok_or_else(|| OAuthError::LoginRequired("no signed-in user: request.jwt.claims is not set".into()))?;
+    let claims: Value = serde_json::from_str(&raw)
+        .map_err(|_| OAuthError::LoginRequired("request.jwt.claims is not valid JSON".into()))?;
+    from_claims(&claims)
+}
+
+/// The caller from a session token verified against our keys.
+pub fn from_token(token: Option<&str>) -> ApiResult<Caller> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::LoginRequired("no session token".into()))?;
+    let claims = verify_token(token).map_err(|e| OAuthError::LoginRequired(e.message))?;
+    from_claims(&claims)
+}

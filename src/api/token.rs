@@ -1,0 +1,349 @@
+//! The token functions: `oauth.exchange_code(…)` and `oauth.refresh(…)`, and the issuing of
+//! access, ID and refresh tokens they share. Failures are returned as RFC 6749 JSON with
+//! `response.status`, so that what must persist does: a replayed code revokes the tokens it
+//! issued, a reused refresh token revokes its family. A failure after validation (signing, the
+//! hook) raises instead, rolling back, so a code is never burned without an answer.
+
+use super::clients::{self, Client};
+use super::keys::current_signer;
+use super::{db, or_raise, required, respond, set_no_store, ApiResult};
+use crate::error::{bad_param, invalid_client, invalid_grant, invalid_request, Misuse, MisuseError, OAuthError};
+use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
+use crate::protocol::{jws, pkce, scope, secret};
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Client authentication (RFC 6749 §2.3): a confidential client proves its secret, a public
+/// client presents none. Every failure is the same `invalid_client` so the response does not
+/// tell an attacker which part was wrong.
+pub fn authenticate_client(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
+    let client_id = client_id.filter(|s| !s.is_empty()).ok_or_else(|| invalid_client("client_id is required"))?;
+    let client = clients::load(client_id)?;
+    let secret = client_secret.filter(|s| !s.is_empty());
+    match (client, secret) {
+        (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
+        (Some(c), None) if !c.is_confidential() => Ok(c),
+        (Some(c), Some(_)) if !c.is_confidential() => Err(invalid_client("a public client must not send a client secret").into()),
+        _ => Err(invalid_client("client authentication failed").into()),
+    }
+}
+
+/// A token family as the issuing step needs it.
+#[derive(Deserialize)]
+struct Grant {
+    id: String,
+    client_id: String,
+    user_id: String,
+    resource: Option<String>,
+    auth_time: i64,
+}
+
+const GRANT_JSON: &str = "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
+        'resource', resource, 'auth_time', extract(epoch FROM auth_time)::bigint)
+    FROM oauth.grants WHERE id = $1::uuid";
+
+/// Signs the access token (and ID token when `openid` is granted) and, if the client may
+/// refresh, stores a new refresh token of the family.
+fn issue_tokens(grant: &Grant, client: &Client, scopes: &[String], nonce: Option<&str>) -> ApiResult<Value> {
+    let signer = current_signer()?;
+    let now = db::now_epoch()?;
+    let issuer = settings::issuer();
+    let lifetime = settings::access_token_lifetime();
+    let scope_str = scope::join(scopes);
+    let audience = grant.resource.clone().unwrap_or_else(settings::default_audience);
+    let jti = secret::random_token(16);
+    let role = settings::default_role();
+    let mut at_claims = claims::access_token(&AccessTokenInput {
+        issuer: &issuer,
+        subject: &grant.user_id,
+        audience: &audience,
+        client_id: &grant.client_id,
+        scope: &scope_str,
+        role: &role,
+        session_id: &grant.id,
+        jti: &jti,
+        now,
+        lifetime_secs: lifetime,
+    });
+    if let Some(hook) = settings::access_token_hook() {
+        at_claims = run_hook(&hook, grant, scopes, at_claims)?;
+    }
+    let access_token = signer.sign("at+jwt", &at_claims)?;
+    let mut response = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scope_str,
+    });
+    if scopes.iter().any(|s| s == "openid") {
+        let id_claims = claims::id_token(&IdTokenInput {
+            issuer: &issuer,
+            subject: &grant.user_id,
+            client_id: &grant.client_id,
+            auth_time: grant.auth_time,
+            nonce,
+            at_hash: &jws::at_hash(signer.alg, &access_token),
+            now,
+            lifetime_secs: lifetime,
+        });
+        response["id_token"] = json!(signer.sign("JWT", &id_claims)?);
+    }
+    if client.allows_grant("refresh_token") {
+        let refresh_token = secret::random_token(secret::TOKEN_BYTES);
+        db::execute(
+            "INSERT INTO oauth.refresh_tokens (token_hash, grant_id, expires_at)
+             VALUES ($1, $2::uuid, now() + make_interval(secs => $3))",
+            &[
+                secret::hash(&refresh_token).to_vec().into(),
+                grant.id.as_str().into(),
+                (settings::refresh_token_lifetime() as f64).into(),
+            ],
+        )?;
+        response["refresh_token"] = json!(refresh_token);
+    }
+    set_no_store();
+    Ok(response)
+}
+
+/// Calls the configured hook `fn(jsonb) returns jsonb` with the event and validates the result.
+fn run_hook(hook: &str, grant: &Grant, scopes: &[String], at_claims: Value) -> Result<Value, MisuseError> {
+    let oid: Option<Value> = db::query_json(
+        "SELECT to_jsonb(to_regprocedure($1 || '(jsonb)')::oid::bigint)",
+        &[hook.into()],
+    )?;
+    let oid = oid.and_then(|v| v.as_u64()).ok_or_else(|| {
+        MisuseError::new(Misuse::Misconfigured, format!("access token hook {hook:?} is not a function (jsonb)"))
+            .hint("set oauth_server.access_token_hook to the name of a function taking one jsonb argument")
+    })?;
+    let event = json!({
+        "client_id": grant.client_id,
+        "user_id": grant.user_id,
+        "scopes": scopes,
+        "resource": grant.resource,
+        "claims": at_claims,
+    });
+    // Called by OID through fmgr: no function name is ever spliced into query text.
+    let arg = JsonB(event)
+        .into_datum()
+        .ok_or_else(|| crate::error::internal("hook argument did not convert"))?;
+    let result = unsafe {
+        let datum = pg_sys::OidFunctionCall1Coll(pg_sys::Oid::from(oid as u32), pg_sys::InvalidOid, arg);
+        JsonB::from_datum(datum, false)
+    };
+    let result = result.ok_or_else(|| MisuseError::new(Misuse::Misconfigured, "access token hook returned NULL"))?;
+    claims::apply_hook_result(&at_claims, &result.0)
+}
+
+/// The authorization row a code names, locked for this transaction.
+#[derive(Deserialize)]
+struct CodeRow {
+    id: String,
+    client_id: String,
+    redirect_uri: String,
+    redirect_uri_given: bool,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    code_challenge: String,
+    resource: Option<String>,
+    user_id: Option<String>,
+    status: String,
+    expired: bool,
+    grant_id: Option<String>,
+    auth_time: Option<i64>,
+}
+
+fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
+    db::execute(
+        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2 WHERE id = $1::uuid AND revoked_at IS NULL",
+        &[grant_id.into(), reason.into()],
+    )
+    .map(|_| ())
+}
+
+fn exchange(
+    code: Option<&str>,
+    code_verifier: Option<&str>,
+    redirect_uri: Option<&str>,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    resource: Option<&str>,
+) -> ApiResult<Value> {
+    let client = authenticate_client(client_id, client_secret)?;
+    if !client.allows_grant("authorization_code") {
+        return Err(OAuthError::UnauthorizedClient("this client may not use the authorization code grant".into()).into());
+    }
+    let code = code.filter(|c| !c.is_empty()).ok_or_else(|| invalid_request("code is required"))?;
+    // Locking the row serialises concurrent redemptions: the second one waits, then sees
+    // status 'redeemed' and is treated as a replay.
+    let row: CodeRow = db::query_row(
+        "SELECT to_jsonb(a) - 'code_hash' || jsonb_build_object('expired', expires_at <= now(),
+                'auth_time', extract(epoch FROM auth_time)::bigint)
+         FROM oauth.authorizations a WHERE code_hash = $1 FOR UPDATE",
+        &[secret::hash(code).to_vec().into()],
+    )?
+    .ok_or_else(|| invalid_grant("authorization code is invalid"))?;
+    if row.status == "redeemed" {
+        if let Some(g) = &row.grant_id {
+            revoke_grant(g, "authorization code replayed")?;
+        }
+        return Err(invalid_grant("authorization code has already been used; the tokens it issued are revoked").into());
+    }
+    if row.status != "approved" || row.expired {
+        return Err(invalid_grant("authorization code has expired").into());
+    }
+    if row.client_id != client.client_id {
+        return Err(invalid_grant("authorization code was issued to another client").into());
+    }
+    match redirect_uri.filter(|s| !s.is_empty()) {
+        Some(r) if r != row.redirect_uri => return Err(invalid_grant("redirect_uri does not match the authorization request").into()),
+        None if row.redirect_uri_given => return Err(invalid_request("redirect_uri is required: the authorization request included it").into()),
+        _ => {}
+    }
+    pkce::verify(code_verifier, &row.code_challenge)?;
+    if let Some(r) = resource.filter(|s| !s.is_empty()) {
+        if row.resource.as_deref() != Some(r) {
+            return Err(OAuthError::InvalidTarget("resource does not match the one authorized".into()).into());
+        }
+    }
+    let user_id = row.user_id.as_deref().ok_or_else(|| invalid_grant("authorization code has no user"))?;
+    // Valid: redeem, create the token family, issue.
+    let grant_id: String = db::query_row(
+        "INSERT INTO oauth.grants (client_id, user_id, scopes, resource, auth_time, authorization_id)
+         VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5::float8), now()), $6) RETURNING to_jsonb(id)",
+        &[
+            client.client_id.as_str().into(),
+            user_id.into(),
+            row.scopes.clone().into(),
+            row.resource.clone().into(),
+            row.auth_time.map(|t| t as f64).into(),
+            row.id.as_str().into(),
+        ],
+    )?
+    .ok_or_else(|| crate::error::internal("grant insert returned nothing"))?;
+    db::execute(
+        "UPDATE oauth.authorizations SET status = 'redeemed', grant_id = $2::uuid WHERE id = $1",
+        &[row.id.as_str().into(), grant_id.as_str().into()],
+    )?;
+    let grant: Grant = db::query_row(GRANT_JSON, &[grant_id.as_str().into()])?
+        .ok_or_else(|| crate::error::internal("grant vanished"))?;
+    issue_tokens(&grant, &client, &row.scopes, row.nonce.as_deref())
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    grant_id: String,
+    client_id: String,
+    scopes: Vec<String>,
+    used: bool,
+    expired: bool,
+    revoked: bool,
+}
+
+fn refresh_grant(
+    refresh_token: Option<&str>,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    requested_scope: Option<&str>,
+) -> ApiResult<Value> {
+    let client = authenticate_client(client_id, client_secret)?;
+    if !client.allows_grant("refresh_token") {
+        return Err(OAuthError::UnauthorizedClient("this client may not use refresh tokens".into()).into());
+    }
+    let token = refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_request("refresh_token is required"))?;
+    // Lock the token row: concurrent presentations of one token serialise here, and all but the
+    // first see it used.
+    let row: RefreshRow = db::query_row(
+        "SELECT jsonb_build_object('grant_id', g.id, 'client_id', g.client_id, 'scopes', g.scopes,
+                'used', t.used_at IS NOT NULL, 'expired', t.expires_at <= now(), 'revoked', g.revoked_at IS NOT NULL)
+         FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
+         WHERE t.token_hash = $1 FOR UPDATE OF t",
+        &[secret::hash(token).to_vec().into()],
+    )?
+    .ok_or_else(|| invalid_grant("refresh token is invalid"))?;
+    if row.client_id != client.client_id {
+        return Err(invalid_grant("refresh token was issued to another client").into());
+    }
+    if row.revoked {
+        return Err(invalid_grant("refresh token has been revoked").into());
+    }
+    if row.used {
+        revoke_grant(&row.grant_id, "refresh token reused")?;
+        return Err(invalid_grant("refresh token has already been used; its token family is revoked").into());
+    }
+    if row.expired {
+        return Err(invalid_grant("refresh token has expired").into());
+    }
+    let scopes = match requested_scope.filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
+            let requested = scope::parse(s)?;
+            scope::ensure_subset(&requested, &row.scopes, "part of the original grant")?;
+            requested
+        }
+        None => row.scopes.clone(),
+    };
+    db::execute("UPDATE oauth.refresh_tokens SET used_at = now() WHERE token_hash = $1", &[secret::hash(token).to_vec().into()])?;
+    db::execute("UPDATE oauth.grants SET last_used_at = now() WHERE id = $1::uuid", &[row.grant_id.as_str().into()])?;
+    let grant: Grant = db::query_row(GRANT_JSON, &[row.grant_id.as_str().into()])?
+        .ok_or_else(|| crate::error::internal("grant vanished"))?;
+    issue_tokens(&grant, &client, &scopes, None)
+}
+
+/// The authorization code grant (RFC 6749 §4.1.3 with PKCE).
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn exchange_code(
+    code: Option<&str>,
+    code_verifier: Option<&str>,
+    redirect_uri: Option<&str>,
+    client_id: Option<&str>,
+    client_secret: default!(Option<&str>, "NULL"),
+    resource: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    respond(exchange(code, code_verifier, redirect_uri, client_id, client_secret, resource))
+}
+
+/// The refresh token grant (RFC 6749 §6), with rotation and reuse detection.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn refresh(
+    refresh_token: Option<&str>,
+    client_id: Option<&str>,
+    client_secret: default!(Option<&str>, "NULL"),
+    scope: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    respond(refresh_grant(refresh_token, client_id, client_secret, scope))
+}
+
+/// Mints a first-party session token for `sub` (no `client_id`), signed with our key: for
+/// apps without another login, the reference consent page, and tests. Administrators only.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'")) -> String {
+    let sub = or_raise(required(sub, "sub"));
+    let extra = claims.map(|c| c.0).unwrap_or(json!({}));
+    let Some(extra) = extra.as_object() else { super::raise(bad_param("claims must be a JSON object")) };
+    if extra.contains_key("client_id") {
+        super::raise(bad_param("a session token must not carry client_id: that would make it an OAuth access token"));
+    }
+    let signer = or_raise(current_signer());
+    let now = or_raise(db::now_epoch());
+    let mut c = json!({
+        "aud": settings::default_audience(),
+        "role": settings::default_role(),
+    });
+    for (k, v) in extra {
+        c[k] = v.clone();
+    }
+    for (k, v) in [
+        ("iss", json!(settings::issuer())),
+        ("sub", json!(sub)),
+        ("iat", json!(now)),
+        ("exp", json!(now + settings::session_token_lifetime())),
+    ] {
+        c[k] = v;
+    }
+    or_raise(signer.sign("JWT", &c))
+}

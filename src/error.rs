@@ -1,0 +1,173 @@
+//! The two error channels (see STYLE.md):
+//! - [`OAuthError`]: protocol errors a client can cause. They are *data*: returned as RFC 6749
+//!   JSON with an HTTP status, so the transaction still commits what it must (a replay revocation).
+//! - [`raise`]: misuse by an administrator or the deployment (bad redirect URI at registration,
+//!   missing privilege, internal failure), raised with a precise SQLSTATE.
+
+use serde_json::{json, Value};
+
+/// An RFC 6749 / RFC 8707 error with its description.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("unsupported_response_type: {0}")]
+    UnsupportedResponseType(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
+    #[error("access_denied: {0}")]
+    AccessDenied(String),
+    /// OIDC: `prompt=none` but the user has not consented yet.
+    #[error("consent_required: {0}")]
+    ConsentRequired(String),
+    /// The consent API's "who is calling" failures (not an RFC 6749 code).
+    #[error("login_required: {0}")]
+    LoginRequired(String),
+    #[error("not_found: {0}")]
+    NotFound(String),
+}
+
+impl OAuthError {
+    /// The `error` code on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient(_) => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::UnsupportedResponseType(_) => "unsupported_response_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::AccessDenied(_) => "access_denied",
+            OAuthError::ConsentRequired(_) => "consent_required",
+            OAuthError::LoginRequired(_) => "login_required",
+            OAuthError::NotFound(_) => "not_found",
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidClient(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::UnauthorizedClient(d)
+            | OAuthError::UnsupportedGrantType(d)
+            | OAuthError::UnsupportedResponseType(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidTarget(d)
+            | OAuthError::AccessDenied(d)
+            | OAuthError::ConsentRequired(d)
+            | OAuthError::LoginRequired(d)
+            | OAuthError::NotFound(d) => d,
+        }
+    }
+
+    /// HTTP status: RFC 6749 §5.2 (401 for a failed client authentication), 404/401/403 for
+    /// the consent API.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            OAuthError::InvalidClient(_) | OAuthError::LoginRequired(_) => 401,
+            OAuthError::AccessDenied(_) => 403,
+            OAuthError::NotFound(_) => 404,
+            _ => 400,
+        }
+    }
+
+    /// The JSON body: `{"error": …, "error_description": …}`.
+    pub fn to_json(&self) -> Value {
+        json!({ "error": self.code(), "error_description": self.description() })
+    }
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;
+
+/// Shorthands keep call sites readable: `invalid_request("…")`.
+pub fn invalid_request(d: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidRequest(d.into())
+}
+pub fn invalid_grant(d: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidGrant(d.into())
+}
+pub fn invalid_client(d: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidClient(d.into())
+}
+pub fn invalid_scope(d: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidScope(d.into())
+}
+
+/// Misuse errors: the SQLSTATE each kind is raised with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misuse {
+    /// 22023 invalid_parameter_value: an administrator passed a bad value.
+    InvalidParameter,
+    /// P0002 no_data_found: an unknown id.
+    NotFound,
+    /// 28000 invalid_authorization_specification: a token that does not verify.
+    InvalidToken,
+    /// 42501 insufficient_privilege.
+    Privilege,
+    /// 55000 object_not_in_prerequisite_state: settings or keys missing/misconfigured.
+    Misconfigured,
+    /// XX000 internal_error: a failure of ours (crypto, serialization).
+    Internal,
+}
+
+/// A misuse error: message plus optional detail and hint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MisuseError {
+    pub kind: Misuse,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl MisuseError {
+    pub fn new(kind: Misuse, message: impl Into<String>) -> Self {
+        MisuseError { kind, message: message.into(), detail: None, hint: None }
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+}
+
+pub fn bad_param(message: impl Into<String>) -> MisuseError {
+    MisuseError::new(Misuse::InvalidParameter, message)
+}
+pub fn internal(message: impl Into<String>) -> MisuseError {
+    MisuseError::new(Misuse::Internal, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_client_is_401_and_others_400() {
+        assert_eq!(invalid_client("x").http_status(), 401);
+        assert_eq!(invalid_grant("x").http_status(), 400);
+        assert_eq!(invalid_scope("x").http_status(), 400);
+    }
+
+    #[test]
+    fn json_shape_is_rfc6749() {
+        let v = invalid_grant("code expired").to_json();
+        assert_eq!(v, json!({"error": "invalid_grant", "error_description": "code expired"}));
+    }
+}

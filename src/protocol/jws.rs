@@ -1,0 +1,307 @@
+//! Signing keys and JWS: key generation (ES256 default, RS256, EdDSA), the public JWK and its
+//! RFC 7638 thumbprint (our `kid`), compact JWS signing with a parsed key pair that callers
+//! cache, `at_hash`, and verification of tokens against a JWK.
+//!
+//! Signing is done here with aws-lc-rs directly rather than through jsonwebtoken, which
+//! re-parses (and for RSA re-validates) the private key on every signature.
+
+use crate::error::{internal, MisuseError};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+    RSA_PKCS1_SHA256,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256, Sha512};
+
+/// The asymmetric algorithms we sign with. HS* is deliberately absent: a shared secret would
+/// let every verifier mint tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    ES256,
+    RS256,
+    EdDSA,
+}
+
+impl Alg {
+    pub fn parse(s: &str) -> Option<Alg> {
+        match s {
+            "ES256" => Some(Alg::ES256),
+            "RS256" => Some(Alg::RS256),
+            "EdDSA" => Some(Alg::EdDSA),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::ES256 => "ES256",
+            Alg::RS256 => "RS256",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    fn jwt_algorithm(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Alg::ES256 => jsonwebtoken::Algorithm::ES256,
+            Alg::RS256 => jsonwebtoken::Algorithm::RS256,
+            Alg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        }
+    }
+}
+
+/// A freshly generated key: the private part as PKCS#8 DER, the public part as a JWK.
+pub struct GeneratedKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub private_pkcs8: Vec<u8>,
+    pub public_jwk: Value,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn crypto_failure<E: std::fmt::Debug>(what: &'static str) -> impl Fn(E) -> MisuseError {
+    move |e| internal(format!("{what}: {e:?}"))
+}
+
+/// Generates a new key pair for `alg`.
+pub fn generate(alg: Alg) -> Result<GeneratedKey, MisuseError> {
+    let (private_pkcs8, members) = match alg {
+        Alg::ES256 => {
+            let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .map_err(crypto_failure("EC key generation failed"))?;
+            let der = kp.to_pkcs8v1().map_err(crypto_failure("EC key export failed"))?;
+            // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
+            let point = kp.public_key().as_ref();
+            let members = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+            (der.as_ref().to_vec(), members)
+        }
+        Alg::RS256 => {
+            let kp = RsaKeyPair::generate(KeySize::Rsa2048)
+                .map_err(crypto_failure("RSA key generation failed"))?;
+            let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&kp)
+                .map_err(crypto_failure("RSA key export failed"))?;
+            let public = kp.public_key();
+            let members = json!({
+                "kty": "RSA",
+                "n": b64(public.modulus().big_endian_without_leading_zero()),
+                "e": b64(public.exponent().big_endian_without_leading_zero()),
+            });
+            (der.as_ref().to_vec(), members)
+        }
+        Alg::EdDSA => {
+            let kp = Ed25519KeyPair::generate().map_err(crypto_failure("Ed25519 key generation failed"))?;
+            let der = kp.to_pkcs8v1().map_err(crypto_failure("Ed25519 key export failed"))?;
+            let members = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(kp.public_key().as_ref())});
+            (der.as_ref().to_vec(), members)
+        }
+    };
+    let kid = thumbprint(&members);
+    let mut public_jwk = members;
+    public_jwk["kid"] = json!(kid);
+    public_jwk["alg"] = json!(alg.as_str());
+    public_jwk["use"] = json!("sig");
+    Ok(GeneratedKey { kid, alg, private_pkcs8, public_jwk })
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+pub fn thumbprint(jwk: &Value) -> String {
+    let s = |k: &str| jwk[k].as_str().unwrap_or_default().to_string();
+    let canonical = match jwk["kty"].as_str() {
+        Some("EC") => format!(r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#, s("crv"), s("x"), s("y")),
+        Some("RSA") => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n")),
+        _ => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, s("crv"), s("x")),
+    };
+    b64(&Sha256::digest(canonical.as_bytes()))
+}
+
+enum KeyPairKind {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// A parsed private key, ready to sign. Parsing is the expensive part; callers cache these.
+pub struct Signer {
+    pub kid: String,
+    pub alg: Alg,
+    key: KeyPairKind,
+}
+
+impl Signer {
+    pub fn from_pkcs8(kid: &str, alg: Alg, der: &[u8]) -> Result<Signer, MisuseError> {
+        let key = match alg {
+            Alg::ES256 => KeyPairKind::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(crypto_failure("stored EC key is unreadable"))?,
+            ),
+            Alg::RS256 => KeyPairKind::Rsa(
+                RsaKeyPair::from_pkcs8(der).map_err(crypto_failure("stored RSA key is unreadable"))?,
+            ),
+            Alg::EdDSA => KeyPairKind::Ed(
+                Ed25519KeyPair::from_pkcs8(der).map_err(crypto_failure("stored Ed25519 key is unreadable"))?,
+            ),
+        };
+        Ok(Signer { kid: kid.to_string(), alg, key })
+    }
+
+    /// Compact JWS of `claims` with header `{alg, typ, kid}`.
+    pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, MisuseError> {
+        let header = json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
+        let mut input = b64(header.to_string().as_bytes());
+        input.push('.');
+        input.push_str(&b64(claims.to_string().as_bytes()));
+        let signature = match &self.key {
+            KeyPairKind::Ec(kp) => kp
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .map_err(crypto_failure("ES256 signing failed"))?
+                .as_ref()
+                .to_vec(),
+            KeyPairKind::Rsa(kp) => {
+                let mut sig = vec![0u8; kp.public_modulus_len()];
+                kp.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig)
+                    .map_err(crypto_failure("RS256 signing failed"))?;
+                sig
+            }
+            KeyPairKind::Ed(kp) => kp.sign(input.as_bytes()).as_ref().to_vec(),
+        };
+        input.push('.');
+        input.push_str(&b64(&signature));
+        Ok(input)
+    }
+}
+
+/// OIDC `at_hash`: the left half of the hash of the access token, with the hash function of
+/// the signing algorithm (SHA-512 for Ed25519).
+pub fn at_hash(alg: Alg, access_token: &str) -> String {
+    match alg {
+        Alg::EdDSA => b64(&Sha512::digest(access_token.as_bytes())[..32]),
+        _ => b64(&Sha256::digest(access_token.as_bytes())[..16]),
+    }
+}
+
+/// The protected header's `kid` and `alg`, read without trusting anything else in the token.
+/// Refuses what we never accept before any key is looked up: `alg: none`, HS*, no `kid`.
+pub fn peek_header(token: &str) -> Result<(String, Alg), String> {
+    if token.len() > 16 * 1024 {
+        return Err("token is too long".into());
+    }
+    let header_b64 = token.split('.').next().unwrap_or_default();
+    if token.split('.').count() != 3 {
+        return Err("token is not a compact JWS (three dot-separated parts)".into());
+    }
+    let raw = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| "token header is not base64url")?;
+    let header: Value = serde_json::from_slice(&raw).map_err(|_| "token header is not JSON")?;
+    let alg_name = header["alg"].as_str().ok_or("token header has no alg")?;
+    let alg = Alg::parse(alg_name).ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
+    let kid = header["kid"].as_str().filter(|k| !k.is_empty()).ok_or("token header has no kid")?;
+    Ok((kid.to_string(), alg))
+}
+
+/// Verifies signature, `exp` (required), `nbf` and `iss` of `token` with the public `jwk`
+/// and returns the claims. `aud` is left to the caller.
+pub fn verify(token: &str, jwk: &Value, issuer: &str, leeway_secs: u64) -> Result<Value, String> {
+    let (_, alg) = peek_header(token)?;
+    if jwk["alg"].as_str() != Some(alg.as_str()) {
+        return Err("token algorithm does not match its key".into());
+    }
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(jwk.clone()).map_err(|e| format!("stored JWK is unreadable: {e}"))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| format!("stored JWK is unusable: {e}"))?;
+    let mut validation = jsonwebtoken::Validation::new(alg.jwt_algorithm());
+    validation.validate_aud = false;
+    validation.validate_nbf = true;
+    validation.leeway = leeway_secs;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| describe(e.kind()))
+}
+
+fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::InvalidSignature => "token signature is invalid".into(),
+        K::ExpiredSignature => "token has expired".into(),
+        K::ImmatureSignature => "token is not valid yet (nbf)".into(),
+        K::InvalidIssuer => "token was issued by another issuer".into(),
+        K::InvalidAlgorithm => "token algorithm does not match its key".into(),
+        K::MissingRequiredClaim(c) => format!("token has no {c} claim"),
+        K::InvalidClaimFormat(c) => format!("token claim {c} is malformed"),
+        other => format!("token is malformed ({other:?})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISS: &str = "https://issuer.example";
+
+    fn claims(exp_offset: i64) -> Value {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        json!({"iss": ISS, "sub": "u1", "iat": now, "exp": now + exp_offset})
+    }
+
+    fn sign_with(alg: Alg) -> (GeneratedKey, String) {
+        let k = generate(alg).unwrap();
+        let signer = Signer::from_pkcs8(&k.kid, alg, &k.private_pkcs8).unwrap();
+        let token = signer.sign("at+jwt", &claims(60)).unwrap();
+        (k, token)
+    }
+
+    #[test]
+    fn every_algorithm_round_trips() {
+        for alg in [Alg::ES256, Alg::RS256, Alg::EdDSA] {
+            let (k, token) = sign_with(alg);
+            assert_eq!(peek_header(&token).unwrap(), (k.kid.clone(), alg));
+            let c = verify(&token, &k.public_jwk, ISS, 0).unwrap();
+            assert_eq!(c["sub"], "u1");
+            assert_eq!(k.public_jwk["kid"], json!(k.kid));
+        }
+    }
+
+    #[test]
+    fn kid_is_the_rfc7638_thumbprint() {
+        // RFC 7638 §3.1 example key and thumbprint.
+        let jwk = json!({"kty": "RSA", "e": "AQAB", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
+        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+
+    #[test]
+    fn tampering_expiry_issuer_and_wrong_key_are_refused() {
+        let (k, token) = sign_with(Alg::ES256);
+        let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+        parts[1] = b64(json!({"iss": ISS, "sub": "admin", "exp": 9999999999u64}).to_string().as_bytes());
+        assert!(verify(&parts.join("."), &k.public_jwk, ISS, 0).unwrap_err().contains("signature"));
+        assert!(verify(&token, &k.public_jwk, "https://other.example", 0).unwrap_err().contains("issuer"));
+        let other = generate(Alg::ES256).unwrap();
+        assert!(verify(&token, &other.public_jwk, ISS, 0).is_err());
+        let signer = Signer::from_pkcs8(&k.kid, Alg::ES256, &k.private_pkcs8).unwrap();
+        let expired = signer.sign("at+jwt", &claims(-120)).unwrap();
+        assert!(verify(&expired, &k.public_jwk, ISS, 30).unwrap_err().contains("expired"));
+    }
+
+    #[test]
+    fn none_and_hmac_and_missing_kid_are_refused_up_front() {
+        let body = b64(br#"{"sub":"x"}"#);
+        for header in [r#"{"alg":"none","kid":"k"}"#, r#"{"alg":"HS256","kid":"k"}"#, r#"{"alg":"ES256"}"#] {
+            let t = format!("{}.{}.sig", b64(header.as_bytes()), body);
+            assert!(peek_header(&t).is_err(), "{header}");
+        }
+        assert!(peek_header("not-a-jwt").is_err());
+    }
+
+    #[test]
+    fn at_hash_matches_oidc_example() {
+        // OIDC Core A.3: access token and its at_hash (RS256, so SHA-256).
+        assert_eq!(at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+}

@@ -1,0 +1,9 @@
+//! Protocol logic in plain Rust: no pgrx types, unit-tested with `cargo test` without Postgres.
+
+pub mod claims;
+pub mod jws;
+pub mod params;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod scope;
+pub mod secret;

@@ -1,0 +1,137 @@
+//! `oauth_server.*` settings. All are SUSET: a session that could change the issuer, the
+//! lifetimes or the hook could mint tokens the DBA never allowed. Set them with
+//! `ALTER DATABASE … SET` or in postgresql.conf; defaults work for a local quickstart.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
+
+static ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080"));
+static CONSENT_URL: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080/consent"));
+static CODE_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(600);
+static ACCESS_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
+static REFRESH_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 3600);
+static SESSION_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
+static DEFAULT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"authenticated"));
+static DEFAULT_ROLE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"authenticated"));
+static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
+
+pub fn init() {
+    let string = |name, short, long, setting| {
+        GucRegistry::define_string_guc(name, short, long, setting, GucContext::Suset, GucFlags::default())
+    };
+    let seconds = |name, short, long, setting, min, max| {
+        GucRegistry::define_int_guc(name, short, long, setting, min, max, GucContext::Suset, GucFlags::UNIT_S)
+    };
+    string(
+        c"oauth_server.issuer",
+        c"Issuer URL: the iss of every token and of authorization responses.",
+        c"The public base URL of the authorization server, without a trailing slash.",
+        &ISSUER,
+    );
+    string(
+        c"oauth_server.consent_url",
+        c"URL of the app's consent page.",
+        c"oauth.authorize redirects the browser here with ?authorization_id=….",
+        &CONSENT_URL,
+    );
+    seconds(
+        c"oauth_server.code_lifetime",
+        c"Lifetime of an authorization request and its code, from oauth.authorize.",
+        c"",
+        &CODE_LIFETIME,
+        10,
+        3600,
+    );
+    seconds(
+        c"oauth_server.access_token_lifetime",
+        c"Lifetime of access and ID tokens.",
+        c"",
+        &ACCESS_TOKEN_LIFETIME,
+        30,
+        86400,
+    );
+    seconds(
+        c"oauth_server.refresh_token_lifetime",
+        c"Lifetime of each refresh token (renewed on every rotation).",
+        c"",
+        &REFRESH_TOKEN_LIFETIME,
+        60,
+        365 * 86400,
+    );
+    seconds(
+        c"oauth_server.session_token_lifetime",
+        c"Lifetime of session tokens minted by oauth.issue_session_token.",
+        c"",
+        &SESSION_TOKEN_LIFETIME,
+        30,
+        7 * 86400,
+    );
+    seconds(
+        c"oauth_server.clock_skew",
+        c"Leeway when checking exp and nbf of tokens presented to us.",
+        c"",
+        &CLOCK_SKEW,
+        0,
+        300,
+    );
+    string(
+        c"oauth_server.default_audience",
+        c"aud of access tokens when no resource was requested.",
+        c"PostgREST checks aud against its jwt-aud setting; Supabase uses 'authenticated'.",
+        &DEFAULT_AUDIENCE,
+    );
+    string(
+        c"oauth_server.default_role",
+        c"role claim of access tokens: the Postgres role PostgREST switches to.",
+        c"",
+        &DEFAULT_ROLE,
+    );
+    string(
+        c"oauth_server.access_token_hook",
+        c"Function (jsonb) returns jsonb that may add or change access token claims.",
+        c"Called with {client_id, user_id, scopes, resource, claims}; returns {claims}.",
+        &ACCESS_TOKEN_HOOK,
+    );
+}
+
+fn string(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting
+        .get()
+        .and_then(|c| c.into_string().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The issuer without a trailing slash, so that `iss` compares equal however it was set.
+pub fn issuer() -> String {
+    string(&ISSUER).map(|s| s.trim_end_matches('/').to_string()).unwrap_or_default()
+}
+pub fn consent_url() -> Option<String> {
+    string(&CONSENT_URL)
+}
+pub fn code_lifetime() -> i64 {
+    CODE_LIFETIME.get().into()
+}
+pub fn access_token_lifetime() -> i64 {
+    ACCESS_TOKEN_LIFETIME.get().into()
+}
+pub fn refresh_token_lifetime() -> i64 {
+    REFRESH_TOKEN_LIFETIME.get().into()
+}
+pub fn session_token_lifetime() -> i64 {
+    SESSION_TOKEN_LIFETIME.get().into()
+}
+pub fn clock_skew() -> u64 {
+    CLOCK_SKEW.get().max(0) as u64
+}
+pub fn default_audience() -> String {
+    string(&DEFAULT_AUDIENCE).unwrap_or_else(|| "authenticated".into())
+}
+pub fn default_role() -> String {
+    string(&DEFAULT_ROLE).unwrap_or_else(|| "authenticated".into())
+}
+pub fn access_token_hook() -> Option<String> {
+    string(&ACCESS_TOKEN_HOOK)
+}
