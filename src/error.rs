@@ -135,7 +135,12 @@ pub struct MisuseError {
 
 impl MisuseError {
     pub fn new(kind: Misuse, message: impl Into<String>) -> Self {
-        MisuseError { kind, message: message.into(), detail: None, hint: None }
+        MisuseError {
+            kind,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -168,6 +173,9 @@ mod tests {
     #[test]
     fn json_shape_is_rfc6749() {
         let v = invalid_grant("code expired").to_json();
-        assert_eq!(v, json!({"error": "invalid_grant", "error_description": "code expired"}));
+        assert_eq!(
+            v,
+            json!({"error": "invalid_grant", "error_description": "code expired"})
+        );
     }
 }

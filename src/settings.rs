@@ -5,24 +5,43 @@
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 
-static ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080"));
+static ISSUER: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080"));
 static CONSENT_URL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080/consent"));
 static CODE_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(600);
 static ACCESS_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
 static REFRESH_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 3600);
 static SESSION_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
-static DEFAULT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"authenticated"));
-static DEFAULT_ROLE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"authenticated"));
+static DEFAULT_AUDIENCE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"authenticated"));
+static DEFAULT_ROLE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"authenticated"));
 static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 
 pub fn init() {
     let string = |name, short, long, setting| {
-        GucRegistry::define_string_guc(name, short, long, setting, GucContext::Suset, GucFlags::default())
+        GucRegistry::define_string_guc(
+            name,
+            short,
+            long,
+            setting,
+            GucContext::Suset,
+            GucFlags::default(),
+        )
     };
     let seconds = |name, short, long, setting, min, max| {
-        GucRegistry::define_int_guc(name, short, long, setting, min, max, GucContext::Suset, GucFlags::UNIT_S)
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            long,
+            setting,
+            min,
+            max,
+            GucContext::Suset,
+            GucFlags::UNIT_S,
+        )
     };
     string(
         c"oauth_server.issuer",
@@ -106,7 +125,9 @@ fn string(setting: &GucSetting<Option<CString>>) -> Option<String> {
 
 /// The issuer without a trailing slash, so that `iss` compares equal however it was set.
 pub fn issuer() -> String {
-    string(&ISSUER).map(|s| s.trim_end_matches('/').to_string()).unwrap_or_default()
+    string(&ISSUER)
+        .map(|s| s.trim_end_matches('/').to_string())
+        .unwrap_or_default()
 }
 pub fn consent_url() -> Option<String> {
     string(&CONSENT_URL)

@@ -1,1 +1,262 @@
-pub fn placeholder() {}
+//! Harness for the end-to-end tests: a real PostgreSQL cluster with oauth_server installed,
+//! driven over libpq. `scripts/test.sh` starts the cluster and sets `OAUTH_TEST_PGHOST` and
+//! `OAUTH_TEST_PGPORT`; every test gets its own database so settings never leak between tests.
+
+use postgres::{Client, NoTls};
+use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const REDIRECT: &str = "https://app.example/callback";
+pub const LOOPBACK: &str = "http://127.0.0.1/callback";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn conn_string(db: &str, user: &str) -> String {
+    let host = std::env::var("OAUTH_TEST_PGHOST")
+        .expect("OAUTH_TEST_PGHOST is not set: run the suite with scripts/test.sh, which starts the cluster");
+    let port = std::env::var("OAUTH_TEST_PGPORT").unwrap_or_else(|_| "5432".into());
+    format!("host={host} port={port} user={user} dbname={db}")
+}
+
+/// A database of its own with the extension installed.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub fn new(tag: &str) -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t_{}_{}_{}", tag, std::process::id(), n);
+        let mut admin = Client::connect(&conn_string("postgres", "postgres"), NoTls)
+            .expect("connect to the test cluster");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let db = TestDb { name };
+        db.connect()
+            .batch_execute("CREATE EXTENSION oauth_server")
+            .unwrap();
+        db
+    }
+
+    /// A new connection as the superuser (the extension's owner).
+    pub fn connect(&self) -> Client {
+        Client::connect(&conn_string(&self.name, "postgres"), NoTls).unwrap()
+    }
+
+    /// A new connection as another role.
+    pub fn connect_as(&self, role: &str) -> Client {
+        Client::connect(&conn_string(&self.name, role), NoTls).unwrap()
+    }
+
+    /// Sets `oauth_server.*` for new connections to this database.
+    pub fn set(&self, setting: &str, value: &str) {
+        self.connect()
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET oauth_server.{setting} = '{value}'",
+                self.name
+            ))
+            .unwrap();
+    }
+}
+
+/// One JSON value from a query returning jsonb.
+pub fn json(c: &mut Client, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Value {
+    c.query_one(sql, params)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
+/// The SQLSTATE of a statement that must fail.
+pub fn sqlstate(c: &mut Client, sql: &str) -> String {
+    match c.batch_execute(sql) {
+        Ok(()) => panic!("expected an error from {sql}"),
+        Err(e) => e
+            .code()
+            .map(|s| s.code().to_string())
+            .unwrap_or_else(|| format!("no SQLSTATE: {e}")),
+    }
+}
+
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+pub fn create_client(c: &mut Client, redirect_uris: &[&str], client_type: &str) -> TestClient {
+    let uris: Vec<String> = redirect_uris.iter().map(|s| s.to_string()).collect();
+    let v = json(
+        c,
+        "SELECT oauth.create_client('Test app', $1, $2)",
+        &[&uris, &client_type],
+    );
+    TestClient {
+        id: v["client_id"].as_str().unwrap().into(),
+        secret: v["client_secret"].as_str().map(String::from),
+    }
+}
+
+/// The value of a query parameter of a redirect URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) =
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A standard authorization request for `client`.
+pub fn auth_params(client: &TestClient, redirect_uri: &str, scope: &str) -> Value {
+    serde_json::json!({
+        "client_id": client.id, "redirect_uri": redirect_uri, "response_type": "code",
+        "scope": scope, "state": "st-123", "nonce": "n-456",
+        "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+    })
+}
+
+pub fn authorize(c: &mut Client, params: &Value) -> Value {
+    json(c, "SELECT oauth.authorize($1)", &[params])
+}
+
+/// Runs `f` in a transaction where `request.jwt.claims` says `claims`.
+pub fn as_user<T>(
+    c: &mut Client,
+    claims: &Value,
+    f: impl FnOnce(&mut postgres::Transaction) -> T,
+) -> T {
+    let mut tx = c.transaction().unwrap();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true)",
+        &[&claims.to_string()],
+    )
+    .unwrap();
+    let out = f(&mut tx);
+    tx.commit().unwrap();
+    out
+}
+
+pub fn user(sub: &str) -> Value {
+    serde_json::json!({"sub": sub, "role": "authenticated"})
+}
+
+/// authorize → authorization → consent(approve) as `sub`; returns the code.
+pub fn get_code(
+    c: &mut Client,
+    client: &TestClient,
+    redirect_uri: &str,
+    scope: &str,
+    sub: &str,
+) -> String {
+    let r = authorize(c, &auth_params(client, redirect_uri, scope));
+    let to = r["redirect_to"]
+        .as_str()
+        .unwrap_or_else(|| panic!("authorize failed: {r}"));
+    let aid = query_param(to, "authorization_id").unwrap();
+    let out = as_user(c, &user(sub), |tx| {
+        let d: Value = tx
+            .query_one("SELECT oauth.authorization($1)", &[&aid])
+            .unwrap()
+            .get(0);
+        if d.get("redirect_to").is_some() {
+            return d;
+        }
+        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
+            .unwrap()
+            .get(0)
+    });
+    let to = out["redirect_to"]
+        .as_str()
+        .unwrap_or_else(|| panic!("consent failed: {out}"));
+    query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"))
+}
+
+pub fn exchange(c: &mut Client, client: &TestClient, code: &str, redirect_uri: &str) -> Value {
+    json(
+        c,
+        "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
+        &[&code, &VERIFIER, &redirect_uri, &client.id, &client.secret],
+    )
+}
+
+pub fn refresh(c: &mut Client, client: &TestClient, token: &str, scope: Option<&str>) -> Value {
+    json(
+        c,
+        "SELECT oauth.refresh($1, $2, $3, $4)",
+        &[&token, &client.id, &client.secret, &scope],
+    )
+}
+
+/// A full flow for `sub`; returns the token response.
+pub fn tokens(c: &mut Client, client: &TestClient, scope: &str, sub: &str) -> Value {
+    let code = get_code(c, client, REDIRECT, scope, sub);
+    let t = exchange(c, client, &code, REDIRECT);
+    assert!(t.get("access_token").is_some(), "exchange failed: {t}");
+    t
+}
+
+/// Decodes a JWT's header and claims without verifying (tests verify separately).
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    use base64::Engine;
+    let d = |s: &str| -> Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut it = token.split('.');
+    (d(it.next().unwrap()), d(it.next().unwrap()))
+}
+
+/// Verifies a JWT independently of the extension: with the JWKS it publishes, through the
+/// jsonwebtoken crate.
+pub fn verify_with_jwks(jwks: &Value, token: &str) -> Result<Value, String> {
+    let (header, _) = jwt_parts(token);
+    let kid = header["kid"].as_str().ok_or("no kid")?;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .ok_or("kid not in JWKS")?;
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(jwk.clone()).map_err(|e| e.to_string())?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+    let alg: jsonwebtoken::Algorithm = header["alg"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .map_err(|e: jsonwebtoken::errors::Error| e.to_string())?;
+    let mut v = jsonwebtoken::Validation::new(alg);
+    v.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
+}

@@ -39,7 +39,10 @@ fn authorize_request(params: &Value) -> ApiResult<Value> {
         Ok(v) => Ok(v),
         Err(super::Failure::OAuth(e)) => Ok(redirect(&redirect_uri::with_query(
             &req.redirect_uri,
-            &error_params(&e, req.state).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(),
+            &error_params(&e, req.state)
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
         ))),
         Err(misuse) => Err(misuse),
     }
@@ -47,22 +50,39 @@ fn authorize_request(params: &Value) -> ApiResult<Value> {
 
 /// Client and redirect URI: the checks whose failure must not redirect.
 fn identify_client<'a>(p: &Params<'a>) -> ApiResult<Request<'a>> {
-    let client_id = p.get("client_id")?.ok_or_else(|| invalid_request("client_id is required"))?;
+    let client_id = p
+        .get("client_id")?
+        .ok_or_else(|| invalid_request("client_id is required"))?;
     let client = clients::load(client_id)?.ok_or_else(|| invalid_request("unknown client_id"))?;
     let (redirect_uri, given) = match p.get("redirect_uri")? {
         Some(requested) => match redirect_uri::find_match(&client.redirect_uris, requested) {
             Some(uri) => (uri.to_string(), true),
-            None => return Err(invalid_request("redirect_uri is not registered for this client").into()),
+            None => {
+                return Err(
+                    invalid_request("redirect_uri is not registered for this client").into(),
+                )
+            }
         },
         // Omitting redirect_uri is allowed only when exactly one, non-loopback URI is registered.
-        None if client.redirect_uris.len() == 1 && !client.redirect_uris[0].starts_with("http://") => {
+        None if client.redirect_uris.len() == 1
+            && !client.redirect_uris[0].starts_with("http://") =>
+        {
             (client.redirect_uris[0].clone(), false)
         }
         None => return Err(invalid_request("redirect_uri is required").into()),
     };
     // `state` is echoed even on errors about other parameters, when it is itself usable.
-    let state = p.get("state").ok().flatten().filter(|s| s.len() <= MAX_STATE_LEN);
-    Ok(Request { client, redirect_uri, redirect_uri_given: given, state })
+    let state = p
+        .get("state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= MAX_STATE_LEN);
+    Ok(Request {
+        client,
+        redirect_uri,
+        redirect_uri_given: given,
+        state,
+    })
 }
 
 fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
@@ -70,13 +90,20 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         Some("code") => {}
         None => return Err(invalid_request("response_type is required").into()),
         Some(other) => {
-            return Err(OAuthError::UnsupportedResponseType(format!("response_type {other:?} is not supported; use code")).into())
+            return Err(OAuthError::UnsupportedResponseType(format!(
+                "response_type {other:?} is not supported; use code"
+            ))
+            .into())
         }
     }
     if !req.client.allows_grant("authorization_code") {
-        return Err(OAuthError::UnauthorizedClient("this client may not use the authorization code grant".into()).into());
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization code grant".into(),
+        )
+        .into());
     }
-    let challenge = pkce::validate_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
+    let challenge =
+        pkce::validate_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
     let allowed = clients::allowed_scopes(&req.client)?;
     let scopes = match p.get("scope")? {
         Some(s) => scope::parse(s)?,
@@ -88,7 +115,10 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     let nonce = p.get("nonce")?;
     for (name, v) in [("state", state), ("nonce", nonce)] {
         if v.is_some_and(|v| v.len() > MAX_STATE_LEN) {
-            return Err(invalid_request(format!("{name} is longer than {MAX_STATE_LEN} characters")).into());
+            return Err(invalid_request(format!(
+                "{name} is longer than {MAX_STATE_LEN} characters"
+            ))
+            .into());
         }
     }
     let resource = p.get("resource")?;
@@ -97,8 +127,11 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     }
     let prompt = p.get("prompt")?;
     let consent_url = settings::consent_url().ok_or_else(|| {
-        crate::error::MisuseError::new(crate::error::Misuse::Misconfigured, "oauth_server.consent_url is not set")
-            .hint("ALTER DATABASE … SET oauth_server.consent_url = 'https://app.example/consent'")
+        crate::error::MisuseError::new(
+            crate::error::Misuse::Misconfigured,
+            "oauth_server.consent_url is not set",
+        )
+        .hint("ALTER DATABASE … SET oauth_server.consent_url = 'https://app.example/consent'")
     })?;
     // Keys exist before the first code is issued, so the JWKS announces them before they sign.
     super::keys::current_signer()?;
@@ -121,7 +154,10 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             (settings::code_lifetime() as f64).into(),
         ],
     )?;
-    Ok(redirect(&redirect_uri::with_query(&consent_url, &[("authorization_id", &id)])))
+    Ok(redirect(&redirect_uri::with_query(
+        &consent_url,
+        &[("authorization_id", &id)],
+    )))
 }
 
 /// RFC 8707 §2: an absolute URI without a fragment.
@@ -130,7 +166,9 @@ pub fn validate_resource(r: &str) -> Result<(), OAuthError> {
     if ok {
         Ok(())
     } else {
-        Err(OAuthError::InvalidTarget(format!("resource {r:?} must be an absolute URI without a fragment")))
+        Err(OAuthError::InvalidTarget(format!(
+            "resource {r:?} must be an absolute URI without a fragment"
+        )))
     }
 }
 
@@ -144,7 +182,10 @@ fn redirect(url: &str) -> Value {
 
 /// The parameters of an error redirect: error, description, state, iss (RFC 9207).
 pub fn error_params(e: &OAuthError, state: Option<&str>) -> Vec<(&'static str, String)> {
-    let mut out = vec![("error", e.code().to_string()), ("error_description", e.description().to_string())];
+    let mut out = vec![
+        ("error", e.code().to_string()),
+        ("error_description", e.description().to_string()),
+    ];
     if let Some(s) = state {
         out.push(("state", s.to_string()));
     }

@@ -38,19 +38,30 @@ impl Client {
     }
     /// Constant-time check of a presented secret against the stored hash.
     pub fn secret_matches(&self, presented: &str) -> bool {
-        let stored = self.client_secret_hash.as_deref().and_then(hex_bytes).unwrap_or_default();
+        let stored = self
+            .client_secret_hash
+            .as_deref()
+            .and_then(hex_bytes)
+            .unwrap_or_default();
         secret::verify(presented, &stored)
     }
 }
 
 pub fn load(client_id: &str) -> Result<Option<Client>, MisuseError> {
-    db::query_row("SELECT to_jsonb(c) FROM oauth.clients c WHERE client_id = $1", &[client_id.into()])
+    db::query_row(
+        "SELECT to_jsonb(c) FROM oauth.clients c WHERE client_id = $1",
+        &[client_id.into()],
+    )
 }
 
 /// Every scope this installation knows: the built-in OIDC ones and the rows of oauth.scopes.
 pub fn known_scopes() -> Result<Vec<String>, MisuseError> {
     let mut all: Vec<String> = scope::BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
-    let rows: Vec<String> = db::query_row("SELECT coalesce(jsonb_agg(name), '[]') FROM oauth.scopes", &[])?.unwrap_or_default();
+    let rows: Vec<String> = db::query_row(
+        "SELECT coalesce(jsonb_agg(name), '[]') FROM oauth.scopes",
+        &[],
+    )?
+    .unwrap_or_default();
     for r in rows {
         if !all.contains(&r) {
             all.push(r);
@@ -81,7 +92,10 @@ fn client_json(client_id: &str) -> Result<Value, MisuseError> {
 }
 
 fn not_found(client_id: &str) -> MisuseError {
-    MisuseError::new(Misuse::NotFound, format!("no client with client_id {client_id:?}"))
+    MisuseError::new(
+        Misuse::NotFound,
+        format!("no client with client_id {client_id:?}"),
+    )
 }
 
 /// The validated, normalised metadata of a client.
@@ -96,7 +110,10 @@ struct Metadata {
 }
 
 fn no_null_elements(values: Vec<Option<String>>, what: &str) -> Result<Vec<String>, MisuseError> {
-    values.into_iter().map(|v| v.ok_or_else(|| bad_param(format!("{what} must not contain NULL")))).collect()
+    values
+        .into_iter()
+        .map(|v| v.ok_or_else(|| bad_param(format!("{what} must not contain NULL"))))
+        .collect()
 }
 
 fn validate_name(name: &str) -> Result<String, MisuseError> {
@@ -112,7 +129,10 @@ fn validate_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, MisuseError>
         return Err(bad_param("a client needs at least one redirect URI"));
     }
     if uris.len() > redirect_uri::MAX_REDIRECT_URIS {
-        return Err(bad_param(format!("at most {} redirect URIs per client", redirect_uri::MAX_REDIRECT_URIS)));
+        return Err(bad_param(format!(
+            "at most {} redirect URIs per client",
+            redirect_uri::MAX_REDIRECT_URIS
+        )));
     }
     for u in &uris {
         redirect_uri::validate_registered(u).map_err(|e| {
@@ -132,7 +152,8 @@ fn validate_scopes(scopes: Vec<String>) -> Result<Vec<String>, MisuseError> {
     let mut out: Vec<String> = Vec::new();
     for s in scopes {
         if !scope::is_valid_token(&s) {
-            return Err(bad_param(format!("malformed scope {s:?}")).hint("scope tokens are printable ASCII without spaces, quotes or backslashes"));
+            return Err(bad_param(format!("malformed scope {s:?}"))
+                .hint("scope tokens are printable ASCII without spaces, quotes or backslashes"));
         }
         if !out.contains(&s) {
             out.push(s);
@@ -143,7 +164,8 @@ fn validate_scopes(scopes: Vec<String>) -> Result<Vec<String>, MisuseError> {
 
 fn validate_grant_types(grants: Vec<String>) -> Result<Vec<String>, MisuseError> {
     if let Some(g) = grants.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
-        return Err(bad_param(format!("unsupported grant type {g:?}")).hint(format!("supported: {}", GRANT_TYPES.join(", "))));
+        return Err(bad_param(format!("unsupported grant type {g:?}"))
+            .hint(format!("supported: {}", GRANT_TYPES.join(", "))));
     }
     if !grants.iter().any(|g| g == "authorization_code") {
         return Err(bad_param("grant_types must include authorization_code"));
@@ -159,20 +181,39 @@ fn validate_grant_types(grants: Vec<String>) -> Result<Vec<String>, MisuseError>
 
 fn validate_auth_method(client_type: &str, method: Option<&str>) -> Result<String, MisuseError> {
     let confidential = client_type == "confidential";
-    let method = method.unwrap_or(if confidential { "client_secret_basic" } else { "none" });
+    let method = method.unwrap_or(if confidential {
+        "client_secret_basic"
+    } else {
+        "none"
+    });
     match (confidential, method) {
-        (true, "client_secret_basic" | "client_secret_post") | (false, "none") => Ok(method.to_string()),
-        (true, "none") => Err(bad_param("a confidential client must authenticate").hint("use client_secret_basic or client_secret_post, or make the client public")),
-        (false, _) => Err(bad_param("a public client has no secret; its token_endpoint_auth_method is none")),
-        _ => Err(bad_param(format!("unsupported token_endpoint_auth_method {method:?}"))),
+        (true, "client_secret_basic" | "client_secret_post") | (false, "none") => {
+            Ok(method.to_string())
+        }
+        (true, "none") => Err(bad_param("a confidential client must authenticate")
+            .hint("use client_secret_basic or client_secret_post, or make the client public")),
+        (false, _) => Err(bad_param(
+            "a public client has no secret; its token_endpoint_auth_method is none",
+        )),
+        _ => Err(bad_param(format!(
+            "unsupported token_endpoint_auth_method {method:?}"
+        ))),
     }
 }
 
 fn validate_optional_uri(value: Option<String>, what: &str) -> Result<Option<String>, MisuseError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) if v.len() <= redirect_uri::MAX_URI_LEN && (v.starts_with("https://") || v.starts_with("http://")) && url::Url::parse(&v).is_ok() => Ok(Some(v)),
-        Some(v) => Err(bad_param(format!("{what} {v:?} must be an absolute http(s) URL"))),
+        Some(v)
+            if v.len() <= redirect_uri::MAX_URI_LEN
+                && (v.starts_with("https://") || v.starts_with("http://"))
+                && url::Url::parse(&v).is_ok() =>
+        {
+            Ok(Some(v))
+        }
+        Some(v) => Err(bad_param(format!(
+            "{what} {v:?} must be an absolute http(s) URL"
+        ))),
     }
 }
 
@@ -216,13 +257,17 @@ fn create(
 ) -> Result<Value, MisuseError> {
     let client_type = client_type.unwrap_or("confidential");
     if !matches!(client_type, "confidential" | "public") {
-        return Err(bad_param(format!("client_type must be 'confidential' or 'public', not {client_type:?}")));
+        return Err(bad_param(format!(
+            "client_type must be 'confidential' or 'public', not {client_type:?}"
+        )));
     }
     let redirect_uris = redirect_uris.ok_or_else(|| bad_param("redirect_uris must not be NULL"))?;
     let md = Metadata {
         name: validate_name(required(name, "name")?)?,
         redirect_uris: validate_redirect_uris(no_null_elements(redirect_uris, "redirect_uris")?)?,
-        scopes: scopes.map(|s| no_null_elements(s, "scopes").and_then(validate_scopes)).transpose()?,
+        scopes: scopes
+            .map(|s| no_null_elements(s, "scopes").and_then(validate_scopes))
+            .transpose()?,
         grant_types: validate_grant_types(match grant_types {
             Some(g) => no_null_elements(g, "grant_types")?,
             None => DEFAULT_GRANT_TYPES.iter().map(|s| s.to_string()).collect(),
@@ -232,7 +277,8 @@ fn create(
         logo_uri: validate_optional_uri(logo_uri.map(String::from), "logo_uri")?,
     };
     let client_id = secret::random_token(16);
-    let client_secret = (client_type == "confidential").then(|| secret::random_token(secret::TOKEN_BYTES));
+    let client_secret =
+        (client_type == "confidential").then(|| secret::random_token(secret::TOKEN_BYTES));
     let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
     db::execute(
         "INSERT INTO oauth.clients (client_id, client_secret_hash, client_type, name, redirect_uris, scopes,
@@ -269,7 +315,9 @@ fn update_client(client_id: Option<&str>, changes: Option<JsonB>) -> JsonB {
 fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, MisuseError> {
     let client_id = required(client_id, "client_id")?;
     let changes = changes.ok_or_else(|| bad_param("changes must not be NULL"))?;
-    let changes: &Map<String, Value> = changes.as_object().ok_or_else(|| bad_param("changes must be a JSON object"))?;
+    let changes: &Map<String, Value> = changes
+        .as_object()
+        .ok_or_else(|| bad_param("changes must be a JSON object"))?;
     let current = load(client_id)?.ok_or_else(|| not_found(client_id))?;
     let text = |k: &str| -> Result<Option<String>, MisuseError> {
         match changes.get(k) {
@@ -284,15 +332,28 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
             None => Ok(None),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_str().map(String::from).ok_or_else(|| bad_param(format!("{k} must be an array of strings"))))
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| bad_param(format!("{k} must be an array of strings")))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(_) => Err(bad_param(format!("{k} must be an array of strings"))),
         }
     };
-    const ALLOWED: &[&str] = &["name", "redirect_uris", "scopes", "grant_types", "token_endpoint_auth_method", "client_uri", "logo_uri"];
+    const ALLOWED: &[&str] = &[
+        "name",
+        "redirect_uris",
+        "scopes",
+        "grant_types",
+        "token_endpoint_auth_method",
+        "client_uri",
+        "logo_uri",
+    ];
     if let Some(k) = changes.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
-        return Err(bad_param(format!("{k:?} cannot be changed")).hint(format!("changeable: {}", ALLOWED.join(", "))));
+        return Err(bad_param(format!("{k:?} cannot be changed"))
+            .hint(format!("changeable: {}", ALLOWED.join(", "))));
     }
     let scopes = match changes.get("scopes") {
         Some(Value::Null) => None,
@@ -352,7 +413,10 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
 #[search_path(@extschema@, pg_temp)]
 fn delete_client(client_id: Option<&str>) -> bool {
     let client_id = or_raise(required(client_id, "client_id"));
-    let n = or_raise(db::execute("DELETE FROM oauth.clients WHERE client_id = $1", &[client_id.into()]));
+    let n = or_raise(db::execute(
+        "DELETE FROM oauth.clients WHERE client_id = $1",
+        &[client_id.into()],
+    ));
     if n == 0 {
         super::raise(not_found(client_id));
     }

@@ -35,7 +35,9 @@ fn not_found() -> OAuthError {
 /// Locks the pending request and binds it to the caller on first sight. Another user's
 /// request is indistinguishable from a missing one.
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Pending> {
-    let id = authorization_id.filter(|s| !s.is_empty() && s.len() <= 128).ok_or_else(not_found)?;
+    let id = authorization_id
+        .filter(|s| !s.is_empty() && s.len() <= 128)
+        .ok_or_else(not_found)?;
     let row: Pending = db::query_row(
         "SELECT to_jsonb(a) - 'code_hash' FROM oauth.authorizations a
          WHERE id = $1 AND status = 'pending' AND expires_at > now() FOR UPDATE",
@@ -49,15 +51,24 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<P
             db::execute(
                 "UPDATE oauth.authorizations SET user_id = $2,
                         auth_time = coalesce(to_timestamp($3::float8), now()) WHERE id = $1",
-                &[id.into(), caller.user_id.as_str().into(), caller.auth_time.map(|t| t as f64).into()],
+                &[
+                    id.into(),
+                    caller.user_id.as_str().into(),
+                    caller.auth_time.map(|t| t as f64).into(),
+                ],
             )?;
-            Ok(Pending { user_id: Some(caller.user_id.clone()), ..row })
+            Ok(Pending {
+                user_id: Some(caller.user_id.clone()),
+                ..row
+            })
         }
     }
 }
 
 fn prompt_has(row: &Pending, value: &str) -> bool {
-    row.prompt.as_deref().is_some_and(|p| p.split(' ').any(|x| x == value))
+    row.prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|x| x == value))
 }
 
 fn decided_redirect(row: &Pending, e: &OAuthError) -> Value {
@@ -67,7 +78,10 @@ fn decided_redirect(row: &Pending, e: &OAuthError) -> Value {
 }
 
 fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
-    db::execute("UPDATE oauth.authorizations SET status = 'denied' WHERE id = $1", &[row.id.as_str().into()])?;
+    db::execute(
+        "UPDATE oauth.authorizations SET status = 'denied' WHERE id = $1",
+        &[row.id.as_str().into()],
+    )?;
     Ok(decided_redirect(row, &e))
 }
 
@@ -106,26 +120,43 @@ fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
     Ok(scopes
         .iter()
         .map(|s| {
-            let builtin = scope::BUILT_IN.iter().find(|(n, _)| n == s).map(|(_, d)| *d);
-            let description = custom.get(s).and_then(Value::as_str).or(builtin).unwrap_or("");
+            let builtin = scope::BUILT_IN
+                .iter()
+                .find(|(n, _)| n == s)
+                .map(|(_, d)| *d);
+            let description = custom
+                .get(s)
+                .and_then(Value::as_str)
+                .or(builtin)
+                .unwrap_or("");
             json!({ "name": s, "description": description })
         })
         .collect())
 }
 
-fn authorization_details(authorization_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value> {
+fn authorization_details(
+    authorization_id: Option<&str>,
+    caller: ApiResult<Caller>,
+) -> ApiResult<Value> {
     let caller = caller?;
     let row = claim_pending(authorization_id, &caller)?;
     let consented: Option<Vec<String>> = db::query_row(
         "SELECT to_jsonb(scopes) FROM oauth.consents WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
         &[caller.user_id.as_str().into(), row.client_id.as_str().into()],
     )?;
-    let covered = consented.as_ref().is_some_and(|c| scope::covers(c, &row.scopes));
+    let covered = consented
+        .as_ref()
+        .is_some_and(|c| scope::covers(c, &row.scopes));
     if covered && !prompt_has(&row, "consent") {
         return approve(&row, &caller);
     }
     if prompt_has(&row, "none") {
-        return deny(&row, OAuthError::ConsentRequired("prompt=none, but the user has not consented to these scopes".into()));
+        return deny(
+            &row,
+            OAuthError::ConsentRequired(
+                "prompt=none, but the user has not consented to these scopes".into(),
+            ),
+        );
     }
     let client = db::query_json(
         "SELECT jsonb_build_object('client_id', client_id, 'name', name, 'client_uri', client_uri, 'logo_uri', logo_uri)
@@ -143,14 +174,21 @@ fn authorization_details(authorization_id: Option<&str>, caller: ApiResult<Calle
     }))
 }
 
-fn record_decision(authorization_id: Option<&str>, approve_it: Option<bool>, caller: ApiResult<Caller>) -> ApiResult<Value> {
+fn record_decision(
+    authorization_id: Option<&str>,
+    approve_it: Option<bool>,
+    caller: ApiResult<Caller>,
+) -> ApiResult<Value> {
     let caller = caller?;
     let approve_it = approve_it.ok_or_else(|| invalid_request("approve must be true or false"))?;
     let row = claim_pending(authorization_id, &caller)?;
     if approve_it {
         approve(&row, &caller)
     } else {
-        deny(&row, OAuthError::AccessDenied("the user denied the request".into()))
+        deny(
+            &row,
+            OAuthError::AccessDenied("the user denied the request".into()),
+        )
     }
 }
 
@@ -158,26 +196,47 @@ fn record_decision(authorization_id: Option<&str>, approve_it: Option<bool>, cal
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn authorization(authorization_id: Option<&str>) -> JsonB {
-    respond(authorization_details(authorization_id, session::from_request()))
+    respond(authorization_details(
+        authorization_id,
+        session::from_request(),
+    ))
 }
 
 /// The same, for the user of a session token verified here.
 #[pg_extern(volatile, security_definer, name = "authorization")]
 #[search_path(@extschema@, pg_temp)]
-fn authorization_with_session(authorization_id: Option<&str>, session_token: Option<&str>) -> JsonB {
-    respond(authorization_details(authorization_id, session::from_token(session_token)))
+fn authorization_with_session(
+    authorization_id: Option<&str>,
+    session_token: Option<&str>,
+) -> JsonB {
+    respond(authorization_details(
+        authorization_id,
+        session::from_token(session_token),
+    ))
 }
 
 /// The user's decision, for the user in `request.jwt.claims`.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn consent(authorization_id: Option<&str>, approve: Option<bool>) -> JsonB {
-    respond(record_decision(authorization_id, approve, session::from_request()))
+    respond(record_decision(
+        authorization_id,
+        approve,
+        session::from_request(),
+    ))
 }
 
 /// The same, for the user of a session token verified here.
 #[pg_extern(volatile, security_definer, name = "consent")]
 #[search_path(@extschema@, pg_temp)]
-fn consent_with_session(authorization_id: Option<&str>, approve: Option<bool>, session_token: Option<&str>) -> JsonB {
-    respond(record_decision(authorization_id, approve, session::from_token(session_token)))
+fn consent_with_session(
+    authorization_id: Option<&str>,
+    approve: Option<bool>,
+    session_token: Option<&str>,
+) -> JsonB {
+    respond(record_decision(
+        authorization_id,
+        approve,
+        session::from_token(session_token),
+    ))
 }

@@ -25,10 +25,15 @@ pub fn query_json(sql: &str, args: &[DatumWithOid]) -> Result<Option<Value>, Mis
 }
 
 /// First row deserialized into `T`.
-pub fn query_row<T: DeserializeOwned>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>, MisuseError> {
+pub fn query_row<T: DeserializeOwned>(
+    sql: &str,
+    args: &[DatumWithOid],
+) -> Result<Option<T>, MisuseError> {
     match query_json(sql, args)? {
         None => Ok(None),
-        Some(v) => serde_json::from_value(v).map(Some).map_err(|e| internal(format!("row shape: {e}"))),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| internal(format!("row shape: {e}"))),
     }
 }
 
@@ -48,8 +53,11 @@ pub fn now_epoch() -> Result<i64, MisuseError> {
 /// Decodes the `\x…` / hex form of a bytea that came through JSON.
 pub fn hex_bytes(s: &str) -> Option<Vec<u8>> {
     let s = s.strip_prefix("\\x").unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }

@@ -48,14 +48,21 @@ fn insert_key(alg: Alg, status: &str) -> Result<String, MisuseError> {
 
 /// Serialises key changes (rotation, first-use bootstrap) across sessions.
 fn lock_keys() -> Result<(), MisuseError> {
-    db::execute("LOCK TABLE oauth.signing_keys IN SHARE ROW EXCLUSIVE MODE", &[]).map(|_| ())
+    db::execute(
+        "LOCK TABLE oauth.signing_keys IN SHARE ROW EXCLUSIVE MODE",
+        &[],
+    )
+    .map(|_| ())
 }
 
 /// Creates the first current and next keys if there are none. Keys are made on first use, not
 /// at CREATE EXTENSION, so that restoring a pg_dump does not end up with two current keys.
 fn bootstrap(alg: Alg) -> Result<(), MisuseError> {
     lock_keys()?;
-    let exists = db::query_json("SELECT to_jsonb(kid) FROM oauth.signing_keys WHERE status = 'current'", &[])?;
+    let exists = db::query_json(
+        "SELECT to_jsonb(kid) FROM oauth.signing_keys WHERE status = 'current'",
+        &[],
+    )?;
     if exists.is_none() {
         insert_key(alg, "current")?;
         insert_key(alg, "next")?;
@@ -82,7 +89,8 @@ pub fn current_signer() -> Result<Rc<Signer>, MisuseError> {
     )?
     .ok_or_else(|| internal("current signing key vanished"))?;
     let alg = Alg::parse(&row.alg).ok_or_else(|| internal("stored key has an unknown alg"))?;
-    let der = hex_bytes(&row.private_key).ok_or_else(|| internal("stored private key is not bytea"))?;
+    let der =
+        hex_bytes(&row.private_key).ok_or_else(|| internal("stored private key is not bytea"))?;
     let signer = Rc::new(Signer::from_pkcs8(&row.kid, alg, &der)?);
     SIGNERS.with(|c| c.borrow_mut().insert(kid, signer.clone()));
     Ok(signer)
@@ -90,7 +98,10 @@ pub fn current_signer() -> Result<Rc<Signer>, MisuseError> {
 
 /// The public JWK of a key that may verify tokens (next, current or previous).
 fn verification_key(kid: &str) -> Result<Option<Value>, MisuseError> {
-    db::query_json("SELECT public_jwk FROM oauth.signing_keys WHERE kid = $1", &[kid.into()])
+    db::query_json(
+        "SELECT public_jwk FROM oauth.signing_keys WHERE kid = $1",
+        &[kid.into()],
+    )
 }
 
 /// Verifies a token we issued: signature with one of our keys, `exp`/`nbf` with the configured
@@ -98,8 +109,10 @@ fn verification_key(kid: &str) -> Result<Option<Value>, MisuseError> {
 pub fn verify_token(token: &str) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
-    let jwk = verification_key(&kid)?.ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
-    let claims = jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
+    let jwk = verification_key(&kid)?
+        .ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
+    let claims =
+        jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
     if claims.get("client_id").is_some() {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         let revoked = db::query_json(
@@ -130,7 +143,7 @@ fn jwks() -> JsonB {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn rotate_signing_key(alg: default!(Option<&str>, "'ES256'")) -> JsonB {
-    let alg_name = alg.unwrap_or("ES256");
+    let alg_name = or_raise(super::required(alg, "alg"));
     let Some(alg) = Alg::parse(alg_name) else {
         raise(
             crate::error::bad_param(format!("unsupported signing algorithm {alg_name:?}"))
@@ -138,23 +151,35 @@ fn rotate_signing_key(alg: default!(Option<&str>, "'ES256'")) -> JsonB {
         )
     };
     or_raise(rotate(alg));
-    JsonB(or_raise(db::query_json(
-        "SELECT jsonb_object_agg(status, kid) FROM oauth.signing_keys",
-        &[],
-    )).unwrap_or(json!({})))
+    JsonB(
+        or_raise(db::query_json(
+            "SELECT jsonb_object_agg(status, kid) FROM oauth.signing_keys",
+            &[],
+        ))
+        .unwrap_or(json!({})),
+    )
 }
 
 fn rotate(alg: Alg) -> Result<(), MisuseError> {
     lock_keys()?;
-    let has_current = db::query_json("SELECT to_jsonb(kid) FROM oauth.signing_keys WHERE status = 'current'", &[])?;
+    let has_current = db::query_json(
+        "SELECT to_jsonb(kid) FROM oauth.signing_keys WHERE status = 'current'",
+        &[],
+    )?;
     if has_current.is_none() {
         db::execute("DELETE FROM oauth.signing_keys", &[])?;
         insert_key(alg, "current")?;
         insert_key(alg, "next")?;
         return Ok(());
     }
-    db::execute("DELETE FROM oauth.signing_keys WHERE status = 'previous'", &[])?;
-    db::execute("UPDATE oauth.signing_keys SET status = 'previous' WHERE status = 'current'", &[])?;
+    db::execute(
+        "DELETE FROM oauth.signing_keys WHERE status = 'previous'",
+        &[],
+    )?;
+    db::execute(
+        "UPDATE oauth.signing_keys SET status = 'previous' WHERE status = 'current'",
+        &[],
+    )?;
     let promoted = db::execute(
         "UPDATE oauth.signing_keys SET status = 'current', activated_at = now() WHERE status = 'next'",
         &[],

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod consent;
 pub mod db;
 pub mod keys;
+mod pg_tests;
 pub mod rls;
 pub mod session;
 pub mod token;
@@ -110,7 +111,10 @@ pub fn set_response_status(status: u16) {
 
 /// `response.headers`: a JSON array of single-key objects (PostgREST's format).
 pub fn set_response_headers(headers: &[(&str, &str)]) {
-    let arr: Vec<Value> = headers.iter().map(|(k, v)| serde_json::json!({ *k: *v })).collect();
+    let arr: Vec<Value> = headers
+        .iter()
+        .map(|(k, v)| serde_json::json!({ *k: *v }))
+        .collect();
     set_local("response.headers", &Value::Array(arr).to_string());
 }
 
@@ -123,6 +127,8 @@ pub fn set_no_store() {
 pub fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, MisuseError> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(crate::error::bad_param(format!("{name} must not be NULL or empty"))),
+        _ => Err(crate::error::bad_param(format!(
+            "{name} must not be NULL or empty"
+        ))),
     }
 }

@@ -24,17 +24,38 @@ thread_local! {
 
 fn parse(raw: String) -> Parsed {
     let claims: Option<Value> = serde_json::from_str(&raw).ok().filter(Value::is_object);
-    let text = |k: &str| claims.as_ref().and_then(|c| c.get(k)).and_then(Value::as_str).map(String::from);
+    let text = |k: &str| {
+        claims
+            .as_ref()
+            .and_then(|c| c.get(k))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
     let scopes = text("scope")
-        .map(|s| s.split(' ').filter(|t| !t.is_empty()).map(String::from).collect())
+        .map(|s| {
+            s.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
-    Parsed { sub: text("sub"), client_id: text("client_id"), scopes, claims, raw }
+    Parsed {
+        sub: text("sub"),
+        client_id: text("client_id"),
+        scopes,
+        claims,
+        raw,
+    }
 }
 
 /// Runs `f` on the parsed claims of this moment, parsing only when the setting changed.
 fn with_claims<R>(f: impl FnOnce(Option<&Parsed>) -> R) -> R {
     let ptr = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
-    let current: &[u8] = if ptr.is_null() { b"" } else { unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes() };
+    let current: &[u8] = if ptr.is_null() {
+        b""
+    } else {
+        unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes()
+    };
     if current.is_empty() {
         return f(None);
     }

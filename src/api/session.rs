@@ -21,7 +21,9 @@ pub fn raw_claims() -> Option<String> {
     if ptr.is_null() {
         return None;
     }
-    let s = unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned();
+    let s = unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned();
     (!s.is_empty()).then_some(s)
 }
 
@@ -37,14 +39,24 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
         .get("sub")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| OAuthError::LoginRequired("no signed-in user: the session has no sub".into()))?;
-    let auth_time = claims.get("auth_time").or_else(|| claims.get("iat")).and_then(Value::as_i64);
-    Ok(Caller { user_id: user_id.to_string(), auth_time })
+        .ok_or_else(|| {
+            OAuthError::LoginRequired("no signed-in user: the session has no sub".into())
+        })?;
+    let auth_time = claims
+        .get("auth_time")
+        .or_else(|| claims.get("iat"))
+        .and_then(Value::as_i64);
+    Ok(Caller {
+        user_id: user_id.to_string(),
+        auth_time,
+    })
 }
 
 /// The caller from `request.jwt.claims`.
 pub fn from_request() -> ApiResult<Caller> {
-    let raw = raw_claims().ok_or_else(|| OAuthError::LoginRequired("no signed-in user: request.jwt.claims is not set".into()))?;
+    let raw = raw_claims().ok_or_else(|| {
+        OAuthError::LoginRequired("no signed-in user: request.jwt.claims is not set".into())
+    })?;
     let claims: Value = serde_json::from_str(&raw)
         .map_err(|_| OAuthError::LoginRequired("request.jwt.claims is not valid JSON".into()))?;
     from_claims(&claims)

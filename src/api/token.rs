@@ -7,7 +7,9 @@
 use super::clients::{self, Client};
 use super::keys::current_signer;
 use super::{db, or_raise, required, respond, set_no_store, ApiResult};
-use crate::error::{bad_param, invalid_client, invalid_grant, invalid_request, Misuse, MisuseError, OAuthError};
+use crate::error::{
+    bad_param, invalid_client, invalid_grant, invalid_request, Misuse, MisuseError, OAuthError,
+};
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::{jws, pkce, scope, secret};
 use crate::settings;
@@ -19,14 +21,21 @@ use serde_json::{json, Value};
 /// Client authentication (RFC 6749 §2.3): a confidential client proves its secret, a public
 /// client presents none. Every failure is the same `invalid_client` so the response does not
 /// tell an attacker which part was wrong.
-pub fn authenticate_client(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
-    let client_id = client_id.filter(|s| !s.is_empty()).ok_or_else(|| invalid_client("client_id is required"))?;
+pub fn authenticate_client(
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+) -> ApiResult<Client> {
+    let client_id = client_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid_client("client_id is required"))?;
     let client = clients::load(client_id)?;
     let secret = client_secret.filter(|s| !s.is_empty());
     match (client, secret) {
         (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
         (Some(c), None) if !c.is_confidential() => Ok(c),
-        (Some(c), Some(_)) if !c.is_confidential() => Err(invalid_client("a public client must not send a client secret").into()),
+        (Some(c), Some(_)) if !c.is_confidential() => {
+            Err(invalid_client("a public client must not send a client secret").into())
+        }
         _ => Err(invalid_client("client authentication failed").into()),
     }
 }
@@ -41,19 +50,28 @@ struct Grant {
     auth_time: i64,
 }
 
-const GRANT_JSON: &str = "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
+const GRANT_JSON: &str =
+    "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
         'resource', resource, 'auth_time', extract(epoch FROM auth_time)::bigint)
     FROM oauth.grants WHERE id = $1::uuid";
 
 /// Signs the access token (and ID token when `openid` is granted) and, if the client may
 /// refresh, stores a new refresh token of the family.
-fn issue_tokens(grant: &Grant, client: &Client, scopes: &[String], nonce: Option<&str>) -> ApiResult<Value> {
+fn issue_tokens(
+    grant: &Grant,
+    client: &Client,
+    scopes: &[String],
+    nonce: Option<&str>,
+) -> ApiResult<Value> {
     let signer = current_signer()?;
     let now = db::now_epoch()?;
     let issuer = settings::issuer();
     let lifetime = settings::access_token_lifetime();
     let scope_str = scope::join(scopes);
-    let audience = grant.resource.clone().unwrap_or_else(settings::default_audience);
+    let audience = grant
+        .resource
+        .clone()
+        .unwrap_or_else(settings::default_audience);
     let jti = secret::random_token(16);
     let role = settings::default_role();
     let mut at_claims = claims::access_token(&AccessTokenInput {
@@ -109,7 +127,12 @@ fn issue_tokens(grant: &Grant, client: &Client, scopes: &[String], nonce: Option
 }
 
 /// Calls the configured hook `fn(jsonb) returns jsonb` with the event and validates the result.
-fn run_hook(hook: &str, grant: &Grant, scopes: &[String], at_claims: Value) -> Result<Value, MisuseError> {
+fn run_hook(
+    hook: &str,
+    grant: &Grant,
+    scopes: &[String],
+    at_claims: Value,
+) -> Result<Value, MisuseError> {
     let oid: Option<Value> = db::query_json(
         "SELECT to_jsonb(to_regprocedure($1 || '(jsonb)')::oid::bigint)",
         &[hook.into()],
@@ -130,10 +153,13 @@ fn run_hook(hook: &str, grant: &Grant, scopes: &[String], at_claims: Value) -> R
         .into_datum()
         .ok_or_else(|| crate::error::internal("hook argument did not convert"))?;
     let result = unsafe {
-        let datum = pg_sys::OidFunctionCall1Coll(pg_sys::Oid::from(oid as u32), pg_sys::InvalidOid, arg);
+        let datum =
+            pg_sys::OidFunctionCall1Coll(pg_sys::Oid::from(oid as u32), pg_sys::InvalidOid, arg);
         JsonB::from_datum(datum, false)
     };
-    let result = result.ok_or_else(|| MisuseError::new(Misuse::Misconfigured, "access token hook returned NULL"))?;
+    let result = result.ok_or_else(|| {
+        MisuseError::new(Misuse::Misconfigured, "access token hook returned NULL")
+    })?;
     claims::apply_hook_result(&at_claims, &result.0)
 }
 
@@ -173,9 +199,14 @@ fn exchange(
 ) -> ApiResult<Value> {
     let client = authenticate_client(client_id, client_secret)?;
     if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::UnauthorizedClient("this client may not use the authorization code grant".into()).into());
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization code grant".into(),
+        )
+        .into());
     }
-    let code = code.filter(|c| !c.is_empty()).ok_or_else(|| invalid_request("code is required"))?;
+    let code = code
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| invalid_request("code is required"))?;
     // Locking the row serialises concurrent redemptions: the second one waits, then sees
     // status 'redeemed' and is treated as a replay.
     let row: CodeRow = db::query_row(
@@ -189,7 +220,10 @@ fn exchange(
         if let Some(g) = &row.grant_id {
             revoke_grant(g, "authorization code replayed")?;
         }
-        return Err(invalid_grant("authorization code has already been used; the tokens it issued are revoked").into());
+        return Err(invalid_grant(
+            "authorization code has already been used; the tokens it issued are revoked",
+        )
+        .into());
     }
     if row.status != "approved" || row.expired {
         return Err(invalid_grant("authorization code has expired").into());
@@ -198,17 +232,32 @@ fn exchange(
         return Err(invalid_grant("authorization code was issued to another client").into());
     }
     match redirect_uri.filter(|s| !s.is_empty()) {
-        Some(r) if r != row.redirect_uri => return Err(invalid_grant("redirect_uri does not match the authorization request").into()),
-        None if row.redirect_uri_given => return Err(invalid_request("redirect_uri is required: the authorization request included it").into()),
+        Some(r) if r != row.redirect_uri => {
+            return Err(
+                invalid_grant("redirect_uri does not match the authorization request").into(),
+            )
+        }
+        None if row.redirect_uri_given => {
+            return Err(invalid_request(
+                "redirect_uri is required: the authorization request included it",
+            )
+            .into())
+        }
         _ => {}
     }
     pkce::verify(code_verifier, &row.code_challenge)?;
     if let Some(r) = resource.filter(|s| !s.is_empty()) {
         if row.resource.as_deref() != Some(r) {
-            return Err(OAuthError::InvalidTarget("resource does not match the one authorized".into()).into());
+            return Err(OAuthError::InvalidTarget(
+                "resource does not match the one authorized".into(),
+            )
+            .into());
         }
     }
-    let user_id = row.user_id.as_deref().ok_or_else(|| invalid_grant("authorization code has no user"))?;
+    let user_id = row
+        .user_id
+        .as_deref()
+        .ok_or_else(|| invalid_grant("authorization code has no user"))?;
     // Valid: redeem, create the token family, issue.
     let grant_id: String = db::query_row(
         "INSERT INTO oauth.grants (client_id, user_id, scopes, resource, auth_time, authorization_id)
@@ -250,9 +299,14 @@ fn refresh_grant(
 ) -> ApiResult<Value> {
     let client = authenticate_client(client_id, client_secret)?;
     if !client.allows_grant("refresh_token") {
-        return Err(OAuthError::UnauthorizedClient("this client may not use refresh tokens".into()).into());
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use refresh tokens".into(),
+        )
+        .into());
     }
-    let token = refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| invalid_request("refresh_token is required"))?;
+    let token = refresh_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid_request("refresh_token is required"))?;
     // Lock the token row: concurrent presentations of one token serialise here, and all but the
     // first see it used.
     let row: RefreshRow = db::query_row(
@@ -271,7 +325,10 @@ fn refresh_grant(
     }
     if row.used {
         revoke_grant(&row.grant_id, "refresh token reused")?;
-        return Err(invalid_grant("refresh token has already been used; its token family is revoked").into());
+        return Err(invalid_grant(
+            "refresh token has already been used; its token family is revoked",
+        )
+        .into());
     }
     if row.expired {
         return Err(invalid_grant("refresh token has expired").into());
@@ -284,8 +341,14 @@ fn refresh_grant(
         }
         None => row.scopes.clone(),
     };
-    db::execute("UPDATE oauth.refresh_tokens SET used_at = now() WHERE token_hash = $1", &[secret::hash(token).to_vec().into()])?;
-    db::execute("UPDATE oauth.grants SET last_used_at = now() WHERE id = $1::uuid", &[row.grant_id.as_str().into()])?;
+    db::execute(
+        "UPDATE oauth.refresh_tokens SET used_at = now() WHERE token_hash = $1",
+        &[secret::hash(token).to_vec().into()],
+    )?;
+    db::execute(
+        "UPDATE oauth.grants SET last_used_at = now() WHERE id = $1::uuid",
+        &[row.grant_id.as_str().into()],
+    )?;
     let grant: Grant = db::query_row(GRANT_JSON, &[row.grant_id.as_str().into()])?
         .ok_or_else(|| crate::error::internal("grant vanished"))?;
     issue_tokens(&grant, &client, &scopes, None)
@@ -302,7 +365,14 @@ fn exchange_code(
     client_secret: default!(Option<&str>, "NULL"),
     resource: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    respond(exchange(code, code_verifier, redirect_uri, client_id, client_secret, resource))
+    respond(exchange(
+        code,
+        code_verifier,
+        redirect_uri,
+        client_id,
+        client_secret,
+        resource,
+    ))
 }
 
 /// The refresh token grant (RFC 6749 §6), with rotation and reuse detection.
@@ -314,7 +384,12 @@ fn refresh(
     client_secret: default!(Option<&str>, "NULL"),
     scope: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    respond(refresh_grant(refresh_token, client_id, client_secret, scope))
+    respond(refresh_grant(
+        refresh_token,
+        client_id,
+        client_secret,
+        scope,
+    ))
 }
 
 /// Mints a first-party session token for `sub` (no `client_id`), signed with our key: for
@@ -324,9 +399,13 @@ fn refresh(
 fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'")) -> String {
     let sub = or_raise(required(sub, "sub"));
     let extra = claims.map(|c| c.0).unwrap_or(json!({}));
-    let Some(extra) = extra.as_object() else { super::raise(bad_param("claims must be a JSON object")) };
+    let Some(extra) = extra.as_object() else {
+        super::raise(bad_param("claims must be a JSON object"))
+    };
     if extra.contains_key("client_id") {
-        super::raise(bad_param("a session token must not carry client_id: that would make it an OAuth access token"));
+        super::raise(bad_param(
+            "a session token must not carry client_id: that would make it an OAuth access token",
+        ));
     }
     let signer = or_raise(current_signer());
     let now = or_raise(db::now_epoch());

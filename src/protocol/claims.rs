@@ -72,18 +72,26 @@ const PROTECTED: &[&str] = &["iss", "sub", "exp", "iat", "jti", "client_id", "se
 /// was given; returns the claims to sign.
 pub fn apply_hook_result(original: &Value, result: &Value) -> Result<Value, MisuseError> {
     let hint = "the hook must return {\"claims\": {...}} and keep iss, sub, exp, iat, jti, client_id and session_id";
-    let claims: &Map<String, Value> = result
-        .get("claims")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad_param("access token hook did not return an object with \"claims\"").hint(hint))?;
+    let claims: &Map<String, Value> =
+        result
+            .get("claims")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                bad_param("access token hook did not return an object with \"claims\"").hint(hint)
+            })?;
     for name in PROTECTED {
         if claims.get(*name) != original.get(*name) {
-            return Err(bad_param(format!("access token hook changed or removed the protected claim {name:?}")).hint(hint));
+            return Err(bad_param(format!(
+                "access token hook changed or removed the protected claim {name:?}"
+            ))
+            .hint(hint));
         }
     }
     for name in ["aud", "role"] {
         if !claims.contains_key(name) {
-            return Err(bad_param(format!("access token hook removed the claim {name:?}")).hint(hint));
+            return Err(
+                bad_param(format!("access token hook removed the claim {name:?}")).hint(hint),
+            );
         }
     }
     Ok(Value::Object(claims.clone()))
@@ -111,7 +119,18 @@ mod tests {
     #[test]
     fn access_token_has_every_required_claim() {
         let c = at();
-        for k in ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "role", "session_id"] {
+        for k in [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+            "role",
+            "session_id",
+        ] {
             assert!(c.get(k).is_some(), "{k}");
         }
         assert_eq!(c["exp"], 4600);

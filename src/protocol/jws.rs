@@ -76,7 +76,9 @@ pub fn generate(alg: Alg) -> Result<GeneratedKey, MisuseError> {
         Alg::ES256 => {
             let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
                 .map_err(crypto_failure("EC key generation failed"))?;
-            let der = kp.to_pkcs8v1().map_err(crypto_failure("EC key export failed"))?;
+            let der = kp
+                .to_pkcs8v1()
+                .map_err(crypto_failure("EC key export failed"))?;
             // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
             let point = kp.public_key().as_ref();
             let members = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
@@ -96,9 +98,13 @@ pub fn generate(alg: Alg) -> Result<GeneratedKey, MisuseError> {
             (der.as_ref().to_vec(), members)
         }
         Alg::EdDSA => {
-            let kp = Ed25519KeyPair::generate().map_err(crypto_failure("Ed25519 key generation failed"))?;
-            let der = kp.to_pkcs8v1().map_err(crypto_failure("Ed25519 key export failed"))?;
-            let members = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(kp.public_key().as_ref())});
+            let kp = Ed25519KeyPair::generate()
+                .map_err(crypto_failure("Ed25519 key generation failed"))?;
+            let der = kp
+                .to_pkcs8v1()
+                .map_err(crypto_failure("Ed25519 key export failed"))?;
+            let members =
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(kp.public_key().as_ref())});
             (der.as_ref().to_vec(), members)
         }
     };
@@ -107,14 +113,24 @@ pub fn generate(alg: Alg) -> Result<GeneratedKey, MisuseError> {
     public_jwk["kid"] = json!(kid);
     public_jwk["alg"] = json!(alg.as_str());
     public_jwk["use"] = json!("sig");
-    Ok(GeneratedKey { kid, alg, private_pkcs8, public_jwk })
+    Ok(GeneratedKey {
+        kid,
+        alg,
+        private_pkcs8,
+        public_jwk,
+    })
 }
 
 /// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
 pub fn thumbprint(jwk: &Value) -> String {
     let s = |k: &str| jwk[k].as_str().unwrap_or_default().to_string();
     let canonical = match jwk["kty"].as_str() {
-        Some("EC") => format!(r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#, s("crv"), s("x"), s("y")),
+        Some("EC") => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            s("crv"),
+            s("x"),
+            s("y")
+        ),
         Some("RSA") => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n")),
         _ => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, s("crv"), s("x")),
     };
@@ -142,13 +158,19 @@ impl Signer {
                     .map_err(crypto_failure("stored EC key is unreadable"))?,
             ),
             Alg::RS256 => KeyPairKind::Rsa(
-                RsaKeyPair::from_pkcs8(der).map_err(crypto_failure("stored RSA key is unreadable"))?,
+                RsaKeyPair::from_pkcs8(der)
+                    .map_err(crypto_failure("stored RSA key is unreadable"))?,
             ),
             Alg::EdDSA => KeyPairKind::Ed(
-                Ed25519KeyPair::from_pkcs8(der).map_err(crypto_failure("stored Ed25519 key is unreadable"))?,
+                Ed25519KeyPair::from_pkcs8(der)
+                    .map_err(crypto_failure("stored Ed25519 key is unreadable"))?,
             ),
         };
-        Ok(Signer { kid: kid.to_string(), alg, key })
+        Ok(Signer {
+            kid: kid.to_string(),
+            alg,
+            key,
+        })
     }
 
     /// Compact JWS of `claims` with header `{alg, typ, kid}`.
@@ -165,8 +187,13 @@ impl Signer {
                 .to_vec(),
             KeyPairKind::Rsa(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
-                kp.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig)
-                    .map_err(crypto_failure("RS256 signing failed"))?;
+                kp.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(crypto_failure("RS256 signing failed"))?;
                 sig
             }
             KeyPairKind::Ed(kp) => kp.sign(input.as_bytes()).as_ref().to_vec(),
@@ -196,11 +223,17 @@ pub fn peek_header(token: &str) -> Result<(String, Alg), String> {
     if token.split('.').count() != 3 {
         return Err("token is not a compact JWS (three dot-separated parts)".into());
     }
-    let raw = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| "token header is not base64url")?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .map_err(|_| "token header is not base64url")?;
     let header: Value = serde_json::from_slice(&raw).map_err(|_| "token header is not JSON")?;
     let alg_name = header["alg"].as_str().ok_or("token header has no alg")?;
-    let alg = Alg::parse(alg_name).ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
-    let kid = header["kid"].as_str().filter(|k| !k.is_empty()).ok_or("token header has no kid")?;
+    let alg = Alg::parse(alg_name)
+        .ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
+    let kid = header["kid"]
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .ok_or("token header has no kid")?;
     Ok((kid.to_string(), alg))
 }
 
@@ -211,9 +244,10 @@ pub fn verify(token: &str, jwk: &Value, issuer: &str, leeway_secs: u64) -> Resul
     if jwk["alg"].as_str() != Some(alg.as_str()) {
         return Err("token algorithm does not match its key".into());
     }
-    let jwk: jsonwebtoken::jwk::Jwk =
-        serde_json::from_value(jwk.clone()).map_err(|e| format!("stored JWK is unreadable: {e}"))?;
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| format!("stored JWK is unusable: {e}"))?;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone())
+        .map_err(|e| format!("stored JWK is unreadable: {e}"))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
+        .map_err(|e| format!("stored JWK is unusable: {e}"))?;
     let mut validation = jsonwebtoken::Validation::new(alg.jwt_algorithm());
     validation.validate_aud = false;
     validation.validate_nbf = true;
@@ -246,7 +280,10 @@ mod tests {
     const ISS: &str = "https://issuer.example";
 
     fn claims(exp_offset: i64) -> Value {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         json!({"iss": ISS, "sub": "u1", "iat": now, "exp": now + exp_offset})
     }
 
@@ -272,27 +309,42 @@ mod tests {
     fn kid_is_the_rfc7638_thumbprint() {
         // RFC 7638 §3.1 example key and thumbprint.
         let jwk = json!({"kty": "RSA", "e": "AQAB", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
-        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(&jwk),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
     fn tampering_expiry_issuer_and_wrong_key_are_refused() {
         let (k, token) = sign_with(Alg::ES256);
         let mut parts: Vec<String> = token.split('.').map(String::from).collect();
-        parts[1] = b64(json!({"iss": ISS, "sub": "admin", "exp": 9999999999u64}).to_string().as_bytes());
-        assert!(verify(&parts.join("."), &k.public_jwk, ISS, 0).unwrap_err().contains("signature"));
-        assert!(verify(&token, &k.public_jwk, "https://other.example", 0).unwrap_err().contains("issuer"));
+        parts[1] = b64(json!({"iss": ISS, "sub": "admin", "exp": 9999999999u64})
+            .to_string()
+            .as_bytes());
+        assert!(verify(&parts.join("."), &k.public_jwk, ISS, 0)
+            .unwrap_err()
+            .contains("signature"));
+        assert!(verify(&token, &k.public_jwk, "https://other.example", 0)
+            .unwrap_err()
+            .contains("issuer"));
         let other = generate(Alg::ES256).unwrap();
         assert!(verify(&token, &other.public_jwk, ISS, 0).is_err());
         let signer = Signer::from_pkcs8(&k.kid, Alg::ES256, &k.private_pkcs8).unwrap();
         let expired = signer.sign("at+jwt", &claims(-120)).unwrap();
-        assert!(verify(&expired, &k.public_jwk, ISS, 30).unwrap_err().contains("expired"));
+        assert!(verify(&expired, &k.public_jwk, ISS, 30)
+            .unwrap_err()
+            .contains("expired"));
     }
 
     #[test]
     fn none_and_hmac_and_missing_kid_are_refused_up_front() {
         let body = b64(br#"{"sub":"x"}"#);
-        for header in [r#"{"alg":"none","kid":"k"}"#, r#"{"alg":"HS256","kid":"k"}"#, r#"{"alg":"ES256"}"#] {
+        for header in [
+            r#"{"alg":"none","kid":"k"}"#,
+            r#"{"alg":"HS256","kid":"k"}"#,
+            r#"{"alg":"ES256"}"#,
+        ] {
             let t = format!("{}.{}.sig", b64(header.as_bytes()), body);
             assert!(peek_header(&t).is_err(), "{header}");
         }
@@ -302,6 +354,9 @@ mod tests {
     #[test]
     fn at_hash_matches_oidc_example() {
         // OIDC Core A.3: access token and its at_hash (RS256, so SHA-256).
-        assert_eq!(at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

@@ -28,17 +28,20 @@ impl<'a> Params<'a> {
             Some(Value::String(s)) if s.len() > MAX_PARAM_LEN => {
                 Err(invalid_request(format!("parameter {name} is too long")))
             }
-            Some(Value::String(s)) if s.contains('\0') => {
-                Err(invalid_request(format!("parameter {name} contains a NUL character")))
-            }
+            Some(Value::String(s)) if s.contains('\0') => Err(invalid_request(format!(
+                "parameter {name} contains a NUL character"
+            ))),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
             Some(Value::Array(_)) => Err(invalid_request(format!("parameter {name} is repeated"))),
-            Some(_) => Err(invalid_request(format!("parameter {name} must be a string"))),
+            Some(_) => Err(invalid_request(format!(
+                "parameter {name} must be a string"
+            ))),
         }
     }
 
     pub fn require(&self, name: &str) -> OAuthResult<&'a str> {
-        self.get(name)?.ok_or_else(|| invalid_request(format!("parameter {name} is required")))
+        self.get(name)?
+            .ok_or_else(|| invalid_request(format!("parameter {name} is required")))
     }
 }
 

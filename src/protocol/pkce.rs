@@ -17,7 +17,11 @@ fn is_unreserved(c: u8) -> bool {
 pub fn validate_challenge(challenge: Option<&str>, method: Option<&str>) -> OAuthResult<String> {
     let challenge = match challenge {
         Some(c) if !c.is_empty() => c,
-        _ => return Err(invalid_request("code_challenge is required (PKCE with S256)")),
+        _ => {
+            return Err(invalid_request(
+                "code_challenge is required (PKCE with S256)",
+            ))
+        }
     };
     match method {
         Some("S256") => {}
@@ -33,7 +37,9 @@ pub fn validate_challenge(challenge: Option<&str>, method: Option<&str>) -> OAut
         }
     }
     let valid = challenge.len() == CHALLENGE_LEN
-        && challenge.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+        && challenge
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
     if !valid {
         return Err(invalid_request(
             "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
@@ -57,7 +63,9 @@ pub fn verify(verifier: Option<&str>, challenge: &str) -> OAuthResult<()> {
     if s256(verifier) == challenge {
         Ok(())
     } else {
-        Err(invalid_grant("code_verifier does not match the code_challenge"))
+        Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ))
     }
 }
 
@@ -97,15 +105,29 @@ mod tests {
 
     #[test]
     fn verifier_format_and_match() {
-        assert_eq!(verify(Some("short"), CHALLENGE).unwrap_err().code(), "invalid_request");
         assert_eq!(
-            verify(Some(&"a".repeat(129)), CHALLENGE).unwrap_err().code(),
+            verify(Some("short"), CHALLENGE).unwrap_err().code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            verify(Some(&"a".repeat(129)), CHALLENGE)
+                .unwrap_err()
+                .code(),
             "invalid_request"
         );
         let bad = format!("{}!", &VERIFIER[..43]);
-        assert_eq!(verify(Some(&bad), CHALLENGE).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            verify(Some(&bad), CHALLENGE).unwrap_err().code(),
+            "invalid_request"
+        );
         let other = "x".repeat(43);
-        assert_eq!(verify(Some(&other), CHALLENGE).unwrap_err().code(), "invalid_grant");
-        assert_eq!(verify(None, CHALLENGE).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            verify(Some(&other), CHALLENGE).unwrap_err().code(),
+            "invalid_grant"
+        );
+        assert_eq!(
+            verify(None, CHALLENGE).unwrap_err().code(),
+            "invalid_request"
+        );
     }
 }

@@ -22,40 +22,44 @@ pub fn validate_registered(uri: &str) -> Result<(), String> {
         return Err("redirect URI is empty".into());
     }
     if uri.len() > MAX_URI_LEN {
-        return Err(format!("redirect URI is longer than {MAX_URI_LEN} characters"));
+        return Err(format!(
+            "redirect URI is longer than {MAX_URI_LEN} characters"
+        ));
     }
     if uri.bytes().any(|c| c <= b' ' || c == 0x7f) {
-        return Err(format!("redirect URI {uri:?} contains whitespace or control characters"));
+        return Err(format!(
+            "redirect URI {uri:?} contains whitespace or control characters"
+        ));
     }
     if uri.contains('#') {
         return Err(format!("redirect URI {uri:?} must not contain a fragment"));
     }
-    let parsed = Url::parse(uri).map_err(|e| format!("redirect URI {uri:?} is not an absolute URI ({e})"))?;
+    let parsed = Url::parse(uri)
+        .map_err(|e| format!("redirect URI {uri:?} is not an absolute URI ({e})"))?;
     let scheme = parsed.scheme();
     if DANGEROUS_SCHEMES.contains(&scheme) {
         return Err(format!("redirect URI scheme {scheme:?} is not allowed"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(format!("redirect URI {uri:?} must not contain user information"));
+        return Err(format!(
+            "redirect URI {uri:?} must not contain user information"
+        ));
     }
     // The scheme as written must already be lower case, or exact matching would surprise.
     if !uri.starts_with(&format!("{scheme}:")) {
         return Err(format!("redirect URI {uri:?} must use a lower-case scheme"));
     }
     match scheme {
-        "https" => {
-            if parsed.host_str().is_none_or(str::is_empty) {
-                return Err(format!("redirect URI {uri:?} has no host"));
-            }
+        "https" if parsed.host_str().is_none_or(str::is_empty) => {
+            return Err(format!("redirect URI {uri:?} has no host"));
         }
-        "http" => {
-            if split_loopback(uri).is_none() {
-                return Err(format!(
-                    "plain http redirect URIs are allowed only for loopback hosts (127.0.0.1, [::1], localhost): {uri:?}"
-                ));
-            }
+        "http" if split_loopback(uri).is_none() => {
+            return Err(format!(
+                "plain http redirect URIs are allowed only for loopback hosts (127.0.0.1, [::1], localhost): {uri:?}"
+            ));
         }
-        // Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/callback.
+        // https with a host, loopback http, and the private-use schemes of native apps
+        // (RFC 8252 §7.1, e.g. com.example.app:/callback).
         _ => {}
     }
     Ok(())
@@ -180,8 +184,15 @@ mod tests {
 
     #[test]
     fn loopback_any_port() {
-        let r = regs(&["http://127.0.0.1/cb", "http://[::1]:1234/cb", "http://localhost/cb"]);
-        assert_eq!(find_match(&r, "http://127.0.0.1:51234/cb"), Some("http://127.0.0.1:51234/cb"));
+        let r = regs(&[
+            "http://127.0.0.1/cb",
+            "http://[::1]:1234/cb",
+            "http://localhost/cb",
+        ]);
+        assert_eq!(
+            find_match(&r, "http://127.0.0.1:51234/cb"),
+            Some("http://127.0.0.1:51234/cb")
+        );
         assert!(find_match(&r, "http://[::1]:9/cb").is_some());
         assert!(find_match(&r, "http://[::1]/cb").is_some());
         assert!(find_match(&r, "http://localhost:8080/cb").is_some());
@@ -204,6 +215,9 @@ mod tests {
             with_query("https://a.example/cb", &[("code", "x y"), ("state", "s&t")]),
             "https://a.example/cb?code=x+y&state=s%26t"
         );
-        assert_eq!(with_query("https://a.example/cb?k=v", &[("code", "c")]), "https://a.example/cb?k=v&code=c");
+        assert_eq!(
+            with_query("https://a.example/cb?k=v", &[("code", "c")]),
+            "https://a.example/cb?k=v&code=c"
+        );
     }
 }

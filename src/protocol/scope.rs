@@ -12,7 +12,8 @@ const MAX_SCOPES: usize = 64;
 pub fn is_valid_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_SCOPE_LEN
-        && s.bytes().all(|c| c == 0x21 || (0x23..=0x5B).contains(&c) || (0x5D..=0x7E).contains(&c))
+        && s.bytes()
+            .all(|c| c == 0x21 || (0x23..=0x5B).contains(&c) || (0x5D..=0x7E).contains(&c))
 }
 
 /// Parses a scope parameter into distinct tokens, keeping first-seen order.
@@ -27,7 +28,9 @@ pub fn parse(scope: &str) -> OAuthResult<Vec<String>> {
         }
     }
     if out.len() > MAX_SCOPES {
-        return Err(invalid_scope(format!("more than {MAX_SCOPES} scopes requested")));
+        return Err(invalid_scope(format!(
+            "more than {MAX_SCOPES} scopes requested"
+        )));
     }
     Ok(out)
 }
@@ -61,6 +64,15 @@ pub fn covers(granted: &[String], requested: &[String]) -> bool {
     requested.iter().all(|s| granted.contains(s))
 }
 
+/// Scopes every installation knows, with the text shown on the consent page unless
+/// `oauth.scopes` overrides it.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("openid", "Sign you in with your account"),
+    ("profile", "See your name and profile picture"),
+    ("email", "See your email address"),
+    ("phone", "See your phone number"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,7 +83,10 @@ mod tests {
 
     #[test]
     fn parses_and_deduplicates() {
-        assert_eq!(parse("openid  email openid").unwrap(), v(&["openid", "email"]));
+        assert_eq!(
+            parse("openid  email openid").unwrap(),
+            v(&["openid", "email"])
+        );
         assert_eq!(parse("").unwrap(), Vec::<String>::new());
     }
 
@@ -100,12 +115,3 @@ mod tests {
         assert!(parse(&many.join(" ")).is_err());
     }
 }
-
-/// Scopes every installation knows, with the text shown on the consent page unless
-/// `oauth.scopes` overrides it.
-pub const BUILT_IN: &[(&str, &str)] = &[
-    ("openid", "Sign you in with your account"),
-    ("profile", "See your name and profile picture"),
-    ("email", "See your email address"),
-    ("phone", "See your phone number"),
-];

@@ -1,0 +1,81 @@
+//! Bad input of any kind (NULLs, empty strings, huge values, malformed JSON, unknown ids)
+//! gets a clear error — an OAuth error or a SQLSTATE other than internal_error — never a
+//! backend crash or a partial write.
+
+use oauth_server_e2e::*;
+
+#[test]
+fn every_function_answers_bad_input_clearly() {
+    let db = TestDb::new("badinput");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let huge = "x".repeat(1_000_000);
+    let calls = [
+        "SELECT oauth.authorize(NULL)",
+        "SELECT oauth.authorize('{}')",
+        "SELECT oauth.authorize('{\"client_id\": null}')",
+        "SELECT oauth.authorize('{\"client_id\": {\"a\": 1}}')",
+        "SELECT oauth.authorization(NULL)",
+        "SELECT oauth.authorization('')",
+        "SELECT oauth.authorization(NULL, NULL)",
+        "SELECT oauth.consent(NULL, NULL)",
+        "SELECT oauth.consent('x', NULL, NULL)",
+        "SELECT oauth.exchange_code(NULL, NULL, NULL, NULL)",
+        "SELECT oauth.exchange_code('', '', '', '')",
+        "SELECT oauth.refresh(NULL, NULL)",
+        "SELECT oauth.refresh('', '', '', '')",
+        "SELECT oauth.verify('')",
+        "SELECT oauth.verify('...')",
+        "SELECT oauth.verify('eyJhbGciOiJFUzI1NiJ9.e30.')",
+        "SELECT oauth.update_client(NULL, NULL)",
+        "SELECT oauth.update_client('x', 'null')",
+        "SELECT oauth.delete_client(NULL)",
+        "SELECT oauth.regenerate_client_secret('')",
+        "SELECT oauth.rotate_signing_key(NULL)",
+        "SELECT oauth.issue_session_token(NULL)",
+        "SELECT oauth.issue_session_token('u', '[]')",
+        "SELECT oauth.set_scope('a b')",
+        "SELECT oauth.has_scope(NULL)",
+    ];
+    for sql in calls {
+        let mut tx = c.transaction().unwrap();
+        match tx.query_one(sql, &[]) {
+            Ok(row) => {
+                // Returned: it must be an OAuth error body or a NULL/false, never a success.
+                if let Ok(Some(v)) = row.try_get::<_, Option<serde_json::Value>>(0) {
+                    assert!(v.get("error").is_some(), "{sql} returned {v}");
+                }
+            }
+            Err(e) => {
+                let code = e.code().map(|s| s.code().to_string()).unwrap_or_default();
+                assert!(!code.is_empty() && code != "XX000", "{sql}: {e}");
+            }
+        }
+        tx.rollback().unwrap();
+    }
+    // Huge values in every text parameter of the token functions.
+    for sql in [
+        "SELECT oauth.exchange_code($1, $1, $1, $1, $1, $1)",
+        "SELECT oauth.refresh($1, $1, $1, $1)",
+        "SELECT oauth.authorization($1, $1)",
+    ] {
+        let v: serde_json::Value = c.query_one(sql, &[&huge]).unwrap().get(0);
+        assert!(v.get("error").is_some(), "{sql}: {v}");
+    }
+    let e = c
+        .query_one("SELECT oauth.verify($1)", &[&huge])
+        .unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "28000");
+    // The backend survived everything, and nothing was written.
+    let n: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM oauth.clients) + (SELECT count(*) FROM oauth.grants)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert!(tokens(&mut c, &client, "openid", "u")
+        .get("access_token")
+        .is_some());
+}

@@ -1,0 +1,223 @@
+//! Clients: authentication at the token endpoint, secrets stored only as hashes, registration
+//! validation, and administration.
+
+use oauth_server_e2e::*;
+use serde_json::Value;
+
+#[test]
+fn confidential_clients_must_authenticate_with_a_401() {
+    let db = TestDb::new("cauth");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let code = get_code(&mut c, &client, REDIRECT, "openid", "u");
+    let secret = client.secret.clone().unwrap();
+    let almost = format!("{}x", &secret[..secret.len() - 1]);
+    for s in [None, Some(""), Some("wrong"), Some(almost.as_str())] {
+        let mut tx = c.transaction().unwrap();
+        let r: Value = tx
+            .query_one(
+                "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
+                &[&code, &VERIFIER, &REDIRECT, &client.id, &s],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(r["error"], "invalid_client", "{s:?}");
+        let status: String = tx
+            .query_one("SELECT current_setting('response.status')", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(status, "401");
+        let headers: String = tx
+            .query_one("SELECT current_setting('response.headers')", &[])
+            .unwrap()
+            .get(0);
+        assert!(headers.contains("WWW-Authenticate"), "{headers}");
+        tx.commit().unwrap();
+    }
+    // None of that burned the code.
+    assert!(exchange(&mut c, &client, &code, REDIRECT)
+        .get("access_token")
+        .is_some());
+}
+
+#[test]
+fn public_clients_must_not_send_a_secret() {
+    let db = TestDb::new("pubauth");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "public");
+    assert!(client.secret.is_none());
+    let code = get_code(&mut c, &client, REDIRECT, "openid", "u");
+    let r = json(
+        &mut c,
+        "SELECT oauth.exchange_code($1, $2, $3, $4, 'guess')",
+        &[&code, &VERIFIER, &REDIRECT, &client.id],
+    );
+    assert_eq!(r["error"], "invalid_client");
+    assert!(exchange(&mut c, &client, &code, REDIRECT)
+        .get("access_token")
+        .is_some());
+}
+
+#[test]
+fn secrets_codes_and_refresh_tokens_are_stored_only_as_sha256_hashes() {
+    let db = TestDb::new("hashes");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let code = get_code(&mut c, &client, REDIRECT, "openid", "u");
+    let t = exchange(&mut c, &client, &code, REDIRECT);
+    let secret = client.secret.unwrap();
+    let rt = t["refresh_token"].as_str().unwrap();
+    let dump: String = c
+        .query_one(
+            "SELECT string_agg(x, ' ') FROM (
+               SELECT row_to_json(t)::text x FROM oauth.clients t UNION ALL
+               SELECT row_to_json(t)::text FROM oauth.authorizations t UNION ALL
+               SELECT row_to_json(t)::text FROM oauth.refresh_tokens t UNION ALL
+               SELECT row_to_json(t)::text FROM oauth.grants t) s",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for plain in [secret.as_str(), code.as_str(), rt] {
+        assert!(!dump.contains(plain), "a plaintext value is stored");
+    }
+    let hashed = |table: &str, col: &str, v: &str, c: &mut postgres::Client| -> i64 {
+        c.query_one(
+            &format!(
+                "SELECT count(*) FROM oauth.{table} WHERE {col} = sha256(convert_to($1, 'UTF8'))"
+            ),
+            &[&v],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert_eq!(hashed("clients", "client_secret_hash", &secret, &mut c), 1);
+    assert_eq!(hashed("authorizations", "code_hash", &code, &mut c), 1);
+    assert_eq!(hashed("refresh_tokens", "token_hash", rt, &mut c), 1);
+}
+
+#[test]
+fn redirect_uris_are_validated_at_registration() {
+    let db = TestDb::new("regval");
+    let mut c = db.connect();
+    for bad in [
+        "relative/path",
+        "https://app.example/cb#frag",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "vbscript:x",
+        "about:blank",
+        "blob:https://a/b",
+        "http://app.example/cb",
+        "",
+    ] {
+        let sql = format!("SELECT oauth.create_client('x', ARRAY['{bad}'])");
+        assert_eq!(sqlstate(&mut c, &sql), "22023", "{bad}");
+    }
+    let eleven: Vec<String> = (0..11)
+        .map(|i| format!("https://app.example/cb{i}"))
+        .collect();
+    let r = c.query_one("SELECT oauth.create_client('x', $1)", &[&eleven]);
+    assert_eq!(r.unwrap_err().code().unwrap().code(), "22023");
+    for ok in [
+        "https://app.example/cb",
+        "http://localhost:3000/cb",
+        "http://[::1]/cb",
+        "com.example.app:/cb",
+    ] {
+        c.batch_execute(&format!("SELECT oauth.create_client('x', ARRAY['{ok}'])"))
+            .unwrap();
+    }
+    for sql in [
+        "SELECT oauth.create_client(NULL, ARRAY['https://a.example/cb'])",
+        "SELECT oauth.create_client('x', NULL)",
+        "SELECT oauth.create_client('x', ARRAY[NULL])",
+        "SELECT oauth.create_client('x', ARRAY[]::text[])",
+        "SELECT oauth.create_client('x', ARRAY['https://a.example/cb'], 'weird')",
+        "SELECT oauth.create_client('x', ARRAY['https://a.example/cb'], 'public', NULL, NULL, 'client_secret_basic')",
+        "SELECT oauth.create_client('x', ARRAY['https://a.example/cb'], 'confidential', NULL, NULL, 'none')",
+        "SELECT oauth.create_client('x', ARRAY['https://a.example/cb'], 'confidential', NULL, ARRAY['implicit'])",
+        "SELECT oauth.create_client('x', ARRAY['https://a.example/cb'], 'confidential', ARRAY['a b'])",
+    ] {
+        assert_eq!(sqlstate(&mut c, sql), "22023", "{sql}");
+    }
+}
+
+#[test]
+fn administration_update_regenerate_delete() {
+    let db = TestDb::new("admin");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let v = json(
+        &mut c,
+        "SELECT oauth.update_client($1, '{\"name\": \"Renamed\", \"redirect_uris\": [\"https://new.example/cb\"], \"logo_uri\": \"https://new.example/logo.png\"}')",
+        &[&client.id],
+    );
+    assert_eq!(v["name"], "Renamed");
+    assert_eq!(v["redirect_uris"][0], "https://new.example/cb");
+    assert!(v.get("client_secret").is_none() && v.get("client_secret_hash").is_none());
+    for bad in [
+        r#"{"client_type": "public"}"#,
+        r#"{"redirect_uris": ["javascript:x"]}"#,
+        r#"{"name": 5}"#,
+        "[]",
+    ] {
+        let r = c.query_one(
+            "SELECT oauth.update_client($1, $2::text::jsonb)",
+            &[&client.id, &bad],
+        );
+        assert_eq!(r.unwrap_err().code().unwrap().code(), "22023", "{bad}");
+    }
+    assert_eq!(
+        sqlstate(&mut c, "SELECT oauth.update_client('nope', '{}')"),
+        "P0002"
+    );
+
+    // A new secret works at once and the old one stops working.
+    let n = json(
+        &mut c,
+        "SELECT oauth.regenerate_client_secret($1)",
+        &[&client.id],
+    );
+    let new_client = TestClient {
+        id: client.id.clone(),
+        secret: n["client_secret"].as_str().map(String::from),
+    };
+    let code = get_code(&mut c, &new_client, "https://new.example/cb", "openid", "u");
+    assert_eq!(
+        exchange(&mut c, &client, &code, "https://new.example/cb")["error"],
+        "invalid_client"
+    );
+    let t = exchange(&mut c, &new_client, &code, "https://new.example/cb");
+    assert!(t.get("access_token").is_some());
+
+    // Deleting a client removes everything it had.
+    c.query_one("SELECT oauth.delete_client($1)", &[&client.id])
+        .unwrap();
+    let left: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM oauth.grants) + (SELECT count(*) FROM oauth.refresh_tokens)
+                  + (SELECT count(*) FROM oauth.consents) + (SELECT count(*) FROM oauth.authorizations)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    assert_eq!(
+        sqlstate(
+            &mut c,
+            &format!("SELECT oauth.delete_client('{}')", client.id)
+        ),
+        "P0002"
+    );
+    assert_eq!(
+        refresh(
+            &mut c,
+            &new_client,
+            t["refresh_token"].as_str().unwrap(),
+            None
+        )["error"],
+        "invalid_client"
+    );
+}

@@ -1,0 +1,147 @@
+//! Refresh tokens: rotation on every use, reuse revokes the family, bound to the client,
+//! down-scoping only, and concurrent presentation of one token.
+
+use oauth_server_e2e::*;
+use std::sync::{Arc, Barrier};
+
+#[test]
+fn rotation_and_reuse_detection_revoke_the_whole_family() {
+    let db = TestDb::new("rotate");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let t0 = tokens(&mut c, &client, "openid email", "u");
+    let r0 = t0["refresh_token"].as_str().unwrap();
+    let t1 = refresh(&mut c, &client, r0, None);
+    let r1 = t1["refresh_token"].as_str().unwrap();
+    assert_ne!(r0, r1);
+    assert_eq!(t1["scope"], "openid email");
+    let t2 = refresh(&mut c, &client, r1, None);
+    let r2 = t2["refresh_token"].as_str().unwrap().to_string();
+    let at2 = t2["access_token"].as_str().unwrap().to_string();
+    // Presenting r0 again (a stolen, already-rotated token) revokes the family, r2 included.
+    let r = refresh(&mut c, &client, r0, None);
+    assert_eq!(r["error"], "invalid_grant");
+    assert_eq!(
+        refresh(&mut c, &client, &r2, None)["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        sqlstate(&mut c, &format!("SELECT oauth.verify('{at2}')")),
+        "28000"
+    );
+    let reason: String = c
+        .query_one("SELECT revoked_reason FROM oauth.grants", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "refresh token reused");
+}
+
+#[test]
+fn refresh_is_bound_to_its_client() {
+    let db = TestDb::new("rbind");
+    let mut c = db.connect();
+    let a = create_client(&mut c, &[REDIRECT], "confidential");
+    let b = create_client(&mut c, &[REDIRECT], "confidential");
+    let t = tokens(&mut c, &a, "openid", "u");
+    let rt = t["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&mut c, &b, rt, None)["error"], "invalid_grant");
+    assert!(refresh(&mut c, &a, rt, None).get("access_token").is_some());
+}
+
+#[test]
+fn scope_may_narrow_but_never_widen() {
+    let db = TestDb::new("rscope");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let t = tokens(&mut c, &client, "openid email", "u");
+    let r = refresh(
+        &mut c,
+        &client,
+        t["refresh_token"].as_str().unwrap(),
+        Some("openid email profile"),
+    );
+    assert_eq!(r["error"], "invalid_scope");
+    // A refused widening does not consume the token.
+    let r = refresh(
+        &mut c,
+        &client,
+        t["refresh_token"].as_str().unwrap(),
+        Some("email"),
+    );
+    assert_eq!(r["scope"], "email");
+    let (_, claims) = jwt_parts(r["access_token"].as_str().unwrap());
+    assert_eq!(claims["scope"], "email");
+    assert!(r.get("id_token").is_none());
+    // The next refresh without scope gets the original grant back, not the narrowed one.
+    let r = refresh(&mut c, &client, r["refresh_token"].as_str().unwrap(), None);
+    assert_eq!(r["scope"], "openid email");
+}
+
+#[test]
+fn expired_refresh_tokens_are_refused() {
+    let db = TestDb::new("rexp");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let t = tokens(&mut c, &client, "openid", "u");
+    c.batch_execute("UPDATE oauth.refresh_tokens SET expires_at = now() - interval '1 second'")
+        .unwrap();
+    let r = refresh(&mut c, &client, t["refresh_token"].as_str().unwrap(), None);
+    assert_eq!(r["error"], "invalid_grant");
+    assert!(r["error_description"].as_str().unwrap().contains("expired"));
+}
+
+#[test]
+fn concurrent_refreshes_of_one_token_yield_exactly_one_success() {
+    let db = Arc::new(TestDb::new("rrace"));
+    let mut c = db.connect();
+    let client = Arc::new(create_client(&mut c, &[REDIRECT], "confidential"));
+    let t = tokens(&mut c, &client, "openid", "u");
+    let rt = Arc::new(t["refresh_token"].as_str().unwrap().to_string());
+    const N: usize = 8;
+    let barrier = Arc::new(Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|_| {
+            let (db, client, rt, barrier) =
+                (db.clone(), client.clone(), rt.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut conn = db.connect();
+                barrier.wait();
+                refresh(&mut conn, &client, &rt, None)
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r.get("access_token").is_some())
+            .count(),
+        1,
+        "{results:?}"
+    );
+    let used: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.refresh_tokens WHERE used_at IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(used, 1, "exactly one rotation happened");
+}
+
+#[test]
+fn a_client_without_the_refresh_grant_gets_no_refresh_token() {
+    let db = TestDb::new("norefresh");
+    let mut c = db.connect();
+    let v = json(&mut c, "SELECT oauth.create_client('n', ARRAY[$1], 'confidential', NULL, ARRAY['authorization_code'])", &[&REDIRECT]);
+    let client = TestClient {
+        id: v["client_id"].as_str().unwrap().into(),
+        secret: v["client_secret"].as_str().map(String::from),
+    };
+    let t = tokens(&mut c, &client, "openid", "u");
+    assert!(t.get("refresh_token").is_none());
+    assert_eq!(
+        refresh(&mut c, &client, "anything", None)["error"],
+        "unauthorized_client"
+    );
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL 15 clusters for the demo, the tests and the benchmarks.
+#   scripts/cluster.sh start DIR PORT   initdb (if new) and start, socket in DIR/sock
+#   scripts/cluster.sh stop DIR
+# Postgres refuses to run as root, so when run as root the cluster belongs to user postgres.
+set -euo pipefail
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    if command -v runuser >/dev/null; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+  else
+    "$@"
+  fi
+}
+
+cmd=${1:?start|stop}; dir=${2:?cluster directory}
+case "$cmd" in
+  start)
+    port=${3:?port}
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+      as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log"; exit 1; }
+    fi
+    as_pg mkdir -p "$dir/sock"
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/data/postgres.log" -w -t 60 \
+      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null || { tail -30 "$dir/data/postgres.log"; exit 1; }
+    ;;
+  stop)
+    [ -f "$dir/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+    ;;
+  *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine:
+#   1. prerequisites (idempotent), formatting and lints
+#   2. unit tests of the protocol modules (plain cargo test, no Postgres)
+#   3. #[pg_test] tests inside a Postgres started by cargo-pgrx
+#   4. the extension installed into PostgreSQL 15 and the end-to-end suite (pgrx-tests/)
+#      against a throwaway cluster, over libpq
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+WORK=${OAUTH_TEST_DIR:-/tmp/oauth_server-test}
+PORT=${OAUTH_TEST_PORT:-55431}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "prerequisites"
+bash scripts/install-prereqs.sh
+
+step "cargo fmt --check and cargo clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "unit tests (no Postgres)"
+cargo test --lib -- protocol:: error::
+
+step "#[pg_test] tests"
+rm -rf "$WORK/pgrx-data" && mkdir -p "$WORK" && chmod 777 "$WORK"
+CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$WORK/pgrx-data" \
+  cargo pgrx test pg15 --pg-config "$PG_CONFIG"
+
+step "install the extension into PostgreSQL 15"
+cargo pgrx install --pg-config "$PG_CONFIG"
+
+step "end-to-end tests against a real cluster"
+bash scripts/cluster.sh stop "$WORK/cluster" 2>/dev/null || true
+rm -rf "$WORK/cluster"
+bash scripts/cluster.sh start "$WORK/cluster" "$PORT"
+trap 'bash scripts/cluster.sh stop "$WORK/cluster"' EXIT
+OAUTH_TEST_PGHOST="$WORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" \
+  cargo test -p oauth_server_e2e -- --test-threads=4
