@@ -26,7 +26,7 @@ cargo test --lib -- protocol:: error::
 step "#[pg_test] tests"
 rm -rf "$WORK/pgrx-data" && mkdir -p "$WORK" && chmod 777 "$WORK"
 CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$WORK/pgrx-data" \
-  cargo pgrx test pg15 --pg-config "$PG_CONFIG"
+  cargo pgrx test pg15
 
 step "install the extension into PostgreSQL 15"
 cargo pgrx install --pg-config "$PG_CONFIG"
