@@ -161,6 +161,27 @@ pub fn as_user<T>(
     out
 }
 
+/// Runs `sql` with `$1 = arg` as the user whose claims are `claims`; returns its jsonb.
+pub fn call_as(c: &mut Client, claims: &Value, sql: &str, arg: &str) -> Value {
+    as_user(c, claims, |tx| {
+        tx.query_one(sql, &[&arg])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .get(0)
+    })
+}
+
+/// authorize → the id of the pending request.
+pub fn pending(c: &mut Client, params: &Value) -> String {
+    let r = authorize(c, params);
+    query_param(
+        r["redirect_to"]
+            .as_str()
+            .unwrap_or_else(|| panic!("authorize failed: {r}")),
+        "authorization_id",
+    )
+    .unwrap()
+}
+
 pub fn user(sub: &str) -> Value {
     serde_json::json!({"sub": sub, "role": "authenticated"})
 }

@@ -92,8 +92,7 @@ fn codes_expire() {
     assert!(r["error_description"].as_str().unwrap().contains("expired"));
     db.set("code_lifetime", "60");
     let mut c = db.connect();
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "openid"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let row = c
         .query_one("SELECT extract(epoch FROM expires_at - created_at)::int FROM oauth.authorizations WHERE id = $1", &[&aid])
         .unwrap();
@@ -101,11 +100,7 @@ fn codes_expire() {
     // An expired pending request is not shown on the consent page.
     c.batch_execute("UPDATE oauth.authorizations SET expires_at = now() - interval '1 second'")
         .unwrap();
-    let d = as_user(&mut c, &user("u"), |tx| {
-        tx.query_one("SELECT oauth.authorization($1)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let d = call_as(&mut c, &user("u"), "SELECT oauth.authorization($1)", &aid);
     assert_eq!(d["error"], "not_found");
 }
 

@@ -92,23 +92,24 @@ fn consent_redirect_carries_state_and_iss_and_is_remembered() {
     let db = TestDb::new("consent");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "openid email"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-    let details = as_user(&mut c, &user("alice"), |tx| {
-        tx.query_one("SELECT oauth.authorization($1)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid email"));
+    let details = call_as(
+        &mut c,
+        &user("alice"),
+        "SELECT oauth.authorization($1)",
+        &aid,
+    );
     assert_eq!(details["client"]["name"], "Test app");
     assert_eq!(
         details["scopes"][1],
         json!({"name": "email", "description": "See your email address"})
     );
-    let out = as_user(&mut c, &user("alice"), |tx| {
-        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let out = call_as(
+        &mut c,
+        &user("alice"),
+        "SELECT oauth.consent($1, true)",
+        &aid,
+    );
     let to = out["redirect_to"].as_str().unwrap();
     assert!(to.starts_with(REDIRECT));
     assert_eq!(query_param(to, "state").as_deref(), Some("st-123"));
@@ -117,13 +118,13 @@ fn consent_redirect_carries_state_and_iss_and_is_remembered() {
         Some("http://localhost:8080")
     );
     // A second request for a subset of the scopes is approved without asking.
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "email"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-    let auto = as_user(&mut c, &user("alice"), |tx| {
-        tx.query_one("SELECT oauth.authorization($1)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "email"));
+    let auto = call_as(
+        &mut c,
+        &user("alice"),
+        "SELECT oauth.authorization($1)",
+        &aid,
+    );
     assert!(
         query_param(auto["redirect_to"].as_str().unwrap(), "code").is_some(),
         "{auto}"
@@ -137,13 +138,13 @@ fn consent_redirect_carries_state_and_iss_and_is_remembered() {
         },
         auth_params(&client, REDIRECT, "openid email profile"),
     ] {
-        let r = authorize(&mut c, &params);
-        let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-        let d = as_user(&mut c, &user("alice"), |tx| {
-            tx.query_one("SELECT oauth.authorization($1)", &[&aid])
-                .unwrap()
-                .get::<_, serde_json::Value>(0)
-        });
+        let aid = pending(&mut c, &params);
+        let d = call_as(
+            &mut c,
+            &user("alice"),
+            "SELECT oauth.authorization($1)",
+            &aid,
+        );
         assert!(d.get("redirect_to").is_none(), "{d}");
     }
 }
@@ -153,23 +154,19 @@ fn denial_redirects_with_access_denied() {
     let db = TestDb::new("deny");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "openid"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-    let out = as_user(&mut c, &user("bob"), |tx| {
-        tx.query_one("SELECT oauth.consent($1, false)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+    let out = call_as(
+        &mut c,
+        &user("bob"),
+        "SELECT oauth.consent($1, false)",
+        &aid,
+    );
     let to = out["redirect_to"].as_str().unwrap();
     assert_eq!(query_param(to, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(to, "state").as_deref(), Some("st-123"));
     assert!(query_param(to, "code").is_none());
     // The decision is final.
-    let again = as_user(&mut c, &user("bob"), |tx| {
-        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let again = call_as(&mut c, &user("bob"), "SELECT oauth.consent($1, true)", &aid);
     assert_eq!(again["error"], "not_found");
 }
 

@@ -67,13 +67,8 @@ fn resource_becomes_the_audience_and_must_match_at_the_token_endpoint() {
     let client = create_client(&mut c, &[REDIRECT], "confidential");
     let mut p = auth_params(&client, REDIRECT, "openid");
     p["resource"] = "https://api.example.com/".into();
-    let r = authorize(&mut c, &p);
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-    let out = as_user(&mut c, &user("u"), |tx| {
-        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
-            .unwrap()
-            .get::<_, serde_json::Value>(0)
-    });
+    let aid = pending(&mut c, &p);
+    let out = call_as(&mut c, &user("u"), "SELECT oauth.consent($1, true)", &aid);
     let code = query_param(out["redirect_to"].as_str().unwrap(), "code").unwrap();
     let r = json(
         &mut c,

@@ -140,8 +140,7 @@ fn access_tokens_are_never_user_sessions() {
     let at = t["access_token"].as_str().unwrap().to_string();
     let at_claims = json(&mut c, "SELECT oauth.verify($1)", &[&at]);
     // A pending request of the victim's...
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "openid email"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid email"));
     // ...cannot be approved with the claims of an access token (PostgREST would set exactly these)...
     let out = as_user(&mut c, &at_claims, |tx| {
         let r = tx
@@ -196,35 +195,35 @@ fn another_users_authorization_is_not_found() {
     let db = TestDb::new("fixation");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let r = authorize(&mut c, &auth_params(&client, REDIRECT, "openid"));
-    let aid = query_param(r["redirect_to"].as_str().unwrap(), "authorization_id").unwrap();
-    let d = as_user(&mut c, &user("alice"), |tx| {
-        tx.query_one("SELECT oauth.authorization($1)", &[&aid])
-            .unwrap()
-            .get::<_, Value>(0)
-    });
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+    let d = call_as(
+        &mut c,
+        &user("alice"),
+        "SELECT oauth.authorization($1)",
+        &aid,
+    );
     assert_eq!(d["user"]["id"], "alice");
     for sql in [
         "SELECT oauth.authorization($1)",
         "SELECT oauth.consent($1, true)",
     ] {
-        let r = as_user(&mut c, &user("mallory"), |tx| {
-            tx.query_one(sql, &[&aid]).unwrap().get::<_, Value>(0)
-        });
+        let r = call_as(&mut c, &user("mallory"), sql, &aid);
         assert_eq!(r["error"], "not_found", "{sql}");
     }
-    let r = as_user(&mut c, &json!({"role": "authenticated"}), |tx| {
-        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
-            .unwrap()
-            .get::<_, Value>(0)
-    });
+    let r = call_as(
+        &mut c,
+        &json!({"role": "authenticated"}),
+        "SELECT oauth.consent($1, true)",
+        &aid,
+    );
     assert_eq!(r["error"], "login_required");
     // Alice can still decide.
-    let r = as_user(&mut c, &user("alice"), |tx| {
-        tx.query_one("SELECT oauth.consent($1, true)", &[&aid])
-            .unwrap()
-            .get::<_, Value>(0)
-    });
+    let r = call_as(
+        &mut c,
+        &user("alice"),
+        "SELECT oauth.consent($1, true)",
+        &aid,
+    );
     assert!(r["redirect_to"].as_str().unwrap().contains("code="));
 }
 

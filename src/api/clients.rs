@@ -6,6 +6,7 @@ use super::db::{self, hex_bytes};
 use super::{or_raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::{redirect_uri, scope, secret};
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -107,6 +108,28 @@ struct Metadata {
     auth_method: String,
     client_uri: Option<String>,
     logo_uri: Option<String>,
+}
+
+impl Metadata {
+    /// The columns name, redirect_uris, scopes, grant_types, token_endpoint_auth_method,
+    /// client_uri, logo_uri, in that order, as query parameters.
+    fn into_params<'a>(self) -> Vec<DatumWithOid<'a>> {
+        vec![
+            self.name.into(),
+            self.redirect_uris.into(),
+            self.scopes.into(),
+            self.grant_types.into(),
+            self.auth_method.into(),
+            self.client_uri.into(),
+            self.logo_uri.into(),
+        ]
+    }
+}
+
+/// `leading` parameters followed by the metadata's.
+fn with_metadata<'a>(mut leading: Vec<DatumWithOid<'a>>, md: Metadata) -> Vec<DatumWithOid<'a>> {
+    leading.extend(md.into_params());
+    leading
 }
 
 fn no_null_elements(values: Vec<Option<String>>, what: &str) -> Result<Vec<String>, MisuseError> {
@@ -284,18 +307,7 @@ fn create(
         "INSERT INTO oauth.clients (client_id, client_secret_hash, client_type, name, redirect_uris, scopes,
                                     grant_types, token_endpoint_auth_method, client_uri, logo_uri)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            client_id.as_str().into(),
-            secret_hash.into(),
-            client_type.into(),
-            md.name.into(),
-            md.redirect_uris.into(),
-            md.scopes.into(),
-            md.grant_types.into(),
-            md.auth_method.into(),
-            md.client_uri.into(),
-            md.logo_uri.into(),
-        ],
+        &with_metadata(vec![client_id.as_str().into(), secret_hash.into(), client_type.into()], md),
     )?;
     let mut out = client_json(&client_id)?;
     if let Some(s) = client_secret {
@@ -393,16 +405,7 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
         "UPDATE oauth.clients SET name = $2, redirect_uris = $3, scopes = $4, grant_types = $5,
                 token_endpoint_auth_method = $6, client_uri = $7, logo_uri = $8, updated_at = now()
          WHERE client_id = $1",
-        &[
-            client_id.into(),
-            md.name.into(),
-            md.redirect_uris.into(),
-            md.scopes.into(),
-            md.grant_types.into(),
-            md.auth_method.into(),
-            md.client_uri.into(),
-            md.logo_uri.into(),
-        ],
+        &with_metadata(vec![client_id.into()], md),
     )?;
     client_json(client_id)
 }
