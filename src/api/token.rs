@@ -40,6 +40,23 @@ pub fn authenticate_client(
     }
 }
 
+/// Client authentication, then the check that the client may use `grant_type`
+/// (`unauthorized_client` otherwise): the first step of every grant.
+fn authenticate_for_grant(
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    grant_type: &str,
+) -> ApiResult<Client> {
+    let client = authenticate_client(client_id, client_secret)?;
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "this client may not use the {grant_type} grant"
+        ))
+        .into());
+    }
+    Ok(client)
+}
+
 /// A token family as the issuing step needs it.
 #[derive(Deserialize)]
 struct Grant {
@@ -197,13 +214,7 @@ fn exchange(
     client_secret: Option<&str>,
     resource: Option<&str>,
 ) -> ApiResult<Value> {
-    let client = authenticate_client(client_id, client_secret)?;
-    if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use the authorization code grant".into(),
-        )
-        .into());
-    }
+    let client = authenticate_for_grant(client_id, client_secret, "authorization_code")?;
     let code = code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| invalid_request("code is required"))?;
@@ -297,13 +308,7 @@ fn refresh_grant(
     client_secret: Option<&str>,
     requested_scope: Option<&str>,
 ) -> ApiResult<Value> {
-    let client = authenticate_client(client_id, client_secret)?;
-    if !client.allows_grant("refresh_token") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use refresh tokens".into(),
-        )
-        .into());
-    }
+    let client = authenticate_for_grant(client_id, client_secret, "refresh_token")?;
     let token = refresh_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
