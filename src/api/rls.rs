@@ -4,7 +4,6 @@
 //! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
 //! They return NULL (or false) when no claims are set, never raise.
 
-use super::session::raw_claims;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -62,7 +61,7 @@ fn with_claims<R>(f: impl FnOnce(Option<&Parsed>) -> R) -> R {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.as_ref().is_none_or(|p| p.raw.as_bytes() != current) {
-            *cache = raw_claims().map(parse);
+            *cache = Some(parse(String::from_utf8_lossy(current).into_owned()));
         }
         f(cache.as_ref())
     })
