@@ -2,6 +2,7 @@
 # Throwaway PostgreSQL 15 clusters for the demo, the tests and the benchmarks.
 #   scripts/cluster.sh start DIR PORT   initdb (if new) and start, socket in DIR/sock
 #   scripts/cluster.sh stop DIR
+#   scripts/cluster.sh restart DIR      stop (terminating every connection) and start again
 # Postgres refuses to run as root, so when run as root the cluster belongs to user postgres.
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -32,5 +33,9 @@ case "$cmd" in
   stop)
     [ -f "$dir/data/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
     ;;
-  *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
+  restart)
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart >/dev/null \
+      || { tail -30 "$dir/data/postgres.log"; exit 1; }
+    ;;
+  *) echo "usage: $0 start DIR PORT | stop DIR | restart DIR" >&2; exit 2 ;;
 esac

@@ -10,7 +10,8 @@ PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
 
 need_apt=()
-for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev; do
+# chromium: the headless browser test of the consent page (Debian's, driven by Playwright).
+for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -35,6 +36,15 @@ if grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
 else
   log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
   cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+fi
+
+# Node packages of the end-to-end tests and the HTTP benchmark (openid-client, playwright-core,
+# oidc-provider), pinned by e2e/package-lock.json; skipped when the lock file is unchanged.
+if [ -f e2e/node_modules/.package-lock.json ] && cmp -s e2e/package-lock.json e2e/node_modules/.lock-installed; then
+  log "e2e node packages present"
+else
+  log "npm ci (e2e)"
+  (cd e2e && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
 fi
 
 # The extension is installed into the system PostgreSQL's directories; the test

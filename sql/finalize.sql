@@ -20,17 +20,28 @@ GRANT EXECUTE ON FUNCTION
     oauth.jwks(),
     oauth.verify(text),
     oauth.authorization(text, text),
-    oauth.consent(text, boolean, text)
+    oauth.consent(text, boolean, text),
+    oauth.token(jsonb, text),
+    oauth.revoke(jsonb, text),
+    oauth.introspect(jsonb, text),
+    oauth.userinfo(text),
+    oauth.metadata(),
+    oauth.grants(text),
+    oauth.revoke_grant(text, text),
+    -- Refuses unless the DBA turned oauth_server.dynamic_registration on.
+    oauth.register_client(jsonb)
 TO PUBLIC;
 
--- oauth.authorization(text) and oauth.consent(text, boolean) trust request.jwt.claims, which
+-- oauth.authorization(text), oauth.consent(text, boolean), oauth.grants() and
+-- oauth.revoke_grant(text) trust request.jwt.claims, which
 -- any role able to run arbitrary SQL can set. They are granted only to roles that cannot:
 -- PostgREST's `authenticated` role when it exists, and whatever role the DBA grants them to
 -- (the front's). Administration functions stay with the owner unless the DBA grants them.
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
-        GRANT EXECUTE ON FUNCTION oauth.authorization(text), oauth.consent(text, boolean)
+        GRANT EXECUTE ON FUNCTION oauth.authorization(text), oauth.consent(text, boolean),
+            oauth.grants(), oauth.revoke_grant(text)
         TO authenticated;
     END IF;
 END

@@ -49,6 +49,9 @@ CREATE TABLE oauth.authorizations (
         CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
     code_hash           bytea UNIQUE CHECK (octet_length(code_hash) = 32),
     auth_time           timestamptz,
+    -- The user claims (email, name, …) of the session that approved the request: the source of
+    -- ID token and userinfo claims when no user table or claims function is configured.
+    user_claims         jsonb,
     -- The token family this code issued: revoked if the code is replayed.
     grant_id            uuid,
     created_at          timestamptz NOT NULL DEFAULT now(),
@@ -79,6 +82,7 @@ CREATE TABLE oauth.grants (
     scopes            text[] NOT NULL,
     resource          text,
     auth_time         timestamptz NOT NULL,
+    user_claims       jsonb,
     authorization_id  text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     last_used_at      timestamptz NOT NULL DEFAULT now(),

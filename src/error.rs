@@ -35,6 +35,17 @@ pub enum OAuthError {
     LoginRequired(String),
     #[error("not_found: {0}")]
     NotFound(String),
+    /// RFC 6750: a bearer token that is missing, malformed, expired or revoked.
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    /// RFC 6750: a valid token without the scope the resource needs.
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(String),
+    /// RFC 7591 registration errors.
+    #[error("invalid_redirect_uri: {0}")]
+    InvalidRedirectUri(String),
+    #[error("invalid_client_metadata: {0}")]
+    InvalidClientMetadata(String),
 }
 
 impl OAuthError {
@@ -53,6 +64,10 @@ impl OAuthError {
             OAuthError::ConsentRequired(_) => "consent_required",
             OAuthError::LoginRequired(_) => "login_required",
             OAuthError::NotFound(_) => "not_found",
+            OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::InsufficientScope(_) => "insufficient_scope",
+            OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
         }
     }
 
@@ -69,7 +84,11 @@ impl OAuthError {
             | OAuthError::AccessDenied(d)
             | OAuthError::ConsentRequired(d)
             | OAuthError::LoginRequired(d)
-            | OAuthError::NotFound(d) => d,
+            | OAuthError::NotFound(d)
+            | OAuthError::InvalidToken(d)
+            | OAuthError::InsufficientScope(d)
+            | OAuthError::InvalidRedirectUri(d)
+            | OAuthError::InvalidClientMetadata(d) => d,
         }
     }
 
@@ -77,10 +96,27 @@ impl OAuthError {
     /// the consent API.
     pub fn http_status(&self) -> u16 {
         match self {
-            OAuthError::InvalidClient(_) | OAuthError::LoginRequired(_) => 401,
-            OAuthError::AccessDenied(_) => 403,
+            OAuthError::InvalidClient(_)
+            | OAuthError::LoginRequired(_)
+            | OAuthError::InvalidToken(_) => 401,
+            OAuthError::AccessDenied(_) | OAuthError::InsufficientScope(_) => 403,
             OAuthError::NotFound(_) => 404,
             _ => 400,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge that goes with the error: RFC 6749 §5.2 for a failed
+    /// client authentication, RFC 6750 §3 for bearer-token errors.
+    pub fn www_authenticate(&self) -> Option<String> {
+        match self {
+            OAuthError::InvalidClient(_) => Some("Basic realm=\"oauth\"".into()),
+            OAuthError::InvalidToken(d) | OAuthError::InsufficientScope(d) => Some(format!(
+                "Bearer realm=\"oauth\", error=\"{}\", error_description=\"{}\"",
+                self.code(),
+                // A quoted-string may not hold '"' or '\\'.
+                d.replace(['"', '\\'], "'")
+            )),
+            _ => None,
         }
     }
 

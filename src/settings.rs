@@ -19,6 +19,8 @@ static DEFAULT_ROLE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"authenticated"));
 static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
+static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 pub fn init() {
     let string = |name, short, long, setting| {
@@ -113,6 +115,20 @@ pub fn init() {
         c"Called with {client_id, user_id, scopes, resource, claims}; returns {claims}.",
         &ACCESS_TOKEN_HOOK,
     );
+    string(
+        c"oauth_server.user_claims_function",
+        c"Function (jsonb) returns jsonb giving a user's OpenID Connect claims.",
+        c"Called with {sub, client_id, scopes, session_claims}. Unset: auth.users when it exists, else the session's claims.",
+        &USER_CLAIMS_FUNCTION,
+    );
+    GucRegistry::define_bool_guc(
+        c"oauth_server.dynamic_registration",
+        c"Whether oauth.register_client (RFC 7591 dynamic registration) accepts requests.",
+        c"Off by default: anyone who can reach the registration endpoint can create clients.",
+        &DYNAMIC_REGISTRATION,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
 }
 
 fn string(setting: &GucSetting<Option<CString>>) -> Option<String> {
@@ -155,4 +171,10 @@ pub fn default_role() -> String {
 }
 pub fn access_token_hook() -> Option<String> {
     string(&ACCESS_TOKEN_HOOK)
+}
+pub fn user_claims_function() -> Option<String> {
+    string(&USER_CLAIMS_FUNCTION)
+}
+pub fn dynamic_registration() -> bool {
+    DYNAMIC_REGISTRATION.get()
 }

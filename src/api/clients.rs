@@ -147,7 +147,7 @@ fn validate_name(name: &str) -> Result<String, MisuseError> {
     Ok(name.to_string())
 }
 
-fn validate_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, MisuseError> {
+pub(crate) fn validate_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, MisuseError> {
     if uris.is_empty() {
         return Err(bad_param("a client needs at least one redirect URI"));
     }
@@ -268,7 +268,7 @@ fn create_client(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn create(
+pub(crate) fn create(
     name: Option<&str>,
     redirect_uris: Option<Vec<Option<String>>>,
     client_type: Option<&str>,

@@ -98,8 +98,13 @@ fn approve(row: &Pending, caller: &Caller) -> ApiResult<Value> {
     )?;
     let code = secret::random_token(secret::TOKEN_BYTES);
     db::execute(
-        "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2 WHERE id = $1",
-        &[row.id.as_str().into(), secret::hash(&code).to_vec().into()],
+        "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2, user_claims = $3
+         WHERE id = $1",
+        &[
+            row.id.as_str().into(),
+            secret::hash(&code).to_vec().into(),
+            JsonB(caller.user_claims.clone()).into(),
+        ],
     )?;
     let issuer = settings::issuer();
     let mut params: Vec<(&str, &str)> = vec![("code", &code)];

@@ -115,8 +115,11 @@ pub fn verify_token(token: &str) -> Result<Value, MisuseError> {
         jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
     if claims.get("client_id").is_some() {
         let sid = claims["session_id"].as_str().unwrap_or_default();
+        if !db::is_uuid(sid) {
+            return Err(invalid("token has no valid session_id".into()));
+        }
         let revoked = db::query_json(
-            "SELECT to_jsonb(revoked_at IS NOT NULL) FROM oauth.grants WHERE id::text = $1",
+            "SELECT to_jsonb(revoked_at IS NOT NULL) FROM oauth.grants WHERE id = $1::uuid",
             &[sid.into()],
         )?;
         if revoked != Some(Value::Bool(false)) {

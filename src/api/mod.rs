@@ -6,11 +6,17 @@ pub mod authorize;
 pub mod clients;
 pub mod consent;
 pub mod db;
+pub mod grants;
 pub mod keys;
+pub mod metadata;
 mod pg_tests;
+pub mod purge;
+pub mod registration;
+pub mod revocation;
 pub mod rls;
 pub mod session;
 pub mod token;
+pub mod userinfo;
 
 use crate::error::{Misuse, MisuseError, OAuthError};
 use pgrx::pg_sys::panic::ErrorReport;
@@ -46,8 +52,8 @@ pub fn respond(result: ApiResult<Value>) -> JsonB {
         Ok(v) => JsonB(v),
         Err(Failure::OAuth(e)) => {
             set_response_status(e.http_status());
-            if e.http_status() == 401 && e.code() == "invalid_client" {
-                set_response_headers(&[("WWW-Authenticate", "Basic realm=\"oauth\"")]);
+            if let Some(challenge) = e.www_authenticate() {
+                set_response_headers(&[("WWW-Authenticate", &challenge)]);
             }
             JsonB(e.to_json())
         }

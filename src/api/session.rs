@@ -6,6 +6,7 @@
 use super::keys::verify_token;
 use super::ApiResult;
 use crate::error::OAuthError;
+use crate::protocol::user_claims;
 use serde_json::Value;
 
 /// The caller as the consent API sees them.
@@ -13,6 +14,8 @@ pub struct Caller {
     pub user_id: String,
     /// When the user authenticated, if the session says (`auth_time`, else `iat`).
     pub auth_time: Option<i64>,
+    /// The session's OpenID Connect user claims (email, name, …), normalised.
+    pub user_claims: Value,
 }
 
 /// Raw `request.jwt.claims` of this transaction, if set.
@@ -49,6 +52,7 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
     Ok(Caller {
         user_id: user_id.to_string(),
         auth_time,
+        user_claims: Value::Object(user_claims::normalise(claims)),
     })
 }
 

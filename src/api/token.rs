@@ -6,12 +6,14 @@
 
 use super::clients::{self, Client};
 use super::keys::current_signer;
+use super::userinfo;
 use super::{db, or_raise, required, respond, set_no_store, ApiResult};
 use crate::error::{
-    bad_param, invalid_client, invalid_grant, invalid_request, Misuse, MisuseError, OAuthError,
+    bad_param, invalid_client, invalid_grant, invalid_request, MisuseError, OAuthError,
 };
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
-use crate::protocol::{jws, pkce, scope, secret};
+use crate::protocol::params::Params;
+use crate::protocol::{client_auth, jws, pkce, scope, secret};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -48,13 +50,61 @@ fn authenticate_for_grant(
     grant_type: &str,
 ) -> ApiResult<Client> {
     let client = authenticate_client(client_id, client_secret)?;
+    ensure_grant_allowed(&client, grant_type)?;
+    Ok(client)
+}
+
+fn ensure_grant_allowed(client: &Client, grant_type: &str) -> ApiResult<()> {
     if !client.allows_grant(grant_type) {
         return Err(OAuthError::UnauthorizedClient(format!(
             "this client may not use the {grant_type} grant"
         ))
         .into());
     }
+    Ok(())
+}
+
+/// Client authentication from an endpoint's form and `Authorization` header: the credentials
+/// must verify, and the method used must be the one the client registered.
+pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiResult<Client> {
+    let creds = client_auth::credentials(
+        authorization,
+        form.get("client_id")?,
+        form.get("client_secret")?,
+    )?;
+    let client = authenticate_client(Some(&creds.client_id), creds.secret.as_deref())?;
+    if client.token_endpoint_auth_method != creds.method.name() {
+        return Err(invalid_client(format!(
+            "this client must authenticate with {}",
+            client.token_endpoint_auth_method
+        ))
+        .into());
+    }
     Ok(client)
+}
+
+/// The token endpoint (RFC 6749 §3.2): client authentication, then the grant.
+fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
+    let form = Params::new(form)?;
+    let grant_type = form.require("grant_type")?;
+    if !clients::GRANT_TYPES.contains(&grant_type) {
+        return Err(OAuthError::UnsupportedGrantType(format!(
+            "grant_type {grant_type:?} is not supported"
+        ))
+        .into());
+    }
+    let client = authenticate_request(&form, authorization)?;
+    ensure_grant_allowed(&client, grant_type)?;
+    match grant_type {
+        "authorization_code" => exchange(
+            client,
+            form.get("code")?,
+            form.get("code_verifier")?,
+            form.get("redirect_uri")?,
+            form.get("resource")?,
+        ),
+        _ => refresh_grant(client, form.get("refresh_token")?, form.get("scope")?),
+    }
 }
 
 /// A token family as the issuing step needs it.
@@ -65,11 +115,13 @@ struct Grant {
     user_id: String,
     resource: Option<String>,
     auth_time: i64,
+    user_claims: Option<Value>,
 }
 
 const GRANT_JSON: &str =
     "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
-        'resource', resource, 'auth_time', extract(epoch FROM auth_time)::bigint)
+        'resource', resource, 'auth_time', extract(epoch FROM auth_time)::bigint,
+        'user_claims', user_claims)
     FROM oauth.grants WHERE id = $1::uuid";
 
 /// Signs the access token (and ID token when `openid` is granted) and, if the client may
@@ -114,7 +166,7 @@ fn issue_tokens(
         "scope": scope_str,
     });
     if scopes.iter().any(|s| s == "openid") {
-        let id_claims = claims::id_token(&IdTokenInput {
+        let mut id_claims = claims::id_token(&IdTokenInput {
             issuer: &issuer,
             subject: &grant.user_id,
             client_id: &grant.client_id,
@@ -124,6 +176,15 @@ fn issue_tokens(
             now,
             lifetime_secs: lifetime,
         });
+        let user = userinfo::user_claims(
+            &grant.user_id,
+            &grant.client_id,
+            scopes,
+            grant.user_claims.as_ref(),
+        )?;
+        for (k, v) in user {
+            id_claims[k] = v;
+        }
         response["id_token"] = json!(signer.sign("JWT", &id_claims)?);
     }
     if client.allows_grant("refresh_token") {
@@ -150,14 +211,6 @@ fn run_hook(
     scopes: &[String],
     at_claims: Value,
 ) -> Result<Value, MisuseError> {
-    let oid: Option<Value> = db::query_json(
-        "SELECT to_jsonb(to_regprocedure($1 || '(jsonb)')::oid::bigint)",
-        &[hook.into()],
-    )?;
-    let oid = oid.and_then(|v| v.as_u64()).ok_or_else(|| {
-        MisuseError::new(Misuse::Misconfigured, format!("access token hook {hook:?} is not a function (jsonb)"))
-            .hint("set oauth_server.access_token_hook to the name of a function taking one jsonb argument")
-    })?;
     let event = json!({
         "client_id": grant.client_id,
         "user_id": grant.user_id,
@@ -165,19 +218,8 @@ fn run_hook(
         "resource": grant.resource,
         "claims": at_claims,
     });
-    // Called by OID through fmgr: no function name is ever spliced into query text.
-    let arg = JsonB(event)
-        .into_datum()
-        .ok_or_else(|| crate::error::internal("hook argument did not convert"))?;
-    let result = unsafe {
-        let datum =
-            pg_sys::OidFunctionCall1Coll(pg_sys::Oid::from(oid as u32), pg_sys::InvalidOid, arg);
-        JsonB::from_datum(datum, false)
-    };
-    let result = result.ok_or_else(|| {
-        MisuseError::new(Misuse::Misconfigured, "access token hook returned NULL")
-    })?;
-    claims::apply_hook_result(&at_claims, &result.0)
+    let result = db::call_jsonb_function(hook, "oauth_server.access_token_hook", event)?;
+    claims::apply_hook_result(&at_claims, &result)
 }
 
 /// The authorization row a code names, locked for this transaction.
@@ -196,6 +238,7 @@ struct CodeRow {
     expired: bool,
     grant_id: Option<String>,
     auth_time: Option<i64>,
+    user_claims: Option<Value>,
 }
 
 fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
@@ -207,14 +250,12 @@ fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
 }
 
 fn exchange(
+    client: Client,
     code: Option<&str>,
     code_verifier: Option<&str>,
     redirect_uri: Option<&str>,
-    client_id: Option<&str>,
-    client_secret: Option<&str>,
     resource: Option<&str>,
 ) -> ApiResult<Value> {
-    let client = authenticate_for_grant(client_id, client_secret, "authorization_code")?;
     let code = code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| invalid_request("code is required"))?;
@@ -271,8 +312,8 @@ fn exchange(
         .ok_or_else(|| invalid_grant("authorization code has no user"))?;
     // Valid: redeem, create the token family, issue.
     let grant_id: String = db::query_row(
-        "INSERT INTO oauth.grants (client_id, user_id, scopes, resource, auth_time, authorization_id)
-         VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5::float8), now()), $6) RETURNING to_jsonb(id)",
+        "INSERT INTO oauth.grants (client_id, user_id, scopes, resource, auth_time, authorization_id, user_claims)
+         VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5::float8), now()), $6, $7) RETURNING to_jsonb(id)",
         &[
             client.client_id.as_str().into(),
             user_id.into(),
@@ -280,6 +321,7 @@ fn exchange(
             row.resource.clone().into(),
             row.auth_time.map(|t| t as f64).into(),
             row.id.as_str().into(),
+            row.user_claims.clone().map(JsonB).into(),
         ],
     )?
     .ok_or_else(|| crate::error::internal("grant insert returned nothing"))?;
@@ -303,12 +345,10 @@ struct RefreshRow {
 }
 
 fn refresh_grant(
+    client: Client,
     refresh_token: Option<&str>,
-    client_id: Option<&str>,
-    client_secret: Option<&str>,
     requested_scope: Option<&str>,
 ) -> ApiResult<Value> {
-    let client = authenticate_for_grant(client_id, client_secret, "refresh_token")?;
     let token = refresh_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
@@ -370,14 +410,10 @@ fn exchange_code(
     client_secret: default!(Option<&str>, "NULL"),
     resource: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    respond(exchange(
-        code,
-        code_verifier,
-        redirect_uri,
-        client_id,
-        client_secret,
-        resource,
-    ))
+    respond(
+        authenticate_for_grant(client_id, client_secret, "authorization_code")
+            .and_then(|client| exchange(client, code, code_verifier, redirect_uri, resource)),
+    )
 }
 
 /// The refresh token grant (RFC 6749 §6), with rotation and reuse detection.
@@ -389,12 +425,19 @@ fn refresh(
     client_secret: default!(Option<&str>, "NULL"),
     scope: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    respond(refresh_grant(
-        refresh_token,
-        client_id,
-        client_secret,
-        scope,
-    ))
+    respond(
+        authenticate_for_grant(client_id, client_secret, "refresh_token")
+            .and_then(|client| refresh_grant(client, refresh_token, scope)),
+    )
+}
+
+/// The token endpoint as one call: `form` is the request body as a JSON object (repeated
+/// parameters as arrays, which are refused), `authorization` the `Authorization` header.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn token(form: Option<JsonB>, authorization: default!(Option<&str>, "NULL")) -> JsonB {
+    let form = form.map(|f| f.0).unwrap_or(Value::Null);
+    respond(token_request(&form, authorization))
 }
 
 /// Mints a first-party session token for `sub` (no `client_id`), signed with our key: for

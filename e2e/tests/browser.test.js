@@ -1,0 +1,73 @@
+// The reference consent page in a real browser: Debian's Chromium, headless, driven by
+// Playwright. A user signs in, sees the client and the scopes, and approves or denies; the
+// browser ends at the client's redirect URI with a code or access_denied.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { chromium } from "playwright-core";
+import { FRONT, createClient, pkce } from "./helpers.js";
+
+let browser, callbackServer, callbackUrl;
+const received = [];
+
+before(async () => {
+  // The client's redirect URI: a loopback server that records what arrives.
+  callbackServer = createServer((req, res) => {
+    received.push(new URL(req.url, "http://127.0.0.1"));
+    res.end("<h1>callback</h1>");
+  });
+  await new Promise((r) => callbackServer.listen(0, "127.0.0.1", r));
+  callbackUrl = `http://127.0.0.1:${callbackServer.address().port}/callback`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  callbackServer?.close();
+});
+
+async function startFlow(page, scope) {
+  const c = createClient({ name: "Browser Test App", redirect: "http://127.0.0.1/callback" });
+  const p = pkce();
+  const q = new URLSearchParams({ response_type: "code", client_id: c.client_id, redirect_uri: callbackUrl,
+    scope, state: "st-" + Math.random(), code_challenge: p.challenge, code_challenge_method: "S256" });
+  await page.goto(`${FRONT}/oauth/authorize?${q}`);
+  return q.get("state");
+}
+
+test("sign in and approve: the browser lands on the client with a code", async () => {
+  const page = await browser.newPage();
+  const state = await startFlow(page, "openid email");
+  await page.fill("#username", "frank");
+  await page.click("#signin-button");
+  await page.waitForSelector("#consent:not([hidden])");
+  assert.equal(await page.textContent("#client-name"), "Browser Test App");
+  const scopes = await page.textContent("#scopes");
+  assert.match(scopes, /openid/);
+  assert.match(scopes, /email/);
+  await Promise.all([page.waitForURL(/\/callback\?/), page.click("#approve")]);
+  const url = new URL(page.url());
+  assert.ok(url.searchParams.get("code"));
+  assert.equal(url.searchParams.get("state"), state);
+  assert.equal(url.searchParams.get("iss"), FRONT);
+  assert.equal(received.at(-1).searchParams.get("code"), url.searchParams.get("code"));
+  await page.close();
+});
+
+test("deny: the browser lands on the client with access_denied", async () => {
+  const page = await browser.newPage();
+  const state = await startFlow(page, "openid");
+  await page.fill("#username", "grace");
+  await page.click("#signin-button");
+  await page.waitForSelector("#consent:not([hidden])");
+  await Promise.all([page.waitForURL(/\/callback\?/), page.click("#deny")]);
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get("error"), "access_denied");
+  assert.equal(url.searchParams.get("state"), state);
+  assert.equal(url.searchParams.get("code"), null);
+  await page.close();
+});

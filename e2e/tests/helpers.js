@@ -1,0 +1,70 @@
+// Shared helpers of the end-to-end tests. The test script starts a throwaway cluster and the
+// front, and passes their addresses: FRONT_URL (the issuer), PSQL_ARGS (how to reach the
+// database with psql as an administrator).
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+
+export const FRONT = process.env.FRONT_URL ?? "http://127.0.0.1:18080";
+export const REDIRECT = "http://127.0.0.1:9/callback"; // loopback: any port allowed (RFC 8252)
+
+/** Runs SQL as the administrator; returns the first column of the first row as text. */
+export function sql(query, ...args) {
+  const vars = args.flatMap((a, i) => ["-v", `p${i + 1}=${a}`]);
+  const out = execFileSync("psql", [...(process.env.PSQL_ARGS ?? "").split(" ").filter(Boolean),
+    "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", ...vars], { input: query, encoding: "utf8" });
+  return out.trim();
+}
+
+/** Creates a client with SQL (as a DBA would); returns {client_id, client_secret}. */
+export function createClient({ type = "confidential", method = null, redirect = REDIRECT,
+                               grants = "authorization_code,refresh_token", name = "E2E client" } = {}) {
+  const m = method ? `'${method}'` : "NULL";
+  return JSON.parse(sql(`SELECT oauth.create_client('${name}', ARRAY['${redirect}'], '${type}',
+    grant_types => string_to_array('${grants}', ','), token_endpoint_auth_method => ${m});`));
+}
+
+/** A signed-in user's session token, from the front's demo login. */
+export async function session(username = "alice") {
+  const res = await fetch(`${FRONT}/demo/session`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username }),
+  });
+  if (res.status !== 200) throw new Error(`demo login: ${res.status}`);
+  return (await res.json()).session_token;
+}
+
+export function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  return { verifier, challenge };
+}
+
+export const bearer = (t) => ({ authorization: `Bearer ${t}` });
+export const basic = (id, secret) =>
+  ({ authorization: "Basic " + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64") });
+
+/** Follows an authorization URL through the consent API as `user`; returns the final
+ * redirect (the client's callback URL with code or error). */
+export async function consentThrough(authorizeUrl, { user = "alice", approve = true } = {}) {
+  const res = await fetch(authorizeUrl, { redirect: "manual" });
+  if (res.status !== 302) throw new Error(`authorize: ${res.status} ${await res.text()}`);
+  const location = new URL(res.headers.get("location"));
+  const id = location.searchParams.get("authorization_id");
+  if (!id) return location; // redirected straight back to the client (an error)
+  const token = await session(user);
+  const details = await (await fetch(`${FRONT}/oauth/authorizations/${id}`, { headers: bearer(token) })).json();
+  if (details.redirect_to) return new URL(details.redirect_to); // consented before
+  const decided = await fetch(`${FRONT}/oauth/authorizations/${id}/consent`, {
+    method: "POST", headers: { ...bearer(token), "content-type": "application/json" },
+    body: JSON.stringify({ approve }),
+  });
+  return new URL((await decided.json()).redirect_to);
+}
+
+export async function postForm(path, form, headers = {}) {
+  return fetch(`${FRONT}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+}

@@ -1,0 +1,53 @@
+//! Command-line flags and their environment variables.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+/// The HTTP front of oauth_server: maps the OAuth 2.1 / OpenID Connect endpoints onto the
+/// extension's SQL functions, one transaction per request.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "oauth-front", version)]
+pub struct Config {
+    /// PostgreSQL connection string of the database where `CREATE EXTENSION oauth_server` ran.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "OAUTH_FRONT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Public base URL clients reach this front at. Checked against the database's
+    /// `oauth_server.issuer` at start-up: the two must be equal.
+    #[arg(long, env = "OAUTH_FRONT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "OAUTH_FRONT_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: usize,
+
+    /// Seconds between runs of `oauth.purge_expired()`; 0 turns the timer off (use pg_cron).
+    #[arg(long, env = "OAUTH_FRONT_PURGE_INTERVAL", default_value_t = 600)]
+    pub purge_interval: u64,
+
+    /// Dynamic registrations allowed per client IP per minute (the extension setting
+    /// `oauth_server.dynamic_registration` decides whether registration is open at all).
+    #[arg(long, env = "OAUTH_FRONT_REGISTER_PER_MINUTE", default_value_t = 10)]
+    pub register_per_minute: u32,
+
+    /// Take the client IP from the last X-Forwarded-For entry (only behind a proxy you run).
+    #[arg(long, env = "OAUTH_FRONT_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Serve the reference consent page at /consent.
+    #[arg(long, env = "OAUTH_FRONT_CONSENT_PAGE")]
+    pub consent_page: bool,
+
+    /// DEMO ONLY: let anyone sign in as any user name at POST /demo/session. Never in
+    /// production: it mints session tokens without checking a password.
+    #[arg(long, env = "OAUTH_FRONT_DEMO_LOGIN")]
+    pub demo_login: bool,
+
+    /// Log format: json or text.
+    #[arg(long, env = "OAUTH_FRONT_LOG_FORMAT", default_value = "json")]
+    pub log_format: String,
+}

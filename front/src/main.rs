@@ -1,0 +1,140 @@
+//! `oauth-front`: the HTTP front of oauth_server. See `routes` for the endpoints and `sql` for
+//! how each maps onto one SQL function in one transaction.
+
+mod config;
+mod form;
+mod rate_limit;
+mod routes;
+mod sql;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use clap::Parser;
+use config::Config;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    let config = Config::parse();
+    init_logging(&config.log_format);
+    if let Err(e) = run(config).await {
+        tracing::error!(error = %e, "oauth-front stopped");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OAUTH_FRONT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "text" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).init();
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let pg: tokio_postgres::Config = config.database_url.parse()?;
+    let manager = Manager::from_config(
+        pg,
+        tokio_postgres::NoTls,
+        // Fast recycling: a connection whose socket closed (Postgres restarted) is detected
+        // by tokio-postgres and replaced instead of being handed out.
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()?;
+    check_issuer(&pool, config.public_url.as_deref()).await;
+    if config.demo_login {
+        tracing::warn!(
+            "--demo-login is on: anyone can sign in as any user. Never use it in production."
+        );
+    }
+    if config.purge_interval > 0 {
+        tokio::spawn(purge_timer(pool.clone(), config.purge_interval));
+    }
+    let state = Arc::new(routes::AppState {
+        pool,
+        register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
+        trust_forwarded_for: config.trust_forwarded_for,
+    });
+    let app = routes::router(state, config.consent_page, config.demo_login)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn(access_log));
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(listen = %config.listen, "oauth-front listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// Warns when the public URL the front is deployed at is not the issuer the database signs:
+/// clients would reject every token.
+async fn check_issuer(pool: &Pool, public_url: Option<&str>) {
+    let issuer = async {
+        let c = pool.get().await.ok()?;
+        let row = c
+            .query_one("SELECT current_setting('oauth_server.issuer', true)", &[])
+            .await
+            .ok()?;
+        row.get::<_, Option<String>>(0)
+    }
+    .await;
+    match (issuer, public_url) {
+        (None, _) => tracing::warn!(
+            "cannot read oauth_server.issuer yet (database down or extension missing)"
+        ),
+        (Some(i), Some(p)) if i.trim_end_matches('/') != p.trim_end_matches('/') => {
+            tracing::warn!(issuer = %i, public_url = %p, "oauth_server.issuer differs from --public-url: clients will reject tokens")
+        }
+        (Some(i), _) => tracing::info!(issuer = %i, "issuer"),
+    }
+}
+
+async fn purge_timer(pool: Pool, every: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every));
+    loop {
+        tick.tick().await;
+        match sql::call(&pool, "oauth.purge_expired()", &[]).await {
+            Ok(r) => tracing::info!(purged = %r.body, "purge_expired"),
+            Err(e) => tracing::warn!(error = ?e, "purge_expired failed"),
+        }
+    }
+}
+
+/// One log line per request: the route pattern, never the query (codes, states) or the body.
+async fn access_log(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = res.status().as_u16(),
+        ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    res
+}

@@ -1,0 +1,379 @@
+//! The routes of DESIGN.md, each mapped onto one SQL function. Handlers only translate HTTP
+//! (query strings, form bodies, headers) into the function's arguments.
+
+use crate::form;
+use crate::rate_limit::RateLimiter;
+use crate::sql::{self, CallError, SqlResponse};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::cors::{Any, CorsLayer};
+
+pub struct AppState {
+    pub pool: Pool,
+    pub register_limit: RateLimiter,
+    pub trust_forwarded_for: bool,
+}
+
+type AppResult = Result<Response, CallError>;
+type St = State<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Router {
+    // Browsers call these from other origins (SPAs, consent pages): bearer tokens in headers,
+    // no cookies, so any origin may.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    let api = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/oauth/introspect", post(introspect))
+        .route("/oauth/register", post(register))
+        .route("/oauth/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth/authorizations/{id}", get(authorization))
+        .route("/oauth/authorizations/{id}/consent", post(consent))
+        .route("/oauth/grants", get(grants).delete(revoke_grant))
+        .route(
+            "/oauth/grants/{client_id}",
+            axum::routing::delete(revoke_grant_path),
+        )
+        .route("/.well-known/openid-configuration", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route(
+            "/.well-known/oauth-authorization-server/{*issuer_path}",
+            get(metadata_path_inserted),
+        )
+        .route("/.well-known/jwks.json", get(jwks))
+        .layer(cors);
+    let mut app = Router::new()
+        .route("/oauth/authorize", get(authorize))
+        .route("/healthz", get(healthz))
+        .merge(api);
+    if consent_page {
+        app = app.route(
+            "/consent",
+            get(|| async { Html(include_str!("../static/consent.html")) }),
+        );
+    }
+    if demo_login {
+        app = app.route("/demo/session", post(demo_session));
+    }
+    app.fallback(|| async {
+        CallError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    })
+    .with_state(state)
+}
+
+fn bad_request(description: &str) -> CallError {
+    CallError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The token after `Bearer ` in the Authorization header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let auth = header_str(headers, header::AUTHORIZATION)?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A POST body as the JSON object the SQL functions take: form-urlencoded (RFC 6749) or JSON.
+fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError> {
+    let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" => Ok(form::to_json(body)),
+        "application/json" => match serde_json::from_slice::<Value>(body) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err(bad_request("the body must be a JSON object")),
+        },
+        _ => Err(bad_request(
+            "the body must be application/x-www-form-urlencoded",
+        )),
+    }
+}
+
+async fn authorize(State(s): St, RawQuery(q): RawQuery) -> AppResult {
+    let params = form::to_json(q.unwrap_or_default().as_bytes());
+    let mut res = sql::call(&s.pool, "oauth.authorize($1)", &[&params]).await?;
+    if res.status.is_redirection() {
+        // The browser only needs the Location header.
+        res.body = Value::Null;
+        return Ok((res.status, res.headers_map()).into_response());
+    }
+    Ok(res.into_response())
+}
+
+async fn form_endpoint(s: &AppState, call: &str, headers: &HeaderMap, body: &Bytes) -> AppResult {
+    let params = body_params(headers, body)?;
+    let authorization = header_str(headers, header::AUTHORIZATION);
+    Ok(sql::call(&s.pool, call, &[&params, &authorization])
+        .await?
+        .into_response())
+}
+
+async fn token(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+    form_endpoint(&s, "oauth.token($1, $2)", &headers, &body).await
+}
+
+async fn revoke(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, &body).await
+}
+
+async fn introspect(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+    form_endpoint(&s, "oauth.introspect($1, $2)", &headers, &body).await
+}
+
+fn client_ip(s: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    if s.trust_forwarded_for {
+        if let Some(ip) = header_str(headers, header::HeaderName::from_static("x-forwarded-for"))
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+async fn register(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    if let Err(wait) = s
+        .register_limit
+        .check(client_ip(&s, &headers, peer), Instant::now())
+    {
+        let mut res = CallError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            "too many registrations from this address",
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(res);
+    }
+    let metadata = match serde_json::from_slice::<Value>(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "invalid_client_metadata",
+                                  "error_description": "the body must be a JSON object"})),
+            )
+                .into_response())
+        }
+    };
+    Ok(
+        sql::call(&s.pool, "oauth.register_client($1)", &[&metadata])
+            .await?
+            .into_response(),
+    )
+}
+
+async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+    // RFC 6750: the Authorization header, or (POST) a form parameter; never both.
+    let from_body = if body.is_empty() {
+        None
+    } else {
+        body_params(&headers, &body)?
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    let token = match (bearer(&headers), from_body.as_deref()) {
+        (Some(_), Some(_)) => return Err(bad_request("the access token was sent more than once")),
+        (h, b) => h.or(b),
+    };
+    Ok(sql::call(&s.pool, "oauth.userinfo($1)", &[&token])
+        .await?
+        .into_response())
+}
+
+async fn authorization(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> AppResult {
+    Ok(
+        sql::call_as_user(&s.pool, bearer(&headers), "oauth.authorization($1)", &[&id])
+            .await?
+            .into_response(),
+    )
+}
+
+/// The decision: `{"approve": true|false}` as JSON, or `approve=true|false` as a form.
+async fn consent(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult {
+    let params = body_params(&headers, &body)?;
+    let approve = match params.get("approve") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(v)) if v == "true" => Some(true),
+        Some(Value::String(v)) if v == "false" => Some(false),
+        _ => None,
+    };
+    Ok(sql::call_as_user(
+        &s.pool,
+        bearer(&headers),
+        "oauth.consent($1, $2)",
+        &[&id, &approve],
+    )
+    .await?
+    .into_response())
+}
+
+async fn grants(State(s): St, headers: HeaderMap) -> AppResult {
+    Ok(
+        sql::call_as_user(&s.pool, bearer(&headers), "oauth.grants()", &[])
+            .await?
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+struct ClientIdQuery {
+    client_id: Option<String>,
+}
+
+async fn revoke_grant(
+    State(s): St,
+    headers: HeaderMap,
+    Query(q): Query<ClientIdQuery>,
+) -> AppResult {
+    revoke_grant_of(&s, &headers, q.client_id).await
+}
+
+async fn revoke_grant_path(
+    State(s): St,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+) -> AppResult {
+    revoke_grant_of(&s, &headers, Some(client_id)).await
+}
+
+async fn revoke_grant_of(
+    s: &AppState,
+    headers: &HeaderMap,
+    client_id: Option<String>,
+) -> AppResult {
+    Ok(sql::call_as_user(
+        &s.pool,
+        bearer(headers),
+        "oauth.revoke_grant($1)",
+        &[&client_id],
+    )
+    .await?
+    .into_response())
+}
+
+/// Discovery documents change only with configuration: cacheable for a few minutes.
+fn cacheable(mut res: SqlResponse) -> Response {
+    res.headers.push((
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    ));
+    res.into_response()
+}
+
+async fn metadata(State(s): St) -> AppResult {
+    Ok(cacheable(
+        sql::call(&s.pool, "oauth.metadata()", &[]).await?,
+    ))
+}
+
+/// RFC 8414 §3.1: for an issuer with a path, the metadata lives at
+/// `/.well-known/oauth-authorization-server/<path>`. Only the issuer's own path answers.
+async fn metadata_path_inserted(State(s): St, Path(issuer_path): Path<String>) -> AppResult {
+    let res = sql::call(&s.pool, "oauth.metadata()", &[]).await?;
+    let issuer = res.body.get("issuer").and_then(Value::as_str).unwrap_or("");
+    let path = issuer
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, p)| p.trim_end_matches('/'))
+        .unwrap_or("");
+    if path.is_empty() || path != issuer_path.trim_end_matches('/') {
+        return Err(CallError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no authorization server with this issuer path",
+        ));
+    }
+    Ok(cacheable(res))
+}
+
+async fn jwks(State(s): St) -> AppResult {
+    Ok(cacheable(sql::call(&s.pool, "oauth.jwks()", &[]).await?))
+}
+
+async fn healthz(State(s): St) -> Response {
+    let ok = async {
+        let c = s.pool.get().await.ok()?;
+        c.query_one("SELECT 1", &[]).await.ok()
+    }
+    .await
+    .is_some();
+    if ok {
+        (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "database unavailable"})),
+        )
+            .into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct DemoUser {
+    username: String,
+}
+
+/// DEMO ONLY (`--demo-login`): a session token for any user name, no password.
+async fn demo_session(State(s): St, body: axum::Json<DemoUser>) -> AppResult {
+    let name = body.0.username.trim().to_ascii_lowercase();
+    if name.is_empty()
+        || name.len() > 32
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(bad_request("username: 1 to 32 letters, digits, - or _"));
+    }
+    let claims = json!({
+        "email": format!("{name}@example.com"),
+        "email_verified": true,
+        "name": name,
+        "preferred_username": name,
+    });
+    let res = sql::call(
+        &s.pool,
+        "to_jsonb(oauth.issue_session_token($1, $2))",
+        &[&name, &claims],
+    )
+    .await?;
+    Ok(axum::Json(json!({ "session_token": res.body, "sub": name })).into_response())
+}

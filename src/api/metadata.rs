@@ -1,0 +1,74 @@
+//! `oauth.metadata()`: the authorization server metadata (RFC 8414), which is also the OpenID
+//! Connect discovery document. Endpoints are the front's routes under the issuer URL.
+
+use super::clients::{self, GRANT_TYPES};
+use super::keys::current_signer;
+use super::{db, or_raise};
+use crate::error::MisuseError;
+use crate::protocol::user_claims;
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
+fn document() -> Result<Value, MisuseError> {
+    let issuer = settings::issuer();
+    let url = |path: &str| format!("{issuer}{path}");
+    // Creates the first keys if none exist yet, so the algorithms listed are real.
+    current_signer()?;
+    let algs: Value = db::query_json(
+        "SELECT jsonb_agg(DISTINCT alg) FROM oauth.signing_keys WHERE status IN ('current', 'next')",
+        &[],
+    )?
+    .unwrap_or(json!([]));
+    let mut claims = vec![
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "azp",
+    ];
+    claims.extend(user_claims::all());
+    let mut doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": url("/oauth/authorize"),
+        "token_endpoint": url("/oauth/token"),
+        "jwks_uri": url("/.well-known/jwks.json"),
+        "userinfo_endpoint": url("/oauth/userinfo"),
+        "revocation_endpoint": url("/oauth/revoke"),
+        "introspection_endpoint": url("/oauth/introspect"),
+        "scopes_supported": clients::known_scopes()?,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": claims,
+        "prompt_values_supported": ["none", "consent"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    });
+    if settings::dynamic_registration() {
+        doc["registration_endpoint"] = json!(url("/oauth/register"));
+    }
+    Ok(doc)
+}
+
+/// RFC 8414 / OpenID Connect Discovery 1.0 metadata.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn metadata() -> JsonB {
+    JsonB(or_raise(document()))
+}

@@ -1,0 +1,46 @@
+//! `oauth.purge_expired()`: deletes what can no longer be used. Run by the front on a timer;
+//! schedulable with pg_cron (`SELECT cron.schedule('oauth-purge', '*/10 * * * *',
+//! 'SELECT oauth.purge_expired()')`). Administrators only.
+
+use super::{db, or_raise};
+use crate::error::MisuseError;
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+fn purge() -> Result<Value, MisuseError> {
+    // Expired requests and codes: a code past expires_at is refused whatever its status.
+    let authorizations = db::execute(
+        "DELETE FROM oauth.authorizations WHERE expires_at < now()",
+        &[],
+    )?;
+    // Access tokens of a family outlive its revocation or last refresh by at most their
+    // lifetime; after that, neither the family nor its tokens can verify or be reused.
+    let grace = settings::access_token_lifetime() as f64 + settings::clock_skew() as f64;
+    let refresh_tokens = db::execute(
+        "DELETE FROM oauth.refresh_tokens t WHERE t.expires_at < now()
+            OR EXISTS (SELECT FROM oauth.grants g WHERE g.id = t.grant_id
+                       AND g.revoked_at < now() - make_interval(secs => $1))",
+        &[grace.into()],
+    )?;
+    let grants = db::execute(
+        "DELETE FROM oauth.grants g
+         WHERE coalesce(g.revoked_at, g.last_used_at) < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT FROM oauth.refresh_tokens t WHERE t.grant_id = g.id)",
+        &[grace.into()],
+    )?;
+    Ok(json!({
+        "authorizations": authorizations,
+        "refresh_tokens": refresh_tokens,
+        "grants": grants,
+    }))
+}
+
+/// Deletes expired authorization requests and codes, expired refresh tokens, and token
+/// families none of whose tokens can be used any more; returns how many rows of each.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn purge_expired() -> JsonB {
+    JsonB(or_raise(purge()))
+}

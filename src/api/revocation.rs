@@ -1,0 +1,128 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662). Both authenticate the client the
+//! way the token endpoint does. A client may revoke only its own tokens; revoking either token
+//! of a family revokes the family (the grant), so its access tokens stop verifying too.
+
+use super::keys::verify_token;
+use super::token::authenticate_request;
+use super::{db, respond, set_no_store, ApiResult};
+use crate::error::invalid_client;
+use crate::protocol::params::Params;
+use crate::protocol::secret;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// A refresh token's family, as both endpoints need it.
+#[derive(Deserialize)]
+struct RefreshRow {
+    grant_id: String,
+    client_id: String,
+    user_id: String,
+    scopes: Vec<String>,
+    active: bool,
+    iat: i64,
+    exp: i64,
+}
+
+fn find_refresh_token(token: &str) -> ApiResult<Option<RefreshRow>> {
+    Ok(db::query_row(
+        "SELECT jsonb_build_object('grant_id', g.id, 'client_id', g.client_id, 'user_id', g.user_id,
+                'scopes', g.scopes,
+                'active', t.used_at IS NULL AND t.expires_at > now() AND g.revoked_at IS NULL,
+                'iat', extract(epoch FROM t.created_at)::bigint,
+                'exp', extract(epoch FROM t.expires_at)::bigint)
+         FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
+         WHERE t.token_hash = $1",
+        &[secret::hash(token).to_vec().into()],
+    )?)
+}
+
+/// The claims of a valid access token we issued (not a session or ID token).
+fn access_token_claims(token: &str) -> Option<Value> {
+    // Only JWS-shaped strings are worth a signature check.
+    if token.split('.').count() != 3 {
+        return None;
+    }
+    verify_token(token)
+        .ok()
+        .filter(|c| c.get("client_id").is_some_and(Value::is_string))
+}
+
+fn revoke_family(grant_id: &str, reason: &str) -> ApiResult<()> {
+    db::execute(
+        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2
+         WHERE id = $1::uuid AND revoked_at IS NULL",
+        &[grant_id.into(), reason.into()],
+    )?;
+    Ok(())
+}
+
+fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
+    let form = Params::new(form)?;
+    let client = authenticate_request(&form, authorization)?;
+    let token = form.require("token")?;
+    // token_type_hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
+    if let Some(row) = find_refresh_token(token)? {
+        if row.client_id == client.client_id {
+            revoke_family(&row.grant_id, "refresh token revoked by the client")?;
+        }
+    } else if let Some(claims) = access_token_claims(token) {
+        let sid = claims["session_id"].as_str().unwrap_or_default();
+        if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
+            revoke_family(sid, "access token revoked by the client")?;
+        }
+    }
+    // An unknown, expired or foreign token gets the same answer (RFC 7009 §2.2): nothing
+    // tells the caller whether a token it does not own exists.
+    set_no_store();
+    Ok(json!({}))
+}
+
+fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
+    let form = Params::new(form)?;
+    let client = authenticate_request(&form, authorization)?;
+    if !client.is_confidential() {
+        return Err(invalid_client("introspection requires a confidential client").into());
+    }
+    let token = form.require("token")?;
+    set_no_store();
+    if let Some(c) = access_token_claims(token) {
+        // Any confidential client (a resource server) may introspect access tokens: that is
+        // what the endpoint is for.
+        return Ok(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": c["scope"], "client_id": c["client_id"], "sub": c["sub"], "aud": c["aud"],
+            "iss": c["iss"], "exp": c["exp"], "iat": c["iat"], "jti": c["jti"],
+        }));
+    }
+    // A refresh token is only ever shown to the client holding it.
+    if let Some(row) = find_refresh_token(token)? {
+        if row.active && row.client_id == client.client_id {
+            return Ok(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "scope": row.scopes.join(" "), "client_id": row.client_id, "sub": row.user_id,
+                "exp": row.exp, "iat": row.iat,
+            }));
+        }
+    }
+    Ok(json!({ "active": false }))
+}
+
+/// RFC 7009 revocation: `form` holds token, token_type_hint and the client's credentials.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn revoke(form: Option<JsonB>, authorization: default!(Option<&str>, "NULL")) -> JsonB {
+    let form = form.map(|f| f.0).unwrap_or(Value::Null);
+    respond(revoke_request(&form, authorization))
+}
+
+/// RFC 7662 introspection, for confidential clients.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn introspect(form: Option<JsonB>, authorization: default!(Option<&str>, "NULL")) -> JsonB {
+    let form = form.map(|f| f.0).unwrap_or(Value::Null);
+    respond(introspect_request(&form, authorization))
+}
