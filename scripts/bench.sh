@@ -21,7 +21,7 @@ bash scripts/cluster.sh start "$DIR" "$PORT"
 trap 'bash scripts/cluster.sh stop "$DIR"' EXIT
 export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
 psql -X -q -c "CREATE DATABASE bench"
-psql -X -q -d bench -v ON_ERROR_STOP=1 -f bench/setup.sql >/dev/null
+psql -X -q -d bench -v ON_ERROR_STOP=1 -f bench/setup_tokens.sql -f bench/setup_rls.sql >/dev/null
 CID=$(psql -X -At -d bench -c "SELECT c->>'client_id' FROM bench_client")
 CSEC=$(psql -X -At -d bench -c "SELECT c->>'client_secret' FROM bench_client")
 "$PGBIN/pgbench" -i -q -s 10 bench >/dev/null 2>&1

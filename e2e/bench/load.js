@@ -1,0 +1,140 @@
+// Load generator for the HTTP benchmark: drives either oauth-front or oidc-provider with the
+// same client behaviour and reports operations per second.
+//   node load.js <ours|oidc-provider> <refresh|flow> <base-url> <concurrency> <seconds>
+// refresh: each worker rotates its own refresh token chain (grant_type=refresh_token).
+// flow:    a returning user with a prior consent: authorize -> (consent step) -> code -> token.
+// Environment: CLIENT_ID, CLIENT_SECRET, REDIRECT.
+import http from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+
+const [target, mode, base, conc = "8", secs = "10"] = process.argv.slice(2);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(conc) * 2 });
+const CLIENT_ID = process.env.CLIENT_ID, SECRET = process.env.CLIENT_SECRET;
+const REDIRECT = process.env.REDIRECT ?? "http://127.0.0.1/callback";
+const basicAuth = "Basic " + Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(SECRET)}`).toString("base64");
+const SCOPE = target === "ours" ? "openid email" : "openid email api:read";
+
+function request(method, url, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+const form = (o) => new URLSearchParams(o).toString();
+const FORM = { "content-type": "application/x-www-form-urlencoded", authorization: basicAuth };
+
+function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+function authorizeUrl(p) {
+  const path = target === "ours" ? "/oauth/authorize" : "/auth";
+  return `${base}${path}?` + form({ response_type: "code", client_id: CLIENT_ID, redirect_uri: REDIRECT,
+    scope: SCOPE, code_challenge: p.challenge, code_challenge_method: "S256", state: "s",
+    ...(target === "ours" ? {} : { prompt: "" }) }).replace("&prompt=", "");
+}
+
+class Fail extends Error {}
+const expect = (cond, what) => { if (!cond) throw new Fail(what); };
+
+// One worker's identity: ours uses a user session token (the consent page's); oidc-provider
+// a browser cookie jar.
+async function newWorker(i) {
+  const w = { user: `bench-user-${i}`, cookies: new Map() };
+  if (target === "ours") {
+    const r = await request("POST", `${base}/demo/session`, { headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: w.user }) });
+    w.session = JSON.parse(r.body).session_token;
+  }
+  return w;
+}
+
+const cookieHeader = (w) => [...w.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+function keepCookies(w, res) {
+  for (const c of res.headers["set-cookie"] ?? []) {
+    const [kv] = c.split(";");
+    const [k, v] = kv.split("=");
+    if (v === "" || /expires=Thu, 01 Jan 1970/i.test(c)) w.cookies.delete(k); else w.cookies.set(k, v);
+  }
+}
+
+// authorize -> code, as a returning user.
+async function code(w, p) {
+  if (target === "ours") {
+    const a = await request("GET", authorizeUrl(p));
+    expect(a.status === 302, `authorize ${a.status}`);
+    const id = new URL(a.headers.location).searchParams.get("authorization_id");
+    const auth = { authorization: `Bearer ${w.session}` };
+    let d = JSON.parse((await request("GET", `${base}/oauth/authorizations/${id}`, { headers: auth })).body);
+    if (!d.redirect_to) {
+      d = JSON.parse((await request("POST", `${base}/oauth/authorizations/${id}/consent`,
+        { headers: { ...auth, "content-type": "application/json" }, body: '{"approve":true}' })).body);
+    }
+    return new URL(d.redirect_to).searchParams.get("code");
+  }
+  let url = authorizeUrl(p);
+  for (let hops = 0; hops < 8; hops++) {
+    const r = await request("GET", url, { headers: { cookie: cookieHeader(w) } });
+    keepCookies(w, r);
+    expect(r.status >= 300 && r.status < 400, `oidc-provider ${url} ${r.status} ${r.body.slice(0, 200)}`);
+    const next = new URL(r.headers.location, base);
+    if (next.href.startsWith(REDIRECT)) return next.searchParams.get("code");
+    url = next.href;
+  }
+  throw new Fail("too many redirects");
+}
+
+async function exchange(w) {
+  const p = pkce();
+  const c = await code(w, p);
+  expect(c, "no code");
+  const path = target === "ours" ? "/oauth/token" : "/token";
+  const r = await request("POST", base + path, { headers: FORM,
+    body: form({ grant_type: "authorization_code", code: c, code_verifier: p.verifier, redirect_uri: REDIRECT }) });
+  expect(r.status === 200, `token ${r.status} ${r.body}`);
+  const t = JSON.parse(r.body);
+  expect(t.access_token && t.id_token && t.refresh_token, "incomplete token response");
+  expect(t.access_token.split(".").length === 3, "the access token is not a JWT");
+  return t;
+}
+
+async function refresh(w) {
+  const path = target === "ours" ? "/oauth/token" : "/token";
+  const r = await request("POST", base + path, { headers: FORM,
+    body: form({ grant_type: "refresh_token", refresh_token: w.refreshToken }) });
+  expect(r.status === 200, `refresh ${r.status} ${r.body}`);
+  const t = JSON.parse(r.body);
+  expect(t.access_token && t.id_token, "incomplete refresh response");
+  expect(t.access_token.split(".").length === 3, "the access token is not a JWT");
+  w.refreshToken = t.refresh_token;
+}
+
+const workers = await Promise.all(Array.from({ length: Number(conc) }, (_, i) => newWorker(i)));
+for (const w of workers) w.refreshToken = (await exchange(w)).refresh_token; // warm-up + first consent
+let ops = 0, errors = 0;
+const firstErrors = [];
+const end = Date.now() + Number(secs) * 1000;
+const start = Date.now();
+await Promise.all(workers.map(async (w) => {
+  while (Date.now() < end) {
+    try {
+      if (mode === "refresh") await refresh(w); else await exchange(w);
+      ops++;
+    } catch (e) {
+      errors++;
+      if (firstErrors.length < 3) firstErrors.push(String(e.message ?? e));
+      if (mode === "refresh") w.refreshToken = (await exchange(w)).refresh_token;
+    }
+  }
+}));
+const elapsed = (Date.now() - start) / 1000;
+console.log(JSON.stringify({ target, mode, concurrency: Number(conc), seconds: elapsed,
+  ops, errors, per_second: Math.round(ops / elapsed), first_errors: firstErrors }));
