@@ -67,7 +67,9 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
         );
     }
     if demo_login {
-        app = app.route("/demo/session", post(demo_session));
+        app = app
+            .route("/demo/session", post(demo_session))
+            .route("/callback", get(demo_callback));
     }
     app.fallback(|| async {
         CallError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -376,4 +378,28 @@ async fn demo_session(State(s): St, body: axum::Json<DemoUser>) -> AppResult {
     )
     .await?;
     Ok(axum::Json(json!({ "session_token": res.body, "sub": name })).into_response())
+}
+
+/// DEMO ONLY: where the demo client's browser lands; shows the code to exchange.
+async fn demo_callback(RawQuery(q): RawQuery) -> Html<String> {
+    let params = form::to_json(q.unwrap_or_default().as_bytes());
+    let escape = |v: &Value| {
+        v.as_str()
+            .unwrap_or("")
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+    };
+    let rows: String = ["code", "state", "iss", "error", "error_description"]
+        .iter()
+        .filter_map(|k| {
+            params
+                .get(*k)
+                .map(|v| format!("<p>{k}: <code>{}</code></p>", escape(v)))
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Demo callback</title>\
+         <h1>Back at the demo client</h1>{rows}<p>Exchange the code with the curl command run-local.sh printed.</p>"
+    ))
 }
