@@ -3,7 +3,7 @@
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
 use super::keys::verify_token;
-use super::token::authenticate_request;
+use super::token::{authenticate_request, revoke_grant};
 use super::{db, respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
 use crate::protocol::params::Params;
@@ -49,15 +49,6 @@ fn access_token_claims(token: &str) -> Option<Value> {
         .filter(|c| c.get("client_id").is_some_and(Value::is_string))
 }
 
-fn revoke_family(grant_id: &str, reason: &str) -> ApiResult<()> {
-    db::execute(
-        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2
-         WHERE id = $1::uuid AND revoked_at IS NULL",
-        &[grant_id.into(), reason.into()],
-    )?;
-    Ok(())
-}
-
 fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     let form = Params::new(form)?;
     let client = authenticate_request(&form, authorization)?;
@@ -65,12 +56,12 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
     // token_type_hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
     if let Some(row) = find_refresh_token(token)? {
         if row.client_id == client.client_id {
-            revoke_family(&row.grant_id, "refresh token revoked by the client")?;
+            revoke_grant(&row.grant_id, "refresh token revoked by the client")?;
         }
     } else if let Some(claims) = access_token_claims(token) {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
-            revoke_family(sid, "access token revoked by the client")?;
+            revoke_grant(sid, "access token revoked by the client")?;
         }
     }
     // An unknown, expired or foreign token gets the same answer (RFC 7009 §2.2): nothing

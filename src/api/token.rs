@@ -241,7 +241,9 @@ struct CodeRow {
     user_claims: Option<Value>,
 }
 
-fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
+/// Revokes a token family: its refresh tokens stop working and `verify` rejects its access
+/// tokens.
+pub fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
     db::execute(
         "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2 WHERE id = $1::uuid AND revoked_at IS NULL",
         &[grant_id.into(), reason.into()],
