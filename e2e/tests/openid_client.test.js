@@ -16,6 +16,15 @@ async function discover(c, auth) {
   return oidc.discovery(new URL(FRONT), c.client_id, { redirect_uris: [REDIRECT] }, auth, insecure);
 }
 
+/** An authorization URL for scope openid with an S256 challenge (of a throwaway verifier
+ * unless one is given). */
+async function authorizationUrl(config, { state, verifier = oidc.randomPKCECodeVerifier(), redirect_uri = REDIRECT } = {}) {
+  return oidc.buildAuthorizationUrl(config, {
+    redirect_uri, scope: "openid", ...(state ? { state } : {}),
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256",
+  });
+}
+
 async function authorizeAndExchange(config, { scope = "openid email profile" } = {}) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -97,11 +106,7 @@ test("wrong code_verifier is refused", async () => {
   const c = createClient();
   const config = await discover(c, oidc.ClientSecretBasic(c.client_secret));
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope: "openid", state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: "S256",
-  });
+  const url = await authorizationUrl(config, { state });
   const callback = await consentThrough(url);
   await assert.rejects(
     oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state }),
@@ -114,10 +119,7 @@ test("a replayed code is refused and revokes what it issued", async () => {
   const config = await discover(c, oidc.ClientSecretBasic(c.client_secret));
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope: "openid", state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256",
-  });
+  const url = await authorizationUrl(config, { state, verifier });
   const callback = await consentThrough(url);
   const first = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
   await assert.rejects(
@@ -149,11 +151,7 @@ test("a wrong client secret is invalid_client (401)", async () => {
 test("an unregistered redirect URI is refused without a redirect", async () => {
   const c = createClient();
   const config = await discover(c, oidc.ClientSecretBasic(c.client_secret));
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: "https://attacker.example/cb", scope: "openid",
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: "S256",
-  });
+  const url = await authorizationUrl(config, { redirect_uri: "https://attacker.example/cb" });
   const res = await fetch(url, { redirect: "manual" });
   assert.equal(res.status, 400);
   assert.equal(res.headers.get("location"), null);
@@ -164,11 +162,7 @@ test("denied consent reaches the client as access_denied", async () => {
   const c = createClient();
   const config = await discover(c, oidc.ClientSecretBasic(c.client_secret));
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope: "openid", state,
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: "S256",
-  });
+  const url = await authorizationUrl(config, { state });
   const callback = await consentThrough(url, { user: "bob", approve: false });
   assert.equal(callback.searchParams.get("error"), "access_denied");
   assert.equal(callback.searchParams.get("state"), state);

@@ -225,6 +225,19 @@ pub fn exchange(c: &mut Client, client: &TestClient, code: &str, redirect_uri: &
     )
 }
 
+/// The SQLSTATE `exchange_code` raises for `code` (it must raise).
+pub fn exchange_sqlstate(c: &mut Client, client: &TestClient, code: &str) -> String {
+    let err = c
+        .query_one(
+            "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
+            &[&code, &VERIFIER, &REDIRECT, &client.id, &client.secret],
+        )
+        .expect_err("exchange_code should have raised");
+    err.code()
+        .map(|s| s.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {err}"))
+}
+
 pub fn refresh(c: &mut Client, client: &TestClient, token: &str, scope: Option<&str>) -> Value {
     json(
         c,

@@ -165,13 +165,7 @@ fn user_claims_come_from_auth_users_or_the_configured_function() {
     db.set("user_claims_function", "public.no_such_function");
     let mut c = db.connect();
     let code = get_code(&mut c, &client, REDIRECT, "openid email", "someone");
-    let err = c
-        .query_one(
-            "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
-            &[&code, &VERIFIER, &REDIRECT, &client.id, &client.secret],
-        )
-        .unwrap_err();
-    assert_eq!(err.code().unwrap().code(), "55000");
+    assert_eq!(exchange_sqlstate(&mut c, &client, &code), "55000");
 }
 
 #[test]

@@ -51,13 +51,7 @@ fn hook_adds_claims_and_cannot_forge_protected_ones() {
     db.set("access_token_hook", "public.does_not_exist");
     let mut c = db.connect();
     let code = get_code(&mut c, &client, REDIRECT, "openid", "u3");
-    let err = c
-        .query_one(
-            "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
-            &[&code, &VERIFIER, &REDIRECT, &client.id, &client.secret],
-        )
-        .unwrap_err();
-    assert_eq!(err.code().unwrap().code(), "55000");
+    assert_eq!(exchange_sqlstate(&mut c, &client, &code), "55000");
 }
 
 #[test]
