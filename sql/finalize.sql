@@ -8,7 +8,8 @@ GRANT USAGE ON SCHEMA oauth TO PUBLIC;
 
 -- RLS helpers: read only the caller's own request.jwt.claims.
 GRANT EXECUTE ON FUNCTION
-    oauth.jwt(), oauth.uid(), oauth.client_id(), oauth.scopes(), oauth.has_scope(text)
+    oauth.jwt(), oauth.uid(), oauth.client_id(), oauth.scopes(), oauth.has_scope(text),
+    oauth.session_issuer()
 TO PUBLIC;
 
 -- Client-facing protocol steps: each authenticates its caller from its own arguments (client
@@ -19,6 +20,9 @@ GRANT EXECUTE ON FUNCTION
     oauth.refresh(text, text, text, text),
     oauth.jwks(),
     oauth.verify(text),
+    -- Verifies a session token against our keys or a trusted issuer's; reveals no more than
+    -- the token's own claims.
+    oauth.verify_session(text),
     oauth.authorization(text, text),
     oauth.consent(text, boolean, text),
     oauth.token(jsonb, text),
@@ -55,3 +59,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.consents', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.grants', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.refresh_tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.signing_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.issuers', '');

@@ -118,3 +118,20 @@ CREATE TABLE oauth.signing_keys (
 -- At most one key in each of next and current.
 CREATE UNIQUE INDEX signing_keys_one_next ON oauth.signing_keys (status) WHERE status = 'next';
 CREATE UNIQUE INDEX signing_keys_one_current ON oauth.signing_keys (status) WHERE status = 'current';
+
+-- Trusted third-party session issuers (Supabase Auth, Clerk, Firebase Auth, Auth0, Cognito,
+-- WorkOS, …): the consent API accepts their users' session tokens. `options` is the validated
+-- policy with every option filled in (audiences, claim mapping); `jwks` holds only sanitised
+-- public signing keys, refreshed by the front from the issuer's discovery document.
+CREATE TABLE oauth.issuers (
+    issuer          text PRIMARY KEY CHECK (issuer ~ '^https?://'),
+    options         jsonb NOT NULL,
+    jwks            jsonb NOT NULL DEFAULT '{"keys": []}',
+    -- Where the keys were last fetched from (configured or discovered).
+    jwks_uri        text,
+    jwks_fetched_at timestamptz,
+    last_error      text,
+    last_error_at   timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);

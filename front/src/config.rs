@@ -29,6 +29,12 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_PURGE_INTERVAL", default_value_t = 600)]
     pub purge_interval: u64,
 
+    /// Seconds between refreshes of every trusted issuer's keys (`oauth.issuers()`); 0 turns
+    /// the timer off. Keys are also refreshed when a session names an unknown key, at most
+    /// once a minute per issuer.
+    #[arg(long, env = "OAUTH_FRONT_JWKS_REFRESH_INTERVAL", default_value_t = 600)]
+    pub jwks_refresh_interval: u64,
+
     /// Dynamic registrations allowed per client IP per minute (the extension setting
     /// `oauth_server.dynamic_registration` decides whether registration is open at all).
     #[arg(long, env = "OAUTH_FRONT_REGISTER_PER_MINUTE", default_value_t = 10)]

@@ -3,6 +3,7 @@
 
 mod config;
 mod form;
+mod issuer_keys;
 mod rate_limit;
 mod routes;
 mod sql;
@@ -64,8 +65,16 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.purge_interval > 0 {
         tokio::spawn(purge_timer(pool.clone(), config.purge_interval));
     }
+    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(pool.clone())?);
+    if config.jwks_refresh_interval > 0 {
+        tokio::spawn(issuer_keys::refresh_timer(
+            issuer_keys.clone(),
+            config.jwks_refresh_interval,
+        ));
+    }
     let state = Arc::new(routes::AppState {
         pool,
+        issuer_keys,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         trust_forwarded_for: config.trust_forwarded_for,
     });

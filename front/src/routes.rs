@@ -2,6 +2,7 @@
 //! (query strings, form bodies, headers) into the function's arguments.
 
 use crate::form;
+use crate::issuer_keys::IssuerKeys;
 use crate::rate_limit::RateLimiter;
 use crate::sql::{self, CallError, SqlResponse};
 use axum::body::Bytes;
@@ -20,6 +21,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 pub struct AppState {
     pub pool: Pool,
+    pub issuer_keys: Arc<IssuerKeys>,
     pub register_limit: RateLimiter,
     pub trust_forwarded_for: bool,
 }
@@ -217,11 +219,15 @@ async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
 }
 
 async fn authorization(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> AppResult {
-    Ok(
-        sql::call_as_user(&s.pool, bearer(&headers), "oauth.authorization($1)", &[&id])
-            .await?
-            .into_response(),
+    Ok(sql::call_as_user(
+        &s.pool,
+        &s.issuer_keys,
+        bearer(&headers),
+        "oauth.authorization($1)",
+        &[&id],
     )
+    .await?
+    .into_response())
 }
 
 /// The decision: `{"approve": true|false}` as JSON, or `approve=true|false` as a form.
@@ -240,6 +246,7 @@ async fn consent(
     };
     Ok(sql::call_as_user(
         &s.pool,
+        &s.issuer_keys,
         bearer(&headers),
         "oauth.consent($1, $2)",
         &[&id, &approve],
@@ -249,11 +256,15 @@ async fn consent(
 }
 
 async fn grants(State(s): St, headers: HeaderMap) -> AppResult {
-    Ok(
-        sql::call_as_user(&s.pool, bearer(&headers), "oauth.grants()", &[])
-            .await?
-            .into_response(),
+    Ok(sql::call_as_user(
+        &s.pool,
+        &s.issuer_keys,
+        bearer(&headers),
+        "oauth.grants()",
+        &[],
     )
+    .await?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -284,6 +295,7 @@ async fn revoke_grant_of(
 ) -> AppResult {
     Ok(sql::call_as_user(
         &s.pool,
+        &s.issuer_keys,
         bearer(headers),
         "oauth.revoke_grant($1)",
         &[&client_id],

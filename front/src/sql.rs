@@ -3,6 +3,7 @@
 //! all three into the HTTP response. Raised SQL errors map onto OAuth error responses by
 //! SQLSTATE; a lost connection is a 503 the client may retry.
 
+use crate::issuer_keys::IssuerKeys;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::{Pool, PoolError};
@@ -43,6 +44,9 @@ pub struct CallError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
+    /// Set when a session token was refused because its issuer's stored keys lack its `kid`:
+    /// the issuer, whose keys may be refreshed before one retry.
+    pub unknown_key_issuer: Option<String>,
 }
 
 impl IntoResponse for CallError {
@@ -76,6 +80,7 @@ impl CallError {
             status,
             error,
             description: description.into(),
+            unknown_key_issuer: None,
         }
     }
 
@@ -106,7 +111,12 @@ impl From<tokio_postgres::Error> for CallError {
             if *code == SqlState::INVALID_PARAMETER_VALUE || code.code().starts_with("22") {
                 (StatusCode::BAD_REQUEST, "invalid_request")
             } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
-                (StatusCode::UNAUTHORIZED, "invalid_token")
+                let mut e = CallError::new(StatusCode::UNAUTHORIZED, "invalid_token", message);
+                e.unknown_key_issuer = db
+                    .detail()
+                    .and_then(|d| d.strip_prefix(UNKNOWN_KEY_DETAIL))
+                    .map(String::from);
+                return e;
             } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
                 (StatusCode::FORBIDDEN, "access_denied")
             } else if *code == SqlState::NO_DATA_FOUND {
@@ -129,6 +139,10 @@ impl From<tokio_postgres::Error> for CallError {
         CallError::new(status, error, message)
     }
 }
+
+/// The DETAIL prefix `oauth.verify_session` gives a refusal for a key it does not have
+/// (`unknown_kid: <issuer>`).
+const UNKNOWN_KEY_DETAIL: &str = "unknown_kid: ";
 
 /// Headers the SQL side may set: anything else in `response.headers` is dropped.
 fn parse_headers(raw: Option<&str>) -> Vec<(HeaderName, HeaderValue)> {
@@ -198,10 +212,13 @@ pub async fn call(
 }
 
 /// Calls `call` for the signed-in user of `session_token`: the token is verified with
-/// `oauth.verify` and its claims set as `request.jwt.claims` for the transaction, exactly as
-/// PostgREST does after verifying a JWT.
+/// `oauth.verify_session` (our own keys or a trusted issuer's) and its normalised claims set as
+/// `request.jwt.claims` for the transaction, exactly as PostgREST does after verifying a JWT.
+/// A token signed with a key the database does not know yet (the issuer rotated) gets its
+/// issuer's keys refreshed and one retry.
 pub async fn call_as_user(
     pool: &Pool,
+    keys: &IssuerKeys,
     session_token: Option<&str>,
     call: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -213,9 +230,30 @@ pub async fn call_as_user(
             "a signed-in user's session token is required (Authorization: Bearer …)",
         )
     })?;
+    let first = run_as_user(pool, token, call, params).await;
+    if let Err(CallError {
+        unknown_key_issuer: Some(issuer),
+        ..
+    }) = &first
+    {
+        if keys.refresh_after_unknown_key(issuer).await {
+            return run_as_user(pool, token, call, params).await;
+        }
+    }
+    first
+}
+
+async fn run_as_user(
+    pool: &Pool,
+    token: &str,
+    call: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<SqlResponse, CallError> {
     let mut client = pool.get().await?;
     let set_claims = client
-        .prepare_cached("SELECT set_config('request.jwt.claims', oauth.verify($1)::text, true)")
+        .prepare_cached(
+            "SELECT set_config('request.jwt.claims', oauth.verify_session($1)::text, true)",
+        )
         .await?;
     let stmt = client.prepare_cached(&wrap(call)).await?;
     let tx = client.transaction().await?;

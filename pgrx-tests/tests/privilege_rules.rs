@@ -28,6 +28,7 @@ fn no_table_is_readable_or_writable_by_other_roles() {
         "refresh_tokens",
         "signing_keys",
         "scopes",
+        "issuers",
     ] {
         assert_eq!(
             sqlstate(&mut p, &format!("SELECT * FROM oauth.{t}")),

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod consent;
 pub mod db;
 pub mod grants;
+pub mod issuers;
 pub mod keys;
 pub mod metadata;
 mod pg_tests;

@@ -1,5 +1,5 @@
 //! RLS helpers: `oauth.jwt()`, `oauth.uid()`, `oauth.client_id()`, `oauth.scopes()`,
-//! `oauth.has_scope(text)`. They read `request.jwt.claims` and must be cheap per row: the
+//! `oauth.has_scope(text)`, `oauth.session_issuer()`. They read `request.jwt.claims` and must be cheap per row: the
 //! claims are parsed once per distinct value of the setting and cached for the backend, so a
 //! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
 //! They return NULL (or false) when no claims are set, never raise.
@@ -14,6 +14,7 @@ struct Parsed {
     claims: Option<Value>,
     sub: Option<String>,
     client_id: Option<String>,
+    iss: Option<String>,
     scopes: Vec<String>,
 }
 
@@ -41,6 +42,7 @@ fn parse(raw: String) -> Parsed {
     Parsed {
         sub: text("sub"),
         client_id: text("client_id"),
+        iss: text("iss"),
         scopes,
         claims,
         raw,
@@ -96,4 +98,11 @@ fn scopes() -> Vec<String> {
 fn has_scope(scope: Option<&str>) -> bool {
     let Some(scope) = scope else { return false };
     with_claims(|p| p.is_some_and(|p| p.scopes.iter().any(|s| s == scope)))
+}
+
+/// The issuer that signed the request's JWT (`iss`): a trusted session issuer, or this server
+/// for its own tokens. For `as restrictive` policies that admit only some issuers.
+#[pg_extern(stable, parallel_safe)]
+fn session_issuer() -> Option<String> {
+    with_claims(|p| p.and_then(|p| p.iss.clone()))
 }

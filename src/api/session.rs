@@ -3,7 +3,7 @@
 //! client (it has `client_id`) is never a user session: otherwise a third-party app holding a
 //! user's access token could approve consents or revoke grants on its own.
 
-use super::keys::verify_token;
+use super::issuers::verify_session_token;
 use super::ApiResult;
 use crate::error::OAuthError;
 use crate::protocol::user_claims;
@@ -66,11 +66,11 @@ pub fn from_request() -> ApiResult<Caller> {
     from_claims(&claims)
 }
 
-/// The caller from a session token verified against our keys.
+/// The caller from a session token verified here: ours, or a trusted issuer's.
 pub fn from_token(token: Option<&str>) -> ApiResult<Caller> {
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::LoginRequired("no session token".into()))?;
-    let claims = verify_token(token).map_err(|e| OAuthError::LoginRequired(e.message))?;
+    let claims = verify_session_token(token).map_err(|e| OAuthError::LoginRequired(e.message))?;
     from_claims(&claims)
 }

@@ -213,50 +213,154 @@ pub fn at_hash(alg: Alg, access_token: &str) -> String {
     }
 }
 
-/// The protected header's `kid` and `alg`, read without trusting anything else in the token.
-/// Refuses what we never accept before any key is looked up: `alg: none`, HS*, no `kid`.
-pub fn peek_header(token: &str) -> Result<(String, Alg), String> {
+/// The decoded protected header, after the checks every token gets: size, three parts, JSON.
+fn header(token: &str) -> Result<Value, String> {
     if token.len() > 16 * 1024 {
         return Err("token is too long".into());
     }
-    let header_b64 = token.split('.').next().unwrap_or_default();
     if token.split('.').count() != 3 {
         return Err("token is not a compact JWS (three dot-separated parts)".into());
     }
+    let header_b64 = token.split('.').next().unwrap_or_default();
     let raw = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| "token header is not base64url")?;
-    let header: Value = serde_json::from_slice(&raw).map_err(|_| "token header is not JSON")?;
-    let alg_name = header["alg"].as_str().ok_or("token header has no alg")?;
-    let alg = Alg::parse(alg_name)
-        .ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
-    let kid = header["kid"]
-        .as_str()
-        .filter(|k| !k.is_empty())
-        .ok_or("token header has no kid")?;
-    Ok((kid.to_string(), alg))
+    serde_json::from_slice(&raw).map_err(|_| "token header is not JSON".into())
 }
 
-/// Verifies signature, `exp` (required), `nbf` and `iss` of `token` with the public `jwk`
-/// and returns the claims. `aud` is left to the caller.
-pub fn verify(token: &str, jwk: &Value, issuer: &str, leeway_secs: u64) -> Result<Value, String> {
-    let (_, alg) = peek_header(token)?;
-    if jwk["alg"].as_str() != Some(alg.as_str()) {
+fn header_kid(header: &Value) -> Result<String, String> {
+    header["kid"]
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .ok_or_else(|| "token header has no kid".into())
+}
+
+fn header_alg(header: &Value) -> Result<&str, String> {
+    header["alg"]
+        .as_str()
+        .ok_or_else(|| "token header has no alg".into())
+}
+
+/// The protected header's `kid` and `alg`, read without trusting anything else in the token.
+/// Refuses what we never accept before any key is looked up: `alg: none`, HS*, no `kid`.
+pub fn peek_header(token: &str) -> Result<(String, Alg), String> {
+    let header = header(token)?;
+    let alg_name = header_alg(&header)?;
+    let alg = Alg::parse(alg_name)
+        .ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
+    Ok((header_kid(&header)?, alg))
+}
+
+/// The asymmetric algorithms accepted from trusted third-party issuers. `none` and HS* are
+/// absent: an HMAC key is a shared secret, and a JWKS is public.
+pub fn external_alg(name: &str) -> Option<jsonwebtoken::Algorithm> {
+    use jsonwebtoken::Algorithm as A;
+    Some(match name {
+        "RS256" => A::RS256,
+        "RS384" => A::RS384,
+        "RS512" => A::RS512,
+        "PS256" => A::PS256,
+        "PS384" => A::PS384,
+        "PS512" => A::PS512,
+        "ES256" => A::ES256,
+        "ES384" => A::ES384,
+        "EdDSA" => A::EdDSA,
+        _ => return None,
+    })
+}
+
+/// Like [`peek_header`] for a third-party issuer's token: any asymmetric algorithm.
+pub fn peek_external_header(token: &str) -> Result<(String, jsonwebtoken::Algorithm), String> {
+    let header = header(token)?;
+    let alg_name = header_alg(&header)?;
+    let alg = external_alg(alg_name)
+        .ok_or_else(|| format!("token algorithm {alg_name:?} is not accepted"))?;
+    Ok((header_kid(&header)?, alg))
+}
+
+/// The payload, decoded but NOT verified: only to choose which issuer's keys to verify with.
+pub fn unverified_claims(token: &str) -> Result<Value, String> {
+    header(token)?;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let raw = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| "token payload is not base64url")?;
+    match serde_json::from_slice(&raw) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err("token payload is not a JSON object".into()),
+    }
+}
+
+/// Whether `jwk` may verify a signature made with `alg`: its own `alg` when it names one,
+/// else the algorithms of its key type and curve (Microsoft Entra's keys carry no `alg`).
+pub fn jwk_accepts(jwk: &Value, alg: jsonwebtoken::Algorithm) -> bool {
+    use jsonwebtoken::Algorithm as A;
+    if let Some(named) = jwk["alg"].as_str() {
+        return external_alg(named) == Some(alg);
+    }
+    match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
+        (Some("RSA"), _) => matches!(
+            alg,
+            A::RS256 | A::RS384 | A::RS512 | A::PS256 | A::PS384 | A::PS512
+        ),
+        (Some("EC"), Some("P-256")) => alg == A::ES256,
+        (Some("EC"), Some("P-384")) => alg == A::ES384,
+        (Some("OKP"), Some("Ed25519")) => alg == A::EdDSA,
+        _ => false,
+    }
+}
+
+/// Verifies signature, `exp` (required), `nbf` and, when given, `iss` of `token` with the
+/// public `jwk`, and that `iat` is not in the future. Returns the claims; `aud` and every
+/// other claim are left to the caller.
+pub fn verify_with(
+    token: &str,
+    jwk: &Value,
+    alg: jsonwebtoken::Algorithm,
+    issuer: Option<&str>,
+    leeway_secs: u64,
+) -> Result<Value, String> {
+    if !jwk_accepts(jwk, alg) {
         return Err("token algorithm does not match its key".into());
     }
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone())
         .map_err(|e| format!("stored JWK is unreadable: {e}"))?;
     let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
         .map_err(|e| format!("stored JWK is unusable: {e}"))?;
-    let mut validation = jsonwebtoken::Validation::new(alg.jwt_algorithm());
+    let mut validation = jsonwebtoken::Validation::new(alg);
     validation.validate_aud = false;
     validation.validate_nbf = true;
     validation.leeway = leeway_secs;
-    validation.set_issuer(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
+    let mut required = vec!["exp"];
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+        required.extend(["iss", "sub"]);
+    }
+    validation.set_required_spec_claims(&required);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| describe(e.kind()))
+        .map_err(|e| describe(e.kind()))?;
+    if let Some(iat) = claims.get("iat") {
+        let iat = iat.as_f64().ok_or("token claim iat is malformed")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        if iat > now + leeway_secs as f64 {
+            return Err("token was issued in the future (iat)".into());
+        }
+    }
+    Ok(claims)
+}
+
+/// Verifies one of our own tokens: [`verify_with`] with our issuer and algorithm set.
+pub fn verify(token: &str, jwk: &Value, issuer: &str, leeway_secs: u64) -> Result<Value, String> {
+    let (_, alg) = peek_header(token)?;
+    if jwk["alg"].as_str() != Some(alg.as_str()) {
+        return Err("token algorithm does not match its key".into());
+    }
+    verify_with(token, jwk, alg.jwt_algorithm(), Some(issuer), leeway_secs)
 }
 
 fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {

@@ -2,10 +2,12 @@
 
 pub mod claims;
 pub mod client_auth;
+pub mod issuer_policy;
 pub mod jws;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
+pub mod session_jwt;
 pub mod user_claims;

@@ -1,0 +1,262 @@
+//! Trusted issuers' signing keys. The database cannot fetch URLs, so the front does: for each
+//! issuer in `oauth.issuers()` it reads the JWKS (from the configured `jwks_uri`, else from
+//! the `jwks_uri` of the issuer's OpenID Connect discovery document) and stores it with
+//! `oauth.set_issuer_jwks`, which keeps only public signing keys.
+//!
+//! It does so on a timer, and when a session token names a key the database does not have
+//! (the issuer rotated): then at most once a minute per issuer, so tokens with made-up `kid`s
+//! cannot turn the front into a request amplifier against the issuer.
+
+use crate::sql;
+use deadpool_postgres::Pool;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Minimum time between two refreshes of one issuer triggered by unknown keys.
+const UNKNOWN_KEY_INTERVAL: Duration = Duration::from_secs(60);
+/// Upper bound on a discovery document or JWKS.
+const MAX_DOCUMENT: usize = 512 * 1024;
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The outcome of the last unknown-key refresh of one issuer.
+#[derive(Default)]
+struct LastRefresh {
+    finished: Option<Instant>,
+    ok: bool,
+}
+
+pub struct IssuerKeys {
+    pool: Pool,
+    http: reqwest::Client,
+    // One async lock per issuer: concurrent requests with the same new key wait for one fetch.
+    last: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LastRefresh>>>>,
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Keys are fetched over https only; plain http only on loopback (local stand-ins, tests).
+fn fetchable(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
+impl IssuerKeys {
+    pub fn new(pool: Pool) -> Result<IssuerKeys, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() >= 3 || !fetchable(attempt.url()) {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .user_agent(concat!("oauth-front/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(IssuerKeys {
+            pool,
+            http,
+            last: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Refreshes every enabled issuer whose keys are fetched; run by the timer.
+    pub async fn refresh_all(&self) {
+        let issuers = match self.issuers().await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list trusted issuers");
+                return;
+            }
+        };
+        for issuer in issuers.iter().filter(|i| fetches_keys(i)) {
+            self.refresh(issuer).await;
+        }
+    }
+
+    /// Called when a session token of `issuer` named a key the database lacks. Returns whether
+    /// new keys were stored since the caller's request began, so that retrying may succeed.
+    pub async fn refresh_after_unknown_key(&self, issuer: &str) -> bool {
+        let asked_at = Instant::now();
+        let slot = self
+            .last
+            .lock()
+            .map(|mut m| m.entry(issuer.to_string()).or_default().clone())
+            .ok();
+        let Some(slot) = slot else { return false };
+        let mut last = slot.lock().await;
+        if let Some(finished) = last.finished {
+            if finished >= asked_at {
+                // Another request refreshed while this one waited.
+                return last.ok;
+            }
+            if finished.elapsed() < UNKNOWN_KEY_INTERVAL {
+                return false;
+            }
+        }
+        let found = match self.issuers().await {
+            Ok(list) => list
+                .into_iter()
+                .find(|i| i["issuer"].as_str() == Some(issuer)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list trusted issuers");
+                None
+            }
+        };
+        let ok = match found {
+            Some(i) if fetches_keys(&i) => self.refresh(&i).await,
+            _ => false,
+        };
+        *last = LastRefresh {
+            finished: Some(Instant::now()),
+            ok,
+        };
+        ok
+    }
+
+    async fn issuers(&self) -> Result<Vec<Value>, String> {
+        let res = sql::call(&self.pool, "oauth.issuers()", &[])
+            .await
+            .map_err(|e| e.description)?;
+        match res.body {
+            Value::Array(list) => Ok(list),
+            other => Err(format!("oauth.issuers() returned {other}")),
+        }
+    }
+
+    /// Fetches and stores one issuer's keys; a failure is logged and recorded in the database,
+    /// and the keys stored before stay in use.
+    async fn refresh(&self, issuer: &Value) -> bool {
+        let name = issuer["issuer"].as_str().unwrap_or_default();
+        let configured = issuer["options"]["jwks_uri"].as_str();
+        let discovery = issuer["discovery_url"].as_str().unwrap_or_default();
+        let stored = match self.fetch_keys(name, configured, discovery).await {
+            Ok((jwks, uri)) => sql::call(
+                &self.pool,
+                "oauth.set_issuer_jwks($1, $2, $3)",
+                &[&name, &jwks, &uri],
+            )
+            .await
+            .map(|r| r.body["kids"].clone())
+            .map_err(|e| e.description),
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(kids) => {
+                tracing::info!(issuer = name, %kids, "issuer keys refreshed");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(issuer = name, %error, "issuer keys not refreshed");
+                let _ = sql::call(
+                    &self.pool,
+                    "oauth.report_issuer_error($1, $2)",
+                    &[&name, &error],
+                )
+                .await;
+                false
+            }
+        }
+    }
+
+    /// The issuer's JWKS and the URL it came from.
+    async fn fetch_keys(
+        &self,
+        issuer: &str,
+        configured: Option<&str>,
+        discovery: &str,
+    ) -> Result<(Value, String), String> {
+        let jwks_uri = match configured {
+            Some(uri) => uri.to_string(),
+            None => {
+                let doc = self.get_json(discovery).await?;
+                // OIDC Discovery §4.3: the document must name exactly the issuer it was fetched
+                // for, or another issuer could hand out keys in its name.
+                if doc["issuer"].as_str() != Some(issuer) {
+                    return Err(format!(
+                        "discovery document at {discovery} names issuer {} instead",
+                        doc["issuer"]
+                    ));
+                }
+                doc["jwks_uri"]
+                    .as_str()
+                    .ok_or_else(|| format!("discovery document at {discovery} has no jwks_uri"))?
+                    .to_string()
+            }
+        };
+        let jwks = self.get_json(&jwks_uri).await?;
+        Ok((jwks, jwks_uri))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Value, String> {
+        let parsed = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        if !fetchable(&parsed) {
+            return Err(format!("{url}: keys are fetched over https only"));
+        }
+        let mut res = self
+            .http
+            .get(parsed)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("{url}: HTTP {}", res.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(format!("{url}: larger than {MAX_DOCUMENT} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+}
+
+fn fetches_keys(issuer: &Value) -> bool {
+    issuer["options"]["refresh"] != Value::Bool(false)
+        && issuer["options"]["enabled"] != Value::Bool(false)
+}
+
+/// Refreshes every issuer's keys now and then every `every` seconds.
+pub async fn refresh_timer(keys: Arc<IssuerKeys>, every: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every));
+    loop {
+        tick.tick().await;
+        keys.refresh_all().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_over_https_or_loopback_only() {
+        for ok in [
+            "https://keys.example/jwks",
+            "http://127.0.0.1:9/jwks",
+            "http://[::1]/j",
+            "http://localhost/j",
+        ] {
+            assert!(fetchable(&Url::parse(ok).unwrap()), "{ok}");
+        }
+        for bad in [
+            "http://keys.example/jwks",
+            "file:///etc/passwd",
+            "ftp://x/y",
+        ] {
+            assert!(!fetchable(&Url::parse(bad).unwrap()), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Trusted session issuers: `oauth.add_issuer`, `oauth.update_issuer`, `oauth.remove_issuer`,
+//! `oauth.issuers()`; the two functions the front calls when it refreshes an issuer's keys,
+//! `oauth.set_issuer_jwks` and `oauth.report_issuer_error`; and `oauth.verify_session`, which
+//! accepts a user's session token from us or from any trusted issuer.
+//!
+//! The database cannot fetch URLs, so the keys arrive through the front (or inline in the
+//! options); everything here works on what is stored.
+
+use super::db;
+use super::{or_raise, required};
+use crate::error::{bad_param, Misuse, MisuseError};
+use crate::protocol::issuer_policy::{self, IssuerPolicy};
+use crate::protocol::session_jwt::{self, SessionError};
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+/// The start of the DETAIL of a refusal for a key the stored JWKS lacks. The front matches on
+/// it to refresh the issuer's keys and retry once.
+pub const UNKNOWN_KEY_DETAIL: &str = "unknown_kid";
+
+const DESCRIBE: &str = "SELECT jsonb_build_object(
+        'issuer', issuer, 'options', options, 'jwks_uri', jwks_uri,
+        'kids', (SELECT coalesce(jsonb_agg(k->'kid'), '[]') FROM jsonb_array_elements(jwks->'keys') k),
+        'jwks_fetched_at', jwks_fetched_at, 'last_error', last_error, 'last_error_at', last_error_at,
+        'created_at', created_at, 'updated_at', updated_at)
+    FROM oauth.issuers";
+
+fn describe(issuer: &str) -> Result<Value, MisuseError> {
+    db::query_json(&format!("{DESCRIBE} WHERE issuer = $1"), &[issuer.into()])?
+        .ok_or_else(|| unknown(issuer))
+}
+
+fn unknown(issuer: &str) -> MisuseError {
+    MisuseError::new(
+        Misuse::NotFound,
+        format!("issuer {issuer:?} is not a trusted issuer"),
+    )
+    .hint("list them with SELECT oauth.issuers()")
+}
+
+/// The policy and keys of a validated `options` object; `jwks` is split off (it is stored in
+/// its own column) and sanitised.
+fn validate(issuer: &str, options: &Value) -> Result<(IssuerPolicy, Option<Value>), MisuseError> {
+    if issuer == settings::issuer() {
+        return Err(bad_param(format!(
+            "{issuer} is this server's own issuer; its tokens are always verified with its own keys"
+        )));
+    }
+    let policy = IssuerPolicy::from_options(issuer, options).map_err(bad_param)?;
+    let jwks = match options.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(j) => Some(sanitized(j)?),
+    };
+    check_roles(&policy.allowed_roles)?;
+    Ok((policy, jwks))
+}
+
+fn sanitized(jwks: &Value) -> Result<Value, MisuseError> {
+    let clean = issuer_policy::sanitize_jwks(jwks).map_err(bad_param)?;
+    if clean["keys"].as_array().is_none_or(Vec::is_empty) {
+        return Err(bad_param(
+            "the JWKS has no usable key: asymmetric signing keys with a kid (RSA, EC P-256/P-384, Ed25519)",
+        ));
+    }
+    Ok(clean)
+}
+
+/// An issuer must never hand out a role that bypasses RLS: anyone who can get a token from it
+/// (every signed-up user) would read every row.
+fn check_roles(roles: &[String]) -> Result<(), MisuseError> {
+    let privileged = db::query_json(
+        "SELECT jsonb_agg(rolname) FROM pg_roles
+         WHERE rolname = ANY($1) AND (rolsuper OR rolbypassrls)",
+        &[roles.to_vec().into()],
+    )?;
+    match privileged {
+        Some(names) => Err(bad_param(format!(
+            "allowed_roles may not include roles that are superusers or bypass RLS: {names}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn store(policy: &IssuerPolicy, jwks: Option<Value>, insert: bool) -> Result<Value, MisuseError> {
+    let stored = db::query_json(
+        "SELECT to_jsonb(jwks) FROM oauth.issuers WHERE issuer = $1",
+        &[policy.issuer.as_str().into()],
+    )?;
+    let has_keys = jwks.is_some()
+        || stored
+            .as_ref()
+            .is_some_and(|j| j["keys"].as_array().is_some_and(|k| !k.is_empty()));
+    if !policy.refresh && !has_keys {
+        return Err(bad_param(
+            "an issuer with refresh false needs its keys: give them in option jwks",
+        ));
+    }
+    let sql = if insert {
+        "INSERT INTO oauth.issuers (issuer, options, jwks, jwks_uri, jwks_fetched_at)
+         VALUES ($1, $2, coalesce($3, '{\"keys\": []}'), $4, CASE WHEN $3 IS NOT NULL THEN now() END)"
+    } else {
+        "UPDATE oauth.issuers SET options = $2, jwks = coalesce($3, jwks),
+             jwks_uri = coalesce($4, jwks_uri),
+             jwks_fetched_at = CASE WHEN $3 IS NOT NULL THEN now() ELSE jwks_fetched_at END,
+             updated_at = now()
+         WHERE issuer = $1"
+    };
+    db::execute(
+        sql,
+        &[
+            policy.issuer.as_str().into(),
+            JsonB(policy.to_options()).into(),
+            jwks.map(JsonB).into(),
+            policy.jwks_uri.clone().into(),
+        ],
+    )?;
+    describe(&policy.issuer)
+}
+
+/// Trusts `issuer`'s session tokens. `options`: audience, audience_claim, shared_keys,
+/// user_id_claim, role_claim, default_role, allowed_roles, email_claim, email_verified_claim,
+/// required_claims, jwks_uri, jwks, refresh, leeway, enabled (see the README).
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn add_issuer(issuer: Option<&str>, options: default!(Option<JsonB>, "'{}'")) -> JsonB {
+    let issuer = or_raise(required(issuer, "issuer"));
+    let options = options.map(|o| o.0).unwrap_or(json!({}));
+    let exists = or_raise(db::query_json(
+        "SELECT to_jsonb(true) FROM oauth.issuers WHERE issuer = $1",
+        &[issuer.into()],
+    ));
+    if exists.is_some() {
+        super::raise(
+            bad_param(format!("issuer {issuer} is already trusted"))
+                .hint("change it with oauth.update_issuer(issuer, options)"),
+        );
+    }
+    let (policy, jwks) = or_raise(validate(issuer, &options));
+    JsonB(or_raise(store(&policy, jwks, true)))
+}
+
+/// Changes some options of a trusted issuer; the others keep their values.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn update_issuer(issuer: Option<&str>, options: Option<JsonB>) -> JsonB {
+    let issuer = or_raise(required(issuer, "issuer"));
+    let changes = match options.map(|o| o.0) {
+        Some(Value::Object(o)) => o,
+        _ => super::raise(bad_param("options must be a JSON object")),
+    };
+    let current = or_raise(
+        db::query_json(
+            "SELECT options FROM oauth.issuers WHERE issuer = $1 FOR UPDATE",
+            &[issuer.into()],
+        )
+        .and_then(|o| o.ok_or_else(|| unknown(issuer))),
+    );
+    let mut merged = current;
+    for (k, v) in changes {
+        merged[k.as_str()] = v;
+    }
+    let (policy, jwks) = or_raise(validate(issuer, &merged));
+    JsonB(or_raise(store(&policy, jwks, false)))
+}
+
+/// Stops trusting `issuer`: its session tokens are refused from the next call on.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn remove_issuer(issuer: Option<&str>) -> bool {
+    let issuer = or_raise(required(issuer, "issuer"));
+    let removed = or_raise(db::execute(
+        "DELETE FROM oauth.issuers WHERE issuer = $1",
+        &[issuer.into()],
+    ));
+    if removed == 0 {
+        super::raise(unknown(issuer));
+    }
+    true
+}
+
+/// Every trusted issuer: its options, key ids, where and when its keys were fetched, the last
+/// refresh error, and the discovery URL the front reads.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn issuers() -> JsonB {
+    let list = or_raise(db::query_json(
+        &format!(
+            "SELECT coalesce(jsonb_agg(d ORDER BY d->>'issuer'), '[]') FROM ({DESCRIBE}) AS x(d)"
+        ),
+        &[],
+    ))
+    .unwrap_or(json!([]));
+    let with_discovery = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let mut d = d.clone();
+            let issuer = d["issuer"].as_str().unwrap_or_default().to_string();
+            d["discovery_url"] = json!(issuer_policy::discovery_url(&issuer));
+            d
+        })
+        .collect();
+    JsonB(Value::Array(with_discovery))
+}
+
+/// Stores keys the front fetched from `jwks_uri` for `issuer`. Only public signing keys with a
+/// `kid` are kept; a set with none is refused and the stored keys stay.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn set_issuer_jwks(issuer: Option<&str>, jwks: Option<JsonB>, jwks_uri: Option<&str>) -> JsonB {
+    let issuer = or_raise(required(issuer, "issuer"));
+    let jwks_uri = or_raise(required(jwks_uri, "jwks_uri"));
+    or_raise(issuer_policy::check_url("jwks_uri", jwks_uri).map_err(bad_param));
+    let Some(JsonB(jwks)) = jwks else {
+        super::raise(bad_param("jwks must not be NULL"))
+    };
+    let clean = or_raise(sanitized(&jwks));
+    let updated = or_raise(db::execute(
+        "UPDATE oauth.issuers SET jwks = $2, jwks_uri = $3, jwks_fetched_at = now(),
+             last_error = NULL, last_error_at = NULL
+         WHERE issuer = $1",
+        &[issuer.into(), JsonB(clean).into(), jwks_uri.into()],
+    ));
+    if updated == 0 {
+        super::raise(unknown(issuer));
+    }
+    JsonB(or_raise(describe(issuer)))
+}
+
+/// Records why the last refresh of `issuer`'s keys failed; the stored keys stay in use.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn report_issuer_error(issuer: Option<&str>, error: Option<&str>) {
+    let issuer = or_raise(required(issuer, "issuer"));
+    let error: String = error
+        .unwrap_or("unknown error")
+        .chars()
+        .take(1000)
+        .collect();
+    let updated = or_raise(db::execute(
+        "UPDATE oauth.issuers SET last_error = $2, last_error_at = now() WHERE issuer = $1",
+        &[issuer.into(), error.into()],
+    ));
+    if updated == 0 {
+        super::raise(unknown(issuer));
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StoredIssuer {
+    options: Value,
+    jwks: Value,
+}
+
+/// Verifies a user's session token: ours (checked with our keys) or a trusted issuer's
+/// (checked with its keys and policy, then normalised). Errors are 28000.
+pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
+    let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
+    let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
+    if iss == settings::issuer() {
+        return super::keys::verify_token(token);
+    }
+    let stored: StoredIssuer = db::query_row(
+        "SELECT jsonb_build_object('options', options, 'jwks', jwks) FROM oauth.issuers WHERE issuer = $1",
+        &[iss.as_str().into()],
+    )?
+    .ok_or_else(|| {
+        invalid(format!("token issuer {iss} is not trusted"))
+            .hint("an administrator trusts an issuer with oauth.add_issuer")
+    })?;
+    let policy = IssuerPolicy::from_options(&iss, &stored.options)
+        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
+    session_jwt::verify(token, &policy, &stored.jwks, settings::clock_skew()).map_err(|e| {
+        let refused = invalid(e.message(&iss));
+        match e {
+            SessionError::UnknownKey { .. } => {
+                refused.detail(format!("{UNKNOWN_KEY_DETAIL}: {iss}"))
+            }
+            SessionError::Invalid(_) => refused,
+        }
+    })
+}
+
+/// The normalised claims of a valid user session token (`sub`, `role`, `iss`, `aud`, `email`,
+/// `email_verified`, …), from us or a trusted issuer; raises SQLSTATE 28000 otherwise.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn verify_session(token: Option<&str>) -> JsonB {
+    let token = or_raise(required(token, "token"));
+    JsonB(or_raise(verify_session_token(token)))
+}

@@ -1,0 +1,350 @@
+//! A signed-in user's session token from a trusted third-party issuer (Supabase Auth, Clerk,
+//! Firebase Auth, Auth0, Cognito, WorkOS, …): verified with the issuer's stored keys and
+//! policy, then normalised so that every issuer's sessions look alike to the consent API and
+//! to RLS: `sub` is the user id, `role` the Postgres role, `email_verified` true only when the
+//! issuer's policy says the upstream email is verified.
+
+use super::issuer_policy::IssuerPolicy;
+use super::jws;
+use serde_json::{json, Map, Value};
+
+/// Why a session token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionError {
+    /// The `kid` is not in the stored JWKS: the issuer may have rotated its keys, so the
+    /// caller may refresh the JWKS and try once more.
+    UnknownKey {
+        kid: String,
+    },
+    Invalid(String),
+}
+
+impl SessionError {
+    pub fn message(&self, issuer: &str) -> String {
+        match self {
+            SessionError::UnknownKey { kid } => {
+                format!("token key {kid:?} is not among the keys of issuer {issuer}")
+            }
+            SessionError::Invalid(m) => m.clone(),
+        }
+    }
+}
+
+/// Claims of ours that a third-party session must not bring along: `client_id` marks a token
+/// issued to an OAuth client (Cognito access tokens carry their own app's), `scope` is what
+/// `oauth.has_scope` reads, `session_id` names one of our grants.
+const RESERVED: &[&str] = &["client_id", "scope", "session_id"];
+
+/// The `iss` claim, read without verification, to choose the keys to verify with.
+pub fn unverified_issuer(token: &str) -> Result<String, String> {
+    jws::unverified_claims(token)?
+        .get("iss")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .ok_or_else(|| "token has no iss claim".into())
+}
+
+/// Verifies `token` against `policy` and the issuer's sanitised `jwks`, and returns the
+/// normalised claims. `default_leeway` applies when the policy sets none.
+pub fn verify(
+    token: &str,
+    policy: &IssuerPolicy,
+    jwks: &Value,
+    default_leeway: u64,
+) -> Result<Value, SessionError> {
+    let invalid = SessionError::Invalid;
+    if !policy.enabled {
+        return Err(invalid(format!("issuer {} is disabled", policy.issuer)));
+    }
+    let (kid, alg) = jws::peek_external_header(token).map_err(invalid)?;
+    let jwk = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .and_then(|keys| keys.iter().find(|k| k["kid"].as_str() == Some(&kid)))
+        .ok_or_else(|| SessionError::UnknownKey { kid: kid.clone() })?;
+    let leeway = policy.leeway.unwrap_or(default_leeway);
+    let claims = jws::verify_with(token, jwk, alg, None, leeway).map_err(invalid)?;
+    normalise(claims, policy).map_err(invalid)
+}
+
+fn matches(value: Option<&Value>, expected: &Value) -> bool {
+    let Some(value) = value else { return false };
+    match expected {
+        Value::Array(options) => options.contains(value),
+        one => one == value,
+    }
+}
+
+/// Checks the policy's claim rules on verified `claims` and maps them onto ours.
+pub fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> {
+    let Value::Object(raw) = claims else {
+        return Err("token claims are not a JSON object".into());
+    };
+    if raw.get("iss").and_then(Value::as_str) != Some(policy.issuer.as_str()) {
+        return Err(format!("token was not issued by {}", policy.issuer));
+    }
+    for (name, expected) in &policy.required_claims {
+        if !matches(raw.get(name), expected) {
+            return Err(format!("token claim {name} must be {expected}"));
+        }
+    }
+    if !policy.audiences.is_empty() {
+        let aud = raw.get(&policy.audience_claim);
+        let ok = match aud {
+            Some(Value::String(a)) => policy.audiences.contains(a),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|a| policy.audiences.iter().any(|p| p == a)),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "token audience ({} {}) is not one accepted for issuer {}",
+                policy.audience_claim,
+                aud.map(Value::to_string)
+                    .unwrap_or_else(|| "missing".into()),
+                policy.issuer
+            ));
+        }
+    }
+    let user_id = raw
+        .get(&policy.user_id_claim)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .ok_or_else(|| format!("token has no usable user id claim {}", policy.user_id_claim))?
+        .to_string();
+    let role = match policy.role_claim.as_ref().and_then(|c| raw.get(c)) {
+        None | Some(Value::Null) => policy.default_role.clone(),
+        Some(Value::String(r)) if policy.allowed_roles.contains(r) => r.clone(),
+        Some(other) => {
+            return Err(format!(
+                "token role {other} is not one allowed for issuer {} ({})",
+                policy.issuer,
+                policy.allowed_roles.join(", ")
+            ))
+        }
+    };
+    let email = raw
+        .get(&policy.email_claim)
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+        .map(String::from);
+    let email_verified = email.is_some()
+        && policy
+            .email_verified_claim
+            .as_ref()
+            .is_some_and(|c| raw.get(c) == Some(&Value::Bool(true)));
+
+    let mut out: Map<String, Value> = raw
+        .iter()
+        .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // `role` is the Postgres role; an upstream `role` the policy does not map (WorkOS puts the
+    // organisation role there) stays readable under another name.
+    if policy.role_claim.as_deref() != Some("role") {
+        if let Some(upstream) = out.remove("role") {
+            out.insert("upstream_role".into(), upstream);
+        }
+    }
+    out.insert("sub".into(), json!(user_id));
+    out.insert("role".into(), json!(role));
+    match email {
+        Some(e) => {
+            out.insert("email".into(), json!(e));
+            out.insert("email_verified".into(), json!(email_verified));
+        }
+        None => {
+            out.remove("email");
+            out.remove("email_verified");
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::jws::{self, Alg, Signer};
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn policy(issuer: &str, options: Value) -> IssuerPolicy {
+        IssuerPolicy::from_options(issuer, &options).unwrap()
+    }
+
+    /// An issuer with one EdDSA key, and a token of `claims` signed with it.
+    fn signed(claims: Value) -> (Value, String) {
+        let k = jws::generate(Alg::EdDSA).unwrap();
+        let signer = Signer::from_pkcs8(&k.kid, Alg::EdDSA, &k.private_pkcs8).unwrap();
+        let token = signer.sign("JWT", &claims).unwrap();
+        (json!({"keys": [k.public_jwk]}), token)
+    }
+
+    #[test]
+    fn firebase_token_is_normalised() {
+        let iss = "https://securetoken.google.com/proj-a";
+        let (jwks, token) = signed(json!({
+            "iss": iss, "aud": "proj-a", "sub": "uid1", "user_id": "uid1",
+            "exp": now() + 60, "iat": now(), "auth_time": now(),
+            "email": "a@example.com", "email_verified": true,
+            "firebase": {"sign_in_provider": "password"}
+        }));
+        let c = verify(&token, &policy(iss, json!({})), &jwks, 30).unwrap();
+        assert_eq!(c["sub"], "uid1");
+        assert_eq!(c["role"], "authenticated");
+        assert_eq!(c["email_verified"], true);
+        assert_eq!(c["firebase"]["sign_in_provider"], "password");
+    }
+
+    #[test]
+    fn another_firebase_project_is_refused() {
+        let iss = "https://securetoken.google.com/proj-a";
+        let (jwks, token) = signed(json!({
+            "iss": iss, "aud": "proj-b", "sub": "u", "exp": now() + 60
+        }));
+        let e = verify(&token, &policy(iss, json!({})), &jwks, 30).unwrap_err();
+        assert!(e.message(iss).contains("audience"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_kid_asks_for_a_refresh() {
+        let (_, token) = signed(json!({"iss": "https://i.example", "sub": "u", "exp": now() + 60}));
+        let (other_jwks, _) = signed(json!({}));
+        let e = verify(
+            &token,
+            &policy("https://i.example", json!({})),
+            &other_jwks,
+            30,
+        );
+        assert!(matches!(e, Err(SessionError::UnknownKey { .. })));
+    }
+
+    #[test]
+    fn entra_email_is_verified_only_by_xms_edov() {
+        let iss = "https://login.microsoftonline.com/tid/v2.0";
+        let p = policy(
+            iss,
+            json!({"audience": "app-id", "email_verified_claim": "xms_edov"}),
+        );
+        let base = json!({"iss": iss, "aud": "app-id", "sub": "s", "exp": now() + 60, "email": "a@contoso.com"});
+        let mut unverified = base.clone();
+        unverified["email_verified"] = json!(true);
+        unverified["xms_edov"] = json!(false);
+        assert_eq!(normalise(unverified, &p).unwrap()["email_verified"], false);
+        let mut stringly = base.clone();
+        stringly["xms_edov"] = json!("true");
+        assert_eq!(normalise(stringly, &p).unwrap()["email_verified"], false);
+        let mut verified = base;
+        verified["xms_edov"] = json!(true);
+        assert_eq!(normalise(verified, &p).unwrap()["email_verified"], true);
+        // With no verification claim configured, an email is never verified.
+        let never = policy(
+            iss,
+            json!({"audience": "app-id", "email_verified_claim": null}),
+        );
+        let c = json!({"iss": iss, "aud": "app-id", "sub": "s", "email": "a@b.c", "email_verified": true});
+        assert_eq!(normalise(c, &never).unwrap()["email_verified"], false);
+    }
+
+    #[test]
+    fn cognito_access_token_shape() {
+        let iss = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc";
+        let p = policy(
+            iss,
+            json!({"audience": "app-client", "audience_claim": "client_id",
+                   "required_claims": {"token_use": "access"}}),
+        );
+        let access = json!({"iss": iss, "sub": "uuid-1", "client_id": "app-client",
+            "token_use": "access", "scope": "aws.cognito.signin.user.admin", "username": "u"});
+        let c = normalise(access.clone(), &p).unwrap();
+        assert!(c.get("client_id").is_none() && c.get("scope").is_none());
+        assert_eq!(c["sub"], "uuid-1");
+        let mut id_token = access.clone();
+        id_token["token_use"] = json!("id");
+        assert!(normalise(id_token, &p).unwrap_err().contains("token_use"));
+        let mut other_app = access;
+        other_app["client_id"] = json!("someone-else");
+        assert!(normalise(other_app, &p).unwrap_err().contains("audience"));
+    }
+
+    #[test]
+    fn roles_come_from_the_allow_list_only() {
+        let iss = "https://clerk.example.com";
+        let p = policy(iss, json!({}));
+        let with = |role: Value| json!({"iss": iss, "sub": "user_1", "role": role});
+        assert_eq!(
+            normalise(with(json!("authenticated")), &p).unwrap()["role"],
+            "authenticated"
+        );
+        assert!(normalise(with(json!("service_role")), &p)
+            .unwrap_err()
+            .contains("role"));
+        assert!(normalise(with(json!(["authenticated"])), &p).is_err());
+        // WorkOS: the upstream role is the organisation role, not a Postgres role.
+        let workos = policy(iss, json!({"role_claim": null}));
+        let c = normalise(with(json!("admin")), &workos).unwrap();
+        assert_eq!(c["role"], "authenticated");
+        assert_eq!(c["upstream_role"], "admin");
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let iss = "https://i.example";
+        let p = policy(iss, json!({"audience": ["api"]}));
+        let cases = [
+            (
+                json!({"iss": iss, "sub": "u", "aud": "api", "exp": now() - 120}),
+                "expired",
+            ),
+            (
+                json!({"iss": iss, "sub": "u", "aud": "api", "exp": now() + 60, "nbf": now() + 600}),
+                "nbf",
+            ),
+            (
+                json!({"iss": iss, "sub": "u", "aud": "api", "exp": now() + 60, "iat": now() + 600}),
+                "future",
+            ),
+            (json!({"iss": iss, "sub": "u", "aud": "api"}), "exp"),
+            (
+                json!({"iss": iss, "aud": "api", "exp": now() + 60}),
+                "user id",
+            ),
+            (
+                json!({"iss": "https://evil.example", "sub": "u", "aud": "api", "exp": now() + 60}),
+                "not issued by",
+            ),
+        ];
+        for (claims, why) in cases {
+            let (jwks, token) = signed(claims.clone());
+            let e = verify(&token, &p, &jwks, 30).unwrap_err().message(iss);
+            assert!(e.contains(why), "{claims}: {e}");
+        }
+        let (jwks, token) =
+            signed(json!({"iss": iss, "sub": "u", "aud": "api", "exp": now() + 60}));
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = jws::unverified_claims(&token)
+            .unwrap()
+            .to_string()
+            .replace("\"u\"", "\"admin\"");
+        let forged =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged);
+        parts[1] = &forged;
+        let e = verify(&parts.join("."), &p, &jwks, 30)
+            .unwrap_err()
+            .message(iss);
+        assert!(e.contains("signature"), "{e}");
+        let disabled = policy(iss, json!({"audience": ["api"], "enabled": false}));
+        assert!(verify(&token, &disabled, &jwks, 30)
+            .unwrap_err()
+            .message(iss)
+            .contains("disabled"));
+    }
+}
