@@ -59,13 +59,13 @@ ALTER DATABASE front_e2e SET oauth_server.issuer = '$FRONT_URL';
 ALTER DATABASE front_e2e SET oauth_server.consent_url = '$FRONT_URL/consent';
 ALTER DATABASE front_e2e SET oauth_server.dynamic_registration = on;
 SQL
-DATABASE_URL="host=$WORK/cluster/sock port=$PORT user=postgres dbname=front_e2e" \
-  target/debug/oauth-front --listen "127.0.0.1:$FRONT_PORT" --public-url "$FRONT_URL" \
+export DATABASE_URL="host=$WORK/cluster/sock port=$PORT user=postgres dbname=front_e2e"
+target/debug/oauth-front --listen "127.0.0.1:$FRONT_PORT" --public-url "$FRONT_URL" \
   --consent-page --demo-login --register-per-minute 20 --purge-interval 5 \
   >"$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && break; sleep 0.2; done
-(cd e2e && FRONT_URL="$FRONT_URL" PSQL_ARGS="$PSQL_ARGS" \
+(cd e2e && FRONT_URL="$FRONT_URL" PSQL_ARGS="$PSQL_ARGS" FRONT_BIN="$PWD/../target/debug/oauth-front" \
   PG_RESTART_CMD="bash ../scripts/cluster.sh restart $WORK/cluster" npm test) \
   || { echo "--- front log (tail)"; tail -40 "$WORK/front.log"; exit 1; }
 # No request may have produced a 500 anywhere in the run.

@@ -43,16 +43,19 @@ export const bearer = (t) => ({ authorization: `Bearer ${t}` });
 export const basic = (id, secret) =>
   ({ authorization: "Basic " + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64") });
 
-/** Follows an authorization URL through the consent API as `user`; returns the final
- * redirect (the client's callback URL with code or error). */
-export async function consentThrough(authorizeUrl, { user = "alice", approve = true } = {}) {
+/** Follows an authorization URL through the consent API as `user` (a demo login) or as the
+ * holder of the session `token`; returns the final redirect (the client's callback URL with
+ * code or error). */
+export async function consentThrough(authorizeUrl, { user = "alice", approve = true, token = null } = {}) {
   const res = await fetch(authorizeUrl, { redirect: "manual" });
   if (res.status !== 302) throw new Error(`authorize: ${res.status} ${await res.text()}`);
   const location = new URL(res.headers.get("location"));
   const id = location.searchParams.get("authorization_id");
   if (!id) return location; // redirected straight back to the client (an error)
-  const token = await session(user);
-  const details = await (await fetch(`${FRONT}/oauth/authorizations/${id}`, { headers: bearer(token) })).json();
+  token ??= await session(user);
+  const shown = await fetch(`${FRONT}/oauth/authorizations/${id}`, { headers: bearer(token) });
+  const details = await shown.json();
+  if (shown.status !== 200) throw new Error(`authorization: ${shown.status} ${JSON.stringify(details)}`);
   if (details.redirect_to) return new URL(details.redirect_to); // consented before
   const decided = await fetch(`${FRONT}/oauth/authorizations/${id}/consent`, {
     method: "POST", headers: { ...bearer(token), "content-type": "application/json" },
