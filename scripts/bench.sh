@@ -3,6 +3,7 @@
 #   pgbench's built-in simple-update (the machine's baseline)
 #   complete SQL flows/s (authorize -> authorization -> consent -> exchange_code)
 #   refresh grants/s
+#   session verifications/s: our own ES256 session token, and a trusted issuer's RS256 one
 #   per-row cost of RLS policies over a 1M-row table
 # Environment: BENCH_CLIENTS (default 4), BENCH_SECONDS (default 15).
 set -euo pipefail
@@ -42,6 +43,22 @@ done
 # A refresh that failed would leave NULL in its chain.
 [ "$(psql -X -At -d bench -c 'SELECT count(*) FROM bench_rt WHERE token IS NULL')" = 0 ] || { echo "a refresh failed" >&2; exit 1; }
 
+# Session verification: our own session token, and a Clerk-shaped RS256 token of a trusted issuer.
+OWN_TOKEN=$(psql -X -At -d bench -c "SELECT oauth.issue_session_token('user_bench')")
+ISSUER_JSON=$(cd e2e && node bench/issuer_token.js)
+psql -X -q -d bench -v ON_ERROR_STOP=1 -v j="$ISSUER_JSON" >/dev/null <<'SQL'
+SELECT oauth.add_issuer(:'j'::jsonb->>'issuer',
+  jsonb_build_object('jwks', :'j'::jsonb->'jwks', 'refresh', false));
+SQL
+ISSUER_TOKEN=$(echo "$ISSUER_JSON" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).token))')
+VERIFY_OWN_OUT=$(run -f bench/verify_session.sql -D tok="$OWN_TOKEN" -c "$C" -j 2 -T "$T")
+VERIFY_ISSUER_OUT=$(run -f bench/verify_session.sql -D tok="$ISSUER_TOKEN" -c "$C" -j 2 -T "$T")
+for out in "$VERIFY_OWN_OUT" "$VERIFY_ISSUER_OUT"; do
+  if ! echo "$out" | grep -q "number of failed transactions: 0"; then echo "$out"; echo "verification failed" >&2; exit 1; fi
+done
+VERIFY_OWN=$(echo "$VERIFY_OWN_OUT" | tps)
+VERIFY_ISSUER=$(echo "$VERIFY_ISSUER_OUT" | tps)
+
 RLS_T=$(( T < 10 ? T : 10 ))
 BASE=$(run -f bench/rls_baseline.sql -c 1 -T "$RLS_T" | lat)
 HELPER=$(run -f bench/rls_helper.sql -c 1 -T "$RLS_T" | lat)
@@ -49,12 +66,14 @@ RAW=$(run -f bench/rls_raw.sql -c 1 -T "$RLS_T" | lat)
 INITPLAN=$(run -f bench/rls_initplan.sql -c 1 -T "$RLS_T" | lat)
 ROWS=$(psql -X -At -d bench -c "SELECT count(*) FROM docs_baseline")
 
-awk -v su="$SU" -v flow="$FLOW" -v refresh="$REFRESH" -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" \
+awk -v su="$SU" -v flow="$FLOW" -v refresh="$REFRESH" -v vown="$VERIFY_OWN" -v viss="$VERIFY_ISSUER" -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" \
     -v initplan="$INITPLAN" -v rows="$ROWS" -v c="$C" 'BEGIN {
   printf "\n| measure (%d clients) | result | ratio to simple-update TPS |\n|---|---|---|\n", c
   printf "| pgbench simple-update | %d TPS | 1.00 |\n", su
   printf "| complete SQL flows (authorize, authorization, consent, exchange_code) | %d flows/s | %.2f |\n", flow, flow/su
   printf "| refresh grants (rotation + signed access token) | %d refreshes/s | %.2f |\n", refresh, refresh/su
+  printf "| `verify_session`, our ES256 session token | %d verifications/s | %.2f |\n", vown, vown/su
+  printf "| `verify_session`, a trusted issuer\047s RS256 session token (Clerk-shaped) | %d verifications/s | %.2f |\n", viss, viss/su
   printf "\n| RLS over %d rows, 1 client | scan latency | policy cost per row |\n|---|---|---|\n", rows
   printf "| no policy, constant filter (baseline) | %.1f ms | - |\n", base
   printf "| `client_id = oauth.client_id()` | %.1f ms | %.0f ns |\n", helper, (helper-base)*1e6/rows

@@ -36,6 +36,25 @@ fn every_function_answers_bad_input_clearly() {
         "SELECT oauth.issue_session_token('u', '[]')",
         "SELECT oauth.set_scope('a b')",
         "SELECT oauth.has_scope(NULL)",
+        "SELECT oauth.verify_session(NULL)",
+        "SELECT oauth.verify_session('')",
+        "SELECT oauth.verify_session('a.b.c')",
+        "SELECT oauth.verify_session('eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.bm90IGpzb24.x')",
+        "SELECT oauth.verify_session('eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOjV9.x')",
+        "SELECT oauth.add_issuer(NULL, NULL)",
+        "SELECT oauth.add_issuer('', '{}')",
+        "SELECT oauth.add_issuer('https://i.example', '[]')",
+        "SELECT oauth.add_issuer('https://i.example', '{\"audience\": {\"a\": 1}}')",
+        "SELECT oauth.add_issuer('https://i.example', '{\"jwks\": \"x\"}')",
+        "SELECT oauth.add_issuer('https://i.example', '{\"jwks\": {\"keys\": [1, null, {\"kty\": \"RSA\", \"kid\": \"k\"}]}}')",
+        "SELECT oauth.add_issuer('not a url')",
+        "SELECT oauth.update_issuer(NULL, NULL)",
+        "SELECT oauth.update_issuer('https://i.example', 'null')",
+        "SELECT oauth.remove_issuer(NULL)",
+        "SELECT oauth.set_issuer_jwks(NULL, NULL, NULL)",
+        "SELECT oauth.set_issuer_jwks('https://i.example', '{}', 'https://k.example')",
+        "SELECT oauth.set_issuer_jwks('https://i.example', '{\"keys\": []}', 'javascript:alert(1)')",
+        "SELECT oauth.report_issuer_error(NULL, NULL)",
     ];
     for sql in calls {
         let mut tx = c.transaction().unwrap();
@@ -58,18 +77,27 @@ fn every_function_answers_bad_input_clearly() {
         "SELECT oauth.exchange_code($1, $1, $1, $1, $1, $1)",
         "SELECT oauth.refresh($1, $1, $1, $1)",
         "SELECT oauth.authorization($1, $1)",
+        "SELECT oauth.grants($1)",
     ] {
         let v: serde_json::Value = c.query_one(sql, &[&huge]).unwrap().get(0);
         assert!(v.get("error").is_some(), "{sql}: {v}");
     }
-    let e = c
-        .query_one("SELECT oauth.verify($1)", &[&huge])
-        .unwrap_err();
-    assert_eq!(e.code().unwrap().code(), "28000");
+    for sql in ["SELECT oauth.verify($1)", "SELECT oauth.verify_session($1)"] {
+        let e = c.query_one(sql, &[&huge]).unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "28000", "{sql}");
+    }
+    for sql in [
+        "SELECT oauth.add_issuer($1)",
+        "SELECT oauth.add_issuer('https://i.example', jsonb_build_object('audience', $1::text))",
+    ] {
+        let e = c.query_one(sql, &[&huge]).unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "22023", "{sql}");
+    }
     // The backend survived everything, and nothing was written.
     let n: i64 = c
         .query_one(
-            "SELECT (SELECT count(*) FROM oauth.clients) + (SELECT count(*) FROM oauth.grants)",
+            "SELECT (SELECT count(*) FROM oauth.clients) + (SELECT count(*) FROM oauth.grants)
+                  + (SELECT count(*) FROM oauth.issuers)",
             &[],
         )
         .unwrap()
