@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_postgres::types::ToSql;
 use tower_http::cors::{Any, CorsLayer};
 
 pub struct AppState {
@@ -218,16 +219,22 @@ async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
         .into_response())
 }
 
-async fn authorization(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> AppResult {
-    Ok(sql::call_as_user(
-        &s.pool,
-        &s.issuer_keys,
-        bearer(&headers),
-        "oauth.authorization($1)",
-        &[&id],
+/// Runs `call` for the user whose session token is the request's bearer token.
+async fn as_user(
+    s: &AppState,
+    headers: &HeaderMap,
+    call: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> AppResult {
+    Ok(
+        sql::call_as_user(&s.pool, &s.issuer_keys, bearer(headers), call, params)
+            .await?
+            .into_response(),
     )
-    .await?
-    .into_response())
+}
+
+async fn authorization(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> AppResult {
+    as_user(&s, &headers, "oauth.authorization($1)", &[&id]).await
 }
 
 /// The decision: `{"approve": true|false}` as JSON, or `approve=true|false` as a form.
@@ -244,27 +251,11 @@ async fn consent(
         Some(Value::String(v)) if v == "false" => Some(false),
         _ => None,
     };
-    Ok(sql::call_as_user(
-        &s.pool,
-        &s.issuer_keys,
-        bearer(&headers),
-        "oauth.consent($1, $2)",
-        &[&id, &approve],
-    )
-    .await?
-    .into_response())
+    as_user(&s, &headers, "oauth.consent($1, $2)", &[&id, &approve]).await
 }
 
 async fn grants(State(s): St, headers: HeaderMap) -> AppResult {
-    Ok(sql::call_as_user(
-        &s.pool,
-        &s.issuer_keys,
-        bearer(&headers),
-        "oauth.grants()",
-        &[],
-    )
-    .await?
-    .into_response())
+    as_user(&s, &headers, "oauth.grants()", &[]).await
 }
 
 #[derive(Deserialize)]
@@ -293,15 +284,7 @@ async fn revoke_grant_of(
     headers: &HeaderMap,
     client_id: Option<String>,
 ) -> AppResult {
-    Ok(sql::call_as_user(
-        &s.pool,
-        &s.issuer_keys,
-        bearer(headers),
-        "oauth.revoke_grant($1)",
-        &[&client_id],
-    )
-    .await?
-    .into_response())
+    as_user(s, headers, "oauth.revoke_grant($1)", &[&client_id]).await
 }
 
 /// Discovery documents change only with configuration: cacheable for a few minutes.
