@@ -83,10 +83,10 @@ impl IssuerKeys {
         }
     }
 
-    /// Called when a session token of `issuer` named a key the database lacks. Returns whether
-    /// new keys were stored since the caller's request began, so that retrying may succeed.
-    pub async fn refresh_after_unknown_key(&self, issuer: &str) -> bool {
-        let asked_at = Instant::now();
+    /// Called when a session token of `issuer`, verified from `verified_at` on, named a key the
+    /// database lacks. Returns whether keys were stored since then, so that retrying may succeed:
+    /// either this call fetched them, or a concurrent one did after the verification began.
+    pub async fn refresh_after_unknown_key(&self, issuer: &str, verified_at: Instant) -> bool {
         let slot = self
             .last
             .lock()
@@ -95,8 +95,8 @@ impl IssuerKeys {
         let Some(slot) = slot else { return false };
         let mut last = slot.lock().await;
         if let Some(finished) = last.finished {
-            if finished >= asked_at {
-                // Another request refreshed while this one waited.
+            if finished >= verified_at {
+                // Another request refreshed after this one's verification began.
                 return last.ok;
             }
             if finished.elapsed() < UNKNOWN_KEY_INTERVAL {

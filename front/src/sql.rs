@@ -230,13 +230,14 @@ pub async fn call_as_user(
             "a signed-in user's session token is required (Authorization: Bearer …)",
         )
     })?;
+    let verified_at = std::time::Instant::now();
     let first = run_as_user(pool, token, call, params).await;
     if let Err(CallError {
         unknown_key_issuer: Some(issuer),
         ..
     }) = &first
     {
-        if keys.refresh_after_unknown_key(issuer).await {
+        if keys.refresh_after_unknown_key(issuer, verified_at).await {
             return run_as_user(pool, token, call, params).await;
         }
     }
