@@ -26,6 +26,9 @@ GRANT EXECUTE ON FUNCTION
     oauth.authorization(text, text),
     oauth.consent(text, boolean, text),
     oauth.token(jsonb, text),
+    oauth.device_authorization(jsonb, text),
+    oauth.protected_resource_metadata(text),
+    oauth.protected_resource_metadata_at(text),
     oauth.revoke(jsonb, text),
     oauth.introspect(jsonb, text),
     oauth.userinfo(text),
@@ -60,3 +63,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.grants', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.refresh_tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.signing_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.issuers', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');

@@ -15,7 +15,7 @@ CREATE TABLE oauth.clients (
     client_secret_hash         bytea CHECK (octet_length(client_secret_hash) = 32),
     client_type                text NOT NULL CHECK (client_type IN ('confidential', 'public')),
     name                       text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 1 AND 10),
+    redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 0 AND 10),
     -- NULL: any built-in scope or scope in oauth.scopes.
     scopes                     text[],
     grant_types                text[] NOT NULL,
@@ -23,6 +23,9 @@ CREATE TABLE oauth.clients (
         CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
     client_uri                 text,
     logo_uri                   text,
+    -- Set for a client whose client_id is the URL of its metadata document (the MCP way to
+    -- identify a client): when the front last fetched and stored that document.
+    metadata_document_fetched_at timestamptz,
     created_at                 timestamptz NOT NULL DEFAULT now(),
     updated_at                 timestamptz NOT NULL DEFAULT now(),
     -- A confidential client has a secret; a public one never does.
@@ -31,23 +34,32 @@ CREATE TABLE oauth.clients (
 );
 
 -- Pending authorization requests and the codes issued for them. One row per request:
--- pending -> approved (code issued) -> redeemed, or pending -> denied.
+-- pending -> approved (code issued) -> redeemed, or pending -> denied. A device authorization
+-- (RFC 8628, kind 'device') has no redirect URI or PKCE: the device polls with its device code
+-- while the user enters the user code on the consent page.
 CREATE TABLE oauth.authorizations (
     id                  text PRIMARY KEY,
+    kind                text NOT NULL DEFAULT 'code' CHECK (kind IN ('code', 'device')),
     client_id           text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
-    redirect_uri        text NOT NULL,
+    redirect_uri        text,
     -- Whether the request named redirect_uri; if so the token request must repeat it.
-    redirect_uri_given  boolean NOT NULL,
+    redirect_uri_given  boolean NOT NULL DEFAULT false,
     scopes              text[] NOT NULL,
     state               text,
     nonce               text,
-    code_challenge      text NOT NULL,
-    resource            text,
+    code_challenge      text,
+    -- RFC 8707 resource indicators, each registered in oauth.resources.
+    resources           text[] NOT NULL DEFAULT '{}',
     prompt              text,
     user_id             text,
     status              text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
     code_hash           bytea UNIQUE CHECK (octet_length(code_hash) = 32),
+    -- Device authorizations: the device code's hash, the code the user types, and polling.
+    device_code_hash    bytea UNIQUE CHECK (octet_length(device_code_hash) = 32),
+    user_code           text UNIQUE,
+    poll_interval       integer,
+    last_polled_at      timestamptz,
     auth_time           timestamptz,
     -- The user claims (email, name, …) of the session that approved the request: the source of
     -- ID token and userinfo claims when no user table or claims function is configured.
@@ -56,7 +68,10 @@ CREATE TABLE oauth.authorizations (
     grant_id            uuid,
     created_at          timestamptz NOT NULL DEFAULT now(),
     expires_at          timestamptz NOT NULL,
-    CHECK ((status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL))
+    CHECK (kind = 'device' OR (status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL)),
+    CHECK ((kind = 'code') = (redirect_uri IS NOT NULL AND code_challenge IS NOT NULL)),
+    CHECK ((kind = 'device') = (device_code_hash IS NOT NULL AND user_code IS NOT NULL
+                                AND poll_interval IS NOT NULL))
 );
 CREATE INDEX authorizations_expires_at ON oauth.authorizations (expires_at);
 CREATE INDEX authorizations_client_id ON oauth.authorizations (client_id);
@@ -80,7 +95,10 @@ CREATE TABLE oauth.grants (
     client_id         text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
     user_id           text NOT NULL,
     scopes            text[] NOT NULL,
-    resource          text,
+    resources         text[] NOT NULL DEFAULT '{}',
+    -- authorization_code (also device codes, which issue the same way) or client_credentials,
+    -- whose user_id is the client itself.
+    grant_type        text NOT NULL DEFAULT 'authorization_code',
     auth_time         timestamptz NOT NULL,
     user_claims       jsonb,
     authorization_id  text,
@@ -134,4 +152,15 @@ CREATE TABLE oauth.issuers (
     last_error_at   timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- Resource servers (RFC 8707) tokens may be requested for, such as a PostgREST API or an MCP
+-- server: a requested `resource` must be listed here, and becomes the access token's `aud`.
+-- Each row is also the RFC 9728 protected resource metadata served for it.
+CREATE TABLE oauth.resources (
+    resource    text PRIMARY KEY CHECK (resource ~ '^https?://' AND position('#' in resource) = 0),
+    name        text,
+    -- scopes_supported of its metadata; NULL: every scope except the OpenID Connect ones.
+    scopes      text[],
+    created_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -46,6 +46,16 @@ pub enum OAuthError {
     InvalidRedirectUri(String),
     #[error("invalid_client_metadata: {0}")]
     InvalidClientMetadata(String),
+    /// RFC 8628 §3.5: the device polls before the user decided, or too fast, or too late, or
+    /// the user said no.
+    #[error("authorization_pending: {0}")]
+    AuthorizationPending(String),
+    #[error("slow_down: {0}")]
+    SlowDown(String),
+    #[error("expired_token: {0}")]
+    ExpiredToken(String),
+    #[error("access_denied: {0}")]
+    DeviceAccessDenied(String),
 }
 
 impl OAuthError {
@@ -68,6 +78,10 @@ impl OAuthError {
             OAuthError::InsufficientScope(_) => "insufficient_scope",
             OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
             OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
+            OAuthError::AuthorizationPending(_) => "authorization_pending",
+            OAuthError::SlowDown(_) => "slow_down",
+            OAuthError::ExpiredToken(_) => "expired_token",
+            OAuthError::DeviceAccessDenied(_) => "access_denied",
         }
     }
 
@@ -88,7 +102,11 @@ impl OAuthError {
             | OAuthError::InvalidToken(d)
             | OAuthError::InsufficientScope(d)
             | OAuthError::InvalidRedirectUri(d)
-            | OAuthError::InvalidClientMetadata(d) => d,
+            | OAuthError::InvalidClientMetadata(d)
+            | OAuthError::AuthorizationPending(d)
+            | OAuthError::SlowDown(d)
+            | OAuthError::ExpiredToken(d)
+            | OAuthError::DeviceAccessDenied(d) => d,
         }
     }
 

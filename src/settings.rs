@@ -21,6 +21,7 @@ static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CStr
 static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
+static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn init() {
     let string = |name, short, long, setting| {
@@ -129,6 +130,14 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"oauth_server.client_id_metadata_documents",
+        c"Whether a client may identify itself by the https URL of its metadata document.",
+        c"The MCP way (Client ID Metadata Documents): the front fetches the document; such clients are public.",
+        &CLIENT_METADATA_DOCUMENTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
 }
 
 fn string(setting: &GucSetting<Option<CString>>) -> Option<String> {
@@ -177,4 +186,7 @@ pub fn user_claims_function() -> Option<String> {
 }
 pub fn dynamic_registration() -> bool {
     DYNAMIC_REGISTRATION.get()
+}
+pub fn client_metadata_documents() -> bool {
+    CLIENT_METADATA_DOCUMENTS.get()
 }

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// The HTTP front of oauth_server: maps the OAuth 2.1 / OpenID Connect endpoints onto the
 /// extension's SQL functions, one transaction per request.
@@ -34,6 +35,17 @@ pub struct Config {
     /// once a minute per issuer.
     #[arg(long, env = "OAUTH_FRONT_JWKS_REFRESH_INTERVAL", default_value_t = 600)]
     pub jwks_refresh_interval: u64,
+
+    /// PEM file of extra CA certificates trusted when fetching issuer keys and client metadata
+    /// documents (a private CA; tests).
+    #[arg(long, env = "OAUTH_FRONT_FETCH_CA_FILE")]
+    pub fetch_ca_file: Option<PathBuf>,
+
+    /// Let client metadata documents be fetched from private, loopback and link-local
+    /// addresses. Development and tests only: otherwise any client_id could probe the network
+    /// the front sits in.
+    #[arg(long, env = "OAUTH_FRONT_ALLOW_PRIVATE_FETCH")]
+    pub allow_private_fetch: bool,
 
     /// Dynamic registrations allowed per client IP per minute (the extension setting
     /// `oauth_server.dynamic_registration` decides whether registration is open at all).

@@ -50,8 +50,11 @@ fn fetchable(url: &Url) -> bool {
 }
 
 impl IssuerKeys {
-    pub fn new(pool: Pool) -> Result<IssuerKeys, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    pub fn new(
+        pool: Pool,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<IssuerKeys, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 if attempt.previous().len() >= 3 || !fetchable(attempt.url()) {
@@ -60,8 +63,11 @@ impl IssuerKeys {
                     attempt.follow()
                 }
             }))
-            .user_agent(concat!("oauth-front/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("oauth-front/", env!("CARGO_PKG_VERSION")));
+        for root in extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let http = builder.build()?;
         Ok(IssuerKeys {
             pool,
             http,

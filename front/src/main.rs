@@ -1,6 +1,7 @@
 //! `oauth-front`: the HTTP front of oauth_server. See `routes` for the endpoints and `sql` for
 //! how each maps onto one SQL function in one transaction.
 
+mod client_documents;
 mod config;
 mod form;
 mod issuer_keys;
@@ -65,7 +66,19 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.purge_interval > 0 {
         tokio::spawn(purge_timer(pool.clone(), config.purge_interval));
     }
-    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(pool.clone())?);
+    let extra_roots = match &config.fetch_ca_file {
+        Some(path) => reqwest::Certificate::from_pem_bundle(&std::fs::read(path)?)?,
+        None => Vec::new(),
+    };
+    if config.allow_private_fetch {
+        tracing::warn!("--allow-private-fetch is on: client metadata documents may be fetched from private addresses");
+    }
+    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(pool.clone(), &extra_roots)?);
+    let client_documents = client_documents::ClientDocuments::new(
+        pool.clone(),
+        &extra_roots,
+        config.allow_private_fetch,
+    )?;
     if config.jwks_refresh_interval > 0 {
         tokio::spawn(issuer_keys::refresh_timer(
             issuer_keys.clone(),
@@ -75,6 +88,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = Arc::new(routes::AppState {
         pool,
         issuer_keys,
+        client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         trust_forwarded_for: config.trust_forwarded_for,
     });

@@ -1,6 +1,7 @@
 //! The routes of DESIGN.md, each mapped onto one SQL function. Handlers only translate HTTP
 //! (query strings, form bodies, headers) into the function's arguments.
 
+use crate::client_documents::{self, ClientDocuments};
 use crate::form;
 use crate::issuer_keys::IssuerKeys;
 use crate::rate_limit::RateLimiter;
@@ -23,6 +24,7 @@ use tower_http::cors::{Any, CorsLayer};
 pub struct AppState {
     pub pool: Pool,
     pub issuer_keys: Arc<IssuerKeys>,
+    pub client_documents: ClientDocuments,
     pub register_limit: RateLimiter,
     pub trust_forwarded_for: bool,
 }
@@ -42,6 +44,7 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/oauth/introspect", post(introspect))
+        .route("/oauth/device_authorization", post(device_authorization))
         .route("/oauth/register", post(register))
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
         .route("/oauth/authorizations/{id}", get(authorization))
@@ -58,6 +61,14 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
             get(metadata_path_inserted),
         )
         .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(protected_resource_root),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(protected_resource),
+        )
         .layer(cors);
     let mut app = Router::new()
         .route("/oauth/authorize", get(authorize))
@@ -121,6 +132,13 @@ fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError> {
 
 async fn authorize(State(s): St, RawQuery(q): RawQuery) -> AppResult {
     let params = form::to_json(q.unwrap_or_default().as_bytes());
+    // A client identified by the URL of its metadata document: fetch and store it first.
+    if let Some(client_id) = params["client_id"]
+        .as_str()
+        .filter(|c| client_documents::is_document_url(c))
+    {
+        s.client_documents.ensure(client_id).await?;
+    }
     let mut res = sql::call(&s.pool, "oauth.authorize($1)", &[&params]).await?;
     if res.status.is_redirection() {
         // The browser only needs the Location header.
@@ -144,6 +162,10 @@ async fn token(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
 
 async fn revoke(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
     form_endpoint(&s, "oauth.revoke($1, $2)", &headers, &body).await
+}
+
+async fn device_authorization(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+    form_endpoint(&s, "oauth.device_authorization($1, $2)", &headers, &body).await
 }
 
 async fn introspect(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
@@ -320,6 +342,31 @@ async fn metadata_path_inserted(State(s): St, Path(issuer_path): Path<String>) -
         ));
     }
     Ok(cacheable(res))
+}
+
+/// RFC 9728: metadata of the protected resource at `/<path>` on this origin (and at the root,
+/// of the origin itself or, when it is the issuer, of our userinfo).
+async fn protected_resource(State(s): St, Path(path): Path<String>) -> AppResult {
+    let path = format!("/{}", path.trim_end_matches('/'));
+    protected_resource_at(&s, &path).await
+}
+
+async fn protected_resource_root(State(s): St) -> AppResult {
+    protected_resource_at(&s, "").await
+}
+
+async fn protected_resource_at(s: &AppState, path: &str) -> AppResult {
+    let res = sql::call(
+        &s.pool,
+        "oauth.protected_resource_metadata_at($1)",
+        &[&path],
+    )
+    .await?;
+    Ok(if res.status.is_success() {
+        cacheable(res)
+    } else {
+        res.into_response()
+    })
 }
 
 async fn jwks(State(s): St) -> AppResult {

@@ -58,6 +58,16 @@ fn token_dispatches_grants_and_authenticates_by_the_registered_method() {
     let (body, status) = status_of(
         &mut c,
         "SELECT oauth.token($1, $2)",
+        &[&json!({"grant_type": "password"}), &Some(basic(&client))],
+    );
+    assert_eq!(
+        (body["error"].as_str(), status.as_str()),
+        (Some("unsupported_grant_type"), "400")
+    );
+    // Supported, but not registered for this client.
+    let (body, status) = status_of(
+        &mut c,
+        "SELECT oauth.token($1, $2)",
         &[
             &json!({"grant_type": "client_credentials"}),
             &Some(basic(&client)),
@@ -65,7 +75,7 @@ fn token_dispatches_grants_and_authenticates_by_the_registered_method() {
     );
     assert_eq!(
         (body["error"].as_str(), status.as_str()),
-        (Some("unsupported_grant_type"), "400")
+        (Some("unauthorized_client"), "400")
     );
     let (body, status) = status_of(
         &mut c,

@@ -59,6 +59,8 @@ fn resource_becomes_the_audience_and_must_match_at_the_token_endpoint() {
     let db = TestDb::new("resource");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
+    c.batch_execute("SELECT oauth.add_resource('https://api.example.com/')")
+        .unwrap();
     let mut p = auth_params(&client, REDIRECT, "openid");
     p["resource"] = "https://api.example.com/".into();
     let aid = pending(&mut c, &p);

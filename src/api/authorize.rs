@@ -121,10 +121,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             .into());
         }
     }
-    let resource = p.get("resource")?;
-    if let Some(r) = resource {
-        validate_resource(r)?;
-    }
+    let resources = super::resources::requested(&p.get_all("resource")?)?;
     let prompt = p.get("prompt")?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
@@ -138,7 +135,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     let id = secret::random_token(secret::TOKEN_BYTES);
     db::execute(
         "INSERT INTO oauth.authorizations (id, client_id, redirect_uri, redirect_uri_given, scopes, state, nonce,
-                                           code_challenge, resource, prompt, expires_at)
+                                           code_challenge, resources, prompt, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))",
         &[
             id.as_str().into(),
@@ -149,7 +146,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             state.into(),
             nonce.into(),
             challenge.as_str().into(),
-            resource.into(),
+            resources.into(),
             prompt.into(),
             (settings::code_lifetime() as f64).into(),
         ],
@@ -158,18 +155,6 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         &consent_url,
         &[("authorization_id", &id)],
     )))
-}
-
-/// RFC 8707 §2: an absolute URI without a fragment.
-pub fn validate_resource(r: &str) -> Result<(), OAuthError> {
-    let ok = !r.contains('#') && url::Url::parse(r).is_ok_and(|u| !u.cannot_be_a_base());
-    if ok {
-        Ok(())
-    } else {
-        Err(OAuthError::InvalidTarget(format!(
-            "resource {r:?} must be an absolute URI without a fragment"
-        )))
-    }
 }
 
 /// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any

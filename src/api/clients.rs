@@ -12,7 +12,12 @@ use pgrx::JsonB;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    super::device::GRANT_TYPE,
+];
 const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 
 /// A client as the protocol functions need it.
@@ -147,10 +152,9 @@ fn validate_name(name: &str) -> Result<String, MisuseError> {
     Ok(name.to_string())
 }
 
+/// Validates redirect URIs; an empty list is allowed here and refused by [`check_grants`] for
+/// clients that use the authorization code grant.
 pub(crate) fn validate_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, MisuseError> {
-    if uris.is_empty() {
-        return Err(bad_param("a client needs at least one redirect URI"));
-    }
     if uris.len() > redirect_uri::MAX_REDIRECT_URIS {
         return Err(bad_param(format!(
             "at most {} redirect URIs per client",
@@ -190,8 +194,10 @@ fn validate_grant_types(grants: Vec<String>) -> Result<Vec<String>, MisuseError>
         return Err(bad_param(format!("unsupported grant type {g:?}"))
             .hint(format!("supported: {}", GRANT_TYPES.join(", "))));
     }
-    if !grants.iter().any(|g| g == "authorization_code") {
-        return Err(bad_param("grant_types must include authorization_code"));
+    if !grants.iter().any(|g| g != "refresh_token") {
+        return Err(bad_param(
+            "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for g in grants {
@@ -200,6 +206,23 @@ fn validate_grant_types(grants: Vec<String>) -> Result<Vec<String>, MisuseError>
         }
     }
     Ok(out)
+}
+
+/// Rules between grant types and the rest of a client: the authorization code grant needs a
+/// redirect URI; client_credentials needs a secret (a public client could be anyone).
+fn check_grants(md: &Metadata, client_type: &str) -> Result<(), MisuseError> {
+    let has = |g: &str| md.grant_types.iter().any(|x| x == g);
+    if has("authorization_code") && md.redirect_uris.is_empty() {
+        return Err(bad_param(
+            "a client of the authorization code grant needs at least one redirect URI",
+        ));
+    }
+    if has("client_credentials") && client_type != "confidential" {
+        return Err(bad_param(
+            "only a confidential client may use client_credentials",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_auth_method(client_type: &str, method: Option<&str>) -> Result<String, MisuseError> {
@@ -299,6 +322,7 @@ pub(crate) fn create(
         client_uri: validate_optional_uri(client_uri.map(String::from), "client_uri")?,
         logo_uri: validate_optional_uri(logo_uri.map(String::from), "logo_uri")?,
     };
+    check_grants(&md, client_type)?;
     let client_id = secret::random_token(16);
     let client_secret =
         (client_type == "confidential").then(|| secret::random_token(secret::TOKEN_BYTES));
@@ -401,6 +425,7 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
             None => current.logo_uri.clone(),
         },
     };
+    check_grants(&md, &current.client_type)?;
     db::execute(
         "UPDATE oauth.clients SET name = $2, redirect_uris = $3, scopes = $4, grant_types = $5,
                 token_endpoint_auth_method = $6, client_uri = $7, logo_uri = $8, updated_at = now()

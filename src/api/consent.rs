@@ -8,7 +8,7 @@ use super::authorize::error_params;
 use super::session::{self, Caller};
 use super::{db, respond, ApiResult};
 use crate::error::{invalid_request, OAuthError};
-use crate::protocol::{redirect_uri, scope, secret};
+use crate::protocol::{redirect_uri, scope, secret, user_code};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -18,12 +18,13 @@ use serde_json::{json, Value};
 #[derive(Deserialize)]
 struct Pending {
     id: String,
+    kind: String,
     client_id: String,
-    redirect_uri: String,
+    redirect_uri: Option<String>,
     scopes: Vec<String>,
     state: Option<String>,
     prompt: Option<String>,
-    resource: Option<String>,
+    resources: Vec<String>,
     user_id: Option<String>,
     expires_at: String,
 }
@@ -34,16 +35,20 @@ fn not_found() -> OAuthError {
 
 /// Locks the pending request and binds it to the caller on first sight. Another user's
 /// request is indistinguishable from a missing one.
+/// `authorization_id` may also be a device flow's user code, as the user typed it.
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Pending> {
-    let id = authorization_id
+    let given = authorization_id
         .filter(|s| !s.is_empty() && s.len() <= 128)
         .ok_or_else(not_found)?;
+    let user_code = user_code::normalize(given);
     let row: Pending = db::query_row(
-        "SELECT to_jsonb(a) - 'code_hash' FROM oauth.authorizations a
-         WHERE id = $1 AND status = 'pending' AND expires_at > now() FOR UPDATE",
-        &[id.into()],
+        "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash' FROM oauth.authorizations a
+         WHERE (id = $1 OR (kind = 'device' AND user_code = $2))
+           AND status = 'pending' AND expires_at > now() FOR UPDATE",
+        &[given.into(), user_code.into()],
     )?
     .ok_or_else(not_found)?;
+    let id = row.id.as_str();
     match &row.user_id {
         Some(u) if *u != caller.user_id => Err(not_found().into()),
         Some(_) => Ok(row),
@@ -57,10 +62,8 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<P
                     caller.auth_time.map(|t| t as f64).into(),
                 ],
             )?;
-            Ok(Pending {
-                user_id: Some(caller.user_id.clone()),
-                ..row
-            })
+            let user_id = Some(caller.user_id.clone());
+            Ok(Pending { user_id, ..row })
         }
     }
 }
@@ -71,10 +74,15 @@ fn prompt_has(row: &Pending, value: &str) -> bool {
         .is_some_and(|p| p.split(' ').any(|x| x == value))
 }
 
+/// Where the browser goes after a decision: back to the client, or, for a device
+/// authorization, nowhere (the device learns the outcome by polling).
 fn decided_redirect(row: &Pending, e: &OAuthError) -> Value {
+    let Some(redirect) = row.redirect_uri.as_deref() else {
+        return json!({ "device": true, "approved": false });
+    };
     let params = error_params(e, row.state.as_deref());
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    json!({ "redirect_to": redirect_uri::with_query(&row.redirect_uri, &params) })
+    json!({ "redirect_to": redirect_uri::with_query(redirect, &params) })
 }
 
 fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
@@ -96,6 +104,17 @@ fn approve(row: &Pending, caller: &Caller) -> ApiResult<Value> {
             updated_at = now(), revoked_at = NULL",
         &[caller.user_id.as_str().into(), row.client_id.as_str().into(), row.scopes.clone().into()],
     )?;
+    let Some(redirect) = row.redirect_uri.as_deref() else {
+        // A device authorization: the device redeems it with its device code.
+        db::execute(
+            "UPDATE oauth.authorizations SET status = 'approved', user_claims = $2 WHERE id = $1",
+            &[
+                row.id.as_str().into(),
+                JsonB(caller.user_claims.clone()).into(),
+            ],
+        )?;
+        return Ok(json!({ "device": true, "approved": true }));
+    };
     let code = secret::random_token(secret::TOKEN_BYTES);
     db::execute(
         "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2, user_claims = $3
@@ -112,7 +131,7 @@ fn approve(row: &Pending, caller: &Caller) -> ApiResult<Value> {
         params.push(("state", s));
     }
     params.push(("iss", &issuer));
-    Ok(json!({ "redirect_to": redirect_uri::with_query(&row.redirect_uri, &params) }))
+    Ok(json!({ "redirect_to": redirect_uri::with_query(redirect, &params) }))
 }
 
 /// Scope names with the description the consent page shows.
@@ -152,7 +171,9 @@ fn authorization_details(
     let covered = consented
         .as_ref()
         .is_some_and(|c| scope::covers(c, &row.scopes));
-    if covered && !prompt_has(&row, "consent") {
+    // A device request always asks: the user must confirm the code on their own device (RFC
+    // 8628 §5.4), or a code phished from them would be approved silently.
+    if covered && !prompt_has(&row, "consent") && row.kind == "code" {
         return approve(&row, &caller);
     }
     if prompt_has(&row, "none") {
@@ -170,10 +191,11 @@ fn authorization_details(
     )?;
     Ok(json!({
         "authorization_id": row.id,
+        "device": row.kind == "device",
         "client": client,
         "redirect_uri": row.redirect_uri,
         "scopes": describe_scopes(&row.scopes)?,
-        "resource": row.resource,
+        "resources": row.resources,
         "user": { "id": caller.user_id },
         "expires_at": row.expires_at,
     }))

@@ -43,6 +43,7 @@ fn document() -> Result<Value, MisuseError> {
         "userinfo_endpoint": url("/oauth/userinfo"),
         "revocation_endpoint": url("/oauth/revoke"),
         "introspection_endpoint": url("/oauth/introspect"),
+        "device_authorization_endpoint": url("/oauth/device_authorization"),
         "scopes_supported": clients::known_scopes()?,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -59,6 +60,7 @@ fn document() -> Result<Value, MisuseError> {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "client_id_metadata_document_supported": settings::client_metadata_documents(),
     });
     if settings::dynamic_registration() {
         doc["registration_endpoint"] = json!(url("/oauth/register"));

@@ -12,11 +12,11 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
-fn metadata_error(m: impl Into<String>) -> OAuthError {
+pub(crate) fn metadata_error(m: impl Into<String>) -> OAuthError {
     OAuthError::InvalidClientMetadata(m.into())
 }
 
-fn text(md: &Map<String, Value>, key: &str) -> Result<Option<String>, OAuthError> {
+pub(crate) fn text(md: &Map<String, Value>, key: &str) -> Result<Option<String>, OAuthError> {
     match md.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -24,7 +24,7 @@ fn text(md: &Map<String, Value>, key: &str) -> Result<Option<String>, OAuthError
     }
 }
 
-fn list(md: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, OAuthError> {
+pub(crate) fn list(md: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, OAuthError> {
     match md.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -58,6 +58,11 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     let redirect_uris = list(md, "redirect_uris")
         .map_err(|e| OAuthError::InvalidRedirectUri(e.description().into()))?
         .ok_or_else(|| OAuthError::InvalidRedirectUri("redirect_uris is required".into()))?;
+    if redirect_uris.is_empty() {
+        return Err(
+            OAuthError::InvalidRedirectUri("redirect_uris must not be empty".into()).into(),
+        );
+    }
     clients::validate_redirect_uris(redirect_uris.clone())
         .map_err(|e| OAuthError::InvalidRedirectUri(e.message))?;
     if let Some(types) = list(md, "response_types")? {

@@ -13,7 +13,7 @@ use crate::error::{
 };
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::params::Params;
-use crate::protocol::{client_auth, jws, pkce, scope, secret};
+use crate::protocol::{client_auth, jws, pkce, resource, scope, secret};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -95,52 +95,107 @@ fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> 
     }
     let client = authenticate_request(&form, authorization)?;
     ensure_grant_allowed(&client, grant_type)?;
+    let resources = resource::parse(&form.get_all("resource")?)?;
     match grant_type {
         "authorization_code" => exchange(
             client,
             form.get("code")?,
             form.get("code_verifier")?,
             form.get("redirect_uri")?,
-            form.get("resource")?,
+            &resources,
         ),
-        _ => refresh_grant(client, form.get("refresh_token")?, form.get("scope")?),
+        "client_credentials" => client_credentials(client, form.get("scope")?, &resources),
+        super::device::GRANT_TYPE => {
+            super::device::redeem(client, form.get("device_code")?, &resources)
+        }
+        _ => refresh_grant(
+            client,
+            form.get("refresh_token")?,
+            form.get("scope")?,
+            &resources,
+        ),
     }
 }
 
 /// A token family as the issuing step needs it.
 #[derive(Deserialize)]
-struct Grant {
+pub struct Grant {
     id: String,
     client_id: String,
     user_id: String,
-    resource: Option<String>,
+    resources: Vec<String>,
+    grant_type: String,
     auth_time: i64,
     user_claims: Option<Value>,
 }
 
 const GRANT_JSON: &str =
     "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
-        'resource', resource, 'auth_time', extract(epoch FROM auth_time)::bigint,
-        'user_claims', user_claims)
+        'resources', resources, 'grant_type', grant_type,
+        'auth_time', extract(epoch FROM auth_time)::bigint, 'user_claims', user_claims)
     FROM oauth.grants WHERE id = $1::uuid";
 
-/// Signs the access token (and ID token when `openid` is granted) and, if the client may
-/// refresh, stores a new refresh token of the family.
-fn issue_tokens(
+/// What a new token family starts from.
+pub struct NewFamily<'a> {
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub scopes: &'a [String],
+    pub resources: &'a [String],
+    pub grant_type: &'a str,
+    pub auth_time: Option<i64>,
+    pub authorization_id: Option<&'a str>,
+    pub user_claims: Option<Value>,
+}
+
+/// Creates a token family (the grant every token of one authorization belongs to).
+pub fn start_family(f: NewFamily) -> Result<Grant, MisuseError> {
+    let grant_id: String = db::query_row(
+        "INSERT INTO oauth.grants (client_id, user_id, scopes, resources, grant_type, auth_time,
+                                   authorization_id, user_claims)
+         VALUES ($1, $2, $3, $4, $5, coalesce(to_timestamp($6::float8), now()), $7, $8)
+         RETURNING to_jsonb(id)",
+        &[
+            f.client_id.into(),
+            f.user_id.into(),
+            f.scopes.to_vec().into(),
+            f.resources.to_vec().into(),
+            f.grant_type.into(),
+            f.auth_time.map(|t| t as f64).into(),
+            f.authorization_id.into(),
+            f.user_claims.map(JsonB).into(),
+        ],
+    )?
+    .ok_or_else(|| crate::error::internal("grant insert returned nothing"))?;
+    load_grant(&grant_id)
+}
+
+fn load_grant(grant_id: &str) -> Result<Grant, MisuseError> {
+    db::query_row(GRANT_JSON, &[grant_id.into()])?
+        .ok_or_else(|| crate::error::internal("grant vanished"))
+}
+
+impl Grant {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Signs the access token for `audience` (resources; the default audience when empty), an ID
+/// token when `openid` is granted, and, if the client may refresh and the grant is a user's,
+/// stores a new refresh token of the family.
+pub fn issue_tokens(
     grant: &Grant,
     client: &Client,
     scopes: &[String],
     nonce: Option<&str>,
+    audience: &[String],
 ) -> ApiResult<Value> {
     let signer = current_signer()?;
     let now = db::now_epoch()?;
     let issuer = settings::issuer();
     let lifetime = settings::access_token_lifetime();
     let scope_str = scope::join(scopes);
-    let audience = grant
-        .resource
-        .clone()
-        .unwrap_or_else(settings::default_audience);
+    let audience = resource::audience(audience, &settings::default_audience());
     let jti = secret::random_token(16);
     let role = settings::default_role();
     let mut at_claims = claims::access_token(&AccessTokenInput {
@@ -187,7 +242,8 @@ fn issue_tokens(
         }
         response["id_token"] = json!(signer.sign("JWT", &id_claims)?);
     }
-    if client.allows_grant("refresh_token") {
+    // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).
+    if client.allows_grant("refresh_token") && grant.grant_type != "client_credentials" {
         let refresh_token = secret::random_token(secret::TOKEN_BYTES);
         db::execute(
             "INSERT INTO oauth.refresh_tokens (token_hash, grant_id, expires_at)
@@ -215,7 +271,8 @@ fn run_hook(
         "client_id": grant.client_id,
         "user_id": grant.user_id,
         "scopes": scopes,
-        "resource": grant.resource,
+        "resource": grant.resources.first(),
+        "resources": grant.resources,
         "claims": at_claims,
     });
     let result = db::call_jsonb_function(hook, "oauth_server.access_token_hook", event)?;
@@ -227,12 +284,13 @@ fn run_hook(
 struct CodeRow {
     id: String,
     client_id: String,
-    redirect_uri: String,
+    kind: String,
+    redirect_uri: Option<String>,
     redirect_uri_given: bool,
     scopes: Vec<String>,
     nonce: Option<String>,
-    code_challenge: String,
-    resource: Option<String>,
+    code_challenge: Option<String>,
+    resources: Vec<String>,
     user_id: Option<String>,
     status: String,
     expired: bool,
@@ -256,7 +314,7 @@ fn exchange(
     code: Option<&str>,
     code_verifier: Option<&str>,
     redirect_uri: Option<&str>,
-    resource: Option<&str>,
+    requested_resources: &[String],
 ) -> ApiResult<Value> {
     let code = code
         .filter(|c| !c.is_empty())
@@ -269,6 +327,7 @@ fn exchange(
          FROM oauth.authorizations a WHERE code_hash = $1 FOR UPDATE",
         &[secret::hash(code).to_vec().into()],
     )?
+    .filter(|r: &CodeRow| r.kind == "code")
     .ok_or_else(|| invalid_grant("authorization code is invalid"))?;
     if row.status == "redeemed" {
         if let Some(g) = &row.grant_id {
@@ -286,7 +345,7 @@ fn exchange(
         return Err(invalid_grant("authorization code was issued to another client").into());
     }
     match redirect_uri.filter(|s| !s.is_empty()) {
-        Some(r) if r != row.redirect_uri => {
+        Some(r) if Some(r) != row.redirect_uri.as_deref() => {
             return Err(
                 invalid_grant("redirect_uri does not match the authorization request").into(),
             )
@@ -299,41 +358,88 @@ fn exchange(
         }
         _ => {}
     }
-    pkce::verify(code_verifier, &row.code_challenge)?;
-    if let Some(r) = resource.filter(|s| !s.is_empty()) {
-        if row.resource.as_deref() != Some(r) {
-            return Err(OAuthError::InvalidTarget(
-                "resource does not match the one authorized".into(),
-            )
-            .into());
-        }
-    }
+    pkce::verify(
+        code_verifier,
+        row.code_challenge.as_deref().unwrap_or_default(),
+    )?;
+    let audience = resource::narrow(requested_resources, &row.resources)?;
     let user_id = row
         .user_id
         .as_deref()
         .ok_or_else(|| invalid_grant("authorization code has no user"))?;
     // Valid: redeem, create the token family, issue.
-    let grant_id: String = db::query_row(
-        "INSERT INTO oauth.grants (client_id, user_id, scopes, resource, auth_time, authorization_id, user_claims)
-         VALUES ($1, $2, $3, $4, coalesce(to_timestamp($5::float8), now()), $6, $7) RETURNING to_jsonb(id)",
-        &[
-            client.client_id.as_str().into(),
-            user_id.into(),
-            row.scopes.clone().into(),
-            row.resource.clone().into(),
-            row.auth_time.map(|t| t as f64).into(),
-            row.id.as_str().into(),
-            row.user_claims.clone().map(JsonB).into(),
-        ],
-    )?
-    .ok_or_else(|| crate::error::internal("grant insert returned nothing"))?;
+    let grant = start_family(NewFamily {
+        client_id: &client.client_id,
+        user_id,
+        scopes: &row.scopes,
+        resources: &row.resources,
+        grant_type: "authorization_code",
+        auth_time: row.auth_time,
+        authorization_id: Some(&row.id),
+        user_claims: row.user_claims.clone(),
+    })?;
+    mark_redeemed(&row.id, grant.id())?;
+    issue_tokens(
+        &grant,
+        &client,
+        &row.scopes,
+        row.nonce.as_deref(),
+        &audience,
+    )
+}
+
+/// Marks an approved authorization (code or device) as redeemed by `grant_id`'s family.
+pub fn mark_redeemed(authorization_id: &str, grant_id: &str) -> Result<(), MisuseError> {
     db::execute(
         "UPDATE oauth.authorizations SET status = 'redeemed', grant_id = $2::uuid WHERE id = $1",
-        &[row.id.as_str().into(), grant_id.as_str().into()],
+        &[authorization_id.into(), grant_id.into()],
+    )
+    .map(|_| ())
+}
+
+/// The client credentials grant (RFC 6749 §4.4): a confidential client acting for itself.
+/// The token's `sub` is the client; no user scope (OpenID Connect), no refresh token.
+fn client_credentials(
+    client: Client,
+    requested_scope: Option<&str>,
+    resources: &[String],
+) -> ApiResult<Value> {
+    if !client.is_confidential() {
+        return Err(OAuthError::UnauthorizedClient(
+            "only confidential clients may use client_credentials".into(),
+        )
+        .into());
+    }
+    let scopes = match requested_scope.filter(|s| !s.trim().is_empty()) {
+        Some(s) => scope::parse(s)?,
+        None => Vec::new(),
+    };
+    if let Some(s) = scopes
+        .iter()
+        .find(|s| scope::BUILT_IN.iter().any(|(b, _)| b == s))
+    {
+        return Err(crate::error::invalid_scope(format!(
+            "scope {s:?} is about a user; client_credentials has none"
+        ))
+        .into());
+    }
+    scope::ensure_subset(
+        &scopes,
+        &clients::allowed_scopes(&client)?,
+        "allowed for this client",
     )?;
-    let grant: Grant = db::query_row(GRANT_JSON, &[grant_id.as_str().into()])?
-        .ok_or_else(|| crate::error::internal("grant vanished"))?;
-    issue_tokens(&grant, &client, &row.scopes, row.nonce.as_deref())
+    super::resources::ensure_registered(resources)?;
+    let grant = start_family(NewFamily {
+        client_id: &client.client_id,
+        user_id: &client.client_id,
+        scopes: &scopes,
+        resources,
+        grant_type: "client_credentials",
+        auth_time: None,
+        authorization_id: None,
+        user_claims: None,
+    })?;
+    issue_tokens(&grant, &client, &scopes, None, resources)
 }
 
 #[derive(Deserialize)]
@@ -341,6 +447,7 @@ struct RefreshRow {
     grant_id: String,
     client_id: String,
     scopes: Vec<String>,
+    resources: Vec<String>,
     used: bool,
     expired: bool,
     revoked: bool,
@@ -350,6 +457,7 @@ fn refresh_grant(
     client: Client,
     refresh_token: Option<&str>,
     requested_scope: Option<&str>,
+    requested_resources: &[String],
 ) -> ApiResult<Value> {
     let token = refresh_token
         .filter(|t| !t.is_empty())
@@ -358,6 +466,7 @@ fn refresh_grant(
     // first see it used.
     let row: RefreshRow = db::query_row(
         "SELECT jsonb_build_object('grant_id', g.id, 'client_id', g.client_id, 'scopes', g.scopes,
+                'resources', g.resources,
                 'used', t.used_at IS NOT NULL, 'expired', t.expires_at <= now(), 'revoked', g.revoked_at IS NOT NULL)
          FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
          WHERE t.token_hash = $1 FOR UPDATE OF t",
@@ -388,6 +497,8 @@ fn refresh_grant(
         }
         None => row.scopes.clone(),
     };
+    // A refresh may narrow the audience to some of the authorized resources, never widen it.
+    let audience = resource::narrow(requested_resources, &row.resources)?;
     db::execute(
         "UPDATE oauth.refresh_tokens SET used_at = now() WHERE token_hash = $1",
         &[secret::hash(token).to_vec().into()],
@@ -396,9 +507,8 @@ fn refresh_grant(
         "UPDATE oauth.grants SET last_used_at = now() WHERE id = $1::uuid",
         &[row.grant_id.as_str().into()],
     )?;
-    let grant: Grant = db::query_row(GRANT_JSON, &[row.grant_id.as_str().into()])?
-        .ok_or_else(|| crate::error::internal("grant vanished"))?;
-    issue_tokens(&grant, &client, &scopes, None)
+    let grant = load_grant(&row.grant_id)?;
+    issue_tokens(&grant, &client, &scopes, None, &audience)
 }
 
 /// The authorization code grant (RFC 6749 §4.1.3 with PKCE).
@@ -413,8 +523,10 @@ fn exchange_code(
     resource: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     respond(
-        authenticate_for_grant(client_id, client_secret, "authorization_code")
-            .and_then(|client| exchange(client, code, code_verifier, redirect_uri, resource)),
+        authenticate_for_grant(client_id, client_secret, "authorization_code").and_then(|client| {
+            let resources = resource::parse(&resource.into_iter().collect::<Vec<_>>())?;
+            exchange(client, code, code_verifier, redirect_uri, &resources)
+        }),
     )
 }
 
@@ -429,7 +541,7 @@ fn refresh(
 ) -> JsonB {
     respond(
         authenticate_for_grant(client_id, client_secret, "refresh_token")
-            .and_then(|client| refresh_grant(client, refresh_token, scope)),
+            .and_then(|client| refresh_grant(client, refresh_token, scope, &[])),
     )
 }
 

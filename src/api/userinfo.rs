@@ -112,5 +112,20 @@ fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn userinfo(access_token: Option<&str>) -> JsonB {
-    respond(userinfo_response(access_token))
+    let result = userinfo_response(access_token);
+    let challenge = match &result {
+        Err(super::Failure::OAuth(e)) => e.www_authenticate(),
+        _ => None,
+    };
+    let body = respond(result);
+    // RFC 9728 §5.1: a 401 from a protected resource says where its metadata is, so that a
+    // client (an MCP client, say) can find the authorization server from the challenge alone.
+    if let Some(c) = challenge {
+        let url = super::resources::metadata_url(&crate::settings::issuer());
+        super::set_response_headers(&[(
+            "WWW-Authenticate",
+            &format!("{c}, resource_metadata=\"{url}\""),
+        )]);
+    }
+    body
 }

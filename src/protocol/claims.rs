@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 pub struct AccessTokenInput<'a> {
     pub issuer: &'a str,
     pub subject: &'a str,
-    pub audience: &'a str,
+    pub audience: &'a Value,
     pub client_id: &'a str,
     pub scope: &'a str,
     pub role: &'a str,
@@ -105,7 +105,7 @@ mod tests {
         access_token(&AccessTokenInput {
             issuer: "https://i.example",
             subject: "u1",
-            audience: "authenticated",
+            audience: &json!("authenticated"),
             client_id: "c1",
             scope: "openid email",
             role: "authenticated",

@@ -39,6 +39,31 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A parameter that may be repeated (RFC 8707 `resource`): every value, in order.
+    pub fn get_all(&self, name: &str) -> OAuthResult<Vec<&'a str>> {
+        let values: Vec<&Value> = match self.map.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+        };
+        let mut out = Vec::new();
+        for v in values {
+            match v {
+                Value::String(s) if s.is_empty() => {}
+                Value::String(s) if s.len() > MAX_PARAM_LEN || s.contains('\0') => {
+                    return Err(invalid_request(format!("parameter {name} is malformed")))
+                }
+                Value::String(s) => out.push(s.as_str()),
+                _ => {
+                    return Err(invalid_request(format!(
+                        "parameter {name} must be a string"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn require(&self, name: &str) -> OAuthResult<&'a str> {
         self.get(name)?
             .ok_or_else(|| invalid_request(format!("parameter {name} is required")))
@@ -63,5 +88,10 @@ mod tests {
         assert!(Params::new(&json!([1])).is_err());
         let long = json!({"a": "x".repeat(5000)});
         assert!(Params::new(&long).unwrap().get("a").is_err());
+        // Repeatable parameters come as arrays.
+        assert_eq!(p.get_all("c").unwrap(), ["1", "2"]);
+        assert_eq!(p.get_all("a").unwrap(), ["x"]);
+        assert!(p.get_all("zzz").unwrap().is_empty());
+        assert!(p.get_all("d").is_err());
     }
 }

@@ -1,0 +1,197 @@
+//! Resource servers (RFC 8707 allow-list) and their protected resource metadata (RFC 9728):
+//! `oauth.add_resource`, `oauth.remove_resource`, `oauth.resources()`,
+//! `oauth.protected_resource_metadata(resource)` and its by-path form for the front's
+//! `/.well-known/oauth-protected-resource/<path>`.
+
+use super::clients::known_scopes;
+use super::{db, or_raise, raise, required, ApiResult};
+use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
+use crate::protocol::{issuer_policy, resource, scope};
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Refuses (`invalid_target`) any resource not in `oauth.resources`: a token for an arbitrary
+/// audience would be accepted by whichever server trusts our keys under that name.
+pub fn ensure_registered(resources: &[String]) -> ApiResult<()> {
+    if resources.is_empty() {
+        return Ok(());
+    }
+    let unknown: Option<Value> = db::query_json(
+        "SELECT to_jsonb(r) FROM unnest($1::text[]) r
+         WHERE NOT EXISTS (SELECT FROM oauth.resources WHERE resource = r) LIMIT 1",
+        &[resources.to_vec().into()],
+    )?;
+    match unknown {
+        Some(r) => Err(OAuthError::InvalidTarget(format!(
+            "resource {r} is not a resource server of this authorization server"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The `resource` parameters of a request, validated and checked against the allow-list.
+pub fn requested(values: &[&str]) -> ApiResult<Vec<String>> {
+    let list = resource::parse(values)?;
+    ensure_registered(&list)?;
+    Ok(list)
+}
+
+#[derive(Deserialize)]
+struct Row {
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+/// The scopes a resource advertises: its own list, else every known scope but the OpenID
+/// Connect ones (those are about the user, not the resource).
+fn scopes_of(row: &Row) -> Result<Vec<String>, MisuseError> {
+    Ok(match &row.scopes {
+        Some(s) => s.clone(),
+        None => known_scopes()?
+            .into_iter()
+            .filter(|s| !scope::BUILT_IN.iter().any(|(b, _)| b == s))
+            .collect(),
+    })
+}
+
+/// RFC 9728 metadata for `resource`, or `None` when it is neither registered nor this server's
+/// own userinfo resource (the issuer).
+fn metadata_document(resource: &str) -> Result<Option<Value>, MisuseError> {
+    let issuer = settings::issuer();
+    let row: Option<Row> = db::query_row(
+        "SELECT to_jsonb(r) FROM oauth.resources r WHERE resource = $1",
+        &[resource.into()],
+    )?;
+    let (name, scopes, methods) = match row {
+        Some(row) => (row.name.clone(), scopes_of(&row)?, json!(["header"])),
+        // We are a resource server too: userinfo accepts our access tokens.
+        None if resource == issuer => (
+            None,
+            scope::BUILT_IN.iter().map(|(n, _)| n.to_string()).collect(),
+            json!(["header", "body"]),
+        ),
+        None => return Ok(None),
+    };
+    let mut doc = json!({
+        "resource": resource,
+        "authorization_servers": [issuer],
+        "bearer_methods_supported": methods,
+    });
+    if !scopes.is_empty() {
+        doc["scopes_supported"] = json!(scopes);
+    }
+    if let Some(n) = name {
+        doc["resource_name"] = json!(n);
+    }
+    Ok(Some(doc))
+}
+
+/// Where the RFC 9728 metadata of `resource` is: `/.well-known/oauth-protected-resource`
+/// inserted between its origin and its path (§3.1).
+pub fn metadata_url(resource: &str) -> String {
+    match url::Url::parse(resource) {
+        Ok(u) => format!(
+            "{}/.well-known/oauth-protected-resource{}",
+            u.origin().ascii_serialization(),
+            u.path().trim_end_matches('/')
+        ),
+        Err(_) => resource.to_string(),
+    }
+}
+
+fn not_a_resource(what: &str) -> MisuseError {
+    MisuseError::new(
+        Misuse::NotFound,
+        format!("{what} is not a resource server of this authorization server"),
+    )
+    .hint("register it with oauth.add_resource(resource)")
+}
+
+/// Registers a resource server: tokens may then be requested for it with `resource`.
+/// `scopes`: the scopes its metadata advertises (NULL: every non-OpenID scope).
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn add_resource(
+    resource: Option<&str>,
+    name: default!(Option<&str>, "NULL"),
+    scopes: default!(Option<Vec<Option<String>>>, "NULL"),
+) -> JsonB {
+    let r = or_raise(required(resource, "resource"));
+    let parsed = or_raise(resource::parse(&[r]).map_err(|e| bad_param(e.description())));
+    or_raise(issuer_policy::check_url("resource", r).map_err(|e| {
+        bad_param(e).hint("a resource is an https URL (plain http only on loopback)")
+    }));
+    let scopes: Option<Vec<String>> = scopes.map(|s| s.into_iter().flatten().collect());
+    if let Some(list) = &scopes {
+        let known = or_raise(known_scopes());
+        if let Some(unknown) = list.iter().find(|s| !known.contains(s)) {
+            raise(
+                bad_param(format!("unknown scope {unknown:?}")).hint("add it with oauth.set_scope"),
+            );
+        }
+    }
+    or_raise(db::execute(
+        "INSERT INTO oauth.resources (resource, name, scopes) VALUES ($1, $2, $3)
+         ON CONFLICT (resource) DO UPDATE SET name = excluded.name, scopes = excluded.scopes",
+        &[parsed[0].as_str().into(), name.into(), scopes.into()],
+    ));
+    JsonB(or_raise(metadata_document(&parsed[0])).unwrap_or(Value::Null))
+}
+
+/// Stops accepting `resource` in new requests; tokens already issued for it keep their `aud`.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn remove_resource(resource: Option<&str>) -> bool {
+    let r = or_raise(required(resource, "resource"));
+    let n = or_raise(db::execute(
+        "DELETE FROM oauth.resources WHERE resource = $1",
+        &[r.into()],
+    ));
+    if n == 0 {
+        raise(not_a_resource(r));
+    }
+    true
+}
+
+/// Every registered resource server.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn resources() -> JsonB {
+    JsonB(
+        or_raise(db::query_json(
+            "SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY resource), '[]') FROM oauth.resources r",
+            &[],
+        ))
+        .unwrap_or(json!([])),
+    )
+}
+
+/// RFC 9728 protected resource metadata of `resource`; raises P0002 for an unknown one. What
+/// a resource server (an MCP server, PostgREST behind a proxy) serves at its
+/// `/.well-known/oauth-protected-resource`.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn protected_resource_metadata(resource: Option<&str>) -> JsonB {
+    let r = or_raise(required(resource, "resource"));
+    JsonB(or_raise(metadata_document(r)).unwrap_or_else(|| raise(not_a_resource(r))))
+}
+
+/// The same for the resource at `path` on the issuer's origin: what the front serves at
+/// `/.well-known/oauth-protected-resource<path>` (RFC 9728 §3.1). 404 JSON when unknown.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn protected_resource_metadata_at(path: default!(Option<&str>, "''")) -> JsonB {
+    let issuer = settings::issuer();
+    let origin = url::Url::parse(&issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or(issuer);
+    let resource = format!("{origin}{}", path.unwrap_or(""));
+    let doc = or_raise(metadata_document(&resource));
+    super::respond(
+        doc.ok_or_else(|| OAuthError::NotFound(format!("no protected resource {resource}")).into()),
+    )
+}
