@@ -11,7 +11,7 @@ log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
 
 need_apt=()
 # chromium: the headless browser test of the consent page (Debian's, driven by Playwright).
-for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium; do
+for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

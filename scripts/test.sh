@@ -59,13 +59,24 @@ ALTER DATABASE front_e2e SET oauth_server.issuer = '$FRONT_URL';
 ALTER DATABASE front_e2e SET oauth_server.consent_url = '$FRONT_URL/consent';
 ALTER DATABASE front_e2e SET oauth_server.dynamic_registration = on;
 SQL
+# A throwaway CA and a certificate for 127.0.0.1: the MCP tests serve a client ID metadata
+# document over https on loopback, and the front trusts this CA for that fetch only.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=oauth_server test CA" -keyout "$WORK/ca.key" -out "$WORK/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$WORK/tls.ext"
+openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial \
+  -days 2 -extfile "$WORK/tls.ext" -out "$WORK/tls.crt" 2>/dev/null
 export DATABASE_URL="host=$WORK/cluster/sock port=$PORT user=postgres dbname=front_e2e"
 target/debug/oauth-front --listen "127.0.0.1:$FRONT_PORT" --public-url "$FRONT_URL" \
-  --consent-page --demo-login --register-per-minute 20 --purge-interval 5 \
+  --consent-page --demo-login --register-per-minute 40 --purge-interval 5 \
+  --fetch-ca-file "$WORK/ca.crt" --allow-private-fetch \
   >"$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && break; sleep 0.2; done
 (cd e2e && FRONT_URL="$FRONT_URL" PSQL_ARGS="$PSQL_ARGS" FRONT_BIN="$PWD/../target/debug/oauth-front" \
+  TLS_CERT="$WORK/tls.crt" TLS_KEY="$WORK/tls.key" \
   PG_RESTART_CMD="bash ../scripts/cluster.sh restart $WORK/cluster" npm test) \
   || { echo "--- front log (tail)"; tail -40 "$WORK/front.log"; exit 1; }
 # No request may have produced a 500 anywhere in the run.

@@ -52,6 +52,10 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_REGISTER_PER_MINUTE", default_value_t = 10)]
     pub register_per_minute: u32,
 
+    /// Device user codes that may be tried per client IP per minute at the consent API.
+    #[arg(long, env = "OAUTH_FRONT_USER_CODES_PER_MINUTE", default_value_t = 20)]
+    pub user_codes_per_minute: u32,
+
     /// Take the client IP from the last X-Forwarded-For entry (only behind a proxy you run).
     #[arg(long, env = "OAUTH_FRONT_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,

@@ -90,6 +90,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         issuer_keys,
         client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
+        user_code_limit: rate_limit::RateLimiter::new(config.user_codes_per_minute),
         trust_forwarded_for: config.trust_forwarded_for,
     });
     let app = routes::router(state, config.consent_page, config.demo_login)

@@ -26,6 +26,8 @@ pub struct AppState {
     pub issuer_keys: Arc<IssuerKeys>,
     pub client_documents: ClientDocuments,
     pub register_limit: RateLimiter,
+    /// Lookups by device user code, per client IP: user codes are short (RFC 8628 §5.1).
+    pub user_code_limit: RateLimiter,
     pub trust_forwarded_for: bool,
 }
 
@@ -255,17 +257,46 @@ async fn as_user(
     )
 }
 
-async fn authorization(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> AppResult {
+/// Authorization ids are long random tokens; anything short is a user code being tried.
+fn limit_user_codes(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    id: &str,
+) -> Result<(), CallError> {
+    if id.len() > 16 {
+        return Ok(());
+    }
+    s.user_code_limit
+        .check(client_ip(s, headers, peer), Instant::now())
+        .map_err(|_| {
+            CallError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "too many user codes tried from this address; wait a minute",
+            )
+        })
+}
+
+async fn authorization(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult {
+    limit_user_codes(&s, &headers, peer, &id)?;
     as_user(&s, &headers, "oauth.authorization($1)", &[&id]).await
 }
 
 /// The decision: `{"approve": true|false}` as JSON, or `approve=true|false` as a form.
 async fn consent(
     State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult {
+    limit_user_codes(&s, &headers, peer, &id)?;
     let params = body_params(&headers, &body)?;
     let approve = match params.get("approve") {
         Some(Value::Bool(b)) => Some(*b),
