@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { chromium } from "playwright-core";
-import { FRONT, createClient, pkce } from "./helpers.js";
+import { FRONT, createClient, pkce, postForm, sql } from "./helpers.js";
 
 let browser, callbackServer, callbackUrl;
 const received = [];
@@ -72,4 +72,29 @@ test("deny: the browser lands on the client with access_denied", async () => {
   assert.equal(url.searchParams.get("state"), state);
   assert.equal(url.searchParams.get("code"), null);
   await page.close();
+});
+
+test("device flow: the user types the code on the consent page and approves; the device gets tokens", async () => {
+  const c = JSON.parse(sql(`SELECT oauth.create_client('Living room TV', ARRAY[]::text[], 'public',
+    grant_types => ARRAY['urn:ietf:params:oauth:grant-type:device_code'])`));
+  const d = await (await postForm("/oauth/device_authorization", { client_id: c.client_id, scope: "openid" })).json();
+  const page = await browser.newPage();
+  await page.goto(d.verification_uri); // no code in the URL: the page asks for it
+  await page.fill("#username", "heidi");
+  await page.click("#signin-button");
+  await page.waitForSelector("#code:not([hidden])");
+  await page.fill("#user-code", d.user_code.toLowerCase());
+  await page.click("#code-button");
+  await page.waitForSelector("#consent:not([hidden])");
+  assert.equal(await page.textContent("#client-name"), "Living room TV");
+  assert.equal(await page.isHidden("#redirect-line"), true);
+  await page.click("#approve");
+  await page.waitForFunction(() => document.getElementById("message").textContent.includes("return to your device"));
+  await page.close();
+  const res = await postForm("/oauth/token", {
+    grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: d.device_code, client_id: c.client_id,
+  });
+  assert.equal(res.status, 200);
+  const idToken = (await res.json()).id_token;
+  assert.equal(JSON.parse(Buffer.from(idToken.split(".")[1], "base64url")).sub, "heidi");
 });
