@@ -113,7 +113,7 @@ pub fn init() {
     string(
         c"oauth_server.access_token_hook",
         c"Function (jsonb) returns jsonb that may add or change access token claims.",
-        c"Called with {client_id, user_id, scopes, resource, claims}; returns {claims}.",
+        c"Called with {client_id, user_id, scopes, resource, resources, claims}; returns {claims}.",
         &ACCESS_TOKEN_HOOK,
     );
     string(
