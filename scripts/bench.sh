@@ -3,6 +3,7 @@
 #   pgbench's built-in simple-update (the machine's baseline)
 #   complete SQL flows/s (authorize -> authorization -> consent -> exchange_code)
 #   refresh grants/s
+#   client_credentials grants/s through oauth.token
 #   session verifications/s: our own ES256 session token, and a trusted issuer's RS256 one
 #   per-row cost of RLS policies over a 1M-row table
 # Environment: BENCH_CLIENTS (default 4), BENCH_SECONDS (default 15).
@@ -43,6 +44,16 @@ done
 # A refresh that failed would leave NULL in its chain.
 [ "$(psql -X -At -d bench -c 'SELECT count(*) FROM bench_rt WHERE token IS NULL')" = 0 ] || { echo "a refresh failed" >&2; exit 1; }
 
+# Machine tokens: client_credentials through the token endpoint function.
+MACHINE=$(psql -X -At -d bench -c "SELECT oauth.create_client('bench machine', ARRAY[]::text[], 'confidential', grant_types => ARRAY['client_credentials'])")
+BASIC="Basic $(printf '%s:%s' "$(echo "$MACHINE" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_id))')" \
+  "$(echo "$MACHINE" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_secret))')" | base64 -w0)"
+CC_OUT=$(run -f bench/client_credentials.sql -D basic="$BASIC" -c "$C" -j 2 -T "$T")
+echo "$CC_OUT" | grep -q "number of failed transactions: 0" || { echo "$CC_OUT"; exit 1; }
+CC=$(echo "$CC_OUT" | tps)
+[ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'client_credentials'")" -gt 0 ] \
+  || { echo "client_credentials issued nothing" >&2; exit 1; }
+
 # Session verification: our own session token, and a Clerk-shaped RS256 token of a trusted issuer.
 OWN_TOKEN=$(psql -X -At -d bench -c "SELECT oauth.issue_session_token('user_bench')")
 ISSUER_JSON=$(cd e2e && node bench/issuer_token.js)
@@ -66,12 +77,13 @@ RAW=$(run -f bench/rls_raw.sql -c 1 -T "$RLS_T" | lat)
 INITPLAN=$(run -f bench/rls_initplan.sql -c 1 -T "$RLS_T" | lat)
 ROWS=$(psql -X -At -d bench -c "SELECT count(*) FROM docs_baseline")
 
-awk -v su="$SU" -v flow="$FLOW" -v refresh="$REFRESH" -v vown="$VERIFY_OWN" -v viss="$VERIFY_ISSUER" -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" \
+awk -v su="$SU" -v flow="$FLOW" -v refresh="$REFRESH" -v cc="$CC" -v vown="$VERIFY_OWN" -v viss="$VERIFY_ISSUER" -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" \
     -v initplan="$INITPLAN" -v rows="$ROWS" -v c="$C" 'BEGIN {
   printf "\n| measure (%d clients) | result | ratio to simple-update TPS |\n|---|---|---|\n", c
   printf "| pgbench simple-update | %d TPS | 1.00 |\n", su
   printf "| complete SQL flows (authorize, authorization, consent, exchange_code) | %d flows/s | %.2f |\n", flow, flow/su
   printf "| refresh grants (rotation + signed access token) | %d refreshes/s | %.2f |\n", refresh, refresh/su
+  printf "| client_credentials grants (`oauth.token`, Basic auth, signed access token) | %d grants/s | %.2f |\n", cc, cc/su
   printf "| `verify_session`, our ES256 session token | %d verifications/s | %.2f |\n", vown, vown/su
   printf "| `verify_session`, a trusted issuer\047s RS256 session token (Clerk-shaped) | %d verifications/s | %.2f |\n", viss, viss/su
   printf "\n| RLS over %d rows, 1 client | scan latency | policy cost per row |\n|---|---|---|\n", rows
