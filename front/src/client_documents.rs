@@ -7,6 +7,7 @@
 //! and no private, loopback or link-local addresses (checked on the addresses the name resolves
 //! to, which are then the ones connected to), unless `--allow-private-fetch` says otherwise.
 
+use crate::fetch;
 use crate::sql::{self, CallError};
 use axum::http::StatusCode;
 use deadpool_postgres::Pool;
@@ -175,34 +176,9 @@ impl ClientDocuments {
         if url.scheme() != "https" {
             return Err("a client_id URL must use https".into());
         }
-        let mut res = self
-            .http
-            .get(url)
-            .header("accept", "application/json")
-            .send()
+        fetch::get_json(&self.http, url, MAX_DOCUMENT)
             .await
-            .map_err(|e| format!("cannot fetch the client metadata document: {e}"))?;
-        if !res.status().is_success() {
-            return Err(format!(
-                "fetching the client metadata document answered HTTP {}",
-                res.status()
-            ));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = res
-            .chunk()
-            .await
-            .map_err(|e| format!("reading the client metadata document: {e}"))?
-        {
-            if body.len() + chunk.len() > MAX_DOCUMENT {
-                return Err(format!(
-                    "the client metadata document is larger than {MAX_DOCUMENT} bytes"
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| format!("the client metadata document is not JSON: {e}"))
+            .map_err(|e| format!("fetching the client metadata document: {e}"))
     }
 }
 

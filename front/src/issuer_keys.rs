@@ -7,7 +7,7 @@
 //! (the issuer rotated): then at most once a minute per issuer, so tokens with made-up `kid`s
 //! cannot turn the front into a request amplifier against the issuer.
 
-use crate::sql;
+use crate::{fetch, sql};
 use deadpool_postgres::Pool;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -208,24 +208,9 @@ impl IssuerKeys {
         if !fetchable(&parsed) {
             return Err(format!("{url}: keys are fetched over https only"));
         }
-        let mut res = self
-            .http
-            .get(parsed)
-            .header("accept", "application/json")
-            .send()
+        fetch::get_json(&self.http, parsed, MAX_DOCUMENT)
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        if !res.status().is_success() {
-            return Err(format!("{url}: HTTP {}", res.status()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-            if body.len() + chunk.len() > MAX_DOCUMENT {
-                return Err(format!("{url}: larger than {MAX_DOCUMENT} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+            .map_err(|e| format!("{url}: {e}"))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod client_documents;
 mod config;
+mod fetch;
 mod form;
 mod issuer_keys;
 mod rate_limit;

@@ -104,13 +104,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     }
     let challenge =
         pkce::validate_challenge(p.get("code_challenge")?, p.get("code_challenge_method")?)?;
-    let allowed = clients::allowed_scopes(&req.client)?;
-    let scopes = match p.get("scope")? {
-        Some(s) => scope::parse(s)?,
-        // No scope requested: the client's registered scopes, if it has an explicit list.
-        None => req.client.scopes.clone().unwrap_or_default(),
-    };
-    scope::ensure_subset(&scopes, &allowed, "allowed for this client")?;
+    let scopes = requested_scopes(&req.client, p.get("scope")?)?;
     let state = p.get("state")?;
     let nonce = p.get("nonce")?;
     for (name, v) in [("state", state), ("nonce", nonce)] {
@@ -155,6 +149,21 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         &consent_url,
         &[("authorization_id", &id)],
     )))
+}
+
+/// The scopes of a request: those asked for, or, when none are, the client's registered ones
+/// (if it has an explicit list); each must be allowed for the client.
+pub fn requested_scopes(client: &Client, requested: Option<&str>) -> ApiResult<Vec<String>> {
+    let scopes = match requested {
+        Some(s) => scope::parse(s)?,
+        None => client.scopes.clone().unwrap_or_default(),
+    };
+    scope::ensure_subset(
+        &scopes,
+        &clients::allowed_scopes(client)?,
+        "allowed for this client",
+    )?;
+    Ok(scopes)
 }
 
 /// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any

@@ -3,12 +3,12 @@
 //! enters the user code on the consent page, which resolves it like an authorization id; the
 //! device polls the token endpoint with its device code (see [`redeem`]).
 
-use super::clients::{self, Client};
+use super::clients::Client;
 use super::token::{self, NewFamily};
 use super::{db, respond, set_no_store, ApiResult};
 use crate::error::{invalid_grant, OAuthError};
 use crate::protocol::params::Params;
-use crate::protocol::{redirect_uri, resource, scope, secret, user_code};
+use crate::protocol::{redirect_uri, resource, secret, user_code};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -29,7 +29,7 @@ fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
         )
         .into());
     }
-    let scopes = requested_scopes(&client, form.get("scope")?)?;
+    let scopes = super::authorize::requested_scopes(&client, form.get("scope")?)?;
     let resources = super::resources::requested(&form.get_all("resource")?)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
@@ -74,19 +74,6 @@ fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
         }
     }
     Err(crate::error::internal("could not draw a free user code").into())
-}
-
-fn requested_scopes(client: &Client, requested: Option<&str>) -> ApiResult<Vec<String>> {
-    let scopes = match requested {
-        Some(s) => scope::parse(s)?,
-        None => client.scopes.clone().unwrap_or_default(),
-    };
-    scope::ensure_subset(
-        &scopes,
-        &clients::allowed_scopes(client)?,
-        "allowed for this client",
-    )?;
-    Ok(scopes)
 }
 
 #[derive(Deserialize)]
