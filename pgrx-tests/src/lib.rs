@@ -296,3 +296,29 @@ pub fn verify_with_jwks(jwks: &Value, token: &str) -> Result<Value, String> {
         .map(|d| d.claims)
         .map_err(|e| e.to_string())
 }
+
+/// The `Authorization: Basic …` header of `client` (id and secret, RFC 6749 §2.3.1).
+pub fn basic_header(client: &TestClient) -> String {
+    use base64::Engine;
+    let raw = format!("{}:{}", client.id, client.secret.as_deref().unwrap_or(""));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Runs `sql` (returning jsonb) and reads the `response.status` it set, in one transaction.
+pub fn status_of(
+    c: &mut Client,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> (Value, String) {
+    let mut tx = c.transaction().unwrap();
+    let body: Value = tx.query_one(sql, params).unwrap().get(0);
+    let status: Option<String> = tx
+        .query_one("SELECT current_setting('response.status', true)", &[])
+        .unwrap()
+        .get(0);
+    tx.commit().unwrap();
+    (body, status.unwrap_or_default())
+}

@@ -2,36 +2,15 @@
 //! oauth.metadata, oauth.register_client, oauth.revoke, oauth.introspect, oauth.grants,
 //! oauth.revoke_grant, oauth.purge_expired. Each rule named in the issue has a test here.
 
-use base64::Engine;
 use oauth_server_e2e::*;
 use serde_json::{json, Value};
 
 fn basic(client: &TestClient) -> String {
-    let raw = format!("{}:{}", client.id, client.secret.as_deref().unwrap_or(""));
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    basic_header(client)
 }
 
 fn token(c: &mut postgres::Client, form: Value, authorization: Option<&str>) -> Value {
     json(c, "SELECT oauth.token($1, $2)", &[&form, &authorization])
-}
-
-/// `response.status` after running `sql` in the same transaction.
-fn status_of(
-    c: &mut postgres::Client,
-    sql: &str,
-    params: &[&(dyn postgres::types::ToSql + Sync)],
-) -> (Value, String) {
-    let mut tx = c.transaction().unwrap();
-    let body: Value = tx.query_one(sql, params).unwrap().get(0);
-    let status: Option<String> = tx
-        .query_one("SELECT current_setting('response.status', true)", &[])
-        .unwrap()
-        .get(0);
-    tx.commit().unwrap();
-    (body, status.unwrap_or_default())
 }
 
 #[test]

@@ -11,26 +11,11 @@ const API: &str = "https://api.example/";
 
 /// `oauth.token(form, authorization)` → (body, response.status).
 fn token(c: &mut Client, form: Value, authorization: Option<String>) -> (Value, String) {
-    let mut tx = c.transaction().unwrap();
-    let body: Value = tx
-        .query_one("SELECT oauth.token($1, $2)", &[&form, &authorization])
-        .unwrap()
-        .get(0);
-    let status: Option<String> = tx
-        .query_one("SELECT current_setting('response.status', true)", &[])
-        .unwrap()
-        .get(0);
-    tx.commit().unwrap();
-    (body, status.unwrap_or_default())
+    status_of(c, "SELECT oauth.token($1, $2)", &[&form, &authorization])
 }
 
 fn basic(client: &TestClient) -> Option<String> {
-    use base64::Engine;
-    let raw = format!("{}:{}", client.id, client.secret.as_deref().unwrap_or(""));
-    Some(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    ))
+    Some(basic_header(client))
 }
 
 fn aud(token_response: &Value) -> Value {

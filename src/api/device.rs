@@ -4,11 +4,11 @@
 //! device polls the token endpoint with its device code (see [`redeem`]).
 
 use super::clients::Client;
-use super::token::{self, NewFamily};
+use super::token::{self, Approved};
 use super::{db, respond, set_no_store, ApiResult};
 use crate::error::{invalid_grant, OAuthError};
 use crate::protocol::params::Params;
-use crate::protocol::{redirect_uri, resource, secret, user_code};
+use crate::protocol::{redirect_uri, secret, user_code};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -143,25 +143,20 @@ pub fn redeem(client: Client, device_code: Option<&str>, resources: &[String]) -
             )
             .into())
         }
-        _ => {
-            let audience = resource::narrow(resources, &row.resources)?;
-            let user_id = row
-                .user_id
-                .as_deref()
-                .ok_or_else(|| invalid_grant("device code has no user"))?;
-            let grant = token::start_family(NewFamily {
-                client_id: &client.client_id,
-                user_id,
+        _ => token::redeem_approved(
+            &client,
+            Approved {
+                id: &row.id,
+                user_id: row.user_id.as_deref(),
                 scopes: &row.scopes,
                 resources: &row.resources,
-                grant_type: "authorization_code",
                 auth_time: row.auth_time,
-                authorization_id: Some(&row.id),
                 user_claims: row.user_claims.clone(),
-            })?;
-            token::mark_redeemed(&row.id, grant.id())?;
-            token::issue_tokens(&grant, &client, &row.scopes, None, &audience)
-        }
+                nonce: None,
+                what: "device code",
+            },
+            resources,
+        ),
     }
 }
 

@@ -119,7 +119,7 @@ fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> 
 
 /// A token family as the issuing step needs it.
 #[derive(Deserialize)]
-pub struct Grant {
+struct Grant {
     id: String,
     client_id: String,
     user_id: String,
@@ -136,19 +136,19 @@ const GRANT_JSON: &str =
     FROM oauth.grants WHERE id = $1::uuid";
 
 /// What a new token family starts from.
-pub struct NewFamily<'a> {
-    pub client_id: &'a str,
-    pub user_id: &'a str,
-    pub scopes: &'a [String],
-    pub resources: &'a [String],
-    pub grant_type: &'a str,
-    pub auth_time: Option<i64>,
-    pub authorization_id: Option<&'a str>,
-    pub user_claims: Option<Value>,
+struct NewFamily<'a> {
+    client_id: &'a str,
+    user_id: &'a str,
+    scopes: &'a [String],
+    resources: &'a [String],
+    grant_type: &'a str,
+    auth_time: Option<i64>,
+    authorization_id: Option<&'a str>,
+    user_claims: Option<Value>,
 }
 
 /// Creates a token family (the grant every token of one authorization belongs to).
-pub fn start_family(f: NewFamily) -> Result<Grant, MisuseError> {
+fn start_family(f: NewFamily) -> Result<Grant, MisuseError> {
     let grant_id: String = db::query_row(
         "INSERT INTO oauth.grants (client_id, user_id, scopes, resources, grant_type, auth_time,
                                    authorization_id, user_claims)
@@ -183,7 +183,7 @@ impl Grant {
 /// Signs the access token for `audience` (resources; the default audience when empty), an ID
 /// token when `openid` is granted, and, if the client may refresh and the grant is a user's,
 /// stores a new refresh token of the family.
-pub fn issue_tokens(
+fn issue_tokens(
     grant: &Grant,
     client: &Client,
     scopes: &[String],
@@ -362,34 +362,62 @@ fn exchange(
         code_verifier,
         row.code_challenge.as_deref().unwrap_or_default(),
     )?;
-    let audience = resource::narrow(requested_resources, &row.resources)?;
-    let user_id = row
-        .user_id
-        .as_deref()
-        .ok_or_else(|| invalid_grant("authorization code has no user"))?;
-    // Valid: redeem, create the token family, issue.
-    let grant = start_family(NewFamily {
-        client_id: &client.client_id,
-        user_id,
-        scopes: &row.scopes,
-        resources: &row.resources,
-        grant_type: "authorization_code",
-        auth_time: row.auth_time,
-        authorization_id: Some(&row.id),
-        user_claims: row.user_claims.clone(),
-    })?;
-    mark_redeemed(&row.id, grant.id())?;
-    issue_tokens(
-        &grant,
+    redeem_approved(
         &client,
-        &row.scopes,
-        row.nonce.as_deref(),
-        &audience,
+        Approved {
+            id: &row.id,
+            user_id: row.user_id.as_deref(),
+            scopes: &row.scopes,
+            resources: &row.resources,
+            auth_time: row.auth_time,
+            user_claims: row.user_claims.clone(),
+            nonce: row.nonce.as_deref(),
+            what: "authorization code",
+        },
+        requested_resources,
     )
 }
 
+/// An approved authorization (a code, or a device request) about to be redeemed.
+pub struct Approved<'a> {
+    pub id: &'a str,
+    pub user_id: Option<&'a str>,
+    pub scopes: &'a [String],
+    pub resources: &'a [String],
+    pub auth_time: Option<i64>,
+    pub user_claims: Option<Value>,
+    pub nonce: Option<&'a str>,
+    /// "authorization code" or "device code", for the error message.
+    pub what: &'a str,
+}
+
+/// The valid redemption shared by codes and device codes: narrow the audience, start the token
+/// family, mark the authorization redeemed by it, issue the tokens.
+pub fn redeem_approved(
+    client: &Client,
+    a: Approved,
+    requested_resources: &[String],
+) -> ApiResult<Value> {
+    let audience = resource::narrow(requested_resources, a.resources)?;
+    let user_id = a
+        .user_id
+        .ok_or_else(|| invalid_grant(format!("{} has no user", a.what)))?;
+    let grant = start_family(NewFamily {
+        client_id: &client.client_id,
+        user_id,
+        scopes: a.scopes,
+        resources: a.resources,
+        grant_type: "authorization_code",
+        auth_time: a.auth_time,
+        authorization_id: Some(a.id),
+        user_claims: a.user_claims,
+    })?;
+    mark_redeemed(a.id, grant.id())?;
+    issue_tokens(&grant, client, a.scopes, a.nonce, &audience)
+}
+
 /// Marks an approved authorization (code or device) as redeemed by `grant_id`'s family.
-pub fn mark_redeemed(authorization_id: &str, grant_id: &str) -> Result<(), MisuseError> {
+fn mark_redeemed(authorization_id: &str, grant_id: &str) -> Result<(), MisuseError> {
     db::execute(
         "UPDATE oauth.authorizations SET status = 'redeemed', grant_id = $2::uuid WHERE id = $1",
         &[authorization_id.into(), grant_id.into()],
