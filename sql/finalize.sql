@@ -64,3 +64,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.refresh_tokens', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.signing_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.audit_log', '');

@@ -164,3 +164,20 @@ CREATE TABLE oauth.resources (
     scopes      text[],
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Security-relevant events, for administrators: clients created, changed, deleted and their
+-- secrets rotated; consents granted, denied and withdrawn; replayed codes, reused refresh
+-- tokens and other revocations; failed client authentication; signing key rotations; trusted
+-- issuer and resource changes. Never a secret, code or token: only ids.
+CREATE TABLE oauth.audit_log (
+    -- A uuid rather than a sequence: pg_dump restores the rows without a sequence to carry.
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    event      text NOT NULL,
+    client_id  text,
+    user_id    text,
+    details    jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON oauth.audit_log (at);
+CREATE INDEX audit_log_event_at ON oauth.audit_log (event, at);
+CREATE INDEX audit_log_client_at ON oauth.audit_log (client_id, at);

@@ -22,6 +22,7 @@ static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+static AUDIT_RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 
 pub fn init() {
     let string = |name, short, long, setting| {
@@ -130,6 +131,16 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"oauth_server.audit_retention_days",
+        c"Days oauth.purge_expired() keeps audit log rows; 0 keeps them forever.",
+        c"",
+        &AUDIT_RETENTION_DAYS,
+        0,
+        36500,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     GucRegistry::define_bool_guc(
         c"oauth_server.client_id_metadata_documents",
         c"Whether a client may identify itself by the https URL of its metadata document.",
@@ -189,4 +200,7 @@ pub fn dynamic_registration() -> bool {
 }
 pub fn client_metadata_documents() -> bool {
     CLIENT_METADATA_DOCUMENTS.get()
+}
+pub fn audit_retention_days() -> i64 {
+    AUDIT_RETENTION_DAYS.get().into()
 }

@@ -354,7 +354,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     let n = json(&mut c, "SELECT oauth.purge_expired()", &[]);
     assert_eq!(
         n,
-        json!({"authorizations": 3, "refresh_tokens": 1, "grants": 1})
+        json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1})
     );
     assert!(refresh(
         &mut c,
@@ -374,7 +374,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     );
     assert_eq!(
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
-        json!({"authorizations": 0, "refresh_tokens": 0, "grants": 0})
+        json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0})
     );
 }
 

@@ -334,6 +334,13 @@ pub(crate) fn create(
         &with_metadata(vec![client_id.as_str().into(), secret_hash.into(), client_type.into()], md),
     )?;
     let mut out = client_json(&client_id)?;
+    super::audit::record(
+        "client_created",
+        Some(&client_id),
+        None,
+        json!({"name": out["name"], "client_type": client_type, "grant_types": out["grant_types"],
+               "redirect_uris": out["redirect_uris"]}),
+    )?;
     if let Some(s) = client_secret {
         out["client_secret"] = json!(s);
     }
@@ -432,6 +439,13 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
          WHERE client_id = $1",
         &with_metadata(vec![client_id.into()], md),
     )?;
+    let changed: Vec<&String> = changes.keys().collect();
+    super::audit::record(
+        "client_updated",
+        Some(client_id),
+        None,
+        json!({"changed": changed}),
+    )?;
     client_json(client_id)
 }
 
@@ -448,6 +462,12 @@ fn delete_client(client_id: Option<&str>) -> bool {
     if n == 0 {
         super::raise(not_found(client_id));
     }
+    or_raise(super::audit::record(
+        "client_deleted",
+        Some(client_id),
+        None,
+        json!({}),
+    ));
     true
 }
 
@@ -464,6 +484,12 @@ fn regenerate_client_secret(client_id: Option<&str>) -> JsonB {
     or_raise(db::execute(
         "UPDATE oauth.clients SET client_secret_hash = $2, updated_at = now() WHERE client_id = $1",
         &[client_id.into(), secret::hash(&s).to_vec().into()],
+    ));
+    or_raise(super::audit::record(
+        "client_secret_rotated",
+        Some(client_id),
+        None,
+        json!({}),
     ));
     JsonB(json!({"client_id": client_id, "client_secret": s}))
 }

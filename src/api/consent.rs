@@ -6,7 +6,7 @@
 
 use super::authorize::error_params;
 use super::session::{self, Caller};
-use super::{db, respond, ApiResult};
+use super::{audit, db, respond, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::{redirect_uri, scope, secret, user_code};
 use crate::settings;
@@ -90,11 +90,24 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
         "UPDATE oauth.authorizations SET status = 'denied' WHERE id = $1",
         &[row.id.as_str().into()],
     )?;
+    audit::record(
+        "consent_denied",
+        Some(&row.client_id),
+        row.user_id.as_deref(),
+        json!({"authorization_id": row.id, "reason": e.code()}),
+    )?;
     Ok(decided_redirect(row, &e))
 }
 
 /// Records the consent (scopes accumulate), issues the code, and returns the redirect.
 fn approve(row: &Pending, caller: &Caller) -> ApiResult<Value> {
+    audit::record(
+        "consent_granted",
+        Some(&row.client_id),
+        Some(&caller.user_id),
+        json!({"authorization_id": row.id, "scopes": row.scopes, "resources": row.resources,
+               "device": row.kind == "device"}),
+    )?;
     db::execute(
         "INSERT INTO oauth.consents (user_id, client_id, scopes) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, client_id) DO UPDATE SET

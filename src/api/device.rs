@@ -136,7 +136,7 @@ pub fn redeem(client: Client, device_code: Option<&str>, resources: &[String]) -
         }
         "redeemed" => {
             if let Some(g) = &row.grant_id {
-                token::revoke_grant(g, "device code replayed")?;
+                token::revoke_grant(g, "device_code_replayed", "device code replayed")?;
             }
             Err(invalid_grant(
                 "device code has already been used; the tokens it issued are revoked",

@@ -5,7 +5,7 @@
 //! access token as the user's session.
 
 use super::session::{self, Caller};
-use super::{db, respond, ApiResult};
+use super::{audit, db, respond, ApiResult};
 use crate::error::OAuthError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -44,6 +44,12 @@ fn revoke(client_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value
     if withdrawn == 0 && families == 0 {
         return Err(OAuthError::NotFound("no grant to this client".into()).into());
     }
+    audit::record(
+        "consent_revoked",
+        Some(client_id),
+        Some(&caller.user_id),
+        json!({"token_families_revoked": families}),
+    )?;
     Ok(json!({ "client_id": client_id, "revoked": true, "token_families_revoked": families }))
 }
 

@@ -6,7 +6,7 @@
 //! The database cannot fetch URLs, so the keys arrive through the front (or inline in the
 //! options); everything here works on what is stored.
 
-use super::db;
+use super::{audit, db};
 use super::{or_raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::issuer_policy::{self, IssuerPolicy};
@@ -138,7 +138,14 @@ fn add_issuer(issuer: Option<&str>, options: default!(Option<JsonB>, "'{}'")) ->
         );
     }
     let (policy, jwks) = or_raise(validate(issuer, &options));
-    JsonB(or_raise(store(&policy, jwks, true)))
+    let stored = or_raise(store(&policy, jwks, true));
+    or_raise(audit::record(
+        "issuer_added",
+        None,
+        None,
+        json!({"issuer": issuer, "options": stored["options"]}),
+    ));
+    JsonB(stored)
 }
 
 /// Changes some options of a trusted issuer; the others keep their values.
@@ -162,7 +169,14 @@ fn update_issuer(issuer: Option<&str>, options: Option<JsonB>) -> JsonB {
         merged[k.as_str()] = v;
     }
     let (policy, jwks) = or_raise(validate(issuer, &merged));
-    JsonB(or_raise(store(&policy, jwks, false)))
+    let stored = or_raise(store(&policy, jwks, false));
+    or_raise(audit::record(
+        "issuer_updated",
+        None,
+        None,
+        json!({"issuer": issuer, "options": stored["options"]}),
+    ));
+    JsonB(stored)
 }
 
 /// Stops trusting `issuer`: its session tokens are refused from the next call on.
@@ -177,6 +191,12 @@ fn remove_issuer(issuer: Option<&str>) -> bool {
     if removed == 0 {
         super::raise(unknown(issuer));
     }
+    or_raise(audit::record(
+        "issuer_removed",
+        None,
+        None,
+        json!({"issuer": issuer}),
+    ));
     true
 }
 

@@ -154,13 +154,18 @@ fn rotate_signing_key(alg: default!(Option<&str>, "'ES256'")) -> JsonB {
         )
     };
     or_raise(rotate(alg));
-    JsonB(
-        or_raise(db::query_json(
-            "SELECT jsonb_object_agg(status, kid) FROM oauth.signing_keys",
-            &[],
-        ))
-        .unwrap_or(json!({})),
-    )
+    let kids = or_raise(db::query_json(
+        "SELECT jsonb_object_agg(status, kid) FROM oauth.signing_keys",
+        &[],
+    ))
+    .unwrap_or(json!({}));
+    or_raise(super::audit::record(
+        "signing_key_rotated",
+        None,
+        None,
+        json!({"alg": alg.as_str(), "kids": kids}),
+    ));
+    JsonB(kids)
 }
 
 fn rotate(alg: Alg) -> Result<(), MisuseError> {

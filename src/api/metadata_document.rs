@@ -99,6 +99,12 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         )
         .into());
     }
+    super::audit::record(
+        "client_metadata_document_stored",
+        Some(url),
+        None,
+        json!({"name": name, "redirect_uris": redirect_uris}),
+    )?;
     Ok(
         json!({ "client_id": url, "client_name": name, "redirect_uris": redirect_uris, "grant_types": grants }),
     )

@@ -2,6 +2,7 @@
 //! endpoint or concern. Protocol failures are returned as JSON with `response.status`;
 //! misuse is raised with a SQLSTATE.
 
+pub mod audit;
 pub mod authorize;
 pub mod clients;
 pub mod consent;

@@ -30,7 +30,17 @@ fn purge() -> Result<Value, MisuseError> {
            AND NOT EXISTS (SELECT FROM oauth.refresh_tokens t WHERE t.grant_id = g.id)",
         &[grace.into()],
     )?;
+    let retention = settings::audit_retention_days();
+    let audit_log = if retention > 0 {
+        db::execute(
+            "DELETE FROM oauth.audit_log WHERE at < now() - make_interval(days => $1)",
+            &[(retention as i32).into()],
+        )?
+    } else {
+        0
+    };
     Ok(json!({
+        "audit_log": audit_log,
         "authorizations": authorizations,
         "refresh_tokens": refresh_tokens,
         "grants": grants,

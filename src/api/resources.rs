@@ -137,7 +137,17 @@ fn add_resource(
     or_raise(db::execute(
         "INSERT INTO oauth.resources (resource, name, scopes) VALUES ($1, $2, $3)
          ON CONFLICT (resource) DO UPDATE SET name = excluded.name, scopes = excluded.scopes",
-        &[parsed[0].as_str().into(), name.into(), scopes.into()],
+        &[
+            parsed[0].as_str().into(),
+            name.into(),
+            scopes.clone().into(),
+        ],
+    ));
+    or_raise(super::audit::record(
+        "resource_added",
+        None,
+        None,
+        json!({"resource": parsed[0], "scopes": scopes}),
     ));
     JsonB(or_raise(metadata_document(&parsed[0])).unwrap_or(Value::Null))
 }
@@ -154,6 +164,12 @@ fn remove_resource(resource: Option<&str>) -> bool {
     if n == 0 {
         raise(not_a_resource(r));
     }
+    or_raise(super::audit::record(
+        "resource_removed",
+        None,
+        None,
+        json!({"resource": r}),
+    ));
     true
 }
 

@@ -56,12 +56,16 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
     // token_type_hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
     if let Some(row) = find_refresh_token(token)? {
         if row.client_id == client.client_id {
-            revoke_grant(&row.grant_id, "refresh token revoked by the client")?;
+            revoke_grant(
+                &row.grant_id,
+                "token_revoked",
+                "refresh token revoked by the client",
+            )?;
         }
     } else if let Some(claims) = access_token_claims(token) {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
-            revoke_grant(sid, "access token revoked by the client")?;
+            revoke_grant(sid, "token_revoked", "access token revoked by the client")?;
         }
     }
     // An unknown, expired or foreign token gets the same answer (RFC 7009 §2.2): nothing

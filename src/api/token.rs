@@ -6,7 +6,7 @@
 
 use super::clients::{self, Client};
 use super::keys::current_signer;
-use super::userinfo;
+use super::{audit, userinfo};
 use super::{db, or_raise, required, respond, set_no_store, ApiResult};
 use crate::error::{
     bad_param, invalid_client, invalid_grant, invalid_request, MisuseError, OAuthError,
@@ -27,6 +27,28 @@ pub fn authenticate_client(
     client_id: Option<&str>,
     client_secret: Option<&str>,
 ) -> ApiResult<Client> {
+    let result = check_credentials(client_id, client_secret);
+    if let Err(super::Failure::OAuth(e @ OAuthError::InvalidClient(_))) = &result {
+        record_failed_authentication(client_id, e)?;
+    }
+    result
+}
+
+/// Every failed client authentication is audited: repeated failures for one client_id are
+/// the signal of a secret being guessed.
+pub fn record_failed_authentication(
+    client_id: Option<&str>,
+    e: &OAuthError,
+) -> Result<(), MisuseError> {
+    audit::record(
+        "client_authentication_failed",
+        client_id.filter(|c| !c.is_empty()),
+        None,
+        json!({"reason": e.description()}),
+    )
+}
+
+fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
     let client_id = client_id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid_client("client_id is required"))?;
@@ -74,11 +96,12 @@ pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiRe
     )?;
     let client = authenticate_client(Some(&creds.client_id), creds.secret.as_deref())?;
     if client.token_endpoint_auth_method != creds.method.name() {
-        return Err(invalid_client(format!(
+        let e = invalid_client(format!(
             "this client must authenticate with {}",
             client.token_endpoint_auth_method
-        ))
-        .into());
+        ));
+        record_failed_authentication(Some(&client.client_id), &e)?;
+        return Err(e.into());
     }
     Ok(client)
 }
@@ -300,13 +323,23 @@ struct CodeRow {
 }
 
 /// Revokes a token family: its refresh tokens stop working and `verify` rejects its access
-/// tokens.
-pub fn revoke_grant(grant_id: &str, reason: &str) -> Result<(), MisuseError> {
-    db::execute(
-        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2 WHERE id = $1::uuid AND revoked_at IS NULL",
+/// tokens. `event` names it in the audit log (code_replayed, refresh_token_reused, …).
+pub fn revoke_grant(grant_id: &str, event: &str, reason: &str) -> Result<(), MisuseError> {
+    let revoked = db::query_json(
+        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = $2
+         WHERE id = $1::uuid AND revoked_at IS NULL
+         RETURNING jsonb_build_object('client_id', client_id, 'user_id', user_id)",
         &[grant_id.into(), reason.into()],
-    )
-    .map(|_| ())
+    )?;
+    if let Some(g) = revoked {
+        audit::record(
+            event,
+            g["client_id"].as_str(),
+            g["user_id"].as_str(),
+            json!({"grant_id": grant_id, "reason": reason}),
+        )?;
+    }
+    Ok(())
 }
 
 fn exchange(
@@ -331,7 +364,7 @@ fn exchange(
     .ok_or_else(|| invalid_grant("authorization code is invalid"))?;
     if row.status == "redeemed" {
         if let Some(g) = &row.grant_id {
-            revoke_grant(g, "authorization code replayed")?;
+            revoke_grant(g, "code_replayed", "authorization code replayed")?;
         }
         return Err(invalid_grant(
             "authorization code has already been used; the tokens it issued are revoked",
@@ -508,7 +541,11 @@ fn refresh_grant(
         return Err(invalid_grant("refresh token has been revoked").into());
     }
     if row.used {
-        revoke_grant(&row.grant_id, "refresh token reused")?;
+        revoke_grant(
+            &row.grant_id,
+            "refresh_token_reused",
+            "refresh token reused",
+        )?;
         return Err(invalid_grant(
             "refresh token has already been used; its token family is revoked",
         )
