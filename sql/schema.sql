@@ -129,7 +129,10 @@ CREATE TABLE oauth.signing_keys (
     alg          text NOT NULL CHECK (alg IN ('ES256', 'RS256', 'EdDSA')),
     status       text NOT NULL CHECK (status IN ('next', 'current', 'previous')),
     public_jwk   jsonb NOT NULL,
+    -- PKCS#8 DER, or, when kek_id is set, AES-256-GCM sealed with the key-encryption key of
+    -- that fingerprint (kept outside the database: oauth_server.key_encryption_key_file).
     private_key  bytea NOT NULL,
+    kek_id       text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     activated_at timestamptz
 );

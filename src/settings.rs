@@ -22,6 +22,8 @@ static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+static KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static PREVIOUS_KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static AUDIT_RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 
 pub fn init() {
@@ -131,6 +133,28 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    // Paths only, but superuser-only to read too: who knows where the KEK is knows what to steal.
+    for (name, short, setting) in [
+        (
+            c"oauth_server.key_encryption_key_file",
+            c"File with the 32-byte key that encrypts private signing keys at rest (base64 or hex).",
+            &KEK_FILE,
+        ),
+        (
+            c"oauth_server.previous_key_encryption_key_file",
+            c"The previous key-encryption key file, during a rotation (oauth.rekey_signing_keys()).",
+            &PREVIOUS_KEK_FILE,
+        ),
+    ] {
+        GucRegistry::define_string_guc(
+            name,
+            short,
+            c"Readable by the server's OS user only; never stored in the database.",
+            setting,
+            GucContext::Suset,
+            GucFlags::SUPERUSER_ONLY,
+        );
+    }
     GucRegistry::define_int_guc(
         c"oauth_server.audit_retention_days",
         c"Days oauth.purge_expired() keeps audit log rows; 0 keeps them forever.",
@@ -203,4 +227,10 @@ pub fn client_metadata_documents() -> bool {
 }
 pub fn audit_retention_days() -> i64 {
     AUDIT_RETENTION_DAYS.get().into()
+}
+pub fn key_encryption_key_file() -> Option<String> {
+    string(&KEK_FILE)
+}
+pub fn previous_key_encryption_key_file() -> Option<String> {
+    string(&PREVIOUS_KEK_FILE)
 }

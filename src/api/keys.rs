@@ -5,6 +5,7 @@
 //! announces every key one rotation before it signs, and keeps it one rotation after.
 
 use super::db::{self, hex_bytes};
+use super::key_protection;
 use super::{or_raise, raise};
 use crate::error::{internal, Misuse, MisuseError};
 use crate::protocol::jws::{self, Alg, Signer};
@@ -28,19 +29,22 @@ struct KeyRow {
     kid: String,
     alg: String,
     private_key: String,
+    kek_id: Option<String>,
 }
 
 fn insert_key(alg: Alg, status: &str) -> Result<String, MisuseError> {
     let k = jws::generate(alg)?;
+    let (stored, kek_id) = key_protection::seal(&k.kid, &k.private_pkcs8)?;
     db::execute(
-        "INSERT INTO oauth.signing_keys (kid, alg, status, public_jwk, private_key, activated_at)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $3 = 'current' THEN now() END)",
+        "INSERT INTO oauth.signing_keys (kid, alg, status, public_jwk, private_key, kek_id, activated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $3 = 'current' THEN now() END)",
         &[
             k.kid.as_str().into(),
             alg.as_str().into(),
             status.into(),
             JsonB(k.public_jwk).into(),
-            k.private_pkcs8.as_slice().into(),
+            stored.into(),
+            kek_id.into(),
         ],
     )?;
     Ok(k.kid)
@@ -84,13 +88,15 @@ pub fn current_signer() -> Result<Rc<Signer>, MisuseError> {
         return Ok(s);
     }
     let row: KeyRow = db::query_row(
-        "SELECT jsonb_build_object('kid', kid, 'alg', alg, 'private_key', private_key) FROM oauth.signing_keys WHERE kid = $1",
+        "SELECT jsonb_build_object('kid', kid, 'alg', alg, 'private_key', private_key, 'kek_id', kek_id)
+         FROM oauth.signing_keys WHERE kid = $1",
         &[kid.as_str().into()],
     )?
     .ok_or_else(|| internal("current signing key vanished"))?;
     let alg = Alg::parse(&row.alg).ok_or_else(|| internal("stored key has an unknown alg"))?;
-    let der =
+    let stored =
         hex_bytes(&row.private_key).ok_or_else(|| internal("stored private key is not bytea"))?;
+    let der = key_protection::open(&row.kid, &stored, row.kek_id.as_deref())?;
     let signer = Rc::new(Signer::from_pkcs8(&row.kid, alg, &der)?);
     SIGNERS.with(|c| c.borrow_mut().insert(kid, signer.clone()));
     Ok(signer)

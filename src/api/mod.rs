@@ -10,6 +10,7 @@ pub mod db;
 pub mod device;
 pub mod grants;
 pub mod issuers;
+pub mod key_protection;
 pub mod keys;
 pub mod metadata;
 pub mod metadata_document;

@@ -4,6 +4,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod issuer_policy;
 pub mod jws;
+pub mod key_wrap;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
