@@ -239,12 +239,7 @@ fn rfc9700_2_5_client_impersonation_secret_guessing_is_refused_and_audited() {
             secret: Some(g.clone()),
         };
         let r = refresh(&mut c, &guess, rt, None);
-        let expected = if g.is_empty() {
-            "invalid_client"
-        } else {
-            "invalid_client"
-        };
-        assert_eq!(r["error"], expected, "{g:?}");
+        assert_eq!(r["error"], "invalid_client", "{g:?}");
     }
     let failures: i64 = c
         .query_one(
