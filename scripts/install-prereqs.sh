@@ -47,6 +47,17 @@ else
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-installed)
 fi
 
+# schemathesis (PyPI), pinned, in its own virtualenv: the HTTP fuzz of the front.
+SCHEMATHESIS_VERSION=4.32.5
+VENV=${OAUTH_TOOLS_DIR:-$HOME/.local/share/oauth_server}/venv
+if "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+  log "schemathesis $SCHEMATHESIS_VERSION present"
+else
+  log "pip install schemathesis==$SCHEMATHESIS_VERSION"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 # The extension is installed into the system PostgreSQL's directories; the test
 # clusters run as user postgres, which must be able to read the build tree.
 id postgres >/dev/null 2>&1 || { log "user postgres missing"; exit 1; }

@@ -3,6 +3,9 @@
 //   node load.js <ours|oidc-provider> <refresh|flow> <base-url> <concurrency> <seconds>
 // refresh: each worker rotates its own refresh token chain (grant_type=refresh_token).
 // flow:    a returning user with a prior consent: authorize -> (consent step) -> code -> token.
+// mixed:   (ours only; the soak) a flow, three refreshes, userinfo, introspection of the access
+//          token and revocation of the refresh token: every hot endpoint in one iteration.
+// PROGRESS_SECONDS (env): also print a progress line to stderr that often.
 // Environment: CLIENT_ID, CLIENT_SECRET, REDIRECT.
 import http from "node:http";
 import { createHash, randomBytes } from "node:crypto";
@@ -14,7 +17,9 @@ const REDIRECT = process.env.REDIRECT ?? "http://127.0.0.1/callback";
 const basicAuth = "Basic " + Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(SECRET)}`).toString("base64");
 const SCOPE = target === "ours" ? "openid email" : "openid email api:read";
 
+let requests = 0;
 function request(method, url, { headers = {}, body } = {}) {
+  requests++;
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent, headers }, (res) => {
       const chunks = [];
@@ -117,16 +122,37 @@ async function refresh(w) {
   w.refreshToken = t.refresh_token;
 }
 
+// Everything else a client does with its tokens, for the mixed mode.
+async function useTokens(w, t) {
+  const u = await request("GET", `${base}/oauth/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } });
+  expect(u.status === 200 && JSON.parse(u.body).sub === w.user, `userinfo ${u.status} ${u.body}`);
+  const i = await request("POST", `${base}/oauth/introspect`, { headers: FORM, body: form({ token: t.access_token }) });
+  expect(i.status === 200 && JSON.parse(i.body).active === true, `introspect ${i.status} ${i.body}`);
+  const r = await request("POST", `${base}/oauth/revoke`, { headers: FORM, body: form({ token: w.refreshToken }) });
+  expect(r.status === 200, `revoke ${r.status} ${r.body}`);
+}
+
+async function mixed(w) {
+  const t = await exchange(w);
+  w.refreshToken = t.refresh_token;
+  for (let i = 0; i < 3; i++) await refresh(w);
+  await useTokens(w, t);
+}
+
 const workers = await Promise.all(Array.from({ length: Number(conc) }, (_, i) => newWorker(i)));
 for (const w of workers) w.refreshToken = (await exchange(w)).refresh_token; // warm-up + first consent
 let ops = 0, errors = 0;
+requests = 0; // the warm-up does not count
 const firstErrors = [];
 const end = Date.now() + Number(secs) * 1000;
 const start = Date.now();
+const every = Number(process.env.PROGRESS_SECONDS ?? 0);
+const progress = every > 0 && setInterval(() => console.error(JSON.stringify({
+  at: Math.round((Date.now() - start) / 1000), ops, requests, errors })), every * 1000);
 await Promise.all(workers.map(async (w) => {
   while (Date.now() < end) {
     try {
-      if (mode === "refresh") await refresh(w); else await exchange(w);
+      if (mode === "refresh") await refresh(w); else if (mode === "mixed") await mixed(w); else await exchange(w);
       ops++;
     } catch (e) {
       errors++;
@@ -135,6 +161,7 @@ await Promise.all(workers.map(async (w) => {
     }
   }
 }));
+if (progress) clearInterval(progress);
 const elapsed = (Date.now() - start) / 1000;
 console.log(JSON.stringify({ target, mode, concurrency: Number(conc), seconds: elapsed,
-  ops, errors, per_second: Math.round(ops / elapsed), first_errors: firstErrors }));
+  ops, requests, errors, per_second: Math.round(ops / elapsed), first_errors: firstErrors }));

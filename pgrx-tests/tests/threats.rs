@@ -463,3 +463,118 @@ fn rfc9700_consent_fixation_another_users_request_is_invisible() {
     );
     assert!(ok["redirect_to"].as_str().unwrap().contains("code="));
 }
+
+/// The functions a role may execute, as `oauth.name(argtypes)`, from the catalog.
+fn executable_by(c: &mut Client, role: &str) -> Vec<String> {
+    c.query(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'oauth' AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1",
+        &[&role],
+    )
+    .unwrap()
+    .iter()
+    // `authorization` is a keyword, so regprocedure quotes it.
+    .map(|r| r.get::<_, String>(0).replace('"', ""))
+    .collect()
+}
+
+/// OAuth 2.1 §7 / RFC 9700 §2.3 (privilege restriction), inside Postgres: PostgREST-style
+/// `anon` and `authenticated` roles can execute exactly the functions meant for them, read no
+/// table (keys, secrets, codes, grants), and a user's claims never reach another user's grants.
+#[test]
+fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
+    // The roles must exist before CREATE EXTENSION, which grants the session-claims functions
+    // to `authenticated` when it exists.
+    let admin_db = TestDb::new("t_roles_setup");
+    admin_db
+        .connect()
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE anon NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             DO $$ BEGIN CREATE ROLE authenticated NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;",
+        )
+        .unwrap();
+    let (_db, mut c, client) = setup("t_roles");
+
+    let public: Vec<&str> = vec![
+        "oauth.authorization(text,text)",
+        "oauth.authorize(jsonb)",
+        "oauth.client_id()",
+        "oauth.consent(text,boolean,text)",
+        "oauth.device_authorization(jsonb,text)",
+        "oauth.exchange_code(text,text,text,text,text,text)",
+        "oauth.grants(text)",
+        "oauth.has_scope(text)",
+        "oauth.introspect(jsonb,text)",
+        "oauth.jwks()",
+        "oauth.jwt()",
+        "oauth.metadata()",
+        "oauth.protected_resource_metadata(text)",
+        "oauth.protected_resource_metadata_at(text)",
+        "oauth.refresh(text,text,text,text)",
+        "oauth.register_client(jsonb)",
+        "oauth.revoke(jsonb,text)",
+        "oauth.revoke_grant(text,text)",
+        "oauth.scopes()",
+        "oauth.session_issuer()",
+        "oauth.token(jsonb,text)",
+        "oauth.uid()",
+        "oauth.userinfo(text)",
+        "oauth.verify(text)",
+        "oauth.verify_session(text)",
+    ];
+    let mut sorted = |mut v: Vec<&str>| -> Vec<String> {
+        v.sort();
+        v.into_iter().map(String::from).collect()
+    };
+    assert_eq!(executable_by(&mut c, "anon"), sorted(public.clone()));
+    let mut for_users = public.clone();
+    for_users.extend([
+        "oauth.authorization(text)",
+        "oauth.consent(text,boolean)",
+        "oauth.grants()",
+        "oauth.revoke_grant(text)",
+    ]);
+    assert_eq!(executable_by(&mut c, "authenticated"), sorted(for_users));
+
+    // No table of the schema is readable or writable, whatever it holds.
+    let tables: Vec<String> = c
+        .query(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'oauth' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(tables.len() >= 10, "{tables:?}");
+    // A victim with a grant, to look for.
+    tokens(&mut c, &client, "openid", "victim");
+    for role in ["anon", "authenticated"] {
+        for t in &tables {
+            let mut tx = c.transaction().unwrap();
+            tx.batch_execute(&format!("SET LOCAL ROLE {role}")).unwrap();
+            let e = tx.query(&format!("SELECT * FROM {t}"), &[]).unwrap_err();
+            assert_eq!(e.code().unwrap().code(), "42501", "{role} reads {t}");
+        }
+    }
+    // `authenticated` with the attacker's claims sees and revokes only the attacker's grants.
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute(
+        "SET LOCAL ROLE authenticated;
+         SELECT set_config('request.jwt.claims', '{\"sub\":\"attacker\",\"role\":\"authenticated\"}', true)",
+    )
+    .unwrap();
+    let seen: Value = tx.query_one("SELECT oauth.grants()", &[]).unwrap().get(0);
+    assert_eq!(seen, json!([]));
+    let revoked: Value = tx
+        .query_one("SELECT oauth.revoke_grant($1)", &[&client.id])
+        .unwrap()
+        .get(0);
+    assert_eq!(revoked["error"], "not_found", "{revoked}");
+    tx.commit().unwrap();
+    let victims: Value = as_user(&mut c, &user("victim"), |tx| {
+        tx.query_one("SELECT oauth.grants()", &[]).unwrap().get(0)
+    });
+    assert_eq!(victims.as_array().unwrap().len(), 1, "{victims}");
+}
