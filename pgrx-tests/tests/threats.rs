@@ -522,7 +522,7 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
         "oauth.verify(text)",
         "oauth.verify_session(text)",
     ];
-    let mut sorted = |mut v: Vec<&str>| -> Vec<String> {
+    let sorted = |mut v: Vec<&str>| -> Vec<String> {
         v.sort();
         v.into_iter().map(String::from).collect()
     };
