@@ -35,6 +35,7 @@ SQL
     --consent-page --demo-login --fetch-ca-file "$dir/ca.crt" --allow-private-fetch "$@" \
     >"$dir/front.log" 2>&1 &
   FRONT_PID=$!
+  export FRONT_PID STACK_DIR
   for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && return 0; sleep 0.2; done
   echo "oauth-front did not start:"; tail -20 "$dir/front.log"; return 1
 }

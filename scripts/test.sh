@@ -6,7 +6,8 @@
 #   4. the extension installed into PostgreSQL 15 and the end-to-end suite (pgrx-tests/)
 #      against a throwaway cluster, over libpq
 #   5. oauth-front on that cluster, driven over HTTP by independent client libraries
-#      (openid-client), raw fetch, and headless Chromium through the reference consent page
+#      (openid-client, the MCP SDK), raw fetch, headless Chromium through the reference consent
+#      page, and a fault test; then a short schemathesis run and a short soak against it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
@@ -48,9 +49,17 @@ cargo build -p oauth-front
 bash scripts/cluster.sh stop "$WORK/cluster"
 trap stack_down EXIT
 stack_up "$WORK" "$PORT" "${OAUTH_TEST_FRONT_PORT:-18080}" target/debug/oauth-front \
-  --register-per-minute 40 --purge-interval 5
+  --register-per-minute 40 --purge-interval 5 --client-auth-failures-per-minute 10000
 (cd e2e && FRONT_BIN="$PWD/../target/debug/oauth-front" \
   TLS_CERT="$WORK/tls.crt" TLS_KEY="$WORK/tls.key" \
   PG_RESTART_CMD="bash ../scripts/cluster.sh restart $WORK/cluster" npm test) \
   || { echo "--- front log (tail)"; tail -40 "$WORK/front.log"; exit 1; }
+
+step "HTTP fuzz of the front (schemathesis, short run; scripts/proof.sh runs the long one)"
+HTTP_FUZZ_EXAMPLES=30 bash scripts/http-fuzz.sh
+
+step "soak (short run; scripts/proof.sh runs the long one)"
+SOAK_SECONDS=30 SOAK_CLIENTS=4 bash scripts/soak.sh
+
+step "no 5xx but 503 in the front's log"
 stack_no_server_errors

@@ -111,5 +111,7 @@ test("killed backends and a Postgres restart mid-flow: nothing redeemed twice, n
   const r = await postForm("/oauth/token", { grant_type: "refresh_token", refresh_token: t.body.refresh_token }, auth);
   assert.equal(r.status, 200);
   assert.ok(faults.killed > 0 && faults.restarts === 1, JSON.stringify(faults));
-  console.log(`# faults ${JSON.stringify(faults)} work ${JSON.stringify(counts)}`);
+  // One line for scripts/proof.sh.
+  console.log(`# faults-summary ${JSON.stringify({ ...faults, ...counts, halfRotated, doubleRedeemed,
+    recovered: true })}`);
 });

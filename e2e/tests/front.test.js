@@ -3,6 +3,7 @@
 // limits, caching, health).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import {
   FRONT, REDIRECT, basic, bearer, consentThrough, createClient, pkce, postForm, session, sql,
 } from "./helpers.js";
@@ -51,6 +52,39 @@ test("failed client authentication is 401 with WWW-Authenticate", async () => {
     client_secret: c.client_secret }, basic(c.client_id, c.client_secret));
   assert.equal(both.status, 400);
   assert.equal((await both.json()).error, "invalid_request");
+});
+
+test("secret guessing: past the failure budget an IP gets 429 at every client-authenticating endpoint", { skip: !process.env.FRONT_BIN && "FRONT_BIN not set" }, async () => {
+  // A front of its own with a budget of 3 failures a minute (the suite's front allows more,
+  // because many tests fail authentication on purpose from the same address).
+  const port = 18191;
+  const front = spawn(process.env.FRONT_BIN, ["--listen", `127.0.0.1:${port}`, "--purge-interval", "0",
+    "--jwks-refresh-interval", "0", "--client-auth-failures-per-minute", "3"], { stdio: "ignore" });
+  const base = `http://127.0.0.1:${port}`;
+  const post = (path, form, headers) => fetch(base + path, { method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(form) });
+  try {
+    for (let i = 0; i < 50; i++) {
+      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const c = createClient({ grants: "client_credentials" });
+    // Successes cost nothing.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await post("/oauth/token", { grant_type: "client_credentials" }, basic(c.client_id, c.client_secret))).status, 200);
+    }
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await post("/oauth/token", { grant_type: "client_credentials" }, basic(c.client_id, `guess${i}`))).status, 401);
+    }
+    for (const path of ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/device_authorization"]) {
+      const res = await post(path, { grant_type: "client_credentials", token: "x" }, basic(c.client_id, c.client_secret));
+      assert.equal(res.status, 429, path);
+      assert.ok(Number(res.headers.get("retry-after")) > 0);
+      assert.equal((await res.json()).error, "slow_down");
+    }
+  } finally {
+    front.kill();
+  }
 });
 
 test("malformed token requests get RFC 6749 errors, never a 500", async () => {

@@ -52,6 +52,16 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_REGISTER_PER_MINUTE", default_value_t = 10)]
     pub register_per_minute: u32,
 
+    /// Failed client authentications (401 `invalid_client` at the token, revocation,
+    /// introspection and device endpoints) allowed per client IP per minute; past it those
+    /// endpoints answer 429 for that IP until the budget refills: secret guessing gets slow.
+    #[arg(
+        long,
+        env = "OAUTH_FRONT_CLIENT_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub client_auth_failures_per_minute: u32,
+
     /// Device user codes that may be tried per client IP per minute at the consent API.
     #[arg(long, env = "OAUTH_FRONT_USER_CODES_PER_MINUTE", default_value_t = 20)]
     pub user_codes_per_minute: u32,

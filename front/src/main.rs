@@ -92,6 +92,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         user_code_limit: rate_limit::RateLimiter::new(config.user_codes_per_minute),
+        client_auth_failure_limit: rate_limit::RateLimiter::new(
+            config.client_auth_failures_per_minute,
+        ),
         trust_forwarded_for: config.trust_forwarded_for,
     });
     let app = routes::router(state, config.consent_page, config.demo_login)

@@ -28,6 +28,8 @@ pub struct AppState {
     pub register_limit: RateLimiter,
     /// Lookups by device user code, per client IP: user codes are short (RFC 8628 §5.1).
     pub user_code_limit: RateLimiter,
+    /// Failed client authentications, per client IP: secret guessing (RFC 9700 §2.5).
+    pub client_auth_failure_limit: RateLimiter,
     pub trust_forwarded_for: bool,
 }
 
@@ -150,28 +152,81 @@ async fn authorize(State(s): St, RawQuery(q): RawQuery) -> AppResult {
     Ok(res.into_response())
 }
 
-async fn form_endpoint(s: &AppState, call: &str, headers: &HeaderMap, body: &Bytes) -> AppResult {
+/// The client-authenticating endpoints: one SQL call with the body and the Authorization
+/// header. An IP whose failed client authentications used up their budget gets 429 first.
+async fn form_endpoint(
+    s: &AppState,
+    call: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &Bytes,
+) -> AppResult {
+    let ip = client_ip(s, headers, peer);
+    if let Err(wait) = s.client_auth_failure_limit.peek(ip, Instant::now()) {
+        return Ok(too_many(
+            "too many failed client authentications from this address",
+            wait,
+        ));
+    }
     let params = body_params(headers, body)?;
     let authorization = header_str(headers, header::AUTHORIZATION);
-    Ok(sql::call(&s.pool, call, &[&params, &authorization])
-        .await?
-        .into_response())
+    let res = sql::call(&s.pool, call, &[&params, &authorization]).await?;
+    if res.status == StatusCode::UNAUTHORIZED {
+        let _ = s.client_auth_failure_limit.check(ip, Instant::now());
+    }
+    Ok(res.into_response())
 }
 
-async fn token(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
-    form_endpoint(&s, "oauth.token($1, $2)", &headers, &body).await
+/// 429 with `Retry-After`.
+fn too_many(description: &str, wait: u64) -> Response {
+    let mut res =
+        CallError::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", description).into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    res
 }
 
-async fn revoke(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
-    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, &body).await
+async fn token(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    form_endpoint(&s, "oauth.token($1, $2)", &headers, peer, &body).await
 }
 
-async fn device_authorization(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
-    form_endpoint(&s, "oauth.device_authorization($1, $2)", &headers, &body).await
+async fn revoke(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, peer, &body).await
 }
 
-async fn introspect(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
-    form_endpoint(&s, "oauth.introspect($1, $2)", &headers, &body).await
+async fn device_authorization(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    form_endpoint(
+        &s,
+        "oauth.device_authorization($1, $2)",
+        &headers,
+        peer,
+        &body,
+    )
+    .await
+}
+
+async fn introspect(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    form_endpoint(&s, "oauth.introspect($1, $2)", &headers, peer, &body).await
 }
 
 fn client_ip(s: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
@@ -196,15 +251,7 @@ async fn register(
         .register_limit
         .check(client_ip(&s, &headers, peer), Instant::now())
     {
-        let mut res = CallError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
-            "too many registrations from this address",
-        )
-        .into_response();
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(res);
+        return Ok(too_many("too many registrations from this address", wait));
     }
     let metadata = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => v,
