@@ -6,7 +6,8 @@
 # made on the cluster first, so they get past authentication into the SQL functions.
 #   FRONT_URL and PSQL_ARGS set (as test.sh does): fuzz that front. Otherwise a throwaway
 #   cluster and front are started.
-# Environment: HTTP_FUZZ_EXAMPLES test cases per operation and phase (default 100).
+# Environment: HTTP_FUZZ_EXAMPLES test cases per operation and phase (default 100),
+# HTTP_FUZZ_SEED to replay a run (printed in the summary).
 # Writes target/http-fuzz-summary.md; exit 1 on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,16 +68,17 @@ dict authorization_ids "$(authorization_id "$FUZZ_CLIENT_ID")" "$(authorization_
 dict tokens "$FUZZ_ACCESS_TOKEN" "$(json_field refresh_token <<<"$TOKENS")" "$(json_field id_token <<<"$TOKENS")" \
   "$(json_field device_code <<<"$DEVICE")" "$CODE"
 
+SEED=${HTTP_FUZZ_SEED:-$RANDOM}
 status=0
 "$VENV/bin/schemathesis" --config-file front/schemathesis.toml run front/openapi.yaml \
-  --url "$FRONT_URL" --workers 2 --max-examples "$EXAMPLES" --seed "${HTTP_FUZZ_SEED:-$RANDOM}" \
+  --url "$FRONT_URL" --workers 2 --max-examples "$EXAMPLES" --seed "$SEED" \
   --phases examples,coverage,fuzzing \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --request-timeout 10 --suppress-health-check too_slow,filter_too_much \
   --report ndjson --report-ndjson-path target/http-fuzz/events.ndjson \
   >target/http-fuzz/run.log 2>&1 || status=$?
 tail -40 target/http-fuzz/run.log
-python3 scripts/http_fuzz_summary.py target/http-fuzz/events.ndjson "$EXAMPLES" "$status" \
+python3 scripts/http_fuzz_summary.py target/http-fuzz/events.ndjson "$EXAMPLES" "$SEED" "$status" \
   >target/http-fuzz-summary.md
 cat target/http-fuzz-summary.md
 exit "$status"

@@ -1,12 +1,12 @@
 """Summarises a schemathesis NDJSON report (scripts/http-fuzz.sh) as Markdown: requests sent
 per operation, the statuses they got, and every failed check.
-usage: http_fuzz_summary.py EVENTS.ndjson EXAMPLES EXIT_STATUS"""
+usage: http_fuzz_summary.py EVENTS.ndjson EXAMPLES SEED EXIT_STATUS"""
 
 import collections
 import json
 import sys
 
-events_path, examples, exit_status = sys.argv[1], sys.argv[2], int(sys.argv[3])
+events_path, examples, seed, exit_status = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 requests = collections.Counter()
 statuses = collections.defaultdict(collections.Counter)
 failures = collections.Counter()
@@ -34,7 +34,8 @@ server_errors = sum(n for s in statuses.values() for code, n in s.items()
                     if isinstance(code, int) and code >= 500 and code != 503)
 print(f"HTTP fuzz (schemathesis, up to {examples} cases per operation and phase): "
       f"{total} requests to {len(requests)} operations in {seconds:.0f} s, "
-      f"{server_errors} server errors, {sum(failures.values())} failed checks, exit {exit_status}.\n")
+      f"{server_errors} server errors, {sum(failures.values())} failed checks, exit {exit_status} "
+      f"(seed {seed}).\n")
 print("| operation | requests | statuses |\n|---|---|---|")
 for label in sorted(requests):
     seen = ", ".join(f"{code}×{n}" for code, n in sorted(statuses[label].items(), key=str))

@@ -112,6 +112,12 @@ test("malformed token requests get RFC 6749 errors, never a 500", async () => {
   assert.equal(huge.status, 413);
   const nul = await postForm("/oauth/token", { grant_type: "refresh_token", refresh_token: "a\u0000b" }, auth);
   assert.equal(nul.status, 400);
+  // A JSON body with a number at the edge of f64 (schemathesis found these as 500s).
+  const edge = await fetch(`${FRONT}/oauth/token`, { method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: '{"grant_type": "refresh_token", "refresh_token": "x", "n": [1.7976931348623157e308, -1.7976931348623157e308]}' });
+  assert.equal(edge.status, 400);
+  assert.equal((await edge.json()).error, "invalid_grant");
 });
 
 test("authorize: 302 to the consent page, 400 JSON when it must not redirect", async () => {

@@ -33,6 +33,8 @@ fn security_events_are_audited_with_ids_only() {
     // Consent, then a replayed code.
     let code = get_code(&mut c, &client, REDIRECT, "openid", "alice");
     let t = exchange(&mut c, &client, &code, REDIRECT);
+    // A returning user: approved by the earlier consent without being asked.
+    get_code(&mut c, &client, REDIRECT, "openid", "alice");
     let again = exchange(&mut c, &client, &code, REDIRECT);
     assert_eq!(again["error"], "invalid_grant");
     // A reused refresh token.
@@ -85,8 +87,14 @@ fn security_events_are_audited_with_ids_only() {
     let log = events(&mut c);
     let find =
         |event: &str| -> Vec<&Value> { log.iter().filter(|e| e["event"] == event).collect() };
-    assert_eq!(find("consent_granted").len(), 2);
-    assert_eq!(find("consent_granted")[0]["user_id"], "alice");
+    let granted = find("consent_granted");
+    assert_eq!(granted.len(), 3);
+    assert_eq!(granted[0]["user_id"], "alice");
+    let automatic: Vec<bool> = granted
+        .iter()
+        .map(|e| e["details"]["automatic"].as_bool().unwrap())
+        .collect();
+    assert_eq!(automatic.iter().filter(|a| **a).count(), 1, "{granted:?}");
     let replay = find("code_replayed");
     assert_eq!(replay.len(), 1);
     assert_eq!(replay[0]["user_id"], "alice");

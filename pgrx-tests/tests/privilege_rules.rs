@@ -4,7 +4,7 @@
 //! PUBLIC, and an OAuth access token is never accepted as a user session.
 
 use oauth_server_e2e::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn with_plain_role(db: &TestDb) -> postgres::Client {
     db.connect().batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$").unwrap();
@@ -189,43 +189,6 @@ fn access_tokens_are_never_user_sessions() {
         ),
         "22023"
     );
-}
-
-#[test]
-fn another_users_authorization_is_not_found() {
-    let db = TestDb::new("fixation");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
-    let d = call_as(
-        &mut c,
-        &user("alice"),
-        "SELECT oauth.authorization($1)",
-        &aid,
-    );
-    assert_eq!(d["user"]["id"], "alice");
-    for sql in [
-        "SELECT oauth.authorization($1)",
-        "SELECT oauth.consent($1, true)",
-    ] {
-        let r = call_as(&mut c, &user("mallory"), sql, &aid);
-        assert_eq!(r["error"], "not_found", "{sql}");
-    }
-    let r = call_as(
-        &mut c,
-        &json!({"role": "authenticated"}),
-        "SELECT oauth.consent($1, true)",
-        &aid,
-    );
-    assert_eq!(r["error"], "login_required");
-    // Alice can still decide.
-    let r = call_as(
-        &mut c,
-        &user("alice"),
-        "SELECT oauth.consent($1, true)",
-        &aid,
-    );
-    assert!(r["redirect_to"].as_str().unwrap().contains("code="));
 }
 
 #[test]

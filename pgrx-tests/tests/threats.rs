@@ -434,26 +434,29 @@ fn sql_injection_through_every_parameter_is_inert() {
 fn rfc9700_consent_fixation_another_users_request_is_invisible() {
     let (_db, mut c, client) = setup("t_fixation");
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
-    call_as(
+    // The first user to open a request owns it.
+    let shown = call_as(
         &mut c,
         &user("victim"),
         "SELECT oauth.authorization($1)",
         &aid,
     );
-    let stolen = call_as(
+    assert_eq!(shown["user"]["id"], "victim");
+    for sql in [
+        "SELECT oauth.authorization($1)",
+        "SELECT oauth.consent($1, true)",
+    ] {
+        let r = call_as(&mut c, &user("attacker"), sql, &aid);
+        assert_eq!(r["error"], "not_found", "{sql}");
+    }
+    // Claims without a user are no one.
+    let r = call_as(
         &mut c,
-        &user("attacker"),
+        &json!({"role": "authenticated"}),
         "SELECT oauth.consent($1, true)",
         &aid,
     );
-    assert_eq!(stolen["error"], "not_found");
-    let shown = call_as(
-        &mut c,
-        &user("attacker"),
-        "SELECT oauth.authorization($1)",
-        &aid,
-    );
-    assert_eq!(shown["error"], "not_found");
+    assert_eq!(r["error"], "login_required");
     // The victim's request is untouched.
     let ok = call_as(
         &mut c,

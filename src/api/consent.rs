@@ -100,13 +100,14 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
 }
 
 /// Records the consent (scopes accumulate), issues the code, and returns the redirect.
-fn approve(row: &Pending, caller: &Caller) -> ApiResult<Value> {
+/// `automatic`: an earlier consent covered the request, so the user was not asked.
+fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> {
     audit::record(
         "consent_granted",
         Some(&row.client_id),
         Some(&caller.user_id),
         json!({"authorization_id": row.id, "scopes": row.scopes, "resources": row.resources,
-               "device": row.kind == "device"}),
+               "device": row.kind == "device", "automatic": automatic}),
     )?;
     db::execute(
         "INSERT INTO oauth.consents (user_id, client_id, scopes) VALUES ($1, $2, $3)
@@ -187,7 +188,7 @@ fn authorization_details(
     // A device request always asks: the user must confirm the code on their own device (RFC
     // 8628 §5.4), or a code phished from them would be approved silently.
     if covered && !prompt_has(&row, "consent") && row.kind == "code" {
-        return approve(&row, &caller);
+        return approve(&row, &caller, true);
     }
     if prompt_has(&row, "none") {
         return deny(
@@ -223,7 +224,7 @@ fn record_decision(
     let approve_it = approve_it.ok_or_else(|| invalid_request("approve must be true or false"))?;
     let row = claim_pending(authorization_id, &caller)?;
     if approve_it {
-        approve(&row, &caller)
+        approve(&row, &caller, false)
     } else {
         deny(
             &row,

@@ -36,7 +36,7 @@ pub fn authenticate_client(
 
 /// Every failed client authentication is audited: repeated failures for one client_id are
 /// the signal of a secret being guessed.
-pub fn record_failed_authentication(
+fn record_failed_authentication(
     client_id: Option<&str>,
     e: &OAuthError,
 ) -> Result<(), MisuseError> {
