@@ -149,3 +149,30 @@ fn session_token_claims_cannot_override_iss_sub_exp() {
     assert_eq!(claims["iss"], "http://localhost:8080");
     assert_eq!(claims["email"], "u@example.com");
 }
+
+/// `iat` and `exp` are whole seconds rounded down, never up: a token must not claim to be
+/// issued in the future (relying parties with no leeway refuse it).
+#[test]
+fn timestamps_round_down_so_iat_is_never_in_the_future() {
+    let db = TestDb::new("iat");
+    let mut c = db.connect();
+    // Several transactions, so that some start in the second half of a second.
+    for _ in 0..8 {
+        let mut tx = c.transaction().unwrap();
+        let row = tx
+            .query_one(
+                "SELECT oauth.issue_session_token('u'), extract(epoch FROM now())::float8",
+                &[],
+            )
+            .unwrap();
+        let (token, now): (String, f64) = (row.get(0), row.get(1));
+        tx.commit().unwrap();
+        let claims = jwt_parts(&token).1;
+        assert_eq!(
+            claims["iat"].as_i64().unwrap(),
+            now.floor() as i64,
+            "{claims}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(130));
+    }
+}

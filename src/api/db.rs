@@ -45,7 +45,7 @@ pub fn execute(sql: &str, args: &[DatumWithOid]) -> Result<usize, MisuseError> {
 /// Seconds since the epoch of the transaction's `now()`, so every timestamp of one call agrees
 /// with what the SQL side writes.
 pub fn now_epoch() -> Result<i64, MisuseError> {
-    Spi::get_one::<i64>("SELECT extract(epoch FROM now())::bigint")
+    Spi::get_one::<i64>("SELECT floor(extract(epoch FROM now()))::bigint")
         .map_err(spi_failure)?
         .ok_or_else(|| internal("now() returned NULL"))
 }

@@ -99,7 +99,7 @@ pub fn redeem(client: Client, device_code: Option<&str>, resources: &[String]) -
     let row: DeviceRow = db::query_row(
         "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash' || jsonb_build_object(
                 'expired', expires_at <= now(),
-                'auth_time', extract(epoch FROM auth_time)::bigint,
+                'auth_time', floor(extract(epoch FROM auth_time))::bigint,
                 'too_fast', coalesce(last_polled_at > now() - make_interval(secs => poll_interval), false))
          FROM oauth.authorizations a WHERE device_code_hash = $1 FOR UPDATE",
         &[secret::hash(device_code).to_vec().into()],

@@ -30,8 +30,8 @@ fn find_refresh_token(token: &str) -> ApiResult<Option<RefreshRow>> {
         "SELECT jsonb_build_object('grant_id', g.id, 'client_id', g.client_id, 'user_id', g.user_id,
                 'scopes', g.scopes,
                 'active', t.used_at IS NULL AND t.expires_at > now() AND g.revoked_at IS NULL,
-                'iat', extract(epoch FROM t.created_at)::bigint,
-                'exp', extract(epoch FROM t.expires_at)::bigint)
+                'iat', floor(extract(epoch FROM t.created_at))::bigint,
+                'exp', floor(extract(epoch FROM t.expires_at))::bigint)
          FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
          WHERE t.token_hash = $1",
         &[secret::hash(token).to_vec().into()],

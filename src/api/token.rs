@@ -155,7 +155,7 @@ struct Grant {
 const GRANT_JSON: &str =
     "SELECT jsonb_build_object('id', id, 'client_id', client_id, 'user_id', user_id,
         'resources', resources, 'grant_type', grant_type,
-        'auth_time', extract(epoch FROM auth_time)::bigint, 'user_claims', user_claims)
+        'auth_time', floor(extract(epoch FROM auth_time))::bigint, 'user_claims', user_claims)
     FROM oauth.grants WHERE id = $1::uuid";
 
 /// What a new token family starts from.
@@ -356,7 +356,7 @@ fn exchange(
     // status 'redeemed' and is treated as a replay.
     let row: CodeRow = db::query_row(
         "SELECT to_jsonb(a) - 'code_hash' || jsonb_build_object('expired', expires_at <= now(),
-                'auth_time', extract(epoch FROM auth_time)::bigint)
+                'auth_time', floor(extract(epoch FROM auth_time))::bigint)
          FROM oauth.authorizations a WHERE code_hash = $1 FOR UPDATE",
         &[secret::hash(code).to_vec().into()],
     )?

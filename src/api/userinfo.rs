@@ -57,7 +57,7 @@ fn supabase_user(sub: &str) -> Result<Option<Value>, MisuseError> {
         return Ok(None);
     }
     db::query_json(
-        "SELECT to_jsonb(u) || jsonb_build_object('updated_at_epoch', extract(epoch FROM u.updated_at)::bigint)
+        "SELECT to_jsonb(u) || jsonb_build_object('updated_at_epoch', floor(extract(epoch FROM u.updated_at))::bigint)
          FROM auth.users u WHERE u.id = $1::uuid",
         &[sub.into()],
     )
