@@ -34,7 +34,7 @@ set +e
 part "security suite"
 args=(); for t in "${SECURITY_TESTS[@]}"; do args+=(--test "$t"); done
 OAUTH_TEST_PGHOST="$DIR/cluster/sock" OAUTH_TEST_PGPORT=$PORT \
-  cargo test -p oauth_server_e2e "${args[@]}" -- --test-threads=4 >target/proof-security.log 2>&1 \
+  cargo test --no-fail-fast -p oauth_server_e2e "${args[@]}" -- --test-threads=4 >target/proof-security.log 2>&1 \
   || failed+=("security suite")
 read -r PASSED FAILED < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' target/proof-security.log)
 THREATS=$(grep -c '^#\[test\]' pgrx-tests/tests/threats.rs)

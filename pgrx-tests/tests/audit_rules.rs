@@ -75,6 +75,27 @@ fn security_events_are_audited_with_ids_only() {
         "SELECT oauth.revoke_grant($1)",
         &client.id,
     );
+    // A revocation (RFC 7009), trust changes and a client metadata document.
+    let t3 = tokens(&mut c, &client, "openid", "dave");
+    json(
+        &mut c,
+        "SELECT oauth.revoke($1, $2)",
+        &[
+            &serde_json::json!({"token": t3["refresh_token"]}),
+            &basic_header(&client),
+        ],
+    );
+    c.batch_execute(
+        "SELECT oauth.add_issuer('https://issuer.example', '{\"audience\": \"app\"}');
+         SELECT oauth.update_issuer('https://issuer.example', '{\"leeway\": 10}');
+         SELECT oauth.remove_issuer('https://issuer.example');
+         SELECT oauth.add_resource('https://api.example/');
+         SELECT oauth.remove_resource('https://api.example/');
+         SELECT oauth.register_metadata_document('https://app.example/client.json',
+             '{\"client_id\": \"https://app.example/client.json\", \"redirect_uris\": [\"http://127.0.0.1/cb\"],
+               \"token_endpoint_auth_method\": \"none\"}');",
+    )
+    .unwrap();
     c.batch_execute(&format!(
         "SELECT oauth.regenerate_client_secret('{0}');
          SELECT oauth.rotate_signing_key();
@@ -88,7 +109,7 @@ fn security_events_are_audited_with_ids_only() {
     let find =
         |event: &str| -> Vec<&Value> { log.iter().filter(|e| e["event"] == event).collect() };
     let granted = find("consent_granted");
-    assert_eq!(granted.len(), 3);
+    assert_eq!(granted.len(), 4);
     assert_eq!(granted[0]["user_id"], "alice");
     let automatic: Vec<bool> = granted
         .iter()
@@ -106,11 +127,18 @@ fn security_events_are_audited_with_ids_only() {
     assert_eq!(failed[1]["client_id"], "no-such-client");
     assert_eq!(find("consent_denied")[0]["user_id"], "carol");
     assert_eq!(find("consent_revoked")[0]["user_id"], "alice");
+    assert_eq!(find("token_revoked")[0]["user_id"], "dave");
     for e in [
         "client_secret_rotated",
         "signing_key_rotated",
         "client_updated",
         "client_deleted",
+        "issuer_added",
+        "issuer_updated",
+        "issuer_removed",
+        "resource_added",
+        "resource_removed",
+        "client_metadata_document_stored",
     ] {
         assert_eq!(find(e).len(), 1, "{e}");
     }
