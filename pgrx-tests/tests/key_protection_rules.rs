@@ -66,6 +66,14 @@ fn signing_keys_are_encrypted_at_rest_and_rekeyed_on_rotation() {
     let mut c = db.connect();
     let r = json(&mut c, "SELECT oauth.rekey_signing_keys()", &[]);
     assert_eq!(r["rekeyed"], 3);
+    let audited: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.audit_log WHERE event = 'signing_keys_rekeyed'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 2);
     let kek_b = r["kek_id"].as_str().unwrap().to_string();
     assert_ne!(kek_a, kek_b);
     c.batch_execute(&format!(

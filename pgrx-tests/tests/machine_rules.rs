@@ -339,6 +339,14 @@ fn the_device_grant_polls_until_the_user_decides() {
         None,
     );
     assert_eq!(r["error"], "invalid_grant");
+    let audited: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.audit_log WHERE event = 'device_code_replayed' AND user_id = 'viewer'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 1);
 }
 
 #[test]
