@@ -428,8 +428,8 @@ fn sql_injection_through_every_parameter_is_inert() {
     assert!(tokens(&mut c, &client, "openid", "u")["access_token"].is_string());
 }
 
-/// RFC 9700 §4.2 / consent fixation: a pending request bound to one user cannot be shown to or
-/// decided by another, whether by id or, for devices, by user code.
+/// Consent fixation: a pending request bound to one user cannot be shown to or decided by
+/// another (device user codes: `machine_rules.rs::the_device_grant_polls_until_the_user_decides`).
 #[test]
 fn rfc9700_consent_fixation_another_users_request_is_invisible() {
     let (_db, mut c, client) = setup("t_fixation");
