@@ -2,6 +2,38 @@
 
 -- Nothing is readable or writable by PUBLIC: all access goes through functions.
 REVOKE ALL ON ALL TABLES IN SCHEMA oauth FROM PUBLIC;
+-- Nor by any other role: default privileges the installing role had (ALTER DEFAULT
+-- PRIVILEGES … GRANT SELECT ON TABLES TO reporting) were applied to every object created
+-- above. Take back whatever any role but the owner holds, then grant per function below.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT c.oid::regclass AS obj, a.grantee::regrole AS grantee
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
+    LOOP
+        EXECUTE format('REVOKE ALL ON TABLE %s FROM %s', r.obj, r.grantee);
+    END LOOP;
+    FOR r IN
+        SELECT DISTINCT p.oid::regprocedure AS obj, a.grantee::regrole AS grantee
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.pronamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, p.proowner)
+    LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %s', r.obj, r.grantee);
+    END LOOP;
+    -- CREATE on the schema would let a role plant objects where our search_path looks first.
+    FOR r IN
+        SELECT DISTINCT a.grantee::regrole AS grantee
+        FROM pg_namespace n, aclexplode(n.nspacl) a
+        WHERE n.oid = 'oauth'::regnamespace AND a.grantee NOT IN (0, n.nspowner)
+    LOOP
+        EXECUTE format('REVOKE ALL ON SCHEMA oauth FROM %s', r.grantee);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON SCHEMA oauth FROM PUBLIC;
 -- Postgres grants EXECUTE to PUBLIC on new functions; take it back, then grant per function.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oauth FROM PUBLIC;
 GRANT USAGE ON SCHEMA oauth TO PUBLIC;
@@ -35,6 +67,8 @@ GRANT EXECUTE ON FUNCTION
     oauth.metadata(),
     oauth.grants(text),
     oauth.revoke_grant(text, text),
+    -- Only ends a prompt=none request with the error the client asked for instead of UI.
+    oauth.prompt_none_failed(text, text),
     -- Refuses unless the DBA turned oauth_server.dynamic_registration on.
     oauth.register_client(jsonb)
 TO PUBLIC;
@@ -65,3 +99,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.signing_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failures', '');

@@ -50,7 +50,9 @@ CREATE TABLE oauth.authorizations (
     code_challenge      text,
     -- RFC 8707 resource indicators, each registered in oauth.resources.
     resources           text[] NOT NULL DEFAULT '{}',
+    -- OIDC prompt values (none, login, consent, select_account) and max_age, in seconds.
     prompt              text,
+    max_age             integer CHECK (max_age >= 0),
     user_id             text,
     status              text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
@@ -76,11 +78,13 @@ CREATE TABLE oauth.authorizations (
 CREATE INDEX authorizations_expires_at ON oauth.authorizations (expires_at);
 CREATE INDEX authorizations_client_id ON oauth.authorizations (client_id);
 
--- What each user has allowed each client; scopes accumulate.
+-- What each user has allowed each client: scopes and resources (RFC 8707 audiences), both
+-- accumulating. A request is approved without asking only when both cover it.
 CREATE TABLE oauth.consents (
     user_id     text NOT NULL,
     client_id   text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
     scopes      text[] NOT NULL,
+    resources   text[] NOT NULL DEFAULT '{}',
     granted_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     revoked_at  timestamptz,
@@ -167,6 +171,17 @@ CREATE TABLE oauth.resources (
     scopes      text[],
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Wrong device user codes entered on the consent page (RFC 8628 §5.1), per signed-in user:
+-- the per-user and global limits and the lockout of live device requests count these rows.
+-- Kept for an hour by purge_expired.
+CREATE TABLE oauth.user_code_failures (
+    id       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id  text NOT NULL,
+    at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX user_code_failures_at ON oauth.user_code_failures (at);
+CREATE INDEX user_code_failures_user_at ON oauth.user_code_failures (user_id, at);
 
 -- Security-relevant events, for administrators: clients created, changed, deleted and their
 -- secrets rotated; consents granted, denied and withdrawn; replayed codes, reused refresh

@@ -56,6 +56,15 @@ pub enum OAuthError {
     ExpiredToken(String),
     #[error("access_denied: {0}")]
     DeviceAccessDenied(String),
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the request needs the user (other than to sign
+    /// in or consent).
+    #[error("interaction_required: {0}")]
+    InteractionRequired(String),
+    #[error("account_selection_required: {0}")]
+    AccountSelectionRequired(String),
+    /// RFC 8628 §5.1: too many wrong user codes (429, unlike the device's own slow_down).
+    #[error("slow_down: {0}")]
+    TooManyUserCodes(String),
 }
 
 impl OAuthError {
@@ -82,6 +91,9 @@ impl OAuthError {
             OAuthError::SlowDown(_) => "slow_down",
             OAuthError::ExpiredToken(_) => "expired_token",
             OAuthError::DeviceAccessDenied(_) => "access_denied",
+            OAuthError::InteractionRequired(_) => "interaction_required",
+            OAuthError::AccountSelectionRequired(_) => "account_selection_required",
+            OAuthError::TooManyUserCodes(_) => "slow_down",
         }
     }
 
@@ -106,7 +118,10 @@ impl OAuthError {
             | OAuthError::AuthorizationPending(d)
             | OAuthError::SlowDown(d)
             | OAuthError::ExpiredToken(d)
-            | OAuthError::DeviceAccessDenied(d) => d,
+            | OAuthError::DeviceAccessDenied(d)
+            | OAuthError::InteractionRequired(d)
+            | OAuthError::AccountSelectionRequired(d)
+            | OAuthError::TooManyUserCodes(d) => d,
         }
     }
 
@@ -119,6 +134,7 @@ impl OAuthError {
             | OAuthError::InvalidToken(_) => 401,
             OAuthError::AccessDenied(_) | OAuthError::InsufficientScope(_) => 403,
             OAuthError::NotFound(_) => 404,
+            OAuthError::TooManyUserCodes(_) => 429,
             _ => 400,
         }
     }

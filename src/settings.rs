@@ -25,6 +25,14 @@ static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(tru
 static KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static PREVIOUS_KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static AUDIT_RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
+static CLIENT_CREDENTIALS_ROLE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"anon"));
+static REGISTRATION_GRANT_TYPES: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"authorization_code,refresh_token"));
+static TRUSTED_OWNERS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static USER_CODE_FAILURES_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(5);
+static USER_CODE_FAILURES_PER_MINUTE: GucSetting<i32> = GucSetting::<i32>::new(60);
+static USER_CODE_MAX_FAILURES: GucSetting<i32> = GucSetting::<i32>::new(200);
 
 pub fn init() {
     let string = |name, short, long, setting| {
@@ -165,6 +173,57 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    string(
+        c"oauth_server.client_credentials_role",
+        c"role claim of client_credentials (machine) tokens.",
+        c"Must differ from default_role: a machine is not a signed-in user. Default anon.",
+        &CLIENT_CREDENTIALS_ROLE,
+    );
+    string(
+        c"oauth_server.registration_grant_types",
+        c"Grant types dynamic registration may register (comma-separated).",
+        c"Default authorization_code,refresh_token: every token an anonymous registrant gets needs a user's consent.",
+        &REGISTRATION_GRANT_TYPES,
+    );
+    string(
+        c"oauth_server.trusted_owners",
+        c"Roles (comma-separated) besides superusers whose hook, claims function and auth.users are trusted.",
+        c"The access-token hook and user claims function run as their owner, and only when the owner is a superuser or listed here.",
+        &TRUSTED_OWNERS,
+    );
+    let count = |name, short, long, setting, max| {
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            long,
+            setting,
+            1,
+            max,
+            GucContext::Suset,
+            GucFlags::default(),
+        )
+    };
+    count(
+        c"oauth_server.user_code_failures_per_user",
+        c"Wrong user codes one user may enter in 10 minutes before further lookups are refused.",
+        c"",
+        &USER_CODE_FAILURES_PER_USER,
+        1000,
+    );
+    count(
+        c"oauth_server.user_code_failures_per_minute",
+        c"Wrong user codes all users together may enter per minute before lookups are refused.",
+        c"",
+        &USER_CODE_FAILURES_PER_MINUTE,
+        100_000,
+    );
+    count(
+        c"oauth_server.user_code_max_failures",
+        c"Wrong user codes entered during a device request's life after which it is refused.",
+        c"Bounds the chance of guessing any one live user code at this number / 20^8 whatever the rate.",
+        &USER_CODE_MAX_FAILURES,
+        1_000_000,
+    );
     GucRegistry::define_bool_guc(
         c"oauth_server.client_id_metadata_documents",
         c"Whether a client may identify itself by the https URL of its metadata document.",
@@ -233,4 +292,30 @@ pub fn key_encryption_key_file() -> Option<String> {
 }
 pub fn previous_key_encryption_key_file() -> Option<String> {
     string(&PREVIOUS_KEK_FILE)
+}
+pub fn client_credentials_role() -> String {
+    string(&CLIENT_CREDENTIALS_ROLE).unwrap_or_else(|| "anon".into())
+}
+fn list(setting: &GucSetting<Option<CString>>) -> Vec<String> {
+    string(setting)
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+pub fn registration_grant_types() -> Vec<String> {
+    list(&REGISTRATION_GRANT_TYPES)
+}
+pub fn trusted_owners() -> Vec<String> {
+    list(&TRUSTED_OWNERS)
+}
+pub fn user_code_failures_per_user() -> i64 {
+    USER_CODE_FAILURES_PER_USER.get().into()
+}
+pub fn user_code_failures_per_minute() -> i64 {
+    USER_CODE_FAILURES_PER_MINUTE.get().into()
+}
+pub fn user_code_max_failures() -> i64 {
+    USER_CODE_MAX_FAILURES.get().into()
 }

@@ -7,7 +7,7 @@ use super::clients::{self, Client};
 use super::{db, respond, set_response_headers, set_response_status, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::params::Params;
-use crate::protocol::{pkce, redirect_uri, scope, secret};
+use crate::protocol::{pkce, prompt, redirect_uri, scope, secret};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -116,7 +116,8 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         }
     }
     let resources = super::resources::requested(&p.get_all("resource")?)?;
-    let prompt = p.get("prompt")?;
+    let prompt = prompt::parse(p.get("prompt")?).map_err(invalid_request)?;
+    let max_age = prompt::parse_max_age(p.get("max_age")?).map_err(invalid_request)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,
@@ -129,8 +130,8 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     let id = secret::random_token(secret::TOKEN_BYTES);
     db::execute(
         "INSERT INTO oauth.authorizations (id, client_id, redirect_uri, redirect_uri_given, scopes, state, nonce,
-                                           code_challenge, resources, prompt, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))",
+                                           code_challenge, resources, prompt, max_age, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12))",
         &[
             id.as_str().into(),
             req.client.client_id.as_str().into(),
@@ -141,14 +142,22 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             nonce.into(),
             challenge.as_str().into(),
             resources.into(),
-            prompt.into(),
+            prompt.clone().into(),
+            max_age.into(),
             (settings::code_lifetime() as f64).into(),
         ],
     )?;
-    Ok(redirect(&redirect_uri::with_query(
-        &consent_url,
-        &[("authorization_id", &id)],
-    )))
+    // The consent page learns prompt and max_age before it has a session: with prompt=none
+    // it must show nothing, with login or max_age it must sign the user in again.
+    let max_age = max_age.map(|m| m.to_string());
+    let mut query = vec![("authorization_id", id.as_str())];
+    if let Some(p) = &prompt {
+        query.push(("prompt", p));
+    }
+    if let Some(m) = &max_age {
+        query.push(("max_age", m));
+    }
+    Ok(redirect(&redirect_uri::with_query(&consent_url, &query)))
 }
 
 /// The scopes of a request: those asked for, or, when none are, the client's registered ones

@@ -76,10 +76,17 @@ pub fn known_scopes() -> Result<Vec<String>, MisuseError> {
     Ok(all)
 }
 
-/// The scopes a client may request.
+/// The scopes a client may request: an explicit list always includes `offline_access`, which
+/// grants nothing the client's grant types do not (OIDC clients ask for it unprompted).
 pub fn allowed_scopes(client: &Client) -> Result<Vec<String>, MisuseError> {
     match &client.scopes {
-        Some(s) => Ok(s.clone()),
+        Some(s) => {
+            let mut s = s.clone();
+            if !s.iter().any(|x| x == scope::OFFLINE_ACCESS) {
+                s.push(scope::OFFLINE_ACCESS.into());
+            }
+            Ok(s)
+        }
         None => known_scopes(),
     }
 }

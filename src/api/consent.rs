@@ -6,9 +6,9 @@
 
 use super::authorize::error_params;
 use super::session::{self, Caller};
-use super::{audit, db, respond, ApiResult};
+use super::{audit, db, respond, user_codes, ApiResult};
 use crate::error::{invalid_request, OAuthError};
-use crate::protocol::{redirect_uri, scope, secret, user_code};
+use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -24,54 +24,125 @@ struct Pending {
     scopes: Vec<String>,
     state: Option<String>,
     prompt: Option<String>,
+    max_age: Option<i64>,
     resources: Vec<String>,
     user_id: Option<String>,
     expires_at: String,
+    requested_at: i64,
 }
 
 fn not_found() -> OAuthError {
     OAuthError::NotFound("no pending authorization with this id (unknown, expired, already decided, or another user's)".into())
 }
 
+const PENDING: &str = "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash'
+        || jsonb_build_object('requested_at', floor(extract(epoch FROM a.created_at))::bigint)
+    FROM oauth.authorizations a WHERE status = 'pending' AND expires_at > now()";
+
 /// Locks the pending request and binds it to the caller on first sight. Another user's
 /// request is indistinguishable from a missing one.
-/// `authorization_id` may also be a device flow's user code, as the user typed it.
+///
+/// `authorization_id` is either an authorization id (exactly the shape of one) or a device
+/// flow's user code as the user typed it; never both, so that no padding of a user code
+/// passes as an id. Every wrong user code is counted against the user and everyone
+/// (`user_codes`), before and whatever the lookup finds.
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Pending> {
-    let given = authorization_id
-        .filter(|s| !s.is_empty() && s.len() <= 128)
-        .ok_or_else(not_found)?;
-    let user_code = user_code::normalize(given);
-    let row: Pending = db::query_row(
-        "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash' FROM oauth.authorizations a
-         WHERE (id = $1 OR (kind = 'device' AND user_code = $2))
-           AND status = 'pending' AND expires_at > now() FOR UPDATE",
-        &[given.into(), user_code.into()],
-    )?
-    .ok_or_else(not_found)?;
-    let id = row.id.as_str();
-    match &row.user_id {
-        Some(u) if *u != caller.user_id => Err(not_found().into()),
-        Some(_) => Ok(row),
-        None => {
-            db::execute(
-                "UPDATE oauth.authorizations SET user_id = $2,
-                        auth_time = coalesce(to_timestamp($3::float8), now()) WHERE id = $1",
-                &[
-                    id.into(),
-                    caller.user_id.as_str().into(),
-                    caller.auth_time.map(|t| t as f64).into(),
-                ],
-            )?;
-            let user_id = Some(caller.user_id.clone());
-            Ok(Pending { user_id, ..row })
+    let given = authorization_id.unwrap_or_default();
+    let row: Option<Pending> = if secret::is_token_shape(given) {
+        db::query_row(
+            &format!("{PENDING} AND id = $1 FOR UPDATE"),
+            &[given.into()],
+        )?
+        .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id))
+    } else {
+        if !user_codes::within_budget(&caller.user_id)? {
+            return Err(OAuthError::TooManyUserCodes(
+                "too many wrong codes were entered; wait a few minutes and try again".into(),
+            )
+            .into());
         }
+        let found = match user_code::normalize(given) {
+            Some(code) => db::query_row(
+                &format!("{PENDING} AND kind = 'device' AND user_code = $1 FOR UPDATE"),
+                &[code.into()],
+            )?
+            .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id)),
+            None => None,
+        };
+        match found {
+            None => {
+                user_codes::record_failure(&caller.user_id)?;
+                None
+            }
+            Some(row) if user_codes::locked_out(row.requested_at)? => {
+                deny(
+                    &row,
+                    OAuthError::AccessDenied(
+                        "too many wrong codes were tried while this one was pending".into(),
+                    ),
+                )?;
+                return Err(OAuthError::AccessDenied(
+                    "this code was locked because too many wrong codes were tried; start again on your device".into(),
+                )
+                .into());
+            }
+            Some(row) => Some(row),
+        }
+    };
+    let row = row.ok_or_else(not_found)?;
+    if !fresh_enough(&row, caller)? {
+        return Err(stale_session(&row)?.into());
     }
+    if row.user_id.is_some() {
+        return Ok(row);
+    }
+    db::execute(
+        "UPDATE oauth.authorizations SET user_id = $2,
+                auth_time = coalesce(to_timestamp($3::float8), now()) WHERE id = $1",
+        &[
+            row.id.as_str().into(),
+            caller.user_id.as_str().into(),
+            caller.auth_time.map(|t| t as f64).into(),
+        ],
+    )?;
+    let user_id = Some(caller.user_id.clone());
+    Ok(Pending { user_id, ..row })
+}
+
+/// `prompt=login` and `max_age` against when the session authenticated.
+fn fresh_enough(row: &Pending, caller: &Caller) -> ApiResult<bool> {
+    let need = prompt::Freshness {
+        login: prompt::has(row.prompt.as_deref(), "login"),
+        max_age: row.max_age,
+        requested_at: row.requested_at,
+    };
+    if !need.login && need.max_age.is_none() {
+        return Ok(true);
+    }
+    Ok(prompt::session_is_fresh(
+        &need,
+        caller.auth_time,
+        db::now_epoch()?,
+        settings::clock_skew() as i64,
+    ))
+}
+
+/// A session too old for the request: with `prompt=none` the client is told
+/// (`login_required`, the request ends), otherwise the consent page is, and signs the user in
+/// again.
+fn stale_session(row: &Pending) -> ApiResult<OAuthError> {
+    let e = OAuthError::LoginRequired(
+        "this request needs a fresh sign-in (prompt=login or max_age): sign the user in again"
+            .into(),
+    );
+    if prompt_has(row, "none") {
+        deny(row, e.clone())?;
+    }
+    Ok(e)
 }
 
 fn prompt_has(row: &Pending, value: &str) -> bool {
-    row.prompt
-        .as_deref()
-        .is_some_and(|p| p.split(' ').any(|x| x == value))
+    prompt::has(row.prompt.as_deref(), value)
 }
 
 /// Where the browser goes after a decision: back to the client, or, for a device
@@ -99,8 +170,10 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
     Ok(decided_redirect(row, &e))
 }
 
-/// Records the consent (scopes accumulate), issues the code, and returns the redirect.
-/// `automatic`: an earlier consent covered the request, so the user was not asked.
+/// Records the consent (scopes and resources accumulate), issues the code, and returns the
+/// redirect. `automatic`: an earlier consent covered the request, so the user was not asked.
+/// The request's `auth_time` becomes the approving session's: the ID token's says when the
+/// user who approved signed in.
 fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> {
     audit::record(
         "consent_granted",
@@ -110,33 +183,46 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
                "device": row.kind == "device", "automatic": automatic}),
     )?;
     db::execute(
-        "INSERT INTO oauth.consents (user_id, client_id, scopes) VALUES ($1, $2, $3)
+        "INSERT INTO oauth.consents (user_id, client_id, scopes, resources) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, client_id) DO UPDATE SET
             scopes = CASE WHEN consents.revoked_at IS NULL
                           THEN ARRAY(SELECT DISTINCT unnest(consents.scopes || excluded.scopes) ORDER BY 1)
                           ELSE excluded.scopes END,
+            resources = CASE WHEN consents.revoked_at IS NULL
+                          THEN ARRAY(SELECT DISTINCT unnest(consents.resources || excluded.resources) ORDER BY 1)
+                          ELSE excluded.resources END,
             updated_at = now(), revoked_at = NULL",
-        &[caller.user_id.as_str().into(), row.client_id.as_str().into(), row.scopes.clone().into()],
+        &[
+            caller.user_id.as_str().into(),
+            row.client_id.as_str().into(),
+            row.scopes.clone().into(),
+            row.resources.clone().into(),
+        ],
     )?;
+    let auth_time = caller.auth_time.map(|t| t as f64);
     let Some(redirect) = row.redirect_uri.as_deref() else {
         // A device authorization: the device redeems it with its device code.
         db::execute(
-            "UPDATE oauth.authorizations SET status = 'approved', user_claims = $2 WHERE id = $1",
+            "UPDATE oauth.authorizations SET status = 'approved', user_claims = $2,
+                    auth_time = coalesce(to_timestamp($3::float8), auth_time) WHERE id = $1",
             &[
                 row.id.as_str().into(),
                 JsonB(caller.user_claims.clone()).into(),
+                auth_time.into(),
             ],
         )?;
         return Ok(json!({ "device": true, "approved": true }));
     };
     let code = secret::random_token(secret::TOKEN_BYTES);
     db::execute(
-        "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2, user_claims = $3
+        "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2, user_claims = $3,
+                auth_time = coalesce(to_timestamp($4::float8), auth_time)
          WHERE id = $1",
         &[
             row.id.as_str().into(),
             secret::hash(&code).to_vec().into(),
             JsonB(caller.user_claims.clone()).into(),
+            auth_time.into(),
         ],
     )?;
     let issuer = settings::issuer();
@@ -172,29 +258,47 @@ fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
         .collect())
 }
 
+#[derive(Deserialize)]
+struct Consented {
+    scopes: Vec<String>,
+    resources: Vec<String>,
+}
+
+/// Whether what the user already allowed this client covers the request: every scope *and*
+/// every resource (a consent to one API is not a consent to another).
+fn covered_by_consent(row: &Pending, caller: &Caller) -> ApiResult<bool> {
+    let consented: Option<Consented> = db::query_row(
+        "SELECT jsonb_build_object('scopes', scopes, 'resources', resources) FROM oauth.consents
+         WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+        &[
+            caller.user_id.as_str().into(),
+            row.client_id.as_str().into(),
+        ],
+    )?;
+    Ok(consented.is_some_and(|c| {
+        scope::covers(&c.scopes, &row.scopes)
+            && row.resources.iter().all(|r| c.resources.contains(r))
+    }))
+}
+
 fn authorization_details(
     authorization_id: Option<&str>,
     caller: ApiResult<Caller>,
 ) -> ApiResult<Value> {
     let caller = caller?;
     let row = claim_pending(authorization_id, &caller)?;
-    let consented: Option<Vec<String>> = db::query_row(
-        "SELECT to_jsonb(scopes) FROM oauth.consents WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
-        &[caller.user_id.as_str().into(), row.client_id.as_str().into()],
-    )?;
-    let covered = consented
-        .as_ref()
-        .is_some_and(|c| scope::covers(c, &row.scopes));
     // A device request always asks: the user must confirm the code on their own device (RFC
     // 8628 §5.4), or a code phished from them would be approved silently.
-    if covered && !prompt_has(&row, "consent") && row.kind == "code" {
+    let automatic =
+        row.kind == "code" && !prompt_has(&row, "consent") && covered_by_consent(&row, &caller)?;
+    if automatic {
         return approve(&row, &caller, true);
     }
     if prompt_has(&row, "none") {
         return deny(
             &row,
             OAuthError::ConsentRequired(
-                "prompt=none, but the user has not consented to these scopes".into(),
+                "prompt=none, but the user has not consented to these scopes and resources".into(),
             ),
         );
     }
@@ -210,9 +314,38 @@ fn authorization_details(
         "redirect_uri": row.redirect_uri,
         "scopes": describe_scopes(&row.scopes)?,
         "resources": row.resources,
+        "prompt": row.prompt,
+        "max_age": row.max_age,
         "user": { "id": caller.user_id },
         "expires_at": row.expires_at,
     }))
+}
+
+/// Ends a `prompt=none` request that cannot go on without showing the user something: the
+/// consent page calls this when it has no session (`login_required`) or needs the user for
+/// something else. Needs no session: the request asked never to be shown, and the only
+/// outcome is the error the client asked for instead.
+fn end_prompt_none(authorization_id: Option<&str>, error: Option<&str>) -> ApiResult<Value> {
+    let id = authorization_id
+        .filter(|i| secret::is_token_shape(i))
+        .ok_or_else(not_found)?;
+    let description = "prompt=none, and the request cannot be completed without the user";
+    let e = match error.unwrap_or("login_required") {
+        "login_required" => OAuthError::LoginRequired(description.into()),
+        "consent_required" => OAuthError::ConsentRequired(description.into()),
+        "interaction_required" => OAuthError::InteractionRequired(description.into()),
+        "account_selection_required" => OAuthError::AccountSelectionRequired(description.into()),
+        _ => {
+            return Err(invalid_request(
+                "error must be login_required, consent_required, interaction_required or account_selection_required",
+            )
+            .into())
+        }
+    };
+    let row: Pending = db::query_row(&format!("{PENDING} AND id = $1 FOR UPDATE"), &[id.into()])?
+        .filter(|r: &Pending| prompt_has(r, "none"))
+        .ok_or_else(not_found)?;
+    deny(&row, e)
 }
 
 fn record_decision(
@@ -231,6 +364,16 @@ fn record_decision(
             OAuthError::AccessDenied("the user denied the request".into()),
         )
     }
+}
+
+/// Ends a `prompt=none` request with the error the consent page names, without a session.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn prompt_none_failed(
+    authorization_id: Option<&str>,
+    error: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    respond(end_prompt_none(authorization_id, error))
 }
 
 /// What the consent page shows, for the user in `request.jwt.claims`.

@@ -62,33 +62,81 @@ pub fn hex_bytes(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+#[derive(serde::Deserialize)]
+struct ConfiguredFunction {
+    oid: Option<u32>,
+    owner_oid: Option<u32>,
+    owner: Option<String>,
+    trusted: Option<bool>,
+}
+
 /// Calls the function named by a setting, `name(jsonb) returns jsonb`, by OID through fmgr: no
-/// function name is ever spliced into query text. NULL results and non-functions are
-/// configuration errors (55000) naming the setting.
+/// function name is ever spliced into query text. It runs as its owner, and only when that
+/// owner is trusted (a superuser, or named in `oauth_server.trusted_owners`): otherwise whoever
+/// could `CREATE OR REPLACE` it would run code as the extension's owner. NULL results,
+/// non-functions and untrusted owners are configuration errors (55000) naming the setting.
 pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Value, MisuseError> {
-    let oid: Option<Value> = query_json(
-        "SELECT to_jsonb(to_regprocedure($1 || '(jsonb)')::oid::bigint)",
-        &[name.into()],
-    )?;
+    let f: ConfiguredFunction = query_row(
+        "SELECT jsonb_build_object('oid', p.oid::bigint, 'owner_oid', r.oid::bigint,
+                'owner', r.rolname, 'trusted', r.rolsuper OR r.rolname = ANY($2))
+         FROM (SELECT to_regprocedure($1 || '(jsonb)') AS oid) f
+         LEFT JOIN pg_proc p ON p.oid = f.oid LEFT JOIN pg_roles r ON r.oid = p.proowner",
+        &[name.into(), crate::settings::trusted_owners().into()],
+    )?
+    .ok_or_else(|| internal("function lookup returned nothing"))?;
     let misconfigured = |what: String| {
         MisuseError::new(Misuse::Misconfigured, what).hint(format!(
             "set {setting} to the name of a function taking one jsonb argument and returning jsonb"
         ))
     };
-    let oid = oid
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| misconfigured(format!("{setting}: {name:?} is not a function (jsonb)")))?;
+    let (Some(oid), Some(owner_oid)) = (f.oid, f.owner_oid) else {
+        return Err(misconfigured(format!(
+            "{setting}: {name:?} is not a function (jsonb)"
+        )));
+    };
+    if f.trusted != Some(true) {
+        return Err(MisuseError::new(
+            Misuse::Misconfigured,
+            format!(
+                "{setting}: {name:?} is owned by {}, which is not trusted to run as the authorization server",
+                f.owner.unwrap_or_default()
+            ),
+        )
+        .hint("have a superuser own the function, or add its owner to oauth_server.trusted_owners"));
+    }
     let arg = JsonB(arg)
         .into_datum()
         .ok_or_else(|| internal("function argument did not convert"))?;
-    let result = unsafe {
-        let datum =
-            pg_sys::OidFunctionCall1Coll(pg_sys::Oid::from(oid as u32), pg_sys::InvalidOid, arg);
-        JsonB::from_datum(datum, false)
-    };
+    let result = unsafe { call_as(pg_sys::Oid::from(owner_oid), pg_sys::Oid::from(oid), arg) };
     result
         .map(|j| j.0)
         .ok_or_else(|| misconfigured(format!("{setting}: {name:?} returned NULL")))
+}
+
+/// Calls `function(arg)` with the privileges of `owner`, as a SECURITY DEFINER function would.
+/// If the call raises, transaction (or subtransaction) abort restores the caller's identity.
+unsafe fn call_as(owner: pg_sys::Oid, function: pg_sys::Oid, arg: pg_sys::Datum) -> Option<JsonB> {
+    let mut saved_user = pg_sys::InvalidOid;
+    let mut saved_context = 0;
+    pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+    pg_sys::SetUserIdAndSecContext(
+        owner,
+        saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+    );
+    let datum = pg_sys::OidFunctionCall1Coll(function, pg_sys::InvalidOid, arg);
+    pg_sys::SetUserIdAndSecContext(saved_user, saved_context);
+    JsonB::from_datum(datum, false)
+}
+
+/// Whether a relation exists and is owned by a trusted role (a superuser, or one named in
+/// `oauth_server.trusted_owners`): tables read as a source of truth (Supabase's `auth.users`)
+/// must not be ones any role with CREATE could have made.
+pub fn relation_is_trusted(name: &str) -> Result<bool, MisuseError> {
+    Ok(query_json(
+        "SELECT to_jsonb(r.rolsuper OR r.rolname = ANY($2))
+         FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = to_regclass($1)",
+        &[name.into(), crate::settings::trusted_owners().into()],
+    )? == Some(Value::Bool(true)))
 }
 
 /// Whether `s` has the canonical text shape of a UUID, so that `$1::uuid` cannot raise and an

@@ -1,5 +1,5 @@
 //! The signed-in user's view of what they allowed: `oauth.grants()` lists the clients with
-//! their consented scopes, `oauth.revoke_grant(client_id)` withdraws a consent and revokes every
+//! their consented scopes and resources, `oauth.revoke_grant(client_id)` withdraws a consent and revokes every
 //! token family the client holds for the user. Like the consent API, each trusts
 //! `request.jwt.claims` or takes the session token itself, and never accepts an OAuth client's
 //! access token as the user's session.
@@ -17,7 +17,7 @@ fn list(caller: ApiResult<Caller>) -> ApiResult<Value> {
         "SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'client', jsonb_build_object('client_id', c.client_id, 'name', c.name,
                                                  'client_uri', c.client_uri, 'logo_uri', c.logo_uri),
-                    'scopes', s.scopes, 'granted_at', s.granted_at, 'updated_at', s.updated_at,
+                    'scopes', s.scopes, 'resources', s.resources, 'granted_at', s.granted_at, 'updated_at', s.updated_at,
                     'last_used_at', (SELECT max(g.last_used_at) FROM oauth.grants g
                                      WHERE g.user_id = s.user_id AND g.client_id = s.client_id))
                   ORDER BY s.updated_at DESC), '[]')
@@ -41,16 +41,26 @@ fn revoke(client_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value
          WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
         &[caller.user_id.as_str().into(), client_id.into()],
     )?;
-    if withdrawn == 0 && families == 0 {
+    // Requests the user approved (or opened) but the client has not redeemed yet die too: a
+    // withdrawn consent must not be redeemable a moment later.
+    let requests = db::execute(
+        "UPDATE oauth.authorizations SET status = 'denied', code_hash = NULL
+         WHERE user_id = $1 AND client_id = $2 AND status IN ('pending', 'approved')",
+        &[caller.user_id.as_str().into(), client_id.into()],
+    )?;
+    if withdrawn == 0 && families == 0 && requests == 0 {
         return Err(OAuthError::NotFound("no grant to this client".into()).into());
     }
     audit::record(
         "consent_revoked",
         Some(client_id),
         Some(&caller.user_id),
-        json!({"token_families_revoked": families}),
+        json!({"token_families_revoked": families, "requests_ended": requests}),
     )?;
-    Ok(json!({ "client_id": client_id, "revoked": true, "token_families_revoked": families }))
+    Ok(
+        json!({ "client_id": client_id, "revoked": true, "token_families_revoked": families,
+               "requests_ended": requests }),
+    )
 }
 
 /// The grants of the user in `request.jwt.claims`.

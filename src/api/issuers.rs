@@ -281,7 +281,7 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
     if iss == settings::issuer() {
-        return super::keys::verify_token(token);
+        return super::keys::verify_our_session(token);
     }
     let stored: StoredIssuer = db::query_row(
         "SELECT jsonb_build_object('options', options, 'jwks', jwks) FROM oauth.issuers WHERE issuer = $1",

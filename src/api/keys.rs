@@ -9,6 +9,7 @@ use super::key_protection;
 use super::{or_raise, raise};
 use crate::error::{internal, Misuse, MisuseError};
 use crate::protocol::jws::{self, Alg, Signer};
+use crate::protocol::token_kind::{self, TokenKind};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -110,16 +111,26 @@ fn verification_key(kid: &str) -> Result<Option<Value>, MisuseError> {
     )
 }
 
-/// Verifies a token we issued: signature with one of our keys, `exp`/`nbf` with the configured
-/// clock skew, `iss`, and, for tokens of an OAuth client, that its grant is not revoked.
-pub fn verify_token(token: &str) -> Result<Value, MisuseError> {
+/// Verifies a token we issued and that it is of `kind`: signature with one of our keys,
+/// `exp`/`nbf` with the configured clock skew, `iss`, the kind from header and claims, and, for
+/// access tokens, that their grant is not revoked. Every other kind is refused by name.
+fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
     let jwk = verification_key(&kid)?
         .ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
     let claims =
         jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
-    if claims.get("client_id").is_some() {
+    let typ = jws::peek_typ(token).map_err(invalid)?;
+    let found = token_kind::of_ours(typ.as_deref(), &claims);
+    if found != kind {
+        return Err(invalid(format!(
+            "{} is not {}",
+            capitalised(found.name()),
+            kind.name()
+        )));
+    }
+    if kind == TokenKind::Access {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if !db::is_uuid(sid) {
             return Err(invalid("token has no valid session_id".into()));
@@ -133,6 +144,23 @@ pub fn verify_token(token: &str) -> Result<Value, MisuseError> {
         }
     }
     Ok(claims)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// An access token we issued whose grant is live: for `verify`, `userinfo`, `introspect`.
+pub fn verify_access_token(token: &str) -> Result<Value, MisuseError> {
+    verify_ours(token, TokenKind::Access)
+}
+
+/// A first-party user session we issued (`oauth.issue_session_token`).
+pub fn verify_our_session(token: &str) -> Result<Value, MisuseError> {
+    verify_ours(token, TokenKind::Session)
 }
 
 /// The JSON Web Key Set: every key that may sign now or soon, or did until recently.
@@ -205,10 +233,11 @@ fn rotate(alg: Alg) -> Result<(), MisuseError> {
     Ok(())
 }
 
-/// The claims of a valid token issued by this server; raises SQLSTATE 28000 otherwise.
+/// The claims of a valid, unrevoked access token issued by this server; raises SQLSTATE 28000
+/// otherwise, for ID tokens and sessions too.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn verify(token: Option<&str>) -> JsonB {
     let token = or_raise(super::required(token, "token"));
-    JsonB(or_raise(verify_token(token)))
+    JsonB(or_raise(verify_access_token(token)))
 }

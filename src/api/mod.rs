@@ -22,6 +22,7 @@ pub mod revocation;
 pub mod rls;
 pub mod session;
 pub mod token;
+pub mod user_codes;
 pub mod userinfo;
 
 use crate::error::{Misuse, MisuseError, OAuthError};

@@ -30,6 +30,13 @@ fn purge() -> Result<Value, MisuseError> {
            AND NOT EXISTS (SELECT FROM oauth.refresh_tokens t WHERE t.grant_id = g.id)",
         &[grace.into()],
     )?;
+    // Wrong user codes count for the per-user window (10 minutes) and for the lockout of the
+    // device requests live while they were entered (at most one request lifetime).
+    let window = settings::code_lifetime().max(600) as f64;
+    let user_code_failures = db::execute(
+        "DELETE FROM oauth.user_code_failures WHERE at < now() - make_interval(secs => $1)",
+        &[window.into()],
+    )?;
     let retention = settings::audit_retention_days();
     let audit_log = if retention > 0 {
         db::execute(
@@ -44,6 +51,7 @@ fn purge() -> Result<Value, MisuseError> {
         "authorizations": authorizations,
         "refresh_tokens": refresh_tokens,
         "grants": grants,
+        "user_code_failures": user_code_failures,
     }))
 }
 

@@ -78,6 +78,17 @@ fn register(metadata: &Value) -> ApiResult<Value> {
         "confidential"
     };
     let grant_types = list(md, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+    // An anonymous registrant gets only what a user's consent stands behind, unless the DBA
+    // allows more: client_credentials or the device grant would mint tokens no user approved
+    // in a browser of their own.
+    let allowed = settings::registration_grant_types();
+    if let Some(g) = grant_types.iter().find(|g| !allowed.contains(g)) {
+        return Err(metadata_error(format!(
+            "grant type {g:?} cannot be registered dynamically here (allowed: {})",
+            allowed.join(", ")
+        ))
+        .into());
+    }
     let scopes = match text(md, "scope")? {
         Some(s) if !s.trim().is_empty() => {
             let requested = scope::parse(&s).map_err(|e| metadata_error(e.description()))?;

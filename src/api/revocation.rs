@@ -2,7 +2,7 @@
 //! way the token endpoint does. A client may revoke only its own tokens; revoking either token
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
-use super::keys::verify_token;
+use super::keys::verify_access_token;
 use super::token::{authenticate_request, revoke_grant};
 use super::{db, respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
@@ -44,7 +44,7 @@ fn access_token_claims(token: &str) -> Option<Value> {
     if token.split('.').count() != 3 {
         return None;
     }
-    verify_token(token)
+    verify_access_token(token)
         .ok()
         .filter(|c| c.get("client_id").is_some_and(Value::is_string))
 }

@@ -4,6 +4,7 @@
 //! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
 //! They return NULL (or false) when no claims are set, never raise.
 
+use crate::protocol::token_kind;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -23,7 +24,12 @@ thread_local! {
 }
 
 fn parse(raw: String) -> Parsed {
-    let claims: Option<Value> = serde_json::from_str(&raw).ok().filter(Value::is_object);
+    // An ID token is an assertion to a client, never a credential: claims that are one (a
+    // PostgREST configured with our JWKS would accept it) read as no claims at all.
+    let claims: Option<Value> = serde_json::from_str(&raw)
+        .ok()
+        .filter(Value::is_object)
+        .filter(|c| !token_kind::looks_like_id_token(c));
     let text = |k: &str| {
         claims
             .as_ref()

@@ -1,12 +1,15 @@
 //! Who is calling: the signed-in user of the consent API, read the PostgREST way from
 //! `request.jwt.claims`, or from a session token verified here. A token issued to an OAuth
 //! client (it has `client_id`) is never a user session: otherwise a third-party app holding a
-//! user's access token could approve consents or revoke grants on its own.
+//! user's access token could approve consents or revoke grants on its own; nor is an ID
+//! token, which any client the user signed in to holds.
 
 use super::issuers::verify_session_token;
 use super::ApiResult;
 use crate::error::OAuthError;
+use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
+use crate::settings;
 use serde_json::Value;
 
 /// The caller as the consent API sees them.
@@ -32,11 +35,20 @@ pub fn raw_claims() -> Option<String> {
 
 /// The caller from already-verified claims (PostgREST's or the front's).
 pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
-    if claims.get("client_id").is_some_and(|c| !c.is_null()) {
-        return Err(OAuthError::AccessDenied(
-            "a token issued to an OAuth client is not a user session".into(),
-        )
-        .into());
+    let ours = claims.get("iss").and_then(Value::as_str) == Some(settings::issuer().as_str());
+    match token_kind::of_claims(claims, ours) {
+        TokenKind::Session => {}
+        TokenKind::Access => {
+            return Err(OAuthError::AccessDenied(
+                "a token issued to an OAuth client is not a user session".into(),
+            )
+            .into())
+        }
+        other => {
+            return Err(
+                OAuthError::AccessDenied(format!("{} is not a user session", other.name())).into(),
+            )
+        }
     }
     let user_id = claims
         .get("sub")

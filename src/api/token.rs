@@ -13,7 +13,7 @@ use crate::error::{
 };
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::params::Params;
-use crate::protocol::{client_auth, jws, pkce, resource, scope, secret};
+use crate::protocol::{client_auth, jws, pkce, resource, scope, secret, token_kind};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -220,7 +220,7 @@ fn issue_tokens(
     let scope_str = scope::join(scopes);
     let audience = resource::audience(audience, &settings::default_audience());
     let jti = secret::random_token(16);
-    let role = settings::default_role();
+    let role = role_of(grant)?;
     let mut at_claims = claims::access_token(&AccessTokenInput {
         issuer: &issuer,
         subject: &grant.user_id,
@@ -236,7 +236,7 @@ fn issue_tokens(
     if let Some(hook) = settings::access_token_hook() {
         at_claims = run_hook(&hook, grant, scopes, at_claims)?;
     }
-    let access_token = signer.sign("at+jwt", &at_claims)?;
+    let access_token = signer.sign(token_kind::ACCESS_TYP, &at_claims)?;
     let mut response = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -263,7 +263,7 @@ fn issue_tokens(
         for (k, v) in user {
             id_claims[k] = v;
         }
-        response["id_token"] = json!(signer.sign("JWT", &id_claims)?);
+        response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
     }
     // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).
     if client.allows_grant("refresh_token") && grant.grant_type != "client_credentials" {
@@ -281,6 +281,24 @@ fn issue_tokens(
     }
     set_no_store();
     Ok(response)
+}
+
+/// The `role` claim: a user's grant gets the signed-in role, a machine's (client_credentials)
+/// its own, which may never be the signed-in role: PostgREST would treat the machine as a user.
+fn role_of(grant: &Grant) -> Result<String, MisuseError> {
+    let user_role = settings::default_role();
+    if grant.grant_type != "client_credentials" {
+        return Ok(user_role);
+    }
+    let machine_role = settings::client_credentials_role();
+    if machine_role == user_role {
+        return Err(MisuseError::new(
+            crate::error::Misuse::Misconfigured,
+            format!("oauth_server.client_credentials_role is {machine_role:?}, the role of signed-in users"),
+        )
+        .hint("set it to a role for machines, e.g. CREATE ROLE oauth_machine NOLOGIN; GRANT oauth_machine TO authenticator"));
+    }
+    Ok(machine_role)
 }
 
 /// Calls the configured hook `fn(jsonb) returns jsonb` with the event and validates the result.
@@ -619,8 +637,9 @@ fn token(form: Option<JsonB>, authorization: default!(Option<&str>, "NULL")) -> 
     respond(token_request(&form, authorization))
 }
 
-/// Mints a first-party session token for `sub` (no `client_id`), signed with our key: for
-/// apps without another login, the reference consent page, and tests. Administrators only.
+/// Mints a first-party session token for `sub` (`token_use: session`, no `client_id`), signed
+/// with our key: for apps without another login, the reference consent page, and tests.
+/// Administrators only.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'")) -> String {
@@ -629,10 +648,14 @@ fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'"
     let Some(extra) = extra.as_object() else {
         super::raise(bad_param("claims must be a JSON object"))
     };
-    if extra.contains_key("client_id") {
-        super::raise(bad_param(
-            "a session token must not carry client_id: that would make it an OAuth access token",
-        ));
+    if let Some(k) = token_kind::KIND_CLAIMS
+        .iter()
+        .chain(&["scope", "session_id"])
+        .find(|k| extra.contains_key(**k))
+    {
+        super::raise(bad_param(format!(
+            "a session token must not carry {k}: that claim belongs to access or ID tokens"
+        )));
     }
     let signer = or_raise(current_signer());
     let now = or_raise(db::now_epoch());
@@ -648,8 +671,9 @@ fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'"
         ("sub", json!(sub)),
         ("iat", json!(now)),
         ("exp", json!(now + settings::session_token_lifetime())),
+        (token_kind::KIND_CLAIM, json!(token_kind::SESSION)),
     ] {
         c[k] = v;
     }
-    or_raise(signer.sign("JWT", &c))
+    or_raise(signer.sign(token_kind::JWT_TYP, &c))
 }

@@ -2,7 +2,7 @@
 //! claims of ID tokens and userinfo come from: the configured claims function, else Supabase's
 //! `auth.users` when it exists, else the claims of the session that approved the grant.
 
-use super::keys::verify_token;
+use super::keys::verify_access_token;
 use super::{db, respond, set_response_headers, ApiResult};
 use crate::error::{MisuseError, OAuthError};
 use crate::protocol::{scope, user_claims};
@@ -44,16 +44,11 @@ pub fn user_claims(
     ))
 }
 
-/// The `auth.users` row of `sub`, when that table exists (Supabase) and `sub` is a UUID.
+/// The `auth.users` row of `sub`, when that table exists (Supabase), is owned by a trusted
+/// role, and `sub` is a UUID. A table of that name made by anyone else is ignored: it could
+/// claim any email is verified.
 fn supabase_user(sub: &str) -> Result<Option<Value>, MisuseError> {
-    if !db::is_uuid(sub) {
-        return Ok(None);
-    }
-    let exists = db::query_json(
-        "SELECT to_jsonb(to_regclass('auth.users') IS NOT NULL)",
-        &[],
-    )?;
-    if exists != Some(Value::Bool(true)) {
+    if !db::is_uuid(sub) || !db::relation_is_trusted("auth.users")? {
         return Ok(None);
     }
     db::query_json(
@@ -73,7 +68,7 @@ fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
     let token = access_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::InvalidToken("an access token is required".into()))?;
-    let claims = verify_token(token).map_err(|e| OAuthError::InvalidToken(e.message))?;
+    let claims = verify_access_token(token).map_err(|e| OAuthError::InvalidToken(e.message))?;
     let (Some(client_id), Some(session_id)) = (
         claims.get("client_id").and_then(Value::as_str),
         claims.get("session_id").and_then(Value::as_str),

@@ -3,6 +3,7 @@
 //! scope role session_id`. ID token (OIDC Core §2): `iss sub aud azp exp iat auth_time nonce
 //! at_hash`.
 
+use super::token_kind;
 use crate::error::{bad_param, MisuseError};
 use serde_json::{json, Map, Value};
 
@@ -57,6 +58,7 @@ pub fn id_token(i: &IdTokenInput) -> Value {
         "iat": i.now,
         "auth_time": i.auth_time,
         "at_hash": i.at_hash,
+        token_kind::KIND_CLAIM: token_kind::ID,
     });
     if let Some(n) = i.nonce {
         c["nonce"] = json!(n);
@@ -83,6 +85,15 @@ pub fn apply_hook_result(original: &Value, result: &Value) -> Result<Value, Misu
         if claims.get(*name) != original.get(*name) {
             return Err(bad_param(format!(
                 "access token hook changed or removed the protected claim {name:?}"
+            ))
+            .hint(hint));
+        }
+    }
+    // Nor may it give the token the marks of another kind (an ID token's, a session's).
+    for name in token_kind::KIND_CLAIMS {
+        if claims.get(*name) != original.get(*name) {
+            return Err(bad_param(format!(
+                "access token hook may not set {name:?}: it decides what kind of token this is"
             ))
             .hint(hint));
         }
@@ -154,6 +165,7 @@ mod tests {
         assert_eq!(c["nonce"], "n");
         assert_eq!(c["aud"], "c");
         assert_eq!(c["azp"], "c");
+        assert_eq!(c["token_use"], "id");
     }
 
     #[test]
@@ -172,5 +184,13 @@ mod tests {
         no_aud.as_object_mut().unwrap().remove("aud");
         assert!(apply_hook_result(&orig, &json!({"claims": no_aud})).is_err());
         assert!(apply_hook_result(&orig, &json!({"nope": 1})).is_err());
+        for mark in ["token_use", "azp", "at_hash", "nonce"] {
+            let mut retyped = orig.clone();
+            retyped[mark] = json!("session");
+            assert!(
+                apply_hook_result(&orig, &json!({"claims": retyped})).is_err(),
+                "{mark}"
+            );
+        }
     }
 }

@@ -252,6 +252,11 @@ pub fn peek_header(token: &str) -> Result<(String, Alg), String> {
     Ok((header_kid(&header)?, alg))
 }
 
+/// The protected header's `typ`, if any: what kind of token the signer says this is.
+pub fn peek_typ(token: &str) -> Result<Option<String>, String> {
+    Ok(header(token)?["typ"].as_str().map(String::from))
+}
+
 /// The asymmetric algorithms accepted from trusted third-party issuers. `none` and HS* are
 /// absent: an HMAC key is a shared secret, and a JWKS is public.
 pub fn external_alg(name: &str) -> Option<jsonwebtoken::Algorithm> {

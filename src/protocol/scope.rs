@@ -71,7 +71,15 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("profile", "See your name and profile picture"),
     ("email", "See your email address"),
     ("phone", "See your phone number"),
+    (
+        OFFLINE_ACCESS,
+        "Stay connected: keep access while you are not using the app",
+    ),
 ];
+
+/// OIDC Core §11: asks for a refresh token. Every client may ask for it; whether one is issued
+/// depends on the client being registered for the refresh_token grant.
+pub const OFFLINE_ACCESS: &str = "offline_access";
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,15 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// Whether `s` has the exact shape of a [`random_token`] of [`TOKEN_BYTES`] (43 base64url
+/// characters): how an authorization id is told from a device user code, whatever else the
+/// user typed.
+pub fn is_token_shape(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The stored form of a secret value.
 pub fn hash(value: &str) -> [u8; 32] {
     Sha256::digest(value.as_bytes()).into()
@@ -37,6 +46,9 @@ mod tests {
     fn tokens_are_unique_and_url_safe() {
         let a = random_token(TOKEN_BYTES);
         let b = random_token(TOKEN_BYTES);
+        assert!(is_token_shape(&a) && is_token_shape(&b));
+        assert!(!is_token_shape("BCDF-GHJK"));
+        assert!(!is_token_shape(&format!("{a}=")));
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert!(a

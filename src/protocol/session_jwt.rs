@@ -6,6 +6,7 @@
 
 use super::issuer_policy::IssuerPolicy;
 use super::jws;
+use super::token_kind;
 use serde_json::{json, Map, Value};
 
 /// Why a session token was refused.
@@ -65,6 +66,19 @@ pub fn verify(
         .ok_or_else(|| SessionError::UnknownKey { kid: kid.clone() })?;
     let leeway = policy.leeway.unwrap_or(default_leeway);
     let claims = jws::verify_with(token, jwk, alg, None, leeway).map_err(invalid)?;
+    // An RFC 9068 access token was issued to an OAuth client of that issuer, not to its user's
+    // browser session; only an issuer whose sessions are client-bound by design (Cognito
+    // access tokens, audience_claim client_id) may present client-bound tokens.
+    let typ = jws::peek_typ(token).map_err(invalid)?;
+    if typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    }) && policy.audience_claim != "client_id"
+    {
+        return Err(invalid(
+            "token is an OAuth access token (typ at+jwt) issued to a client, not a user session"
+                .into(),
+        ));
+    }
     normalise(claims, policy).map_err(invalid)
 }
 
@@ -74,6 +88,41 @@ fn matches(value: Option<&Value>, expected: &Value) -> bool {
         Value::Array(options) => options.contains(value),
         one => one == value,
     }
+}
+
+/// Refuses tokens that are recognisably not a user's session, rather than stripping the claims
+/// that show it: a token issued to an OAuth client of the issuer, a token whose kind
+/// (`token_use`) the policy does not pin, an ID token minted for any client of the issuer.
+fn refuse_non_sessions(raw: &Map<String, Value>, policy: &IssuerPolicy) -> Result<(), String> {
+    let present = |k: &str| raw.get(k).is_some_and(|v| !v.is_null());
+    let pinned = |k: &str| policy.required_claims.contains_key(k);
+    if present("client_id") && policy.audience_claim != "client_id" {
+        return Err(
+            "token carries client_id: it was issued to an OAuth client, not a user session".into(),
+        );
+    }
+    if present("token_use") && !pinned("token_use") {
+        return Err(format!(
+            "token says it is a {} token (token_use); pin the kind accepted as a session with required_claims {{\"token_use\": …}}",
+            raw["token_use"]
+        ));
+    }
+    if let Some(azp) = raw.get("azp").and_then(Value::as_str) {
+        if !policy.audiences.is_empty()
+            && !policy.audiences.iter().any(|a| a == azp)
+            && !pinned("azp")
+        {
+            return Err(format!(
+                "token was obtained by client {azp:?} (azp), not one of the accepted audiences; list the parties accepted with required_claims {{\"azp\": [...]}}"
+            ));
+        }
+    }
+    if (present("at_hash") || present("nonce")) && policy.audiences.is_empty() {
+        return Err(
+            "token is an ID token issued to some client of the issuer; accepting ID tokens as sessions needs a pinned audience".into(),
+        );
+    }
+    Ok(())
 }
 
 /// Checks the policy's claim rules on verified `claims` and maps them onto ours.
@@ -89,6 +138,7 @@ pub fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> 
             return Err(format!("token claim {name} must be {expected}"));
         }
     }
+    refuse_non_sessions(&raw, policy)?;
     if !policy.audiences.is_empty() {
         let aud = raw.get(&policy.audience_claim);
         let ok = match aud {
@@ -149,6 +199,14 @@ pub fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> 
             out.insert("upstream_role".into(), upstream);
         }
     }
+    // What leaves here is a user session, whatever the issuer called it.
+    if let Some(upstream) = out.remove(token_kind::KIND_CLAIM) {
+        out.insert("upstream_token_use".into(), upstream);
+    }
+    for id_only in ["at_hash", "nonce"] {
+        out.remove(id_only);
+    }
+    out.insert(token_kind::KIND_CLAIM.into(), json!(token_kind::SESSION));
     out.insert("sub".into(), json!(user_id));
     out.insert("role".into(), json!(role));
     match email {
