@@ -71,3 +71,26 @@ export async function postForm(path, form, headers = {}) {
     body: new URLSearchParams(form).toString(),
   });
 }
+
+let nextFrontPort = Number(process.env.EXTRA_FRONT_PORT ?? 18192);
+
+/** Starts a front of its own (FRONT_BIN) with `flags` and extra `env`, on the suite's
+ * database unless `env.DATABASE_URL` says otherwise; waits until it listens (not until the
+ * database answers). Returns {base, log(), stop()}. */
+export async function startFront(flags, env = {}) {
+  const { spawn } = await import("node:child_process");
+  const port = nextFrontPort++;
+  const child = spawn(process.env.FRONT_BIN, ["--listen", `127.0.0.1:${port}`, "--purge-interval", "0",
+    "--jwks-refresh-interval", "0", "--log-format", "text", ...flags],
+  { env: { ...process.env, OAUTH_FRONT_LOG: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => { log += d; });
+  child.stderr.on("data", (d) => { log += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${base}/healthz`).then(() => true, () => false)) break;
+    if (child.exitCode !== null) throw new Error(`oauth-front exited: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, log: () => log, stop: () => child.kill() };
+}

@@ -184,7 +184,7 @@ test("the refresh timer replaces keys without any session arriving", { skip: !pr
   const kids = () => JSON.parse(sql("SELECT oauth.issuers()")).find((i) => i.issuer === issuer.issuer).kids;
   assert.notDeepEqual(kids(), [newKid]);
   const front = spawn(process.env.FRONT_BIN, ["--listen", "127.0.0.1:0", "--jwks-refresh-interval", "1",
-    "--purge-interval", "0", "--log-format", "text"], { stdio: "ignore" });
+    "--purge-interval", "0", "--log-format", "text", "--allow-private-fetch"], { stdio: "ignore" });
   try {
     let seen = [];
     for (let i = 0; i < 50 && !(seen.length === 1 && seen[0] === newKid); i++) {
@@ -224,4 +224,22 @@ test("each issuer's users see only their own grants", async () => {
     .map((g) => g.client.client_id);
   assert.deepEqual(await list(clerkUser), [c1.client_id]);
   assert.deepEqual(await list(fbUser), [c2.client_id]);
+});
+
+test("issuer keys are fenced like client documents: without --allow-private-fetch a loopback issuer is never fetched", { skip: !process.env.FRONT_BIN && "FRONT_BIN not set" }, async () => {
+  const issuer = await stand.issuer("/fenced");
+  trust(issuer);
+  const front = spawn(process.env.FRONT_BIN, ["--listen", "127.0.0.1:0", "--jwks-refresh-interval", "1",
+    "--purge-interval", "0", "--log-format", "text"], { stdio: "ignore" });
+  try {
+    let row = {};
+    for (let i = 0; i < 50 && !row.last_error; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      row = JSON.parse(sql("SELECT oauth.issuers()")).find((i) => i.issuer === issuer.issuer);
+    }
+    assert.match(row.last_error ?? "", /public addresses/);
+    assert.equal(issuer.keySet.fetches, 0, "the loopback stand-in was reached");
+  } finally {
+    front.kill();
+  }
 });

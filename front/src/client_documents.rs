@@ -4,18 +4,20 @@
 //! redirect URIs valid) and stores the client. Fetched documents are reused for a few minutes.
 //!
 //! The URL comes from anyone, so the fetch is fenced: https only, no redirects, 16 kB, 5 s,
-//! and no private, loopback or link-local addresses (checked on the addresses the name resolves
-//! to, which are then the ones connected to), unless `--allow-private-fetch` says otherwise.
+//! no proxy, and no private, loopback or link-local addresses (see `fetch`: checked on the
+//! addresses the name resolves to, which are then the ones connected to), unless
+//! `--allow-private-fetch` says otherwise. Fetches (not cache hits) are limited per client
+//! address and per target host, so authorization requests cannot make the front a fetching
+//! machine.
 
 use crate::fetch;
+use crate::rate_limit::{AddrKey, RateLimiter};
 use crate::sql::{self, CallError};
 use axum::http::StatusCode;
 use deadpool_postgres::Pool;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -23,57 +25,6 @@ const MAX_DOCUMENT: usize = 16 * 1024;
 const FRESH_FOR: Duration = Duration::from_secs(300);
 /// A failed fetch is not retried sooner, so that a client_id cannot make us hammer a URL.
 const FAILED_FOR: Duration = Duration::from_secs(30);
-
-/// Addresses a fetch on behalf of an unauthenticated request must never reach.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1])))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
-/// A resolver that drops non-public addresses (unless allowed): reqwest connects only to what
-/// it returns, so a name cannot be rebound to an internal address between check and connect.
-struct PublicOnly {
-    allow_private: bool,
-}
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| allow_private || is_public(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err("the host resolves to no public address".into());
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
 
 /// Until when a client_id's stored client is fresh, or its failed fetch is not retried.
 type Seen = (Instant, Result<(), String>);
@@ -83,6 +34,14 @@ pub struct ClientDocuments {
     http: reqwest::Client,
     allow_private: bool,
     seen: Mutex<HashMap<String, Seen>>,
+    per_addr: RateLimiter,
+    per_host: RateLimiter<String>,
+}
+
+/// How many fetches authorization requests may cause.
+pub struct FetchLimits {
+    pub per_address_per_minute: u32,
+    pub per_host_per_minute: u32,
 }
 
 /// Whether an authorization request's `client_id` names a metadata document.
@@ -95,26 +54,50 @@ impl ClientDocuments {
         pool: Pool,
         extra_roots: &[reqwest::Certificate],
         allow_private: bool,
+        limits: FetchLimits,
     ) -> Result<ClientDocuments, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
+        let http = fetch::fenced_client(extra_roots, allow_private)
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(PublicOnly { allow_private }))
-            .user_agent(concat!("oauth-front/", env!("CARGO_PKG_VERSION")));
-        for root in extra_roots {
-            builder = builder.add_root_certificate(root.clone());
-        }
+            .build()?;
         Ok(ClientDocuments {
             pool,
-            http: builder.build()?,
+            http,
             allow_private,
             seen: Mutex::new(HashMap::new()),
+            per_addr: RateLimiter::new(limits.per_address_per_minute),
+            per_host: RateLimiter::new(limits.per_host_per_minute),
+        })
+    }
+
+    /// Whether one more fetch of `client_id` may be made for a request from `addr`: 429
+    /// `temporarily_unavailable` with `Retry-After` (never a redirect: the client is not
+    /// verified) when that address or that host had their share this minute.
+    fn may_fetch(&self, client_id: &str, addr: AddrKey) -> Result<(), CallError> {
+        let now = Instant::now();
+        let host = Url::parse(client_id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        self.per_addr.check(addr, now).map_err(|wait| {
+            sql::too_many_requests(
+                "temporarily_unavailable",
+                "too many client metadata documents fetched for this address; retry later",
+                wait,
+            )
+        })?;
+        self.per_host.check(host, now).map_err(|wait| {
+            sql::too_many_requests(
+                "temporarily_unavailable",
+                "too many client metadata documents fetched from this host; retry later",
+                wait,
+            )
         })
     }
 
     /// Makes sure the client `client_id` (a document URL) is stored and fresh; a refusal is
     /// a 400 the authorization endpoint returns as is (never a redirect: the client is unknown).
-    pub async fn ensure(&self, client_id: &str) -> Result<(), CallError> {
+    pub async fn ensure(&self, client_id: &str, addr: AddrKey) -> Result<(), CallError> {
         let cached = self
             .seen
             .lock()
@@ -124,6 +107,7 @@ impl ClientDocuments {
         let outcome = match cached {
             Some((_, outcome)) => outcome,
             None => {
+                self.may_fetch(client_id, addr)?;
                 let outcome = self.fetch_and_store(client_id).await;
                 let ttl = if outcome.is_ok() {
                     FRESH_FOR
@@ -164,13 +148,8 @@ impl ClientDocuments {
 
     async fn fetch(&self, client_id: &str) -> Result<Value, String> {
         let url = Url::parse(client_id).map_err(|e| format!("client_id is not a URL: {e}"))?;
-        let literal_ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
         // IP literals bypass the resolver: check them here.
-        if !self.allow_private && literal_ip.is_some_and(|ip| !is_public(ip)) {
+        if !fetch::host_allowed(&url, self.allow_private) {
             return Err("client_id points to a private address".into());
         }
         if url.scheme() != "https" {
@@ -187,26 +166,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_public_addresses_are_fetched() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "224.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
+    fn document_urls_are_recognised() {
         assert!(is_document_url("https://app.example/client.json"));
         assert!(!is_document_url("abc123"));
     }

@@ -41,9 +41,10 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_FETCH_CA_FILE")]
     pub fetch_ca_file: Option<PathBuf>,
 
-    /// Let client metadata documents be fetched from private, loopback and link-local
-    /// addresses. Development and tests only: otherwise any client_id could probe the network
-    /// the front sits in.
+    /// Let client metadata documents and trusted issuers' keys be fetched from private,
+    /// loopback and link-local addresses (and issuer keys over plain http on loopback).
+    /// Development and tests only: otherwise any client_id could probe the network the front
+    /// sits in.
     #[arg(long, env = "OAUTH_FRONT_ALLOW_PRIVATE_FETCH")]
     pub allow_private_fetch: bool,
 
@@ -53,8 +54,10 @@ pub struct Config {
     pub register_per_minute: u32,
 
     /// Failed client authentications (401 `invalid_client` at the token, revocation,
-    /// introspection and device endpoints) allowed per client IP per minute; past it those
-    /// endpoints answer 429 for that IP until the budget refills: secret guessing gets slow.
+    /// introspection and device endpoints) allowed per client_id and client address (an IPv6
+    /// /64) per minute. Past it, a failed attempt of that client from that address is answered
+    /// 429 after a pause, and attempts are checked one at a time: guessing gets slow, while the
+    /// right secret always gets through and other clients and addresses are not affected.
     #[arg(
         long,
         env = "OAUTH_FRONT_CLIENT_AUTH_FAILURES_PER_MINUTE",
@@ -62,13 +65,44 @@ pub struct Config {
     )]
     pub client_auth_failures_per_minute: u32,
 
-    /// Device user codes that may be tried per client IP per minute at the consent API.
+    /// Device user codes that may be tried per client address (an IPv6 /64) per minute at the
+    /// consent API: any authorization id that is not shaped like a real one counts.
     #[arg(long, env = "OAUTH_FRONT_USER_CODES_PER_MINUTE", default_value_t = 20)]
     pub user_codes_per_minute: u32,
 
-    /// Take the client IP from the last X-Forwarded-For entry (only behind a proxy you run).
+    /// Client metadata document fetches that authorization requests from one client address
+    /// (an IPv6 /64) may cause per minute (documents already fetched and fresh cost nothing).
+    #[arg(
+        long,
+        env = "OAUTH_FRONT_DOCUMENT_FETCHES_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub document_fetches_per_minute: u32,
+
+    /// Client metadata document fetches per minute to one host, whoever asks: the front is
+    /// not a way to hammer someone else's server from many addresses.
+    #[arg(
+        long,
+        env = "OAUTH_FRONT_DOCUMENT_FETCHES_PER_HOST_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub document_fetches_per_host_per_minute: u32,
+
+    /// Number of reverse proxies in front of this one that you run (a TLS terminator = 1, a
+    /// CDN then a load balancer = 2). The client address is then the N-th `X-Forwarded-For`
+    /// entry from the right (the one your outermost proxy appended); 0 = the socket's peer.
+    #[arg(long, env = "OAUTH_FRONT_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
+
+    /// Same as `--trusted-proxy-hops 1` (kept for existing deployments).
     #[arg(long, env = "OAUTH_FRONT_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// PEM file of CA certificates for TLS to Postgres, like libpq's `sslrootcert` (which
+    /// the connection string may also carry). With it, `sslmode=require` verifies the chain
+    /// as `verify-ca` does.
+    #[arg(long, env = "PGSSLROOTCERT")]
+    pub db_ssl_root_cert: Option<PathBuf>,
 
     /// Serve the reference consent page at /consent.
     #[arg(long, env = "OAUTH_FRONT_CONSENT_PAGE")]
@@ -82,4 +116,15 @@ pub struct Config {
     /// Log format: json or text.
     #[arg(long, env = "OAUTH_FRONT_LOG_FORMAT", default_value = "json")]
     pub log_format: String,
+}
+
+impl Config {
+    /// The trusted proxy hop count, `--trust-forwarded-for` counting as 1.
+    pub fn proxy_hops(&self) -> usize {
+        if self.trust_forwarded_for {
+            self.trusted_proxy_hops.max(1)
+        } else {
+            self.trusted_proxy_hops
+        }
+    }
 }

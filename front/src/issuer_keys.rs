@@ -6,6 +6,11 @@
 //! It does so on a timer, and when a session token names a key the database does not have
 //! (the issuer rotated): then at most once a minute per issuer, so tokens with made-up `kid`s
 //! cannot turn the front into a request amplifier against the issuer.
+//!
+//! Issuer URLs are configured by an administrator, but they name hosts elsewhere and those
+//! hosts answer with redirects and further URLs (`jwks_uri`): the fetches go through the same
+//! fence as client metadata documents (`fetch`: public addresses only, on every redirect too;
+//! no proxy), lifted by `--allow-private-fetch` for local stand-ins and tests.
 
 use crate::{fetch, sql};
 use deadpool_postgres::Pool;
@@ -31,6 +36,7 @@ struct LastRefresh {
 pub struct IssuerKeys {
     pool: Pool,
     http: reqwest::Client,
+    allow_private: bool,
     // One async lock per issuer: concurrent requests with the same new key wait for one fetch.
     last: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LastRefresh>>>>,
 }
@@ -44,33 +50,36 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Keys are fetched over https only; plain http only on loopback (local stand-ins, tests).
-fn fetchable(url: &Url) -> bool {
-    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+/// Keys are fetched over https only; plain http only on loopback, and only where private
+/// fetches are allowed (local stand-ins, tests); the address fence applies to every URL.
+fn fetchable(url: &Url, allow_private: bool) -> bool {
+    let scheme_ok =
+        url.scheme() == "https" || (url.scheme() == "http" && allow_private && is_loopback(url));
+    scheme_ok && fetch::host_allowed(url, allow_private)
 }
 
 impl IssuerKeys {
     pub fn new(
         pool: Pool,
         extra_roots: &[reqwest::Certificate],
+        allow_private: bool,
     ) -> Result<IssuerKeys, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
+        let http = fetch::fenced_client(extra_roots, allow_private)
             .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.previous().len() >= 3 || !fetchable(attempt.url()) {
-                    attempt.stop()
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 3 {
+                    attempt.error("more than 3 redirects")
+                } else if !fetchable(attempt.url(), allow_private) {
+                    attempt.error("redirected to a URL keys are not fetched from (not https, or a non-public address)")
                 } else {
                     attempt.follow()
                 }
             }))
-            .user_agent(concat!("oauth-front/", env!("CARGO_PKG_VERSION")));
-        for root in extra_roots {
-            builder = builder.add_root_certificate(root.clone());
-        }
-        let http = builder.build()?;
+            .build()?;
         Ok(IssuerKeys {
             pool,
             http,
+            allow_private,
             last: Mutex::new(HashMap::new()),
         })
     }
@@ -205,8 +214,10 @@ impl IssuerKeys {
 
     async fn get_json(&self, url: &str) -> Result<Value, String> {
         let parsed = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-        if !fetchable(&parsed) {
-            return Err(format!("{url}: keys are fetched over https only"));
+        if !fetchable(&parsed, self.allow_private) {
+            return Err(format!(
+                "{url}: keys are fetched over https only, from public addresses"
+            ));
         }
         fetch::get_json(&self.http, parsed, MAX_DOCUMENT)
             .await
@@ -240,14 +251,33 @@ mod tests {
             "http://[::1]/j",
             "http://localhost/j",
         ] {
-            assert!(fetchable(&Url::parse(ok).unwrap()), "{ok}");
+            assert!(fetchable(&Url::parse(ok).unwrap(), true), "{ok}");
         }
         for bad in [
             "http://keys.example/jwks",
             "file:///etc/passwd",
             "ftp://x/y",
         ] {
-            assert!(!fetchable(&Url::parse(bad).unwrap()), "{bad}");
+            assert!(!fetchable(&Url::parse(bad).unwrap(), true), "{bad}");
         }
+    }
+
+    #[test]
+    fn issuer_key_fetches_never_reach_private_addresses() {
+        for bad in [
+            "http://127.0.0.1:9/jwks",
+            "http://localhost/j",
+            "https://127.0.0.1/jwks",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/jwks",
+            "https://[::ffff:10.0.0.1]/jwks",
+            "https://10.1.2.3/jwks",
+        ] {
+            assert!(!fetchable(&Url::parse(bad).unwrap(), false), "{bad}");
+        }
+        assert!(fetchable(
+            &Url::parse("https://keys.example/jwks").unwrap(),
+            false
+        ));
     }
 }

@@ -3,6 +3,7 @@
 
 mod client_documents;
 mod config;
+mod db_tls;
 mod fetch;
 mod form;
 mod issuer_keys;
@@ -42,10 +43,12 @@ fn init_logging(format: &str) {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let pg: tokio_postgres::Config = config.database_url.parse()?;
+    let tls = db_tls::split(&config.database_url, config.db_ssl_root_cert.as_deref())?;
+    let pg: tokio_postgres::Config = tls.connection_string.parse()?;
+    tracing::info!(sslmode = ?tls.mode, sslrootcert = ?tls.root_cert, "database connection");
     let manager = Manager::from_config(
         pg,
-        tokio_postgres::NoTls,
+        tokio_postgres_rustls::MakeRustlsConnect::new(db_tls::client_config(&tls)?),
         // Fast recycling: a connection whose socket closed (Postgres restarted) is detected
         // by tokio-postgres and replaced instead of being handed out.
         ManagerConfig {
@@ -72,13 +75,21 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => Vec::new(),
     };
     if config.allow_private_fetch {
-        tracing::warn!("--allow-private-fetch is on: client metadata documents may be fetched from private addresses");
+        tracing::warn!("--allow-private-fetch is on: client metadata documents and issuer keys may be fetched from private addresses");
     }
-    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(pool.clone(), &extra_roots)?);
+    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(
+        pool.clone(),
+        &extra_roots,
+        config.allow_private_fetch,
+    )?);
     let client_documents = client_documents::ClientDocuments::new(
         pool.clone(),
         &extra_roots,
         config.allow_private_fetch,
+        client_documents::FetchLimits {
+            per_address_per_minute: config.document_fetches_per_minute,
+            per_host_per_minute: config.document_fetches_per_host_per_minute,
+        },
     )?;
     if config.jwks_refresh_interval > 0 {
         tokio::spawn(issuer_keys::refresh_timer(
@@ -92,10 +103,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         user_code_limit: rate_limit::RateLimiter::new(config.user_codes_per_minute),
-        client_auth_failure_limit: rate_limit::RateLimiter::new(
+        client_auth_failures: rate_limit::FailureBudget::new(
             config.client_auth_failures_per_minute,
         ),
-        trust_forwarded_for: config.trust_forwarded_for,
+        proxy_hops: config.proxy_hops(),
     });
     let app = routes::router(state, config.consent_page, config.demo_login)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))

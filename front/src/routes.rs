@@ -4,7 +4,7 @@
 use crate::client_documents::{self, ClientDocuments};
 use crate::form;
 use crate::issuer_keys::IssuerKeys;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{AddrKey, Admission, FailureBudget, RateLimiter};
 use crate::sql::{self, CallError, SqlResponse};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
@@ -26,11 +26,14 @@ pub struct AppState {
     pub issuer_keys: Arc<IssuerKeys>,
     pub client_documents: ClientDocuments,
     pub register_limit: RateLimiter,
-    /// Lookups by device user code, per client IP: user codes are short (RFC 8628 §5.1).
+    /// Lookups by device user code, per client address: user codes are short (RFC 8628 §5.1).
     pub user_code_limit: RateLimiter,
-    /// Failed client authentications, per client IP: secret guessing (RFC 9700 §2.5).
-    pub client_auth_failure_limit: RateLimiter,
-    pub trust_forwarded_for: bool,
+    /// Failed client authentications, per client_id and address: secret guessing (RFC 9700
+    /// §2.5).
+    pub client_auth_failures: FailureBudget,
+    /// Reverse proxies in front of this one: the client address is the N-th X-Forwarded-For
+    /// entry from the right (0: the socket's peer).
+    pub proxy_hops: usize,
 }
 
 type AppResult = Result<Response, CallError>;
@@ -53,6 +56,10 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
         .route("/oauth/userinfo", get(userinfo).post(userinfo))
         .route("/oauth/authorizations/{id}", get(authorization))
         .route("/oauth/authorizations/{id}/consent", post(consent))
+        .route(
+            "/oauth/authorizations/{id}/prompt_none_failed",
+            post(prompt_none_failed),
+        )
         .route("/oauth/grants", get(grants).delete(revoke_grant))
         .route(
             "/oauth/grants/{client_id}",
@@ -134,14 +141,20 @@ fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError> {
     }
 }
 
-async fn authorize(State(s): St, RawQuery(q): RawQuery) -> AppResult {
+async fn authorize(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> AppResult {
     let params = form::to_json(q.unwrap_or_default().as_bytes());
     // A client identified by the URL of its metadata document: fetch and store it first.
     if let Some(client_id) = params["client_id"]
         .as_str()
         .filter(|c| client_documents::is_document_url(c))
     {
-        s.client_documents.ensure(client_id).await?;
+        let addr = AddrKey::of(client_ip(&s, &headers, peer));
+        s.client_documents.ensure(client_id, addr).await?;
     }
     let mut res = sql::call(&s.pool, "oauth.authorize($1)", &[&params]).await?;
     if res.status.is_redirection() {
@@ -153,7 +166,8 @@ async fn authorize(State(s): St, RawQuery(q): RawQuery) -> AppResult {
 }
 
 /// The client-authenticating endpoints: one SQL call with the body and the Authorization
-/// header. An IP whose failed client authentications used up their budget gets 429 first.
+/// header. Failed client authentications are counted per (client_id, address); past the
+/// budget a failure is answered 429 (see `FailureBudget`), a success as usual.
 async fn form_endpoint(
     s: &AppState,
     call: &str,
@@ -161,29 +175,62 @@ async fn form_endpoint(
     peer: SocketAddr,
     body: &Bytes,
 ) -> AppResult {
-    let ip = client_ip(s, headers, peer);
-    if let Err(wait) = s.client_auth_failure_limit.peek(ip, Instant::now()) {
-        return Ok(too_many(
-            "too many failed client authentications from this address",
-            wait,
-        ));
-    }
+    let addr = AddrKey::of(client_ip(s, headers, peer));
     let params = body_params(headers, body)?;
     let authorization = header_str(headers, header::AUTHORIZATION);
-    let res = sql::call(&s.pool, call, &[&params, &authorization]).await?;
-    if res.status == StatusCode::UNAUTHORIZED {
-        let _ = s.client_auth_failure_limit.check(ip, Instant::now());
+    let client_id = presented_client_id(&params, authorization);
+    const SPENT: &str = "too many failed client authentications for this client from this address";
+    let admission = s
+        .client_auth_failures
+        .admit(&client_id, addr, Instant::now());
+    if let Admission::Refuse { wait } = admission {
+        return Ok(too_many(SPENT, wait));
     }
-    Ok(res.into_response())
+    let res = sql::call(&s.pool, call, &[&params, &authorization]).await?;
+    if res.status != StatusCode::UNAUTHORIZED {
+        return Ok(res.into_response());
+    }
+    s.client_auth_failures
+        .failed(&client_id, addr, Instant::now());
+    match admission {
+        Admission::Probe { probe, hold, wait } => {
+            tokio::time::sleep(hold).await;
+            drop(probe);
+            Ok(too_many(SPENT, wait))
+        }
+        _ => Ok(res.into_response()),
+    }
 }
 
-/// 429 with `Retry-After`.
+/// The client_id an authentication attempt names, decoded as the extension decodes it (RFC
+/// 6749 §2.3.1: Basic credentials are form-urlencoded), so that spellings of one id share one
+/// budget. "" when none can be read (such attempts share the address's anonymous budget).
+fn presented_client_id(params: &Value, authorization: Option<&str>) -> String {
+    use base64::Engine;
+    let from_basic = authorization
+        .map(str::trim)
+        .and_then(|a| a.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, b64)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|raw| {
+            let id = raw.split_once(':').map_or(raw.as_str(), |(id, _)| id);
+            form_urlencoded::parse(format!("id={id}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        });
+    from_basic
+        .or_else(|| params["client_id"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// 429 `slow_down` with `Retry-After`.
 fn too_many(description: &str, wait: u64) -> Response {
-    let mut res =
-        CallError::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", description).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-    res
+    sql::too_many_requests("slow_down", description, wait).into_response()
 }
 
 async fn token(
@@ -230,15 +277,50 @@ async fn introspect(
 }
 
 fn client_ip(s: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-    if s.trust_forwarded_for {
-        if let Some(ip) = header_str(headers, header::HeaderName::from_static("x-forwarded-for"))
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
-        }
+    forwarded_client(headers, peer.ip(), s.proxy_hops)
+}
+
+/// The client's address behind `hops` proxies you run. Each proxy appends the address of
+/// whoever connected to it to `X-Forwarded-For` (one header or several, read as one list), so
+/// the entry the outermost of them appended is the `hops`-th from the right; everything left
+/// of it came from the client and is ignored. With fewer entries than hops (a request that
+/// skipped an outer proxy), the leftmost is taken: it was still appended by one of yours.
+/// An entry that is not an address (`unknown`, garbage) leaves the socket's peer.
+pub fn forwarded_client(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr {
+    if hops == 0 {
+        return peer;
     }
-    peer.ip()
+    let entries: Vec<&str> = headers
+        .get_all(header::HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let Some(entry) = entries
+        .len()
+        .checked_sub(hops)
+        .map(|i| entries[i])
+        .or(entries.first().copied())
+    else {
+        return peer;
+    };
+    parse_forwarded_addr(entry).unwrap_or(peer)
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]:4711`.
+fn parse_forwarded_addr(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|e| e.strip_suffix(']'))
+                .and_then(|e| e.parse().ok())
+        })
 }
 
 async fn register(
@@ -249,7 +331,7 @@ async fn register(
 ) -> AppResult {
     if let Err(wait) = s
         .register_limit
-        .check(client_ip(&s, &headers, peer), Instant::now())
+        .check(AddrKey::of(client_ip(&s, &headers, peer)), Instant::now())
     {
         return Ok(too_many("too many registrations from this address", wait));
     }
@@ -304,23 +386,35 @@ async fn as_user(
     )
 }
 
-/// Authorization ids are long random tokens; anything short is a user code being tried.
+/// Whether `id` has the exact shape of an authorization id (`secret::random_token(32)`:
+/// 43 base64url characters) and could not be a user code however the extension normalises
+/// it: a random id has ~41 letters and digits, a padded user code (`BCDF-GHJK---…`) 8.
+pub fn is_authorization_id(id: &str) -> bool {
+    id.len() == 43
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && id.bytes().filter(u8::is_ascii_alphanumeric).count() > 16
+}
+
+/// Every id that is not shaped like an authorization id is a user code being tried, whatever
+/// its spelling (padding, case, spaces, length): counted per client address.
 fn limit_user_codes(
     s: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
     id: &str,
 ) -> Result<(), CallError> {
-    if id.len() > 16 {
+    if is_authorization_id(id) {
         return Ok(());
     }
     s.user_code_limit
-        .check(client_ip(s, headers, peer), Instant::now())
-        .map_err(|_| {
-            CallError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+        .check(AddrKey::of(client_ip(s, headers, peer)), Instant::now())
+        .map_err(|wait| {
+            sql::too_many_requests(
                 "slow_down",
                 "too many user codes tried from this address; wait a minute",
+                wait,
             )
         })
 }
@@ -352,6 +446,30 @@ async fn consent(
         _ => None,
     };
     as_user(&s, &headers, "oauth.consent($1, $2)", &[&id, &approve]).await
+}
+
+/// A `prompt=none` request the consent page cannot complete without showing the user
+/// something (no session: `login_required`): ends it with that error, no session needed.
+async fn prompt_none_failed(
+    State(s): St,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    let params = if body.is_empty() {
+        Value::Null
+    } else {
+        body_params(&headers, &body)?
+    };
+    let error = params
+        .get("error")
+        .and_then(Value::as_str)
+        .map(String::from);
+    Ok(
+        sql::call(&s.pool, "oauth.prompt_none_failed($1, $2)", &[&id, &error])
+            .await?
+            .into_response(),
+    )
 }
 
 async fn grants(State(s): St, headers: HeaderMap) -> AppResult {
@@ -528,7 +646,105 @@ async fn demo_callback(RawQuery(q): RawQuery) -> Html<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use std::collections::BTreeSet;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    const PEER: &str = "10.0.0.2";
+
+    fn client(values: &[&str], hops: usize) -> String {
+        forwarded_client(&xff(values), PEER.parse().unwrap(), hops).to_string()
+    }
+
+    #[test]
+    fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+        assert_eq!(client(&["203.0.113.9"], 0), PEER);
+    }
+
+    #[test]
+    fn a_client_cannot_choose_its_address_by_prepending_x_forwarded_for_entries() {
+        // One proxy (TLS terminator): it appended the client's real address last.
+        assert_eq!(client(&["1.2.3.4, 203.0.113.9"], 1), "203.0.113.9");
+        // Two (a CDN, then a load balancer): the rightmost is the CDN edge, the client is
+        // the entry before it, whatever the client put further left.
+        assert_eq!(
+            client(&["1.2.3.4, 198.51.100.7, 192.0.2.200"], 2),
+            "198.51.100.7"
+        );
+        // Several header lines are one list, in order.
+        assert_eq!(
+            client(&["1.2.3.4", "198.51.100.7", "192.0.2.200"], 2),
+            "198.51.100.7"
+        );
+        // Fewer entries than hops: the leftmost, appended by one of the proxies.
+        assert_eq!(client(&["198.51.100.7"], 2), "198.51.100.7");
+        // Ports and brackets as some proxies write them.
+        assert_eq!(client(&["198.51.100.7:4711"], 1), "198.51.100.7");
+        assert_eq!(client(&["[2001:db8::1]:4711"], 1), "2001:db8::1");
+        assert_eq!(client(&["[2001:db8::1]"], 1), "2001:db8::1");
+        // Garbage or nothing: the socket's peer.
+        assert_eq!(client(&["unknown"], 1), PEER);
+        assert_eq!(client(&[], 1), PEER);
+    }
+
+    #[test]
+    fn padded_or_respelled_user_codes_are_counted_as_user_codes() {
+        let real = "Xb3_0f9aQk-2LmN8pQrStUvWxYz0123456789abcDEF";
+        assert_eq!(real.len(), 43);
+        assert!(is_authorization_id(real));
+        for code in [
+            "BCDF-GHJK",
+            "bcdfghjk",
+            "BCDF-GHJK------------",
+            "BCDF-GHJK----------------------------------",
+            "BCDFGHJK-----------------------------------",
+            "B-C-D-F-G-H-J-K----------------------------",
+            "bcdf ghjk",
+            "BCDFGHJK BCDFGHJK BCDFGHJK BCDFGHJK BCDFGHJ",
+            "",
+            &"A".repeat(44),
+            &"A".repeat(42),
+        ] {
+            assert!(!is_authorization_id(code), "{code:?} escapes the limit");
+        }
+        assert_eq!(
+            "BCDF-GHJK----------------------------------".len(),
+            43,
+            "the padded code has an id's length"
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_client_id_share_one_failure_budget() {
+        use base64::Engine;
+        let b64 = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        let none = json!({});
+        assert_eq!(presented_client_id(&none, Some(&b64("abc:x"))), "abc");
+        assert_eq!(presented_client_id(&none, Some(&b64("%61bc:x"))), "abc");
+        assert_eq!(presented_client_id(&none, Some(&b64("a+b:x"))), "a b");
+        assert_eq!(
+            presented_client_id(&none, Some(&format!("basic  {}", &b64("abc:x")[6..]))),
+            "abc"
+        );
+        assert_eq!(
+            presented_client_id(&json!({"client_id": "abc"}), None),
+            "abc"
+        );
+        assert_eq!(presented_client_id(&none, None), "");
+        assert_eq!(presented_client_id(&none, Some("Basic !!!")), "");
+    }
 
     /// Every path given to `.route(` in this file, as an OpenAPI path (`{*rest}` → `{rest}`).
     fn routes_in_source() -> BTreeSet<String> {

@@ -47,6 +47,8 @@ pub struct CallError {
     /// Set when a session token was refused because its issuer's stored keys lack its `kid`:
     /// the issuer, whose keys may be refreshed before one retry.
     pub unknown_key_issuer: Option<String>,
+    /// Seconds for `Retry-After` (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl IntoResponse for CallError {
@@ -70,6 +72,9 @@ impl IntoResponse for CallError {
             }
             _ => {}
         }
+        if let Some(wait) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
         res
     }
 }
@@ -81,6 +86,7 @@ impl CallError {
             error,
             description: description.into(),
             unknown_key_issuer: None,
+            retry_after: None,
         }
     }
 
@@ -94,16 +100,38 @@ impl CallError {
     }
 }
 
+/// 429 with `Retry-After: wait`.
+pub fn too_many_requests(error: &'static str, description: &str, wait: u64) -> CallError {
+    let mut e = CallError::new(StatusCode::TOO_MANY_REQUESTS, error, description);
+    e.retry_after = Some(wait.max(1));
+    e
+}
+
+/// An error with its causes, `outer: inner: …`: pool and driver errors say "db error" or
+/// "error performing TLS handshake" and keep the reason (a certificate, pg_hba.conf) inside.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out = format!("{out}: {text}");
+        }
+        source = s.source();
+    }
+    out
+}
+
 impl From<PoolError> for CallError {
     fn from(e: PoolError) -> Self {
-        CallError::unavailable(e)
+        CallError::unavailable(with_causes(&e))
     }
 }
 
 impl From<tokio_postgres::Error> for CallError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            return CallError::unavailable(e);
+            return CallError::unavailable(with_causes(&e));
         };
         let message = db.message().to_string();
         let code = db.code();
