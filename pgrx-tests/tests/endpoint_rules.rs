@@ -348,13 +348,16 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
         "UPDATE oauth.authorizations SET expires_at = now() - interval '1 second';
          UPDATE oauth.refresh_tokens t SET expires_at = now() - interval '1 second'
            FROM oauth.grants g WHERE g.id = t.grant_id AND g.user_id = 'u2';
-         UPDATE oauth.grants SET last_used_at = now() - interval '2 days' WHERE user_id = 'u2';",
+         UPDATE oauth.grants SET last_used_at = now() - interval '2 days' WHERE user_id = 'u2';
+         INSERT INTO oauth.user_code_failures (user_id, at)
+           VALUES ('guesser', now() - interval '2 hours'), ('guesser', now());",
     )
     .unwrap();
     let n = json(&mut c, "SELECT oauth.purge_expired()", &[]);
     assert_eq!(
         n,
-        json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1})
+        json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1,
+               "user_code_failures": 1})
     );
     assert!(refresh(
         &mut c,
@@ -374,7 +377,8 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     );
     assert_eq!(
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
-        json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0})
+        json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0,
+               "user_code_failures": 0})
     );
 }
 

@@ -143,7 +143,7 @@ fn session_token_claims_cannot_override_iss_sub_exp() {
         .query_one("SELECT oauth.issue_session_token('u', '{\"exp\": 1000, \"iss\": \"https://evil\", \"sub\": \"admin\", \"email\": \"u@example.com\"}')", &[])
         .unwrap()
         .get(0);
-    let claims = json(&mut c, "SELECT oauth.verify($1)", &[&tok]);
+    let claims = json(&mut c, "SELECT oauth.verify_session($1)", &[&tok]);
     assert!(claims["exp"].as_i64().unwrap() > 1000);
     assert_eq!(claims["sub"], "u");
     assert_eq!(claims["iss"], "http://localhost:8080");

@@ -347,7 +347,7 @@ fn rfc9700_2_4_alg_confusion_and_token_lifetime() {
         )
         .unwrap()
         .get(0);
-    json(&mut c, "SELECT oauth.verify($1)", &[&expired]);
+    json(&mut c, "SELECT oauth.verify_session($1)", &[&expired]);
     for (claim, offset) in [("exp", -3600), ("nbf", 3600)] {
         let mut cl = jwt_parts(&expired).1;
         cl[claim] = json!(cl["iat"].as_i64().unwrap() + offset);
@@ -358,7 +358,7 @@ fn rfc9700_2_4_alg_confusion_and_token_lifetime() {
             sig
         );
         assert_eq!(
-            sqlstate(&mut c, &format!("SELECT oauth.verify('{t}')")),
+            sqlstate(&mut c, &format!("SELECT oauth.verify_session('{t}')")),
             "28000",
             "{claim}"
         );
@@ -511,6 +511,7 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
         "oauth.jwks()",
         "oauth.jwt()",
         "oauth.metadata()",
+        "oauth.prompt_none_failed(text,text)",
         "oauth.protected_resource_metadata(text)",
         "oauth.protected_resource_metadata_at(text)",
         "oauth.refresh(text,text,text,text)",

@@ -46,7 +46,7 @@ const PENDING: &str = "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash'
 /// flow's user code as the user typed it; never both, so that no padding of a user code
 /// passes as an id. Every wrong user code is counted against the user and everyone
 /// (`user_codes`), before and whatever the lookup finds.
-fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Pending> {
+fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Claimed> {
     let given = authorization_id.unwrap_or_default();
     let row: Option<Pending> = if secret::is_token_shape(given) {
         db::query_row(
@@ -91,10 +91,10 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<P
     };
     let row = row.ok_or_else(not_found)?;
     if !fresh_enough(&row, caller)? {
-        return Err(stale_session(&row)?.into());
+        return stale_session(&row).map(Claimed::Ended);
     }
     if row.user_id.is_some() {
-        return Ok(row);
+        return Ok(Claimed::Open(row));
     }
     db::execute(
         "UPDATE oauth.authorizations SET user_id = $2,
@@ -106,7 +106,14 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<P
         ],
     )?;
     let user_id = Some(caller.user_id.clone());
-    Ok(Pending { user_id, ..row })
+    Ok(Claimed::Open(Pending { user_id, ..row }))
+}
+
+/// A claimed request: open for the caller, or already ended (a `prompt=none` request whose
+/// session was too old), with where the browser goes.
+enum Claimed {
+    Open(Pending),
+    Ended(Value),
 }
 
 /// `prompt=login` and `max_age` against when the session authenticated.
@@ -128,17 +135,17 @@ fn fresh_enough(row: &Pending, caller: &Caller) -> ApiResult<bool> {
 }
 
 /// A session too old for the request: with `prompt=none` the client is told
-/// (`login_required`, the request ends), otherwise the consent page is, and signs the user in
-/// again.
-fn stale_session(row: &Pending) -> ApiResult<OAuthError> {
+/// (`login_required`: the request ends and the page gets the redirect), otherwise the consent
+/// page is (401), and signs the user in again.
+fn stale_session(row: &Pending) -> ApiResult<Value> {
     let e = OAuthError::LoginRequired(
         "this request needs a fresh sign-in (prompt=login or max_age): sign the user in again"
             .into(),
     );
     if prompt_has(row, "none") {
-        deny(row, e.clone())?;
+        return deny(row, e);
     }
-    Ok(e)
+    Err(e.into())
 }
 
 fn prompt_has(row: &Pending, value: &str) -> bool {
@@ -286,7 +293,10 @@ fn authorization_details(
     caller: ApiResult<Caller>,
 ) -> ApiResult<Value> {
     let caller = caller?;
-    let row = claim_pending(authorization_id, &caller)?;
+    let row = match claim_pending(authorization_id, &caller)? {
+        Claimed::Open(row) => row,
+        Claimed::Ended(redirect) => return Ok(redirect),
+    };
     // A device request always asks: the user must confirm the code on their own device (RFC
     // 8628 §5.4), or a code phished from them would be approved silently.
     let automatic =
@@ -355,7 +365,10 @@ fn record_decision(
 ) -> ApiResult<Value> {
     let caller = caller?;
     let approve_it = approve_it.ok_or_else(|| invalid_request("approve must be true or false"))?;
-    let row = claim_pending(authorization_id, &caller)?;
+    let row = match claim_pending(authorization_id, &caller)? {
+        Claimed::Open(row) => row,
+        Claimed::Ended(redirect) => return Ok(redirect),
+    };
     if approve_it {
         approve(&row, &caller, false)
     } else {

@@ -305,7 +305,8 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
 }
 
 /// The normalised claims of a valid user session token (`sub`, `role`, `iss`, `aud`, `email`,
-/// `email_verified`, …), from us or a trusted issuer; raises SQLSTATE 28000 otherwise.
+/// `email_verified`, …), from us or a trusted issuer; raises SQLSTATE 28000 otherwise, or
+/// 42501 for an access or ID token of ours.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn verify_session(token: Option<&str>) -> JsonB {

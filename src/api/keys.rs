@@ -113,7 +113,8 @@ fn verification_key(kid: &str) -> Result<Option<Value>, MisuseError> {
 
 /// Verifies a token we issued and that it is of `kind`: signature with one of our keys,
 /// `exp`/`nbf` with the configured clock skew, `iss`, the kind from header and claims, and, for
-/// access tokens, that their grant is not revoked. Every other kind is refused by name.
+/// access tokens, that their grant is not revoked. Invalid tokens are 28000; valid ones of
+/// another kind 42501, naming both kinds.
 fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
@@ -123,12 +124,13 @@ fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
         jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
     let typ = jws::peek_typ(token).map_err(invalid)?;
     let found = token_kind::of_ours(typ.as_deref(), &claims);
+    // A genuine token of the wrong kind is a privilege failure (42501, 403), not a bad
+    // credential: the caller holds something real, just not what this check accepts.
     if found != kind {
-        return Err(invalid(format!(
-            "{} is not {}",
-            capitalised(found.name()),
-            kind.name()
-        )));
+        return Err(MisuseError::new(
+            Misuse::Privilege,
+            format!("{} is not {}", capitalised(found.name()), kind.name()),
+        ));
     }
     if kind == TokenKind::Access {
         let sid = claims["session_id"].as_str().unwrap_or_default();
@@ -234,7 +236,7 @@ fn rotate(alg: Alg) -> Result<(), MisuseError> {
 }
 
 /// The claims of a valid, unrevoked access token issued by this server; raises SQLSTATE 28000
-/// otherwise, for ID tokens and sessions too.
+/// otherwise, or 42501 for our ID tokens and sessions.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn verify(token: Option<&str>) -> JsonB {

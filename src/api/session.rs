@@ -6,7 +6,7 @@
 
 use super::issuers::verify_session_token;
 use super::ApiResult;
-use crate::error::OAuthError;
+use crate::error::{Misuse, OAuthError};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
 use crate::settings;
@@ -83,6 +83,9 @@ pub fn from_token(token: Option<&str>) -> ApiResult<Caller> {
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::LoginRequired("no session token".into()))?;
-    let claims = verify_session_token(token).map_err(|e| OAuthError::LoginRequired(e.message))?;
+    let claims = verify_session_token(token).map_err(|e| match e.kind {
+        Misuse::Privilege => OAuthError::AccessDenied(e.message),
+        _ => OAuthError::LoginRequired(e.message),
+    })?;
     from_claims(&claims)
 }
