@@ -98,3 +98,17 @@ test("device flow: the user types the code on the consent page and approves; the
   const idToken = (await res.json()).id_token;
   assert.equal(JSON.parse(Buffer.from(idToken.split(".")[1], "base64url")).sub, "heidi");
 });
+
+test("prompt=none in a browser with no session shows nothing and returns login_required", async () => {
+  const page = await browser.newPage();
+  const c = createClient({ name: "Silent App", redirect: "http://127.0.0.1/callback" });
+  const p = pkce();
+  const q = new URLSearchParams({ response_type: "code", client_id: c.client_id, redirect_uri: callbackUrl,
+    scope: "openid", state: "silent-1", prompt: "none", code_challenge: p.challenge, code_challenge_method: "S256" });
+  await Promise.all([page.waitForURL(/\/callback\?/), page.goto(`${FRONT}/oauth/authorize?${q}`)]);
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get("error"), "login_required");
+  assert.equal(url.searchParams.get("state"), "silent-1");
+  assert.equal(url.searchParams.get("iss"), FRONT);
+  await page.close();
+});
