@@ -84,11 +84,12 @@ fn an_id_token_is_never_a_session_or_an_access_token() {
     let victim_session = session(&mut c, "victim", json!({}));
     let g = json(&mut c, "SELECT oauth.grants($1)", &[&victim_session]);
     assert_eq!(g.as_array().unwrap().len(), 2, "{g}");
-    // No verifier takes it: not verify_session, not verify, not userinfo, not introspection.
+    // No verifier takes it: not verify_session, not verify (42501: genuine, but of the wrong
+    // kind), not userinfo, not introspection.
     for sql in ["SELECT oauth.verify_session($1)", "SELECT oauth.verify($1)"] {
         assert_eq!(
             sqlstate(&mut c, &sql.replace("$1", &format!("'{id_token}'"))),
-            "28000",
+            "42501",
             "{sql}"
         );
     }
@@ -203,6 +204,14 @@ fn anonymous_registration_cannot_mint_machine_tokens() {
     );
     assert_eq!(claims["role"], "anon", "{claims}");
     assert_ne!(claims["role"], "authenticated");
+    // RLS sees the client, and no user, behind a machine's token.
+    let (uid, cid) = as_user(&mut c, &claims, |tx| {
+        let r = tx
+            .query_one("SELECT oauth.uid(), oauth.client_id()", &[])
+            .unwrap();
+        (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1))
+    });
+    assert_eq!((uid, cid), (None, Some(machine.id.clone())));
     // A machine role equal to the user role is a configuration error, not a user token.
     db.set("client_credentials_role", "authenticated");
     let mut c = db.connect();
@@ -246,6 +255,15 @@ fn consent_to_one_resource_does_not_approve_another() {
     let d = json(&mut c, "SELECT oauth.authorization($1, $2)", &[&two, &user]);
     assert!(d.get("redirect_to").is_none(), "auto-approved: {d}");
     assert_eq!(d["resources"], json!(["https://api-two.example"]));
+    // Nor is a request naming no resource: its tokens would be for the default audience (the
+    // PostgREST API), which the user never approved either.
+    let default_audience = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+    let d = json(
+        &mut c,
+        "SELECT oauth.authorization($1, $2)",
+        &[&default_audience, &user],
+    );
+    assert!(d.get("redirect_to").is_none(), "auto-approved: {d}");
     // The same API again is covered.
     let again = pending(&mut c, &with_resources(&["https://api-one.example"]));
     let d = json(

@@ -203,7 +203,7 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
             caller.user_id.as_str().into(),
             row.client_id.as_str().into(),
             row.scopes.clone().into(),
-            row.resources.clone().into(),
+            audiences(row).into(),
         ],
     )?;
     let auth_time = caller.auth_time.map(|t| t as f64);
@@ -284,8 +284,18 @@ fn covered_by_consent(row: &Pending, caller: &Caller) -> ApiResult<bool> {
     )?;
     Ok(consented.is_some_and(|c| {
         scope::covers(&c.scopes, &row.scopes)
-            && row.resources.iter().all(|r| c.resources.contains(r))
+            && audiences(row).iter().all(|r| c.resources.contains(r))
     }))
+}
+
+/// What the request's tokens will be for: its resources, or, when it names none, the default
+/// audience (a PostgREST API, say), which a consent to some resource does not cover either.
+fn audiences(row: &Pending) -> Vec<String> {
+    if row.resources.is_empty() {
+        vec![settings::default_audience()]
+    } else {
+        row.resources.clone()
+    }
 }
 
 fn authorization_details(

@@ -45,9 +45,12 @@ fn parse(raw: String) -> Parsed {
                 .collect()
         })
         .unwrap_or_default();
+    // A machine's token (client_credentials: sub is the client itself) has no user.
+    let client_id = text("client_id");
+    let sub = text("sub").filter(|s| Some(s) != client_id.as_ref());
     Parsed {
-        sub: text("sub"),
-        client_id: text("client_id"),
+        sub,
+        client_id,
         iss: text("iss"),
         scopes,
         claims,

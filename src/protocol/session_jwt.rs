@@ -313,6 +313,70 @@ mod tests {
     }
 
     #[test]
+    fn tokens_that_are_not_sessions_are_refused() {
+        let iss = "https://idp.example";
+        let open = policy(iss, json!({}));
+        let pinned = policy(iss, json!({"audience": "my-spa"}));
+        let base = json!({"iss": iss, "sub": "u1"});
+        let with = |extra: Value| {
+            let mut c = base.clone();
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            c
+        };
+        // An OAuth client's token of that issuer.
+        let e = normalise(with(json!({"client_id": "some-app"})), &open).unwrap_err();
+        assert!(e.contains("client_id"), "{e}");
+        // A kind the policy does not pin.
+        let e = normalise(with(json!({"token_use": "id"})), &open).unwrap_err();
+        assert!(e.contains("token_use"), "{e}");
+        let pinned_kind = policy(iss, json!({"required_claims": {"token_use": "id"}}));
+        assert!(normalise(with(json!({"token_use": "id"})), &pinned_kind).is_ok());
+        // Obtained by another client than the audience.
+        let e = normalise(with(json!({"aud": "my-spa", "azp": "other-app"})), &pinned).unwrap_err();
+        assert!(e.contains("azp"), "{e}");
+        assert!(normalise(with(json!({"aud": "my-spa", "azp": "my-spa"})), &pinned).is_ok());
+        let listed = policy(
+            iss,
+            json!({"audience": "api", "required_claims": {"azp": ["spa"]}}),
+        );
+        assert!(normalise(with(json!({"aud": "api", "azp": "spa"})), &listed).is_ok());
+        // Without an audience, azp is only information (Clerk puts the app's origin there).
+        assert!(normalise(with(json!({"azp": "https://app.example"})), &open).is_ok());
+        // An ID token for any client of the issuer.
+        let e = normalise(with(json!({"at_hash": "x", "aud": "whoever"})), &open).unwrap_err();
+        assert!(e.contains("audience"), "{e}");
+        let c = normalise(
+            with(json!({"at_hash": "x", "nonce": "n", "aud": "my-spa"})),
+            &pinned,
+        )
+        .unwrap();
+        // What leaves is a session: ID-token marks gone, the upstream kind kept aside.
+        assert_eq!(c["token_use"], "session");
+        assert!(c.get("at_hash").is_none() && c.get("nonce").is_none());
+        let c = normalise(with(json!({"token_use": "id"})), &pinned_kind).unwrap();
+        assert_eq!(
+            (c["token_use"].as_str(), c["upstream_token_use"].as_str()),
+            (Some("session"), Some("id"))
+        );
+    }
+
+    #[test]
+    fn an_access_token_typed_at_jwt_is_not_a_session() {
+        let iss = "https://idp.example";
+        let k = jws::generate(Alg::EdDSA).unwrap();
+        let signer = Signer::from_pkcs8(&k.kid, Alg::EdDSA, &k.private_pkcs8).unwrap();
+        let claims = json!({"iss": iss, "sub": "u1", "exp": now() + 60, "iat": now()});
+        let jwks = json!({"keys": [k.public_jwk]});
+        let at = signer.sign("at+jwt", &claims).unwrap();
+        let e = verify(&at, &policy(iss, json!({})), &jwks, 30).unwrap_err();
+        assert!(e.message(iss).contains("at+jwt"), "{e:?}");
+        let plain = signer.sign("JWT", &claims).unwrap();
+        assert!(verify(&plain, &policy(iss, json!({})), &jwks, 30).is_ok());
+    }
+
+    #[test]
     fn cognito_access_token_shape() {
         let iss = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc";
         let p = policy(
