@@ -94,7 +94,7 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
         return stale_session(&row).map(Claimed::Ended);
     }
     if row.user_id.is_some() {
-        return Ok(Claimed::Open(row));
+        return Ok(Claimed::Open(Box::new(row)));
     }
     db::execute(
         "UPDATE oauth.authorizations SET user_id = $2,
@@ -106,13 +106,13 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
         ],
     )?;
     let user_id = Some(caller.user_id.clone());
-    Ok(Claimed::Open(Pending { user_id, ..row }))
+    Ok(Claimed::Open(Box::new(Pending { user_id, ..row })))
 }
 
 /// A claimed request: open for the caller, or already ended (a `prompt=none` request whose
 /// session was too old), with where the browser goes.
 enum Claimed {
-    Open(Pending),
+    Open(Box<Pending>),
     Ended(Value),
 }
 
