@@ -7,29 +7,23 @@ REVOKE ALL ON ALL TABLES IN SCHEMA oauth FROM PUBLIC;
 -- above. Take back whatever any role but the owner holds, then grant per function below.
 DO $$
 DECLARE
-    r record;
+    revoke text;
 BEGIN
-    FOR r IN
-        SELECT DISTINCT c.oid::regclass AS obj, a.grantee::regrole AS grantee
+    FOR revoke IN
+        SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
-    LOOP
-        EXECUTE format('REVOKE ALL ON TABLE %s FROM %s', r.obj, r.grantee);
-    END LOOP;
-    FOR r IN
-        SELECT DISTINCT p.oid::regprocedure AS obj, a.grantee::regrole AS grantee
+        UNION
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
         WHERE p.pronamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, p.proowner)
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %s', r.obj, r.grantee);
-    END LOOP;
-    -- CREATE on the schema would let a role plant objects where our search_path looks first.
-    FOR r IN
-        SELECT DISTINCT a.grantee::regrole AS grantee
+        UNION
+        -- CREATE on the schema would let a role plant objects where our search_path looks first.
+        SELECT format('REVOKE ALL ON SCHEMA oauth FROM %s', a.grantee::regrole)
         FROM pg_namespace n, aclexplode(n.nspacl) a
         WHERE n.oid = 'oauth'::regnamespace AND a.grantee NOT IN (0, n.nspowner)
     LOOP
-        EXECUTE format('REVOKE ALL ON SCHEMA oauth FROM %s', r.grantee);
+        EXECUTE revoke;
     END LOOP;
 END
 $$;

@@ -545,6 +545,16 @@ fn prompt_none_never_shows_ui_and_returns_the_oidc_error() {
     );
 }
 
+/// The `auth_time` of the ID token the code in `decided`'s redirect redeems for.
+fn id_token_auth_time(c: &mut postgres::Client, client: &TestClient, decided: &Value) -> Value {
+    let to = decided["redirect_to"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{decided}"));
+    let code = query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"));
+    let tok = exchange(c, client, &code, REDIRECT);
+    jwt_parts(tok["id_token"].as_str().unwrap()).1["auth_time"].clone()
+}
+
 #[test]
 fn prompt_login_and_max_age_need_a_fresh_session_whose_auth_time_the_id_token_carries() {
     let db = TestDb::new("promptlogin");
@@ -577,10 +587,7 @@ fn prompt_login_and_max_age_need_a_fresh_session_whose_auth_time_the_id_token_ca
         "SELECT oauth.consent($1, true, $2)",
         &[&aid, &fresh],
     );
-    let code = query_param(d["redirect_to"].as_str().unwrap(), "code").unwrap();
-    let tok = exchange(&mut c, &client, &code, REDIRECT);
-    let (_, id) = jwt_parts(tok["id_token"].as_str().unwrap());
-    assert_eq!(id["auth_time"], json!(fresh_time), "{id}");
+    assert_eq!(id_token_auth_time(&mut c, &client, &d), json!(fresh_time));
 
     // max_age: the session must have authenticated at most that long ago.
     let mut p = auth_params(&client, REDIRECT, "openid");
@@ -599,10 +606,7 @@ fn prompt_login_and_max_age_need_a_fresh_session_whose_auth_time_the_id_token_ca
         "SELECT oauth.authorization($1, $2)",
         &[&aid, &recent],
     );
-    let code = query_param(d["redirect_to"].as_str().unwrap(), "code").unwrap();
-    let tok = exchange(&mut c, &client, &code, REDIRECT);
-    let (_, id) = jwt_parts(tok["id_token"].as_str().unwrap());
-    assert_eq!(id["auth_time"], json!(recent_time), "{id}");
+    assert_eq!(id_token_auth_time(&mut c, &client, &d), json!(recent_time));
     // With prompt=none, a stale session is login_required to the client.
     p["prompt"] = json!("none");
     let aid = pending(&mut c, &p);
