@@ -5,10 +5,13 @@
 # flat: the front's resident memory and the private (anonymous) memory of the Postgres backends
 # serving it end within SOAK_MEMORY_SLACK percent (or 4 MB, whichever is more) of what they
 # were once warm (the median of the second tenth of the run against that of the last tenth).
+# Backends are compared like with like: each backend alive both when warm and at the end is
+# judged against itself (a per-request leak grows every busy backend), because the pool may
+# open more connections during the run and a new backend's memory is not growth.
 #   FRONT_URL, PSQL_ARGS, FRONT_PID and STACK_DIR set (test.sh): soak that front. Otherwise a
 #   release build runs on its own throwaway cluster.
 # Environment: SOAK_SECONDS (default 600), SOAK_CLIENTS (default 8), SOAK_MEMORY_SLACK (10).
-# Writes target/soak-summary.md and target/soak-memory.csv.
+# Writes target/soak-summary.md, target/soak-memory.csv and target/soak-backends.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SOAK_SECONDS:-600}
@@ -37,17 +40,21 @@ DB=$(psql_at -c "SELECT current_database()")
 # The sum of field $1 over the files named after it (a process may be gone by then).
 kb() { local k=$1; shift; [ $# -gt 0 ] || { echo 0; return; }; cat "$@" 2>/dev/null | awk -v k="$k:" '$1 == k { s += $2 } END { print s + 0 }'; }
 sample() {
-  local all=() backends=() pid
+  local all=() backends=() pid per_backend=""
   for pid in "$POSTMASTER" $(pgrep -P "$POSTMASTER"); do
     all+=("/proc/$pid/smaps_rollup")
     # A backend's title: "postgres: <user> <database> <client> <state>".
-    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q "^postgres: [^ ]* $DB " \
-      && backends+=("/proc/$pid/smaps_rollup")
+    if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q "^postgres: [^ ]* $DB "; then
+      backends+=("/proc/$pid/smaps_rollup")
+      per_backend+=" $pid:$(kb Anonymous "/proc/$pid/smaps_rollup")"
+    fi
   done
+  echo "$1$per_backend" >>target/soak-backends.txt
   echo "$1,$(kb VmRSS "/proc/$FRONT_PID/status"),$(kb Anonymous "${backends[@]}"),${#backends[@]},$(kb Anonymous "${all[@]}"),${#all[@]}"
 }
 INTERVAL=$(( SECS / 60 > 1 ? SECS / 60 : 1 ))
 echo "seconds,front_rss_kb,backends_private_kb,backends,postgres_private_kb,postgres_processes" >target/soak-memory.csv
+: >target/soak-backends.txt
 (
   start=$(date +%s)
   while kill -0 "$FRONT_PID" 2>/dev/null; do
@@ -72,13 +79,32 @@ n = len(rows)
 def median(col, lo, hi):
     return statistics.median(int(r[col]) for r in rows[lo:hi] or rows[-1:])
 failed = result["errors"] > 0 or n < 5
+warm_window, end_window = (n // 10, max(n // 5, n // 10 + 1)), (n - max(n // 10, 1), n)
+# Per backend: {pid: [kb, ...]} within a window of samples.
+per_backend = [dict(map(int, kv.split(":")) for kv in line.split()[1:])
+               for line in open("target/soak-backends.txt")]
+def backend_medians(lo, hi):
+    seen = {}
+    for sample in per_backend[lo:hi]:
+        for pid, kb in sample.items():
+            seen.setdefault(pid, []).append(kb)
+    return {pid: statistics.median(kbs) for pid, kbs in seen.items()}
+warm_b, end_b = backend_medians(*warm_window), backend_medians(*end_window)
+same = sorted(set(warm_b) & set(end_b))
+worst = max(same, key=lambda p: end_b[p] - warm_b[p], default=None)
 lines = []
 for col, what, judged in (("front_rss_kb", "oauth-front resident memory", True),
-                          ("backends_private_kb", "private memory of the Postgres backends serving the front", True),
+                          ("worst_backend", f"private memory of the backend that grew most of the {len(same)} serving the front both when warm and at the end", True),
+                          ("backends_private_kb", "private memory of all Postgres backends serving the front (the pool may open more)", False),
                           ("postgres_private_kb", "private memory of all Postgres processes (autovacuum workers come and go)", False)):
-    warm = median(col, n // 10, max(n // 5, n // 10 + 1))
-    end = median(col, n - max(n // 10, 1), n)
-    peak = max(int(r[col]) for r in rows)
+    if col == "worst_backend":
+        warm, end = (warm_b[worst], end_b[worst]) if worst else (0, 0)
+        peak = max(warm, end)
+        failed |= worst is None
+    else:
+        warm = median(col, *warm_window)
+        end = median(col, *end_window)
+        peak = max(int(r[col]) for r in rows)
     allowed = max(warm * slack / 100, 4096)
     flat = end - warm <= allowed
     failed |= judged and not flat
