@@ -94,3 +94,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.issuers', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failures', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failure_count', '');

@@ -53,6 +53,9 @@ CREATE TABLE oauth.authorizations (
     -- OIDC prompt values (none, login, consent, select_account) and max_age, in seconds.
     prompt              text,
     max_age             integer CHECK (max_age >= 0),
+    -- Device requests: oauth.user_code_failure_count when the request was made; the wrong
+    -- user codes entered during its life are the counter's growth since.
+    failures_at_start   bigint,
     user_id             text,
     status              text NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
@@ -78,13 +81,15 @@ CREATE TABLE oauth.authorizations (
 CREATE INDEX authorizations_expires_at ON oauth.authorizations (expires_at);
 CREATE INDEX authorizations_client_id ON oauth.authorizations (client_id);
 
--- What each user has allowed each client: scopes and resources (RFC 8707 audiences), both
--- accumulating. A request is approved without asking only when both cover it.
+-- What each user has allowed each client, per audience: the scopes approved for each resource
+-- (RFC 8707) or, for requests naming none, for the default audience, accumulating:
+-- {"https://api.example": ["openid", "read"]}. A request is approved without asking only
+-- when every audience it asks for lists every scope it asks for: an approval of "write" for
+-- one API and of "read" for another approves neither "write" for the other.
 CREATE TABLE oauth.consents (
     user_id     text NOT NULL,
     client_id   text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
-    scopes      text[] NOT NULL,
-    resources   text[] NOT NULL DEFAULT '{}',
+    scopes_by_audience jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(scopes_by_audience) = 'object'),
     granted_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     revoked_at  timestamptz,
@@ -181,6 +186,10 @@ CREATE TABLE oauth.user_code_failures (
     at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX user_code_failures_at ON oauth.user_code_failures (at);
+-- Every wrong user code ever entered, counted outside transactions: nextval is never rolled
+-- back, so a caller that rolls back its guesses (or runs them in parallel) is still counted by
+-- the lockout of live device requests.
+CREATE SEQUENCE oauth.user_code_failure_count;
 CREATE INDEX user_code_failures_user_at ON oauth.user_code_failures (user_id, at);
 
 -- Security-relevant events, for administrators: clients created, changed, deleted and their

@@ -32,7 +32,7 @@ static REGISTRATION_GRANT_TYPES: GucSetting<Option<CString>> =
 static TRUSTED_OWNERS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static USER_CODE_FAILURES_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(5);
 static USER_CODE_FAILURES_PER_MINUTE: GucSetting<i32> = GucSetting::<i32>::new(60);
-static USER_CODE_MAX_FAILURES: GucSetting<i32> = GucSetting::<i32>::new(200);
+static USER_CODE_MAX_FAILURES: GucSetting<i32> = GucSetting::<i32>::new(1000);
 
 pub fn init() {
     let string = |name, short, long, setting| {

@@ -798,3 +798,181 @@ fn default_privileges_of_the_installing_role_do_not_leak() {
     )
     .unwrap();
 }
+
+#[test]
+fn rolling_back_or_parallel_guesses_do_not_escape_the_user_code_lockout() {
+    let db = TestDb::new("rollback");
+    db.set("user_code_max_failures", "3");
+    let mut c = db.connect();
+    let tv = device_client(&mut c);
+    let (code, _) = device_code(&mut c, &tv);
+    // A caller that can run SQL rolls back every wrong guess: the rows of the rate limits go,
+    // the lockout's counter stays.
+    for w in ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD"] {
+        let mut tx = c.transaction().unwrap();
+        tx.execute(
+            "SELECT set_config('request.jwt.claims', $1, true)",
+            &[&user("mallory").to_string()],
+        )
+        .unwrap();
+        let r: Value = tx
+            .query_one("SELECT oauth.authorization($1)", &[&w])
+            .unwrap()
+            .get(0);
+        assert_eq!(r["error"], "not_found", "{r}");
+        tx.rollback().unwrap();
+    }
+    let (b, s) = look_up(&mut c, &user("mallory"), &code);
+    assert_eq!(
+        (b["error"].as_str(), s.as_str()),
+        (Some("access_denied"), "403"),
+        "{b}"
+    );
+    // One user's guesses are serialised: while one is in flight, another waits for it.
+    let mut first = db.connect();
+    let mut tx = first.transaction().unwrap();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true)",
+        &[&user("racer").to_string()],
+    )
+    .unwrap();
+    tx.query_one("SELECT oauth.authorization('FFFF-FFFF')", &[])
+        .unwrap();
+    let mut second = db.connect();
+    second.batch_execute("SET lock_timeout = '100ms'").unwrap();
+    let mut tx2 = second.transaction().unwrap();
+    tx2.execute(
+        "SELECT set_config('request.jwt.claims', $1, true)",
+        &[&user("racer").to_string()],
+    )
+    .unwrap();
+    let err = tx2
+        .query_one("SELECT oauth.authorization('GGGG-GGGG')", &[])
+        .unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "55P03", "{err}");
+    tx2.rollback().unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn approvals_for_two_resources_do_not_combine_into_a_third_grant() {
+    let db = TestDb::new("pairs");
+    let mut c = db.connect();
+    for r in ["https://api-a.example", "https://api-b.example"] {
+        c.execute("SELECT oauth.add_resource($1)", &[&r]).unwrap();
+    }
+    for s in ["read", "write"] {
+        c.execute("SELECT oauth.set_scope($1)", &[&s]).unwrap();
+    }
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let user = session(&mut c, "alice", json!({}));
+    let ask = |c: &mut postgres::Client, scope: &str, resource: &str| {
+        let mut p = auth_params(&client, REDIRECT, scope);
+        p["resource"] = json!([resource]);
+        let aid = pending(c, &p);
+        json(c, "SELECT oauth.authorization($1, $2)", &[&aid, &user])
+            .as_object()
+            .map(|d| (aid, d.contains_key("redirect_to")))
+            .unwrap()
+    };
+    let (a, auto) = ask(&mut c, "read write", "https://api-a.example");
+    assert!(!auto);
+    json(&mut c, "SELECT oauth.consent($1, true, $2)", &[&a, &user]);
+    let (b, auto) = ask(&mut c, "read", "https://api-b.example");
+    assert!(!auto);
+    json(&mut c, "SELECT oauth.consent($1, true, $2)", &[&b, &user]);
+    // write was approved for A only: on B the user is asked.
+    assert!(!ask(&mut c, "write", "https://api-b.example").1);
+    assert!(ask(&mut c, "write", "https://api-a.example").1);
+    assert!(ask(&mut c, "read", "https://api-b.example").1);
+    let g = json(&mut c, "SELECT oauth.grants($1)", &[&user]);
+    assert_eq!(
+        g[0]["scopes_by_audience"],
+        json!({"https://api-a.example": ["read", "write"], "https://api-b.example": ["read"]}),
+        "{g}"
+    );
+}
+
+#[test]
+fn a_callers_temporary_tables_cannot_stand_in_for_the_hooks() {
+    let db = TestDb::new("hooktemp");
+    let mut c = db.connect();
+    c.batch_execute(
+        r#"CREATE TABLE public.client_roles (client_id text, role text);
+           CREATE FUNCTION public.role_hook(event jsonb) RETURNS jsonb LANGUAGE sql
+             SET search_path = public AS $$
+             SELECT jsonb_build_object('claims', event->'claims' || jsonb_build_object('role',
+               coalesce((SELECT role FROM client_roles WHERE client_id = event->>'client_id'), 'machine'))) $$;"#,
+    )
+    .unwrap();
+    db.set("access_token_hook", "public.role_hook");
+    let mut c = db.connect();
+    let v = json(
+        &mut c,
+        "SELECT oauth.create_client('job', ARRAY[]::text[], 'confidential', grant_types => ARRAY['client_credentials'])",
+        &[],
+    );
+    let machine = TestClient {
+        id: v["client_id"].as_str().unwrap().into(),
+        secret: v["client_secret"].as_str().map(String::from),
+    };
+    let form = json!({"grant_type": "client_credentials"});
+    let t = json(
+        &mut c,
+        "SELECT oauth.token($1, $2)",
+        &[&form, &basic_header(&machine)],
+    );
+    assert_eq!(
+        jwt_parts(t["access_token"].as_str().unwrap()).1["role"],
+        "machine"
+    );
+    // The caller's own client_roles, found first by the hook's unqualified name.
+    c.batch_execute(&format!(
+        "CREATE TEMP TABLE client_roles (client_id text, role text);
+         INSERT INTO client_roles VALUES ('{}', 'service_role')",
+        machine.id
+    ))
+    .unwrap();
+    let err = c
+        .query_one(
+            "SELECT oauth.token($1, $2)",
+            &[&form, &basic_header(&machine)],
+        )
+        .unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "55000", "{err}");
+}
+
+#[test]
+fn extreme_or_future_auth_times_are_a_fresh_sign_in_nowhere() {
+    let db = TestDb::new("authtime");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    get_code(&mut c, &client, REDIRECT, "openid", "dave");
+    let mut p = auth_params(&client, REDIRECT, "openid");
+    p["max_age"] = json!("60");
+    for t in [
+        json!(i64::MIN),
+        json!(i64::MAX),
+        json!(99_999_999_999_i64),
+        json!(now(&mut c) + 3600),
+    ] {
+        let aid = pending(&mut c, &p);
+        let tok = session(&mut c, "dave", json!({"auth_time": t}));
+        let (d, status) = status_of(&mut c, "SELECT oauth.authorization($1, $2)", &[&aid, &tok]);
+        assert_eq!(
+            (d["error"].as_str(), status.as_str()),
+            (Some("login_required"), "401"),
+            "{t}: {d}"
+        );
+        let claims = json!({"sub": "dave", "role": "authenticated", "auth_time": t});
+        let d = call_as(&mut c, &claims, "SELECT oauth.authorization($1)", &aid);
+        assert_eq!(d["error"], "login_required", "{t}: {d}");
+    }
+    // Supabase Auth sessions are refreshed silently: their sign-in time is in amr, not iat.
+    let aid = pending(&mut c, &p);
+    let t = now(&mut c);
+    let refreshed = json!({"sub": "dave", "role": "authenticated", "iat": t,
+                           "amr": [{"method": "password", "timestamp": t - 3600}]});
+    let d = call_as(&mut c, &refreshed, "SELECT oauth.authorization($1)", &aid);
+    assert_eq!(d["error"], "login_required", "{d}");
+}

@@ -8,6 +8,7 @@ use super::authorize::error_params;
 use super::session::{self, Caller};
 use super::{audit, db, respond, user_codes, ApiResult};
 use crate::error::{invalid_request, OAuthError};
+use crate::protocol::consent::{self, ScopesByAudience};
 use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
 use crate::settings;
 use pgrx::prelude::*;
@@ -29,6 +30,7 @@ struct Pending {
     user_id: Option<String>,
     expires_at: String,
     requested_at: i64,
+    failures_at_start: Option<i64>,
 }
 
 fn not_found() -> OAuthError {
@@ -74,7 +76,7 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
                 user_codes::record_failure(&caller.user_id)?;
                 None
             }
-            Some(row) if user_codes::locked_out(row.requested_at)? => {
+            Some(row) if user_codes::locked_out(row.failures_at_start.unwrap_or(0))? => {
                 deny(
                     &row,
                     OAuthError::AccessDenied(
@@ -189,23 +191,7 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
         json!({"authorization_id": row.id, "scopes": row.scopes, "resources": row.resources,
                "device": row.kind == "device", "automatic": automatic}),
     )?;
-    db::execute(
-        "INSERT INTO oauth.consents (user_id, client_id, scopes, resources) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, client_id) DO UPDATE SET
-            scopes = CASE WHEN consents.revoked_at IS NULL
-                          THEN ARRAY(SELECT DISTINCT unnest(consents.scopes || excluded.scopes) ORDER BY 1)
-                          ELSE excluded.scopes END,
-            resources = CASE WHEN consents.revoked_at IS NULL
-                          THEN ARRAY(SELECT DISTINCT unnest(consents.resources || excluded.resources) ORDER BY 1)
-                          ELSE excluded.resources END,
-            updated_at = now(), revoked_at = NULL",
-        &[
-            caller.user_id.as_str().into(),
-            row.client_id.as_str().into(),
-            row.scopes.clone().into(),
-            audiences(row).into(),
-        ],
-    )?;
+    record_consent(row, caller)?;
     let auth_time = caller.auth_time.map(|t| t as f64);
     let Some(redirect) = row.redirect_uri.as_deref() else {
         // A device authorization: the device redeems it with its device code.
@@ -265,27 +251,60 @@ fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
         .collect())
 }
 
-#[derive(Deserialize)]
-struct Consented {
-    scopes: Vec<String>,
-    resources: Vec<String>,
-}
-
-/// Whether what the user already allowed this client covers the request: every scope *and*
-/// every resource (a consent to one API is not a consent to another).
-fn covered_by_consent(row: &Pending, caller: &Caller) -> ApiResult<bool> {
-    let consented: Option<Consented> = db::query_row(
-        "SELECT jsonb_build_object('scopes', scopes, 'resources', resources) FROM oauth.consents
-         WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+/// The user's live consent to the row's client, per audience (empty when none or withdrawn).
+fn consented(row: &Pending, caller: &Caller, lock: bool) -> ApiResult<ScopesByAudience> {
+    let sql = format!(
+        "SELECT CASE WHEN revoked_at IS NULL THEN scopes_by_audience ELSE '{{}}' END
+         FROM oauth.consents WHERE user_id = $1 AND client_id = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    Ok(db::query_row::<ScopesByAudience>(
+        &sql,
         &[
             caller.user_id.as_str().into(),
             row.client_id.as_str().into(),
         ],
+    )?
+    .unwrap_or_default())
+}
+
+/// Whether what the user already allowed this client covers the request: every scope for
+/// every audience (a consent to one API is not a consent to another, nor "read" on one and
+/// "write" on another a consent to "write" on both).
+fn covered_by_consent(row: &Pending, caller: &Caller) -> ApiResult<bool> {
+    Ok(consent::covers(
+        &consented(row, caller, false)?,
+        &audiences(row),
+        &row.scopes,
+    ))
+}
+
+/// Adds the request's scopes for each of its audiences to the user's consent (a withdrawn one
+/// starts afresh). The row is created first and then locked, so two approvals at once both
+/// count.
+fn record_consent(row: &Pending, caller: &Caller) -> ApiResult<()> {
+    let who = || -> Vec<pgrx::datum::DatumWithOid> {
+        vec![
+            caller.user_id.as_str().into(),
+            row.client_id.as_str().into(),
+        ]
+    };
+    db::execute(
+        "INSERT INTO oauth.consents (user_id, client_id, revoked_at) VALUES ($1, $2, now())
+         ON CONFLICT (user_id, client_id) DO NOTHING",
+        &who(),
     )?;
-    Ok(consented.is_some_and(|c| {
-        scope::covers(&c.scopes, &row.scopes)
-            && audiences(row).iter().all(|r| c.resources.contains(r))
-    }))
+    let mut approved = consented(row, caller, true)?;
+    consent::record(&mut approved, &audiences(row), &row.scopes);
+    let mut args = who();
+    args.push(JsonB(serde_json::to_value(&approved).unwrap_or_default()).into());
+    db::execute(
+        "UPDATE oauth.consents SET scopes_by_audience = $3, updated_at = now(), revoked_at = NULL,
+                granted_at = CASE WHEN revoked_at IS NULL THEN granted_at ELSE now() END
+         WHERE user_id = $1 AND client_id = $2",
+        &args,
+    )?;
+    Ok(())
 }
 
 /// What the request's tokens will be for: its resources, or, when it names none, the default

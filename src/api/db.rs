@@ -68,17 +68,25 @@ struct ConfiguredFunction {
     owner_oid: Option<u32>,
     owner: Option<String>,
     trusted: Option<bool>,
+    /// Whether the calling session has temporary tables or types, which Postgres searches
+    /// before every schema of a search_path that does not name pg_temp.
+    temp_objects: bool,
 }
 
 /// Calls the function named by a setting, `name(jsonb) returns jsonb`, by OID through fmgr: no
 /// function name is ever spliced into query text. It runs as its owner, and only when that
 /// owner is trusted (a superuser, or named in `oauth_server.trusted_owners`): otherwise whoever
-/// could `CREATE OR REPLACE` it would run code as the extension's owner. NULL results,
-/// non-functions and untrusted owners are configuration errors (55000) naming the setting.
+/// could `CREATE OR REPLACE` it would run code as the extension's owner. Nor is it run in a
+/// session with temporary objects, which could stand in for its tables. NULL results,
+/// non-functions, untrusted owners and such sessions are configuration errors (55000) naming
+/// the setting.
 pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Value, MisuseError> {
     let f: ConfiguredFunction = query_row(
         "SELECT jsonb_build_object('oid', p.oid::bigint, 'owner_oid', r.oid::bigint,
-                'owner', r.rolname, 'trusted', r.rolsuper OR r.rolname = ANY($2))
+                'owner', r.rolname, 'trusted', r.rolsuper OR r.rolname = ANY($2),
+                'temp_objects', pg_my_temp_schema() <> 0
+                    AND (EXISTS (SELECT FROM pg_class WHERE relnamespace = pg_my_temp_schema())
+                         OR EXISTS (SELECT FROM pg_type WHERE typnamespace = pg_my_temp_schema())))
          FROM (SELECT to_regprocedure($1 || '(jsonb)') AS oid) f
          LEFT JOIN pg_proc p ON p.oid = f.oid LEFT JOIN pg_roles r ON r.oid = p.proowner",
         &[name.into(), crate::settings::trusted_owners().into()],
@@ -102,7 +110,18 @@ pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Valu
                 f.owner.unwrap_or_default()
             ),
         )
-        .hint("have a superuser own the function, or add its owner to oauth_server.trusted_owners"));
+        .hint("have a dedicated role own the function and add it to oauth_server.trusted_owners"));
+    }
+    // The caller's temporary tables would shadow the ones the function reads by unqualified
+    // name, with the function's owner's privileges: the caller could choose its claims.
+    if f.temp_objects {
+        return Err(MisuseError::new(
+            Misuse::Misconfigured,
+            format!(
+                "{setting}: {name:?} is not run in a session that has temporary tables or types"
+            ),
+        )
+        .hint("drop them (DISCARD TEMP) or call from a session without them"));
     }
     let arg = JsonB(arg)
         .into_datum()
@@ -113,7 +132,9 @@ pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Valu
         .ok_or_else(|| misconfigured(format!("{setting}: {name:?} returned NULL")))
 }
 
-/// Calls `function(arg)` with the privileges of `owner`, as a SECURITY DEFINER function would.
+/// Calls `function(arg)` with the privileges of `owner`, as a SECURITY DEFINER function would,
+/// and as a security-restricted operation (what Postgres uses to run table owners' code during
+/// maintenance): the caller's session cannot lend it temporary objects, nor can it change role.
 /// If the call raises, transaction (or subtransaction) abort restores the caller's identity.
 unsafe fn call_as(owner: pg_sys::Oid, function: pg_sys::Oid, arg: pg_sys::Datum) -> Option<JsonB> {
     let mut saved_user = pg_sys::InvalidOid;
@@ -121,7 +142,9 @@ unsafe fn call_as(owner: pg_sys::Oid, function: pg_sys::Oid, arg: pg_sys::Datum)
     pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
     pg_sys::SetUserIdAndSecContext(
         owner,
-        saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        saved_context
+            | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32
+            | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
     );
     let datum = pg_sys::OidFunctionCall1Coll(function, pg_sys::InvalidOid, arg);
     pg_sys::SetUserIdAndSecContext(saved_user, saved_context);

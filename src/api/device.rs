@@ -44,10 +44,13 @@ fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     for _ in 0..5 {
         let code = user_code::generate();
         let inserted = db::execute(
-            "INSERT INTO oauth.authorizations (id, kind, client_id, scopes, resources, device_code_hash,
-                                               user_code, poll_interval, expires_at)
-             VALUES ($1, 'device', $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
-             ON CONFLICT (user_code) DO NOTHING",
+            &format!(
+                "INSERT INTO oauth.authorizations (id, kind, client_id, scopes, resources, device_code_hash,
+                                                   user_code, poll_interval, expires_at, failures_at_start)
+                 VALUES ($1, 'device', $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), {})
+                 ON CONFLICT (user_code) DO NOTHING",
+                super::user_codes::FAILURES_SO_FAR
+            ),
             &[
                 secret::random_token(secret::TOKEN_BYTES).into(),
                 client.client_id.as_str().into(),

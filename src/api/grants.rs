@@ -1,5 +1,5 @@
 //! The signed-in user's view of what they allowed: `oauth.grants()` lists the clients with
-//! their consented scopes and resources, `oauth.revoke_grant(client_id)` withdraws a consent and revokes every
+//! their consented scopes per audience, `oauth.revoke_grant(client_id)` withdraws a consent and revokes every
 //! token family the client holds for the user. Like the consent API, each trusts
 //! `request.jwt.claims` or takes the session token itself, and never accepts an OAuth client's
 //! access token as the user's session.
@@ -17,7 +17,11 @@ fn list(caller: ApiResult<Caller>) -> ApiResult<Value> {
         "SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'client', jsonb_build_object('client_id', c.client_id, 'name', c.name,
                                                  'client_uri', c.client_uri, 'logo_uri', c.logo_uri),
-                    'scopes', s.scopes, 'resources', s.resources, 'granted_at', s.granted_at, 'updated_at', s.updated_at,
+                    'scopes', (SELECT coalesce(jsonb_agg(DISTINCT sc ORDER BY sc), '[]')
+                               FROM jsonb_each(s.scopes_by_audience) e, jsonb_array_elements_text(e.value) sc),
+                    'resources', (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]')
+                                  FROM jsonb_object_keys(s.scopes_by_audience) k),
+                    'scopes_by_audience', s.scopes_by_audience, 'granted_at', s.granted_at, 'updated_at', s.updated_at,
                     'last_used_at', (SELECT max(g.last_used_at) FROM oauth.grants g
                                      WHERE g.user_id = s.user_id AND g.client_id = s.client_id))
                   ORDER BY s.updated_at DESC), '[]')

@@ -7,6 +7,7 @@
 use super::issuers::verify_session_token;
 use super::ApiResult;
 use crate::error::{Misuse, OAuthError};
+use crate::protocol::prompt;
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
 use crate::settings;
@@ -15,7 +16,7 @@ use serde_json::Value;
 /// The caller as the consent API sees them.
 pub struct Caller {
     pub user_id: String,
-    /// When the user authenticated, if the session says (`auth_time`, else `iat`).
+    /// When the user authenticated, if the session says (see `prompt::session_auth_time`).
     pub auth_time: Option<i64>,
     /// The session's OpenID Connect user claims (email, name, …), normalised.
     pub user_claims: Value,
@@ -57,10 +58,7 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
         .ok_or_else(|| {
             OAuthError::LoginRequired("no signed-in user: the session has no sub".into())
         })?;
-    let auth_time = claims
-        .get("auth_time")
-        .or_else(|| claims.get("iat"))
-        .and_then(Value::as_i64);
+    let auth_time = prompt::session_auth_time(claims);
     Ok(Caller {
         user_id: user_id.to_string(),
         auth_time,

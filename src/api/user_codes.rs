@@ -12,8 +12,14 @@ use crate::error::MisuseError;
 use crate::settings;
 use serde_json::Value;
 
-/// Whether `user_id` may try another user code now.
+/// Whether `user_id` may try another user code now. A user's tries are serialised (an
+/// advisory lock until the transaction ends), so parallel guesses cannot all read the count
+/// before any of them adds to it.
 pub fn within_budget(user_id: &str) -> Result<bool, MisuseError> {
+    db::execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('oauth.user_codes:' || $1, 0))",
+        &[user_id.into()],
+    )?;
     let counts = db::query_json(
         "SELECT jsonb_build_object(
                 'user', count(*) FILTER (WHERE user_id = $1),
@@ -27,22 +33,27 @@ pub fn within_budget(user_id: &str) -> Result<bool, MisuseError> {
         && n("all") < settings::user_code_failures_per_minute())
 }
 
+/// Counts a wrong code twice: a row for the rate limits (transactional: they bind callers
+/// that commit, as the front and PostgREST do), and the non-transactional counter that the
+/// lockout reads, which no rollback undoes.
 pub fn record_failure(user_id: &str) -> Result<(), MisuseError> {
     db::execute(
-        "INSERT INTO oauth.user_code_failures (user_id) VALUES ($1)",
+        "WITH counted AS (SELECT nextval('oauth.user_code_failure_count'))
+         INSERT INTO oauth.user_code_failures (user_id) SELECT $1 FROM counted",
         &[user_id.into()],
     )
     .map(|_| ())
 }
 
-/// Whether too many wrong codes were entered since a device request made at `requested_at`
-/// (seconds since the epoch) for its code still to be trusted.
-pub fn locked_out(requested_at: i64) -> Result<bool, MisuseError> {
-    let failures = db::query_json(
-        "SELECT to_jsonb(count(*)) FROM oauth.user_code_failures WHERE at >= to_timestamp($1::float8)",
-        &[(requested_at as f64).into()],
-    )?
-    .and_then(|v| v.as_i64())
-    .unwrap_or(0);
-    Ok(failures >= settings::user_code_max_failures())
+/// The lockout counter now: what a new device request records as `failures_at_start`.
+pub const FAILURES_SO_FAR: &str =
+    "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM oauth.user_code_failure_count)";
+
+/// Whether too many wrong codes were entered during the life of a device request (which
+/// recorded the counter as `failures_at_start`) for its code still to be trusted.
+pub fn locked_out(failures_at_start: i64) -> Result<bool, MisuseError> {
+    let now = db::query_json(&format!("SELECT to_jsonb({FAILURES_SO_FAR})"), &[])?
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
+    Ok(now - failures_at_start >= settings::user_code_max_failures())
 }

@@ -41,6 +41,32 @@ pub fn parse_max_age(max_age: Option<&str>) -> Result<Option<i32>, String> {
     Ok(Some(secs.min(365 * 86400)))
 }
 
+/// Latest time a timestamp claim may name: the end of year 9999, which `to_timestamp` takes.
+const MAX_EPOCH: i64 = 253_402_300_799;
+
+/// When the session's user authenticated: `auth_time`; else the latest `timestamp` of
+/// Supabase Auth's `amr` (its sessions are refreshed silently, so `iat` is the last refresh);
+/// else `iat`. Values outside 0 ..= year 9999 count as unknown.
+pub fn session_auth_time(claims: &serde_json::Value) -> Option<i64> {
+    let sane = |t: Option<i64>| t.filter(|t| (0..=MAX_EPOCH).contains(t));
+    if let Some(t) = claims.get("auth_time") {
+        return sane(t.as_i64());
+    }
+    let amr = claims
+        .get("amr")
+        .and_then(|a| a.as_array())
+        .and_then(|methods| {
+            methods
+                .iter()
+                .filter_map(|m| m.get("timestamp").and_then(|t| t.as_i64()))
+                .max()
+        });
+    if amr.is_some() {
+        return sane(amr);
+    }
+    sane(claims.get("iat").and_then(|t| t.as_i64()))
+}
+
 /// What the request asks of the session that answers it.
 pub struct Freshness {
     pub login: bool,
@@ -58,8 +84,14 @@ pub fn session_is_fresh(f: &Freshness, auth_time: Option<i64>, now: i64, skew: i
         return true;
     }
     let Some(t) = auth_time else { return false };
-    let after_request = !f.login || t + skew >= f.requested_at;
-    let recent = f.max_age.is_none_or(|m| now - t <= m + skew);
+    // A sign-in claimed to lie in the future is no evidence of a recent one.
+    if t > now.saturating_add(skew) {
+        return false;
+    }
+    let after_request = !f.login || t.saturating_add(skew) >= f.requested_at;
+    let recent = f
+        .max_age
+        .is_none_or(|m| now.saturating_sub(t) <= m.saturating_add(skew));
     after_request && recent
 }
 
@@ -79,6 +111,28 @@ mod tests {
         assert!(parse(Some("none login")).is_err());
         assert!(parse(Some("none create")).is_err());
         assert!(has(Some("login consent"), "consent") && !has(Some("login"), "none"));
+    }
+
+    #[test]
+    fn the_sessions_sign_in_time_is_auth_time_then_amr_then_iat() {
+        use serde_json::json;
+        assert_eq!(
+            session_auth_time(&json!({"auth_time": 5, "iat": 9})),
+            Some(5)
+        );
+        let supabase = json!({"iat": 900, "amr": [{"method": "otp", "timestamp": 100},
+                                                  {"method": "password", "timestamp": 300}]});
+        assert_eq!(session_auth_time(&supabase), Some(300));
+        assert_eq!(session_auth_time(&json!({"iat": 9})), Some(9));
+        for bad in [
+            json!({"auth_time": -1}),
+            json!({"auth_time": i64::MAX}),
+            json!({"auth_time": "5"}),
+            json!({"iat": i64::MIN}),
+            json!({}),
+        ] {
+            assert_eq!(session_auth_time(&bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -120,5 +174,10 @@ mod tests {
             requested_at: 1000,
         };
         assert!(!session_is_fresh(&zero, Some(999), 1000, 0));
+        // Extreme or future sign-in times prove nothing and never overflow.
+        for t in [i64::MIN, i64::MAX, 99_999_999_999, 1_500] {
+            assert!(!session_is_fresh(&max_age, Some(t), 1000, 30), "{t}");
+            assert!(!session_is_fresh(&login, Some(t), 1010, 30), "{t}");
+        }
     }
 }

@@ -66,20 +66,33 @@ pub fn verify(
         .ok_or_else(|| SessionError::UnknownKey { kid: kid.clone() })?;
     let leeway = policy.leeway.unwrap_or(default_leeway);
     let claims = jws::verify_with(token, jwk, alg, None, leeway).map_err(invalid)?;
-    // An RFC 9068 access token was issued to an OAuth client of that issuer, not to its user's
-    // browser session; only an issuer whose sessions are client-bound by design (Cognito
-    // access tokens, audience_claim client_id) may present client-bound tokens.
-    let typ = jws::peek_typ(token).map_err(invalid)?;
-    if typ.is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-    }) && policy.audience_claim != "client_id"
-    {
-        return Err(invalid(
+    check_declared_type(jws::peek_typ(token).map_err(invalid)?.as_deref(), policy)
+        .map_err(invalid)?;
+    normalise(claims, policy).map_err(invalid)
+}
+
+/// A token that declares its type (RFC 8725 §3.11 explicit typing) is taken at its word: only
+/// an untyped or plain `JWT` token can be a session. An RFC 9068 access token (`at+jwt`) was
+/// issued to an OAuth client of that issuer, and is accepted only from an issuer whose sessions
+/// are client-bound by design (Cognito access tokens: audience claim `client_id`); a logout
+/// token (`logout+jwt`), a security event (`secevent+jwt`), a DPoP proof, a client assertion or
+/// any other declared type never is.
+fn check_declared_type(typ: Option<&str>, policy: &IssuerPolicy) -> Result<(), String> {
+    let Some(t) = typ.map(|t| t.to_ascii_lowercase()) else {
+        return Ok(());
+    };
+    let t = t.strip_prefix("application/").unwrap_or(&t);
+    match t {
+        "jwt" => Ok(()),
+        "at+jwt" if policy.audience_claim == "client_id" => Ok(()),
+        "at+jwt" => Err(
             "token is an OAuth access token (typ at+jwt) issued to a client, not a user session"
                 .into(),
-        ));
+        ),
+        other => Err(format!(
+            "token declares itself a {other} (typ), not a user session"
+        )),
     }
-    normalise(claims, policy).map_err(invalid)
 }
 
 fn matches(value: Option<&Value>, expected: &Value) -> bool {
@@ -99,6 +112,12 @@ fn refuse_non_sessions(raw: &Map<String, Value>, policy: &IssuerPolicy) -> Resul
     if present("client_id") && policy.audience_claim != "client_id" {
         return Err(
             "token carries client_id: it was issued to an OAuth client, not a user session".into(),
+        );
+    }
+    // A security event token (back-channel logout, RFC 8417) names a user and an audience too.
+    if present("events") {
+        return Err(
+            "token is a security event (events), such as a logout token, not a user session".into(),
         );
     }
     if present("token_use") && !pinned("token_use") {
@@ -374,6 +393,29 @@ mod tests {
         assert!(e.message(iss).contains("at+jwt"), "{e:?}");
         let plain = signer.sign("JWT", &claims).unwrap();
         assert!(verify(&plain, &policy(iss, json!({})), &jwks, 30).is_ok());
+        for typ in [
+            "logout+jwt",
+            "application/secevent+jwt",
+            "dpop+jwt",
+            "client-authentication+jwt",
+        ] {
+            let other = signer.sign(typ, &claims).unwrap();
+            let e = verify(&other, &policy(iss, json!({})), &jwks, 30).unwrap_err();
+            assert!(e.message(iss).contains("typ"), "{typ}: {e:?}");
+        }
+        // A logout token of the right audience, untyped (Back-Channel Logout 1.0 allows it).
+        let mut logout = claims.clone();
+        logout["aud"] = json!("my-spa");
+        logout["events"] = json!({"http://schemas.openid.net/event/backchannel-logout": {}});
+        let untyped = signer.sign("JWT", &logout).unwrap();
+        let e = verify(
+            &untyped,
+            &policy(iss, json!({"audience": "my-spa"})),
+            &jwks,
+            30,
+        )
+        .unwrap_err();
+        assert!(e.message(iss).contains("events"), "{e:?}");
     }
 
     #[test]
