@@ -205,9 +205,11 @@ fn every_table_is_kept_by_pg_dump() {
         .iter()
         .map(|r| r.get(0))
         .collect();
+    // Tables and sequences (the user-code lockout's counter must survive a dump too).
     let tables: Vec<String> = c
         .query(
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'oauth' ORDER BY 1",
+            "SELECT relname::text FROM pg_class
+             WHERE relnamespace = 'oauth'::regnamespace AND relkind IN ('r', 'S') ORDER BY 1",
             &[],
         )
         .unwrap()
