@@ -58,8 +58,8 @@ stack_up "$WORK" "$PORT" "${OAUTH_TEST_FRONT_PORT:-18080}" target/debug/oauth-fr
 step "HTTP fuzz of the front (schemathesis, short run; scripts/proof.sh runs the long one)"
 HTTP_FUZZ_EXAMPLES=30 bash scripts/http-fuzz.sh
 
-step "soak (short run; scripts/proof.sh runs the long one)"
-SOAK_SECONDS=30 SOAK_CLIENTS=4 bash scripts/soak.sh
+step "soak (short run, failed requests judged; scripts/proof.sh runs the long one, which judges memory too)"
+SOAK_SECONDS=30 SOAK_CLIENTS=4 SOAK_JUDGE_MEMORY=0 bash scripts/soak.sh
 
 step "no 5xx but 503 in the front's log"
 stack_no_server_errors
