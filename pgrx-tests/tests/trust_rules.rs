@@ -976,3 +976,118 @@ fn extreme_or_future_auth_times_are_a_fresh_sign_in_nowhere() {
     let d = call_as(&mut c, &refreshed, "SELECT oauth.authorization($1)", &aid);
     assert_eq!(d["error"], "login_required", "{d}");
 }
+
+#[test]
+fn a_hook_that_does_not_return_jsonb_is_refused_not_run() {
+    let db = TestDb::new("hooktype");
+    let mut c = db.connect();
+    c.batch_execute(
+        "CREATE FUNCTION public.int_hook(jsonb) RETURNS int LANGUAGE sql AS 'SELECT 12345';
+         CREATE FUNCTION public.text_hook(jsonb) RETURNS text LANGUAGE sql AS $$SELECT 'hello'$$;
+         CREATE FUNCTION public.set_hook(jsonb) RETURNS SETOF jsonb LANGUAGE sql AS $$SELECT $1$$;
+         CREATE PROCEDURE public.proc_hook(jsonb) LANGUAGE sql AS 'SELECT 1';",
+    )
+    .unwrap();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    for hook in [
+        "public.int_hook",
+        "public.text_hook",
+        "public.set_hook",
+        "public.proc_hook",
+    ] {
+        db.set("access_token_hook", hook);
+        let mut c = db.connect();
+        let code = get_code(&mut c, &client, REDIRECT, "openid", "u");
+        let err = c
+            .query_one(
+                "SELECT oauth.exchange_code($1, $2, $3, $4, $5)",
+                &[&code, &VERIFIER, &REDIRECT, &client.id, &client.secret],
+            )
+            .unwrap_err();
+        assert_eq!(err.code().unwrap().code(), "55000", "{hook}: {err}");
+        // The backend is alive and well.
+        let one: i32 = c.query_one("SELECT 1", &[]).unwrap().get(0);
+        assert_eq!(one, 1);
+    }
+}
+
+#[test]
+fn a_trusted_issuers_claims_are_judged_alike_as_token_and_as_request_claims() {
+    use oauth_server_e2e::stand_in::StandInIssuer;
+    let db = TestDb::new("claimspath");
+    let mut c = db.connect();
+    let idp = StandInIssuer::new("https://idp.example");
+    let mut options = json!({"audience": "my-spa", "refresh": false});
+    options["jwks"] = idp.jwks();
+    json(
+        &mut c,
+        "SELECT oauth.add_issuer($1, $2)",
+        &[&idp.issuer, &options],
+    );
+    let open = StandInIssuer::new("https://open-idp.example");
+    let mut options = json!({"refresh": false});
+    options["jwks"] = open.jwks();
+    json(
+        &mut c,
+        "SELECT oauth.add_issuer($1, $2)",
+        &[&open.issuer, &options],
+    );
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let t = stand_in_now();
+    let base = |iss: &str, extra: Value| {
+        let mut c = json!({"iss": iss, "sub": "alice", "iat": t, "exp": t + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let refused = [
+        base(
+            &idp.issuer,
+            json!({"aud": "my-spa", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
+        ),
+        base(&idp.issuer, json!({"aud": "my-spa", "token_use": "access"})),
+        base(&idp.issuer, json!({"aud": "my-spa", "azp": "another-app"})),
+        base(&idp.issuer, json!({"aud": "another-app"})),
+        base(&open.issuer, json!({"aud": "another-app"})),
+        base(&open.issuer, json!({"nonce": "n"})),
+    ];
+    for claims in &refused {
+        // As a token...
+        let token = if claims["iss"] == json!(idp.issuer) {
+            idp.token(claims.clone())
+        } else {
+            open.token(claims.clone())
+        };
+        assert_eq!(
+            sqlstate(&mut c, &format!("SELECT oauth.verify_session('{token}')")),
+            "28000",
+            "{claims}"
+        );
+        // ...and as the claims PostgREST would set after verifying it.
+        let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+        let d = call_as(&mut c, claims, "SELECT oauth.authorization($1)", &aid);
+        assert_eq!(d["error"], "access_denied", "{claims}: {d}");
+        let uid = as_user(&mut c, claims, |tx| {
+            tx.query_one("SELECT oauth.uid()", &[])
+                .unwrap()
+                .get::<_, Option<String>>(0)
+        });
+        if claims.get("events").is_some() || claims.get("nonce").is_some() {
+            assert_eq!(uid, None, "{claims}");
+        }
+    }
+    // The sessions both accept.
+    for claims in [
+        base(&idp.issuer, json!({"aud": "my-spa"})),
+        base(&open.issuer, json!({})),
+    ] {
+        let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+        let d = call_as(&mut c, &claims, "SELECT oauth.authorization($1)", &aid);
+        assert!(d.get("client").is_some(), "{claims}: {d}");
+    }
+}
+
+fn stand_in_now() -> i64 {
+    oauth_server_e2e::stand_in::now()
+}

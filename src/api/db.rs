@@ -68,6 +68,8 @@ struct ConfiguredFunction {
     owner_oid: Option<u32>,
     owner: Option<String>,
     trusted: Option<bool>,
+    /// A plain function returning one jsonb: anything else would be read as jsonb all the same.
+    returns_jsonb: Option<bool>,
     /// Whether the calling session has temporary tables or types, which Postgres searches
     /// before every schema of a search_path that does not name pg_temp.
     temp_objects: bool,
@@ -84,6 +86,7 @@ pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Valu
     let f: ConfiguredFunction = query_row(
         "SELECT jsonb_build_object('oid', p.oid::bigint, 'owner_oid', r.oid::bigint,
                 'owner', r.rolname, 'trusted', r.rolsuper OR r.rolname = ANY($2),
+                'returns_jsonb', p.prokind = 'f' AND NOT p.proretset AND p.prorettype = 'jsonb'::regtype,
                 'temp_objects', pg_my_temp_schema() <> 0
                     AND (EXISTS (SELECT FROM pg_class WHERE relnamespace = pg_my_temp_schema())
                          OR EXISTS (SELECT FROM pg_type WHERE typnamespace = pg_my_temp_schema())))
@@ -102,6 +105,11 @@ pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Valu
             "{setting}: {name:?} is not a function (jsonb)"
         )));
     };
+    if f.returns_jsonb != Some(true) {
+        return Err(misconfigured(format!(
+            "{setting}: {name:?} is not a plain function returning one jsonb"
+        )));
+    }
     if f.trusted != Some(true) {
         return Err(MisuseError::new(
             Misuse::Misconfigured,

@@ -304,6 +304,25 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
     })
 }
 
+/// Claims a caller already verified (PostgREST sets `request.jwt.claims` from a token it
+/// checked) judged by the same policy as `verify_session`: `None` when `iss` is not a
+/// trusted issuer, else the normalised session or why it is none.
+pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>, MisuseError> {
+    let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let options: Option<Value> = db::query_json(
+        "SELECT options FROM oauth.issuers WHERE issuer = $1",
+        &[iss.into()],
+    )?;
+    let Some(options) = options else {
+        return Ok(None);
+    };
+    let policy = IssuerPolicy::from_options(iss, &options)
+        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
+    Ok(Some(session_jwt::normalise(claims.clone(), &policy)))
+}
+
 /// The normalised claims of a valid user session token (`sub`, `role`, `iss`, `aud`, `email`,
 /// `email_verified`, …), from us or a trusted issuer; raises SQLSTATE 28000 otherwise, or
 /// 42501 for an access or ID token of ours.

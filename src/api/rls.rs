@@ -24,12 +24,13 @@ thread_local! {
 }
 
 fn parse(raw: String) -> Parsed {
-    // An ID token is an assertion to a client, never a credential: claims that are one (a
-    // PostgREST configured with our JWKS would accept it) read as no claims at all.
+    // An ID token is an assertion to a client, never a credential, nor is a logout token:
+    // claims that are one (a PostgREST configured with our JWKS would accept one) read as no
+    // claims at all.
     let claims: Option<Value> = serde_json::from_str(&raw)
         .ok()
         .filter(Value::is_object)
-        .filter(|c| !token_kind::looks_like_id_token(c));
+        .filter(|c| !token_kind::is_no_credential(c));
     let text = |k: &str| {
         claims
             .as_ref()

@@ -4,7 +4,7 @@
 //! user's access token could approve consents or revoke grants on its own; nor is an ID
 //! token, which any client the user signed in to holds.
 
-use super::issuers::verify_session_token;
+use super::issuers::{policy_for_claims, verify_session_token};
 use super::ApiResult;
 use crate::error::{Misuse, OAuthError};
 use crate::protocol::prompt;
@@ -37,6 +37,24 @@ pub fn raw_claims() -> Option<String> {
 /// The caller from already-verified claims (PostgREST's or the front's).
 pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
     let ours = claims.get("iss").and_then(Value::as_str) == Some(settings::issuer().as_str());
+    // A trusted issuer's claims as its token carried them (PostgREST's) are judged by its
+    // policy, exactly as its token is by verify_session; what verify_session returned (the
+    // front's) says it is a session already.
+    let normalised;
+    let is_session =
+        claims.get(token_kind::KIND_CLAIM).and_then(Value::as_str) == Some(token_kind::SESSION);
+    let claims = if ours || is_session {
+        claims
+    } else {
+        match policy_for_claims(claims)? {
+            None => claims,
+            Some(Ok(session)) => {
+                normalised = session;
+                &normalised
+            }
+            Some(Err(why)) => return Err(OAuthError::AccessDenied(why).into()),
+        }
+    };
     match token_kind::of_claims(claims, ours) {
         TokenKind::Session => {}
         TokenKind::Access => {

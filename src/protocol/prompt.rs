@@ -45,8 +45,9 @@ pub fn parse_max_age(max_age: Option<&str>) -> Result<Option<i32>, String> {
 const MAX_EPOCH: i64 = 253_402_300_799;
 
 /// When the session's user authenticated: `auth_time`; else the latest `timestamp` of
-/// Supabase Auth's `amr` (its sessions are refreshed silently, so `iat` is the last refresh);
-/// else `iat`. Values outside 0 ..= year 9999 count as unknown.
+/// Supabase Auth's `amr`, or `iat` less Clerk's first-factor age `fva[0]` (minutes): both
+/// refresh their sessions silently, so `iat` is the last refresh; else `iat`. Values outside
+/// 0 ..= year 9999 count as unknown.
 pub fn session_auth_time(claims: &serde_json::Value) -> Option<i64> {
     let sane = |t: Option<i64>| t.filter(|t| (0..=MAX_EPOCH).contains(t));
     if let Some(t) = claims.get("auth_time") {
@@ -64,7 +65,16 @@ pub fn session_auth_time(claims: &serde_json::Value) -> Option<i64> {
     if amr.is_some() {
         return sane(amr);
     }
-    sane(claims.get("iat").and_then(|t| t.as_i64()))
+    let iat = sane(claims.get("iat").and_then(|t| t.as_i64()));
+    let first_factor_minutes = claims
+        .get("fva")
+        .and_then(|f| f.get(0))
+        .and_then(|m| m.as_i64());
+    match first_factor_minutes {
+        Some(m) if m >= 0 => sane(iat.and_then(|t| t.checked_sub(m.checked_mul(60)?))),
+        Some(_) => None,
+        None => iat,
+    }
 }
 
 /// What the request asks of the session that answers it.
@@ -124,6 +134,19 @@ mod tests {
                                                   {"method": "password", "timestamp": 300}]});
         assert_eq!(session_auth_time(&supabase), Some(300));
         assert_eq!(session_auth_time(&json!({"iat": 9})), Some(9));
+        // Clerk: minutes since the first factor was verified (-1: never).
+        assert_eq!(
+            session_auth_time(&json!({"iat": 1000, "fva": [10, -1]})),
+            Some(400)
+        );
+        assert_eq!(
+            session_auth_time(&json!({"iat": 1000, "fva": [-1, -1]})),
+            None
+        );
+        assert_eq!(
+            session_auth_time(&json!({"iat": 1000, "fva": [i64::MAX, 0]})),
+            None
+        );
         for bad in [
             json!({"auth_time": -1}),
             json!({"auth_time": i64::MAX}),

@@ -84,7 +84,7 @@ fn check_declared_type(typ: Option<&str>, policy: &IssuerPolicy) -> Result<(), S
     let t = t.strip_prefix("application/").unwrap_or(&t);
     match t {
         "jwt" => Ok(()),
-        "at+jwt" if policy.audience_claim == "client_id" => Ok(()),
+        "at+jwt" if client_bound_sessions(policy) => Ok(()),
         "at+jwt" => Err(
             "token is an OAuth access token (typ at+jwt) issued to a client, not a user session"
                 .into(),
@@ -109,7 +109,7 @@ fn matches(value: Option<&Value>, expected: &Value) -> bool {
 fn refuse_non_sessions(raw: &Map<String, Value>, policy: &IssuerPolicy) -> Result<(), String> {
     let present = |k: &str| raw.get(k).is_some_and(|v| !v.is_null());
     let pinned = |k: &str| policy.required_claims.contains_key(k);
-    if present("client_id") && policy.audience_claim != "client_id" {
+    if present("client_id") && !client_bound_sessions(policy) {
         return Err(
             "token carries client_id: it was issued to an OAuth client, not a user session".into(),
         );
@@ -120,28 +120,40 @@ fn refuse_non_sessions(raw: &Map<String, Value>, policy: &IssuerPolicy) -> Resul
             "token is a security event (events), such as a logout token, not a user session".into(),
         );
     }
-    if present("token_use") && !pinned("token_use") {
+    let kind = raw.get("token_use").filter(|v| !v.is_null());
+    if kind.is_some_and(|k| k != token_kind::SESSION) && !pinned("token_use") {
         return Err(format!(
             "token says it is a {} token (token_use); pin the kind accepted as a session with required_claims {{\"token_use\": …}}",
             raw["token_use"]
         ));
     }
-    if let Some(azp) = raw.get("azp").and_then(Value::as_str) {
-        if !policy.audiences.is_empty()
-            && !policy.audiences.iter().any(|a| a == azp)
-            && !pinned("azp")
+    match raw.get("azp").filter(|v| !v.is_null()) {
+        Some(Value::String(azp))
+            if !policy.audiences.is_empty()
+                && !policy.audiences.iter().any(|a| a == azp)
+                && !pinned("azp") =>
         {
             return Err(format!(
                 "token was obtained by client {azp:?} (azp), not one of the accepted audiences; list the parties accepted with required_claims {{\"azp\": [...]}}"
             ));
         }
+        None | Some(Value::String(_)) => {}
+        Some(other) => return Err(format!("token azp {other} is not a string")),
     }
-    if (present("at_hash") || present("nonce")) && policy.audiences.is_empty() {
+    // A token addressed to an audience (an ID token is addressed to its client) may be meant
+    // for another relying party of the issuer: trusting it needs the audience pinned.
+    if policy.audiences.is_empty() && (present("aud") || present("at_hash") || present("nonce")) {
         return Err(
-            "token is an ID token issued to some client of the issuer; accepting ID tokens as sessions needs a pinned audience".into(),
+            "token is addressed to an audience (aud), as an ID token for some client of the issuer is; pin the accepted audience with option audience".into(),
         );
     }
     Ok(())
+}
+
+/// Whether the issuer's sessions are client-bound by design (Cognito access tokens: the
+/// audience is the `client_id` claim, pinned to the app's own client).
+fn client_bound_sessions(policy: &IssuerPolicy) -> bool {
+    policy.audience_claim == "client_id" && !policy.audiences.is_empty()
 }
 
 /// Checks the policy's claim rules on verified `claims` and maps them onto ours.
@@ -219,8 +231,12 @@ pub fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> 
         }
     }
     // What leaves here is a user session, whatever the issuer called it.
-    if let Some(upstream) = out.remove(token_kind::KIND_CLAIM) {
-        out.insert("upstream_token_use".into(), upstream);
+    match out.remove(token_kind::KIND_CLAIM) {
+        Some(Value::String(k)) if k == token_kind::SESSION => {}
+        Some(upstream) => {
+            out.insert("upstream_token_use".into(), upstream);
+        }
+        None => {}
     }
     for id_only in ["at_hash", "nonce"] {
         out.remove(id_only);
@@ -379,6 +395,22 @@ mod tests {
             (c["token_use"].as_str(), c["upstream_token_use"].as_str()),
             (Some("session"), Some("id"))
         );
+        // Logout tokens, other kinds and other clients' tokens are refused however they come.
+        for bad in [
+            json!({"events": {}}),
+            json!({"token_use": "access"}),
+            json!({"aud": "x"}),
+        ] {
+            assert!(normalise(with(bad.clone()), &open).is_err(), "{bad}");
+        }
+        let e = normalise(with(json!({"aud": "my-spa", "azp": ["other"]})), &pinned).unwrap_err();
+        assert!(e.contains("not a string"), "{e}");
+        let cognito_without_audience = policy(iss, json!({"audience_claim": "client_id"}));
+        assert!(normalise(
+            with(json!({"client_id": "any-app"})),
+            &cognito_without_audience
+        )
+        .is_err());
     }
 
     #[test]

@@ -54,11 +54,18 @@ fn claim<'a>(claims: &'a Value, name: &str) -> Option<&'a Value> {
     claims.get(name).filter(|v| !v.is_null())
 }
 
-/// Whether claims are those of an ID token (ours or anyone's): `token_use: id`, or `at_hash`,
-/// which OpenID Connect defines for ID tokens only.
+/// Whether claims are those of an ID token (ours or anyone's): `token_use: id`, or `at_hash`
+/// or `nonce`, which OpenID Connect defines for ID tokens only.
 pub fn looks_like_id_token(claims: &Value) -> bool {
     claim(claims, KIND_CLAIM).and_then(Value::as_str) == Some(ID)
         || claim(claims, "at_hash").is_some()
+        || claim(claims, "nonce").is_some()
+}
+
+/// Whether claims are those of an assertion that is nobody's credential: an ID token, or a
+/// security event token (RFC 8417) such as a back-channel logout token (`events`).
+pub fn is_no_credential(claims: &Value) -> bool {
+    looks_like_id_token(claims) || claim(claims, "events").is_some()
 }
 
 /// The kind of a token we signed, from its verified header `typ` and claims. The checks run
@@ -79,24 +86,23 @@ pub fn of_ours(typ: Option<&str>, claims: &Value) -> TokenKind {
 
 /// The kind of verified claims seen without their header (PostgREST's `request.jwt.claims`):
 /// `ours` says whether `iss` is this server. A session of ours must say so; claims of another
-/// issuer are a session unless they carry an OAuth client or ID token's marks.
+/// issuer are a session unless they carry an OAuth client's, an ID token's or a security
+/// event's marks, or name another kind (`token_use`).
 pub fn of_claims(claims: &Value, ours: bool) -> TokenKind {
     if claim(claims, "client_id").is_some() {
         return TokenKind::Access;
     }
-    if looks_like_id_token(claims) {
+    if is_no_credential(claims) {
         return TokenKind::Id;
     }
-    match (ours, claim(claims, KIND_CLAIM).and_then(Value::as_str)) {
-        (true, Some(SESSION)) if claim(claims, "azp").is_none() => TokenKind::Session,
-        (true, _) => {
-            if claim(claims, "azp").is_some() {
-                TokenKind::Id
-            } else {
-                TokenKind::Unknown
-            }
-        }
-        (false, _) => TokenKind::Session,
+    let kind = claim(claims, KIND_CLAIM).map(Value::as_str);
+    let azp = claim(claims, "azp").is_some();
+    match (ours, kind) {
+        (true, Some(Some(SESSION))) if !azp => TokenKind::Session,
+        (true, _) if azp => TokenKind::Id,
+        (true, _) => TokenKind::Unknown,
+        (false, None | Some(Some(SESSION))) => TokenKind::Session,
+        (false, Some(_)) => TokenKind::Unknown,
     }
 }
 
@@ -160,6 +166,17 @@ mod tests {
         assert_eq!(
             of_claims(&json!({"sub": "u", "at_hash": "x"}), false),
             TokenKind::Id
+        );
+        assert_eq!(
+            of_claims(&json!({"sub": "u", "nonce": "n"}), false),
+            TokenKind::Id
+        );
+        let logout = json!({"sub": "u", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}});
+        assert_ne!(of_claims(&logout, false), TokenKind::Session);
+        assert!(is_no_credential(&logout));
+        assert_eq!(
+            of_claims(&json!({"sub": "u", "token_use": "access"}), false),
+            TokenKind::Unknown
         );
     }
 }
