@@ -41,55 +41,60 @@ const PENDING: &str = "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash'
         || jsonb_build_object('requested_at', floor(extract(epoch FROM a.created_at))::bigint)
     FROM oauth.authorizations a WHERE status = 'pending' AND expires_at > now()";
 
-/// Locks the pending request and binds it to the caller on first sight. Another user's
-/// request is indistinguishable from a missing one.
+/// The pending request matching `condition` (on `$1 = value`), locked, unless another user
+/// holds it: another user's request is indistinguishable from a missing one.
+fn pending_where(condition: &str, value: &str, caller: &Caller) -> ApiResult<Option<Pending>> {
+    Ok(db::query_row(
+        &format!("{PENDING} AND {condition} FOR UPDATE"),
+        &[value.into()],
+    )?
+    .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id)))
+}
+
+/// The device request of a user code as the user typed it, within the limits on guessing:
+/// past the user's or everyone's budget nothing is looked up (429); a wrong code is counted;
+/// a right one whose request saw too many wrong codes during its life is locked (403).
+fn find_by_user_code(typed: &str, caller: &Caller) -> ApiResult<Option<Pending>> {
+    if !user_codes::within_budget(&caller.user_id)? {
+        return Err(OAuthError::TooManyUserCodes(
+            "too many wrong codes were entered; wait a few minutes and try again".into(),
+        )
+        .into());
+    }
+    let found = match user_code::normalize(typed) {
+        Some(code) => pending_where("kind = 'device' AND user_code = $1", &code, caller)?,
+        None => None,
+    };
+    let Some(row) = found else {
+        user_codes::record_failure(&caller.user_id)?;
+        return Ok(None);
+    };
+    if user_codes::locked_out(row.failures_at_start.unwrap_or(0))? {
+        deny(
+            &row,
+            OAuthError::AccessDenied(
+                "too many wrong codes were tried while this one was pending".into(),
+            ),
+        )?;
+        return Err(OAuthError::AccessDenied(
+            "this code was locked because too many wrong codes were tried; start again on your device".into(),
+        )
+        .into());
+    }
+    Ok(Some(row))
+}
+
+/// Locks the pending request and binds it to the caller on first sight.
 ///
 /// `authorization_id` is either an authorization id (exactly the shape of one) or a device
 /// flow's user code as the user typed it; never both, so that no padding of a user code
-/// passes as an id. Every wrong user code is counted against the user and everyone
-/// (`user_codes`), before and whatever the lookup finds.
+/// passes as an id and every spelling of a code is counted as one (`find_by_user_code`).
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Claimed> {
     let given = authorization_id.unwrap_or_default();
-    let row: Option<Pending> = if secret::is_token_shape(given) {
-        db::query_row(
-            &format!("{PENDING} AND id = $1 FOR UPDATE"),
-            &[given.into()],
-        )?
-        .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id))
+    let row = if secret::is_token_shape(given) {
+        pending_where("id = $1", given, caller)?
     } else {
-        if !user_codes::within_budget(&caller.user_id)? {
-            return Err(OAuthError::TooManyUserCodes(
-                "too many wrong codes were entered; wait a few minutes and try again".into(),
-            )
-            .into());
-        }
-        let found = match user_code::normalize(given) {
-            Some(code) => db::query_row(
-                &format!("{PENDING} AND kind = 'device' AND user_code = $1 FOR UPDATE"),
-                &[code.into()],
-            )?
-            .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id)),
-            None => None,
-        };
-        match found {
-            None => {
-                user_codes::record_failure(&caller.user_id)?;
-                None
-            }
-            Some(row) if user_codes::locked_out(row.failures_at_start.unwrap_or(0))? => {
-                deny(
-                    &row,
-                    OAuthError::AccessDenied(
-                        "too many wrong codes were tried while this one was pending".into(),
-                    ),
-                )?;
-                return Err(OAuthError::AccessDenied(
-                    "this code was locked because too many wrong codes were tried; start again on your device".into(),
-                )
-                .into());
-            }
-            Some(row) => Some(row),
-        }
+        find_by_user_code(given, caller)?
     };
     let row = row.ok_or_else(not_found)?;
     if !fresh_enough(&row, caller)? {
