@@ -3,8 +3,9 @@
 #   1. prerequisites (idempotent), formatting and lints
 #   2. unit tests of the protocol modules (plain cargo test, no Postgres)
 #   3. #[pg_test] tests inside a Postgres started by cargo-pgrx
-#   4. the extension installed into PostgreSQL 15 and the end-to-end suite (pgrx-tests/)
-#      against a throwaway cluster, over libpq
+#   4. the extension installed into PostgreSQL 15; the upgrade test (every released version,
+#      installed from its committed script, upgraded to this one); the end-to-end suite
+#      (pgrx-tests/) against a throwaway cluster, over libpq
 #   5. oauth-front on that cluster, driven over HTTP by independent client libraries
 #      (openid-client, the MCP SDK), raw fetch, headless Chromium through the reference consent
 #      page, and a fault test; then a short schemathesis run and a short soak against it
@@ -35,6 +36,9 @@ CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$WORK/pgrx-data" \
 
 step "install the extension into PostgreSQL 15"
 cargo pgrx install --pg-config "$PG_CONFIG"
+
+step "versioned upgrades: every released version upgrades to this one, schema and data intact"
+bash scripts/upgrade-test.sh
 
 step "end-to-end tests against a real cluster"
 bash scripts/cluster.sh stop "$WORK/cluster" 2>/dev/null || true

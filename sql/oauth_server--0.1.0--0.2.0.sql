@@ -1,0 +1,6 @@
+-- oauth_server 0.1.0 -> 0.2.0. Every schema change made after 0.1.0 goes here, in order, so
+-- that ALTER EXTENSION oauth_server UPDATE brings a 0.1.0 install to exactly what a fresh
+-- 0.2.0 install has (scripts/upgrade-test.sh checks it). Functions whose SQL signature or
+-- attributes change are dropped and created again here; their C symbols stay in the library.
+--
+-- No change yet: 0.2.0's schema is 0.1.0's.
