@@ -13,7 +13,7 @@ FRONT_PORT=18090
 OP_PORT=18091
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 
 bash scripts/install-prereqs.sh >/dev/null
 cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null

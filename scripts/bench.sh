@@ -13,7 +13,7 @@ DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench}
 PORT=${OAUTH_BENCH_PORT:-55433}
 C=${BENCH_CLIENTS:-4}
 T=${BENCH_SECONDS:-15}
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 
 bash scripts/install-prereqs.sh >/dev/null
 cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null

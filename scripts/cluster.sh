@@ -5,7 +5,7 @@
 #   scripts/cluster.sh restart DIR      stop (terminating every connection) and start again
 # Postgres refuses to run as root, so when run as root the cluster belongs to user postgres.
 set -euo pipefail
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PGBIN=${PGBIN:-$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)}
 
 as_pg() {
   if [ "$(id -u)" = 0 ]; then

@@ -17,7 +17,7 @@ source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
   bash scripts/install-prereqs.sh >/dev/null
-  cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null
+  cargo pgrx install --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" >/dev/null
   cargo build -p oauth-front 2>/dev/null
   trap stack_down EXIT
   stack_up /tmp/oauth_server-http-fuzz 55435 18095 target/debug/oauth-front --register-per-minute 40

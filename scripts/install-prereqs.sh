@@ -5,7 +5,7 @@ set -euo pipefail
 
 PGRX_VERSION=0.18.0
 PG_MAJOR=15
-PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 
 log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
 

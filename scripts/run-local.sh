@@ -10,7 +10,7 @@ DIR=${OAUTH_DEMO_DIR:-/tmp/oauth_server-demo}
 PORT=${OAUTH_DEMO_PORT:-55432}
 HTTP_PORT=${OAUTH_DEMO_HTTP_PORT:-8080}
 BASE="http://localhost:$HTTP_PORT"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
 if [ "${1:-}" = stop ]; then bash scripts/cluster.sh stop "$DIR"; echo "stopped"; exit 0; fi
 

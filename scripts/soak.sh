@@ -25,7 +25,7 @@ source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
   bash scripts/install-prereqs.sh >/dev/null
-  cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/dev/null
+  cargo pgrx install --release --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" >/dev/null
   cargo build --release -p oauth-front 2>/dev/null
   trap stack_down EXIT
   OAUTH_FRONT_LOG=warn stack_up /tmp/oauth_server-soak 55436 18096 target/release/oauth-front \

@@ -11,7 +11,7 @@
 #      page, and a fault test; then a short schemathesis run and a short soak against it
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 WORK=${OAUTH_TEST_DIR:-/tmp/oauth_server-test}
 PORT=${OAUTH_TEST_PORT:-55431}
 
