@@ -21,6 +21,11 @@ EXTDIR="$("$PG_CONFIG" --sharedir)/extension"
 CURRENT=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 VERIFIER=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
 CHALLENGE=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
+# The id of a new authorization request of the client in psql variable cid (openid, PKCE).
+NEW_REQUEST="split_part(split_part(oauth.authorize(jsonb_build_object('client_id', :'cid',
+  'redirect_uri', 'https://app.example/cb', 'response_type', 'code', 'scope', 'openid',
+  'state', 's', 'code_challenge', '$CHALLENGE', 'code_challenge_method', 'S256'))->>'redirect_to',
+  'authorization_id=', 2), '&', 1)"
 
 bash scripts/cluster.sh stop "$WORK/cluster" 2>/dev/null || true
 rm -rf "$WORK" && mkdir -p "$WORK" && chmod 777 "$WORK"
@@ -58,10 +63,7 @@ CREATE EXTENSION oauth_server VERSION '$v';
 SELECT c->>'client_id' AS cid, c->>'client_secret' AS secret
   FROM oauth.create_client('Upgrade test', ARRAY['https://app.example/cb']) c \\gset
 SELECT oauth.add_resource('https://api.example') IS NOT NULL AS resource_added \\gset
-SELECT split_part(split_part(oauth.authorize(jsonb_build_object('client_id', :'cid',
-  'redirect_uri', 'https://app.example/cb', 'response_type', 'code', 'scope', 'openid',
-  'state', 's', 'code_challenge', '$CHALLENGE', 'code_challenge_method', 'S256'))->>'redirect_to',
-  'authorization_id=', 2), '&', 1) AS aid \\gset
+SELECT $NEW_REQUEST AS aid \\gset
 BEGIN;
 SELECT set_config('request.jwt.claims', '{"sub": "upgrade-user", "role": "authenticated"}', true) AS claims_set \\gset
 SELECT split_part(split_part(oauth.consent(:'aid', true)->>'redirect_to', 'code=', 2), '&', 1) AS code \\gset
@@ -89,10 +91,7 @@ SELECT oauth.refresh(:'rt', :'cid', :'secret') ? 'access_token' AS refreshes \\g
 \\else
   SELECT 'the old refresh token no longer refreshes'::int;
 \\endif
-SELECT split_part(split_part(oauth.authorize(jsonb_build_object('client_id', :'cid',
-  'redirect_uri', 'https://app.example/cb', 'response_type', 'code', 'scope', 'openid',
-  'state', 's', 'code_challenge', '$CHALLENGE', 'code_challenge_method', 'S256'))->>'redirect_to',
-  'authorization_id=', 2), '&', 1) AS aid2 \\gset
+SELECT $NEW_REQUEST AS aid2 \\gset
 BEGIN;
 SELECT set_config('request.jwt.claims', '{"sub": "upgrade-user", "role": "authenticated"}', true) AS claims_set \\gset
 SELECT oauth.authorization(:'aid2')->>'redirect_to' LIKE '%code=%' AS still_consented \\gset

@@ -91,6 +91,19 @@ pub struct TestClient {
     pub secret: Option<String>,
 }
 
+impl TestClient {
+    /// The client a `create_client` or `register_client` answer describes.
+    pub fn from_json(v: &Value) -> TestClient {
+        TestClient {
+            id: v["client_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no client_id in {v}"))
+                .into(),
+            secret: v["client_secret"].as_str().map(String::from),
+        }
+    }
+}
+
 pub fn create_client(c: &mut Client, redirect_uris: &[&str], client_type: &str) -> TestClient {
     let uris: Vec<String> = redirect_uris.iter().map(|s| s.to_string()).collect();
     let v = json(
@@ -98,10 +111,7 @@ pub fn create_client(c: &mut Client, redirect_uris: &[&str], client_type: &str) 
         "SELECT oauth.create_client('Test app', $1, $2)",
         &[&uris, &client_type],
     );
-    TestClient {
-        id: v["client_id"].as_str().unwrap().into(),
-        secret: v["client_secret"].as_str().map(String::from),
-    }
+    TestClient::from_json(&v)
 }
 
 /// The value of a query parameter of a redirect URL.

@@ -188,10 +188,7 @@ fn anonymous_registration_cannot_mint_machine_tokens() {
     let md = json!({"redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]});
     let (r, status) = status_of(&mut c, "SELECT oauth.register_client($1)", &[&md]);
     assert_eq!(status, "201", "{r}");
-    let machine = TestClient {
-        id: r["client_id"].as_str().unwrap().into(),
-        secret: r["client_secret"].as_str().map(String::from),
-    };
+    let machine = TestClient::from_json(&r);
     let form = json!({"grant_type": "client_credentials"});
     let t = json(
         &mut c,
@@ -313,10 +310,7 @@ fn device_client(c: &mut postgres::Client) -> TestClient {
                 grant_types => ARRAY['urn:ietf:params:oauth:grant-type:device_code'])",
         &[],
     );
-    TestClient {
-        id: v["client_id"].as_str().unwrap().into(),
-        secret: v["client_secret"].as_str().map(String::from),
-    }
+    TestClient::from_json(&v)
 }
 
 /// `authorization(code)` as the user of `claims`: (body, status).
@@ -652,10 +646,7 @@ fn offline_access_is_a_standard_scope() {
         "SELECT oauth.create_client('Strict', ARRAY[$1], 'confidential', ARRAY['openid'])",
         &[&REDIRECT],
     );
-    let strict = TestClient {
-        id: v["client_id"].as_str().unwrap().into(),
-        secret: v["client_secret"].as_str().map(String::from),
-    };
+    let strict = TestClient::from_json(&v);
     let t = tokens(&mut c, &strict, "openid offline_access", "alice");
     assert!(t["refresh_token"].is_string(), "{t}");
     let md = json(&mut c, "SELECT oauth.metadata()", &[]);
@@ -901,10 +892,7 @@ fn a_callers_temporary_tables_cannot_stand_in_for_the_hooks() {
         "SELECT oauth.create_client('job', ARRAY[]::text[], 'confidential', grant_types => ARRAY['client_credentials'])",
         &[],
     );
-    let machine = TestClient {
-        id: v["client_id"].as_str().unwrap().into(),
-        secret: v["client_secret"].as_str().map(String::from),
-    };
+    let machine = TestClient::from_json(&v);
     let form = json!({"grant_type": "client_credentials"});
     let t = json(
         &mut c,
