@@ -16,7 +16,15 @@ WORK=${OAUTH_TEST_DIR:-/tmp/oauth_server-test}
 PORT=${OAUTH_TEST_PORT:-55431}
 
 source scripts/stack.sh
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Each stage's wall time is printed when the next starts, and all of them at the end, so a run
+# on a fresh machine says where its minutes went.
+STAGE="" STAGE_START=$SECONDS TIMINGS=""
+stage_done() {
+  [ -n "$STAGE" ] && TIMINGS+=$(printf '%5ds  %s' $((SECONDS - STAGE_START)) "$STAGE")$'\n'
+  STAGE_START=$SECONDS
+}
+step() { stage_done; STAGE="$*"; printf '\n\033[1m== %s\033[0m\n' "$*"; }
+report_timings() { stage_done; STAGE=""; printf '\n== stage timings (total %ds)\n%s' "$SECONDS" "$TIMINGS"; }
 
 step "prerequisites"
 bash scripts/install-prereqs.sh
@@ -67,3 +75,4 @@ SOAK_SECONDS=30 SOAK_CLIENTS=4 SOAK_JUDGE_MEMORY=0 bash scripts/soak.sh
 
 step "no 5xx but 503 in the front's log"
 stack_no_server_errors
+report_timings
