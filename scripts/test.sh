@@ -34,7 +34,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "unit tests (no Postgres)"
-cargo test --lib -- protocol:: error::
+cargo test -p oauth-core
 cargo test -p oauth-front
 
 step "#[pg_test] tests"

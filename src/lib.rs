@@ -1,14 +1,18 @@
 //! oauth_server: an OAuth 2.1 and OpenID Connect authorization server inside PostgreSQL.
 //!
-//! `protocol` holds the protocol rules as plain Rust; `api` is the thin pgrx layer that
-//! exposes them as SQL functions in schema `oauth`; `sql/` holds the schema.
+//! `oauth_core` (crates/oauth-core) holds the protocol rules and decisions as plain Rust; `api`
+//! is the thin pgrx layer that exposes them as SQL functions in schema `oauth`; `sql/` holds
+//! the schema.
 
 use pgrx::prelude::*;
 
 pub mod api;
-pub mod error;
-pub mod protocol;
+pub mod services;
 pub mod settings;
+pub mod store;
+
+// The pgrx-free rules, shared with the front and the fuzz targets.
+pub use oauth_core::{error, model, protocol};
 
 ::pgrx::pg_module_magic!(name, version);
 

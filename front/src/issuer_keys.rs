@@ -14,6 +14,7 @@
 
 use crate::{fetch, sql};
 use deadpool_postgres::Pool;
+use oauth_core::protocol::issuer_policy;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -41,20 +42,11 @@ pub struct IssuerKeys {
     last: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LastRefresh>>>>,
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// Keys are fetched over https only; plain http only on loopback, and only where private
 /// fetches are allowed (local stand-ins, tests); the address fence applies to every URL.
 fn fetchable(url: &Url, allow_private: bool) -> bool {
-    let scheme_ok =
-        url.scheme() == "https" || (url.scheme() == "http" && allow_private && is_loopback(url));
+    let scheme_ok = url.scheme() == "https"
+        || (url.scheme() == "http" && allow_private && issuer_policy::is_loopback(url));
     scheme_ok && fetch::host_allowed(url, allow_private)
 }
 

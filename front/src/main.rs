@@ -5,7 +5,6 @@ mod client_documents;
 mod config;
 mod db_tls;
 mod fetch;
-mod form;
 mod issuer_keys;
 mod rate_limit;
 mod routes;

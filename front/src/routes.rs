@@ -2,7 +2,6 @@
 //! (query strings, form bodies, headers) into the function's arguments.
 
 use crate::client_documents::{self, ClientDocuments};
-use crate::form;
 use crate::issuer_keys::IssuerKeys;
 use crate::rate_limit::{AddrKey, Admission, FailureBudget, RateLimiter};
 use crate::sql::{self, CallError, SqlResponse};
@@ -13,6 +12,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use deadpool_postgres::Pool;
+use oauth_core::form;
+use oauth_core::protocol::secret::is_authorization_id;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::{IpAddr, SocketAddr};
@@ -384,17 +385,6 @@ async fn as_user(
             .await?
             .into_response(),
     )
-}
-
-/// Whether `id` has the exact shape of an authorization id (`secret::random_token(32)`:
-/// 43 base64url characters) and could not be a user code however the extension normalises
-/// it: a random id has ~41 letters and digits, a padded user code (`BCDF-GHJK---…`) 8.
-pub fn is_authorization_id(id: &str) -> bool {
-    id.len() == 43
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && id.bytes().filter(u8::is_ascii_alphanumeric).count() > 16
 }
 
 /// Every id that is not shaped like an authorization id is a user code being tried, whatever

@@ -142,7 +142,7 @@ impl From<tokio_postgres::Error> for CallError {
                 let mut e = CallError::new(StatusCode::UNAUTHORIZED, "invalid_token", message);
                 e.unknown_key_issuer = db
                     .detail()
-                    .and_then(|d| d.strip_prefix(UNKNOWN_KEY_DETAIL))
+                    .and_then(oauth_core::wire::unknown_kid_issuer)
                     .map(String::from);
                 return e;
             } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
@@ -167,10 +167,6 @@ impl From<tokio_postgres::Error> for CallError {
         CallError::new(status, error, message)
     }
 }
-
-/// The DETAIL prefix `oauth.verify_session` gives a refusal for a key it does not have
-/// (`unknown_kid: <issuer>`).
-const UNKNOWN_KEY_DETAIL: &str = "unknown_kid: ";
 
 /// Headers the SQL side may set: anything else in `response.headers` is dropped.
 fn parse_headers(raw: Option<&str>) -> Vec<(HeaderName, HeaderValue)> {

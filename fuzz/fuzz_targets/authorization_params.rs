@@ -3,7 +3,7 @@
 //! resource, user code), on arbitrary JSON.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::{params::Params, pkce, resource, scope, user_code};
+use oauth_core::protocol::{params::Params, pkce, resource, scope, user_code};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {

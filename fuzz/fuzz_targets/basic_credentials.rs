@@ -2,7 +2,7 @@
 //! part) and the choice of one authentication method per request.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::client_auth;
+use oauth_core::protocol::client_auth;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };

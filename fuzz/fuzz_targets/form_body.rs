@@ -1,11 +1,9 @@
-//! The front's form and query parser (the very source file, included), and what the extension
+//! The form and query parser the front uses (oauth-core's), and what the extension
 //! does with its output: whatever the bytes, a JSON object whose repeated keys are arrays.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::params::Params;
-
-#[path = "../../front/src/form.rs"]
-mod form;
+use oauth_core::form;
+use oauth_core::protocol::params::Params;
 
 fuzz_target!(|data: &[u8]| {
     let v = form::to_json(data);

@@ -2,7 +2,7 @@
 //! JWKS, and the claims of a session token, as arbitrary JSON.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::{issuer_policy, session_jwt, user_claims};
+use oauth_core::protocol::{issuer_policy, session_jwt, user_claims};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {

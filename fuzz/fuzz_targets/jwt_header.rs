@@ -2,7 +2,7 @@
 //! checks done before any key is looked up, and the session-token issuer dispatch.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::{jws, session_jwt};
+use oauth_core::protocol::{jws, session_jwt};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else { return };

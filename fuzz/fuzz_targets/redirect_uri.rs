@@ -2,7 +2,7 @@
 //! ones. Whatever the input, a match is either exact or a loopback URI differing only in port.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oauth_server::protocol::redirect_uri;
+use oauth_core::protocol::redirect_uri;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };

@@ -3,8 +3,9 @@
 //! ids only, never a secret, code or token. `oauth.audit_events(…)` reads them for
 //! administrators; `oauth.purge_expired()` drops rows older than `oauth_server.audit_retention`.
 
-use super::{db, or_raise};
+use super::or_raise;
 use crate::error::MisuseError;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

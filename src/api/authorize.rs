@@ -4,11 +4,12 @@
 //! that they are returned as JSON and never redirect, or we would be an open redirector.
 
 use super::clients::{self, Client};
-use super::{db, respond, set_response_headers, set_response_status, ApiResult};
+use super::{respond, set_response_headers, set_response_status, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::{pkce, prompt, redirect_uri, scope, secret};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

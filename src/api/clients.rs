@@ -2,10 +2,10 @@
 //! `oauth.regenerate_client_secret`, `oauth.set_scope`; and loading a client for the protocol.
 //! Not executable by PUBLIC: the DBA grants them to the roles that administer clients.
 
-use super::db::{self, hex_bytes};
 use super::{or_raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::{redirect_uri, scope, secret};
+use crate::store::db::{self, hex_bytes};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;

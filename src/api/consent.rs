@@ -6,11 +6,12 @@
 
 use super::authorize::error_params;
 use super::session::{self, Caller};
-use super::{audit, db, respond, user_codes, ApiResult};
+use super::{audit, respond, user_codes, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::consent::{self, ScopesByAudience};
 use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
@@ -91,7 +92,7 @@ fn find_by_user_code(typed: &str, caller: &Caller) -> ApiResult<Option<Pending>>
 /// passes as an id and every spelling of a code is counted as one (`find_by_user_code`).
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Claimed> {
     let given = authorization_id.unwrap_or_default();
-    let row = if secret::is_token_shape(given) {
+    let row = if secret::is_authorization_id(given) {
         pending_where("id = $1", given, caller)?
     } else {
         find_by_user_code(given, caller)?
@@ -371,7 +372,7 @@ fn authorization_details(
 /// outcome is the error the client asked for instead.
 fn end_prompt_none(authorization_id: Option<&str>, error: Option<&str>) -> ApiResult<Value> {
     let id = authorization_id
-        .filter(|i| secret::is_token_shape(i))
+        .filter(|i| secret::is_authorization_id(i))
         .ok_or_else(not_found)?;
     let description = "prompt=none, and the request cannot be completed without the user";
     let e = match error.unwrap_or("login_required") {

@@ -5,11 +5,12 @@
 
 use super::clients::Client;
 use super::token::{self, Approved};
-use super::{db, respond, set_no_store, ApiResult};
+use super::{respond, set_no_store, ApiResult};
 use crate::error::{invalid_grant, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::{redirect_uri, secret, user_code};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

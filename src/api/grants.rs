@@ -5,8 +5,9 @@
 //! access token as the user's session.
 
 use super::session::{self, Caller};
-use super::{audit, db, respond, ApiResult};
+use super::{audit, respond, ApiResult};
 use crate::error::OAuthError;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

@@ -6,19 +6,16 @@
 //! The database cannot fetch URLs, so the keys arrive through the front (or inline in the
 //! options); everything here works on what is stored.
 
-use super::{audit, db};
+use super::audit;
 use super::{or_raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::issuer_policy::{self, IssuerPolicy};
 use crate::protocol::session_jwt::{self, SessionError};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-
-/// The start of the DETAIL of a refusal for a key the stored JWKS lacks. The front matches on
-/// it to refresh the issuer's keys and retry once.
-pub const UNKNOWN_KEY_DETAIL: &str = "unknown_kid";
 
 const DESCRIBE: &str = "SELECT jsonb_build_object(
         'issuer', issuer, 'options', options, 'jwks_uri', jwks_uri,
@@ -297,7 +294,7 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
         let refused = invalid(e.message(&iss));
         match e {
             SessionError::UnknownKey { .. } => {
-                refused.detail(format!("{UNKNOWN_KEY_DETAIL}: {iss}"))
+                refused.detail(oauth_core::wire::unknown_kid_detail(&iss))
             }
             SessionError::Invalid(_) => refused,
         }

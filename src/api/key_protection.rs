@@ -4,11 +4,11 @@
 //! point `oauth_server.previous_key_encryption_key_file` at the old file and the main setting
 //! at the new one, run `oauth.rekey_signing_keys()`, then drop the previous setting.
 
-use super::db::{self, hex_bytes};
 use super::{or_raise, raise};
 use crate::error::{internal, Misuse, MisuseError};
 use crate::protocol::key_wrap::{self, Kek};
 use crate::settings;
+use crate::store::db::{self, hex_bytes};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

@@ -4,13 +4,13 @@
 //! Rotation moves keys next -> current -> previous and generates a new next, so the JWKS
 //! announces every key one rotation before it signs, and keeps it one rotation after.
 
-use super::db::{self, hex_bytes};
 use super::key_protection;
 use super::{or_raise, raise};
 use crate::error::{internal, Misuse, MisuseError};
 use crate::protocol::jws::{self, Alg, Signer};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::settings;
+use crate::store::db::{self, hex_bytes};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

@@ -3,10 +3,11 @@
 
 use super::clients::{self, GRANT_TYPES};
 use super::keys::current_signer;
-use super::{db, or_raise};
+use super::or_raise;
 use crate::error::MisuseError;
 use crate::protocol::user_claims;
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

@@ -5,10 +5,11 @@
 
 use super::clients;
 use super::registration::{list, metadata_error, text};
-use super::{db, or_raise, ApiResult};
+use super::{or_raise, ApiResult};
 use crate::error::OAuthError;
 use crate::protocol::issuer_policy;
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

@@ -6,7 +6,6 @@ pub mod audit;
 pub mod authorize;
 pub mod clients;
 pub mod consent;
-pub mod db;
 pub mod device;
 pub mod grants;
 pub mod issuers;

@@ -2,9 +2,10 @@
 //! schedulable with pg_cron (`SELECT cron.schedule('oauth-purge', '*/10 * * * *',
 //! 'SELECT oauth.purge_expired()')`). Administrators only.
 
-use super::{db, or_raise};
+use super::or_raise;
 use crate::error::MisuseError;
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};

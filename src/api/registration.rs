@@ -4,10 +4,11 @@
 //! request are the installation's known scopes, and every authorization still needs consent.
 
 use super::clients::{self, known_scopes};
-use super::{db, respond, set_no_store, set_response_status, ApiResult, Failure};
+use super::{respond, set_no_store, set_response_status, ApiResult, Failure};
 use crate::error::{MisuseError, OAuthError};
 use crate::protocol::scope;
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};

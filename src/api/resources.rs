@@ -4,10 +4,11 @@
 //! `/.well-known/oauth-protected-resource/<path>`.
 
 use super::clients::known_scopes;
-use super::{db, or_raise, raise, required, ApiResult};
+use super::{or_raise, raise, required, ApiResult};
 use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
 use crate::protocol::{issuer_policy, resource, scope};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

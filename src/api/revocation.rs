@@ -4,10 +4,11 @@
 
 use super::keys::verify_access_token;
 use super::token::{authenticate_request, revoke_grant};
-use super::{db, respond, set_no_store, ApiResult};
+use super::{respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
 use crate::protocol::params::Params;
 use crate::protocol::secret;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

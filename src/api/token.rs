@@ -7,7 +7,7 @@
 use super::clients::{self, Client};
 use super::keys::current_signer;
 use super::{audit, userinfo};
-use super::{db, or_raise, required, respond, set_no_store, ApiResult};
+use super::{or_raise, required, respond, set_no_store, ApiResult};
 use crate::error::{
     bad_param, invalid_client, invalid_grant, invalid_request, MisuseError, OAuthError,
 };
@@ -15,6 +15,7 @@ use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::params::Params;
 use crate::protocol::{client_auth, jws, pkce, resource, scope, secret, token_kind};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

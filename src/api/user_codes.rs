@@ -7,9 +7,9 @@
 //!   entered is refused even with the right code, which bounds the chance of guessing any one
 //!   live code to that number / 20^8 whatever the rates.
 
-use super::db;
 use crate::error::MisuseError;
 use crate::settings;
+use crate::store::db;
 use serde_json::Value;
 
 /// Whether `user_id` may try another user code now. A user's tries are serialised (an

@@ -3,10 +3,11 @@
 //! `auth.users` when it exists, else the claims of the session that approved the grant.
 
 use super::keys::verify_access_token;
-use super::{db, respond, set_response_headers, ApiResult};
+use super::{respond, set_response_headers, ApiResult};
 use crate::error::{MisuseError, OAuthError};
 use crate::protocol::{scope, user_claims};
 use crate::settings;
+use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;

@@ -59,6 +59,18 @@ pub struct IssuerPolicy {
     pub enabled: bool,
 }
 
+/// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`): where plain http is
+/// allowed for issuers and their keys (local development and tests). The front fetches by the
+/// same rule.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Checks an issuer identifier or JWKS URL: absolute https, or http on a loopback host (local
 /// development and tests), no fragment, no query, no credentials.
 pub fn check_url(what: &str, s: &str) -> Result<Url, String> {
@@ -66,15 +78,9 @@ pub fn check_url(what: &str, s: &str) -> Result<Url, String> {
         return Err(format!("{what} is too long"));
     }
     let url = Url::parse(s).map_err(|e| format!("{what} {s:?} is not an absolute URL: {e}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if is_loopback(&url) => {}
         _ => {
             return Err(format!(
                 "{what} {s:?} must use https (http only on loopback)"

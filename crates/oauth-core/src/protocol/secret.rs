@@ -17,13 +17,16 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// Whether `s` has the exact shape of a [`random_token`] of [`TOKEN_BYTES`] (43 base64url
-/// characters): how an authorization id is told from a device user code, whatever else the
-/// user typed.
-pub fn is_token_shape(s: &str) -> bool {
+/// Whether `s` has the exact shape of an authorization id (a [`random_token`] of
+/// [`TOKEN_BYTES`]: 43 base64url characters) and could not be a device user code however it
+/// is normalised: a random id has ~41 letters and digits, a padded user code (`BCDF-GHJK---…`)
+/// 8. The extension and the front tell the two apart with this one rule, so no spelling of a
+/// user code passes as an id and escapes the limits on guessing.
+pub fn is_authorization_id(s: &str) -> bool {
     s.len() == 43
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes().filter(u8::is_ascii_alphanumeric).count() > 16
 }
 
 /// The stored form of a secret value.
@@ -46,9 +49,9 @@ mod tests {
     fn tokens_are_unique_and_url_safe() {
         let a = random_token(TOKEN_BYTES);
         let b = random_token(TOKEN_BYTES);
-        assert!(is_token_shape(&a) && is_token_shape(&b));
-        assert!(!is_token_shape("BCDF-GHJK"));
-        assert!(!is_token_shape(&format!("{a}=")));
+        assert!(is_authorization_id(&a) && is_authorization_id(&b));
+        assert!(!is_authorization_id("BCDF-GHJK"));
+        assert!(!is_authorization_id(&format!("{a}=")));
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert!(a

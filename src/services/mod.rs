@@ -1,0 +1,4 @@
+//! Services shared by the endpoint modules, below them: client authentication, token issuance
+//! (sign + hook), sessions (credentials verified by kind), user claims and signing keys. An
+//! `api` module imports these, `store` and `oauth_core`, never another `api` module
+//! (`pgrx-tests/tests/layering.rs` fails on a new cross-import).

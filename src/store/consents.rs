@@ -1,0 +1,1 @@
+//! Storage of `oauth.consents`: see `store`.

@@ -1,0 +1,1 @@
+//! Storage of `oauth.purge`: see `store`.

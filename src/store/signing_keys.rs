@@ -1,0 +1,1 @@
+//! Storage of `oauth.signing_keys`: see `store`.

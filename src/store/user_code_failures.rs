@@ -1,0 +1,1 @@
+//! Storage of `oauth.user_code_failures`: see `store`.
