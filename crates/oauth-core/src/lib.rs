@@ -10,6 +10,7 @@
 //! - `wire`: constants the extension and the front must agree on;
 //! - `error`: protocol errors (RFC 6749 JSON) and misuse (SQLSTATE classes).
 
+pub mod decisions;
 pub mod error;
 pub mod form;
 pub mod model;
