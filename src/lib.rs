@@ -12,7 +12,7 @@ pub mod settings;
 pub mod store;
 
 // The pgrx-free rules, shared with the front and the fuzz targets.
-pub use oauth_core::{error, model, protocol};
+pub use oauth_core::{decisions, error, model, protocol};
 
 ::pgrx::pg_module_magic!(name, version);
 

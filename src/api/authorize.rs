@@ -7,9 +7,10 @@ use super::clients::{self, Client};
 use super::{respond, set_response_headers, set_response_status, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::params::Params;
-use crate::protocol::{pkce, prompt, redirect_uri, scope, secret};
+use crate::protocol::{pkce, prompt, redirect_uri, secret};
+use crate::services::requests::requested_scopes;
 use crate::settings;
-use crate::store::db;
+use crate::store::authorizations::{self, NewCodeRequest};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -40,7 +41,7 @@ fn authorize_request(params: &Value) -> ApiResult<Value> {
         Ok(v) => Ok(v),
         Err(super::Failure::OAuth(e)) => Ok(redirect(&redirect_uri::with_query(
             &req.redirect_uri,
-            &error_params(&e, req.state)
+            &e.redirect_params(req.state, &settings::issuer())
                 .iter()
                 .map(|(k, v)| (*k, v.as_str()))
                 .collect::<Vec<_>>(),
@@ -129,25 +130,20 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     // Keys exist before the first code is issued, so the JWKS announces them before they sign.
     super::keys::current_signer()?;
     let id = secret::random_token(secret::TOKEN_BYTES);
-    db::execute(
-        "INSERT INTO oauth.authorizations (id, client_id, redirect_uri, redirect_uri_given, scopes, state, nonce,
-                                           code_challenge, resources, prompt, max_age, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12))",
-        &[
-            id.as_str().into(),
-            req.client.client_id.as_str().into(),
-            req.redirect_uri.as_str().into(),
-            req.redirect_uri_given.into(),
-            scopes.into(),
-            state.into(),
-            nonce.into(),
-            challenge.as_str().into(),
-            resources.into(),
-            prompt.clone().into(),
-            max_age.into(),
-            (settings::code_lifetime() as f64).into(),
-        ],
-    )?;
+    authorizations::create_code_request(&NewCodeRequest {
+        id: &id,
+        client_id: &req.client.client_id,
+        redirect_uri: &req.redirect_uri,
+        redirect_uri_given: req.redirect_uri_given,
+        scopes: &scopes,
+        state,
+        nonce,
+        code_challenge: &challenge,
+        resources: &resources,
+        prompt: prompt.as_deref(),
+        max_age,
+        lifetime_secs: settings::code_lifetime(),
+    })?;
     // The consent page learns prompt and max_age before it has a session: with prompt=none
     // it must show nothing, with login or max_age it must sign the user in again.
     let max_age = max_age.map(|m| m.to_string());
@@ -161,38 +157,10 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     Ok(redirect(&redirect_uri::with_query(&consent_url, &query)))
 }
 
-/// The scopes of a request: those asked for, or, when none are, the client's registered ones
-/// (if it has an explicit list); each must be allowed for the client.
-pub fn requested_scopes(client: &Client, requested: Option<&str>) -> ApiResult<Vec<String>> {
-    let scopes = match requested {
-        Some(s) => scope::parse(s)?,
-        None => client.scopes.clone().unwrap_or_default(),
-    };
-    scope::ensure_subset(
-        &scopes,
-        &clients::allowed_scopes(client)?,
-        "allowed for this client",
-    )?;
-    Ok(scopes)
-}
-
 /// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any
 /// HTTP layer that honours those settings) answers with the redirect itself.
 fn redirect(url: &str) -> Value {
     set_response_status(302);
     set_response_headers(&[("Location", url)]);
     json!({ "redirect_to": url })
-}
-
-/// The parameters of an error redirect: error, description, state, iss (RFC 9207).
-pub fn error_params(e: &OAuthError, state: Option<&str>) -> Vec<(&'static str, String)> {
-    let mut out = vec![
-        ("error", e.code().to_string()),
-        ("error_description", e.description().to_string()),
-    ];
-    if let Some(s) = state {
-        out.push(("state", s.to_string()));
-    }
-    out.push(("iss", settings::issuer()));
-    out
 }

@@ -16,7 +16,7 @@ pub const GRANT_TYPES: &[&str] = &[
     "authorization_code",
     "refresh_token",
     "client_credentials",
-    super::device::GRANT_TYPE,
+    crate::model::GrantType::DeviceCode.as_str(),
 ];
 const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 

@@ -4,73 +4,49 @@
 //! where to send the browser. Each has a variant that takes the session token itself and
 //! verifies it, for callers outside the `request.jwt.claims` trust boundary.
 
-use super::authorize::error_params;
 use super::session::{self, Caller};
-use super::{audit, respond, user_codes, ApiResult};
+use super::{respond, ApiResult};
+use crate::decisions::auto_approve::{self, ConsentStep};
 use crate::error::{invalid_request, OAuthError};
-use crate::protocol::consent::{self, ScopesByAudience};
+use crate::model::AuthorizationKind;
+use crate::protocol::consent;
 use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
 use crate::settings;
-use crate::store::db;
+use crate::store::authorizations::{self, Pending};
+use crate::store::{audit, consents, db, user_code_failures};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde::Deserialize;
 use serde_json::{json, Value};
-
-#[derive(Deserialize)]
-struct Pending {
-    id: String,
-    kind: String,
-    client_id: String,
-    redirect_uri: Option<String>,
-    scopes: Vec<String>,
-    state: Option<String>,
-    prompt: Option<String>,
-    max_age: Option<i64>,
-    resources: Vec<String>,
-    user_id: Option<String>,
-    expires_at: String,
-    requested_at: i64,
-    failures_at_start: Option<i64>,
-}
 
 fn not_found() -> OAuthError {
     OAuthError::NotFound("no pending authorization with this id (unknown, expired, already decided, or another user's)".into())
 }
 
-const PENDING: &str = "SELECT to_jsonb(a) - 'code_hash' - 'device_code_hash'
-        || jsonb_build_object('requested_at', floor(extract(epoch FROM a.created_at))::bigint)
-    FROM oauth.authorizations a WHERE status = 'pending' AND expires_at > now()";
-
-/// The pending request matching `condition` (on `$1 = value`), locked, unless another user
-/// holds it: another user's request is indistinguishable from a missing one.
-fn pending_where(condition: &str, value: &str, caller: &Caller) -> ApiResult<Option<Pending>> {
-    Ok(db::query_row(
-        &format!("{PENDING} AND {condition} FOR UPDATE"),
-        &[value.into()],
-    )?
-    .filter(|r: &Pending| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id)))
+/// The pending request, unless another user holds it: another user's request is
+/// indistinguishable from a missing one.
+fn visible_to(row: Option<Pending>, caller: &Caller) -> Option<Pending> {
+    row.filter(|r| r.user_id.as_ref().is_none_or(|u| *u == caller.user_id))
 }
 
 /// The device request of a user code as the user typed it, within the limits on guessing:
 /// past the user's or everyone's budget nothing is looked up (429); a wrong code is counted;
 /// a right one whose request saw too many wrong codes during its life is locked (403).
 fn find_by_user_code(typed: &str, caller: &Caller) -> ApiResult<Option<Pending>> {
-    if !user_codes::within_budget(&caller.user_id)? {
+    if !user_code_failures::within_budget(&caller.user_id)? {
         return Err(OAuthError::TooManyUserCodes(
             "too many wrong codes were entered; wait a few minutes and try again".into(),
         )
         .into());
     }
     let found = match user_code::normalize(typed) {
-        Some(code) => pending_where("kind = 'device' AND user_code = $1", &code, caller)?,
+        Some(code) => visible_to(authorizations::lock_pending_by_user_code(&code)?, caller),
         None => None,
     };
     let Some(row) = found else {
-        user_codes::record_failure(&caller.user_id)?;
+        user_code_failures::record(&caller.user_id)?;
         return Ok(None);
     };
-    if user_codes::locked_out(row.failures_at_start.unwrap_or(0))? {
+    if user_code_failures::locked_out(row.failures_at_start.unwrap_or(0))? {
         deny(
             &row,
             OAuthError::AccessDenied(
@@ -93,7 +69,7 @@ fn find_by_user_code(typed: &str, caller: &Caller) -> ApiResult<Option<Pending>>
 fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<Claimed> {
     let given = authorization_id.unwrap_or_default();
     let row = if secret::is_authorization_id(given) {
-        pending_where("id = $1", given, caller)?
+        visible_to(authorizations::lock_pending_by_id(given)?, caller)
     } else {
         find_by_user_code(given, caller)?
     };
@@ -104,15 +80,7 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
     if row.user_id.is_some() {
         return Ok(Claimed::Open(Box::new(row)));
     }
-    db::execute(
-        "UPDATE oauth.authorizations SET user_id = $2,
-                auth_time = coalesce(to_timestamp($3::float8), now()) WHERE id = $1",
-        &[
-            row.id.as_str().into(),
-            caller.user_id.as_str().into(),
-            caller.auth_time.map(|t| t as f64).into(),
-        ],
-    )?;
+    authorizations::claim(&row.id, &caller.user_id, caller.auth_time)?;
     let user_id = Some(caller.user_id.clone());
     Ok(Claimed::Open(Box::new(Pending { user_id, ..row })))
 }
@@ -166,16 +134,13 @@ fn decided_redirect(row: &Pending, e: &OAuthError) -> Value {
     let Some(redirect) = row.redirect_uri.as_deref() else {
         return json!({ "device": true, "approved": false });
     };
-    let params = error_params(e, row.state.as_deref());
+    let params = e.redirect_params(row.state.as_deref(), &settings::issuer());
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     json!({ "redirect_to": redirect_uri::with_query(redirect, &params) })
 }
 
 fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
-    db::execute(
-        "UPDATE oauth.authorizations SET status = 'denied' WHERE id = $1",
-        &[row.id.as_str().into()],
-    )?;
+    authorizations::deny(&row.id)?;
     audit::record(
         "consent_denied",
         Some(&row.client_id),
@@ -195,34 +160,20 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
         Some(&row.client_id),
         Some(&caller.user_id),
         json!({"authorization_id": row.id, "scopes": row.scopes, "resources": row.resources,
-               "device": row.kind == "device", "automatic": automatic}),
+               "device": row.kind == AuthorizationKind::Device, "automatic": automatic}),
     )?;
     record_consent(row, caller)?;
-    let auth_time = caller.auth_time.map(|t| t as f64);
     let Some(redirect) = row.redirect_uri.as_deref() else {
         // A device authorization: the device redeems it with its device code.
-        db::execute(
-            "UPDATE oauth.authorizations SET status = 'approved', user_claims = $2,
-                    auth_time = coalesce(to_timestamp($3::float8), auth_time) WHERE id = $1",
-            &[
-                row.id.as_str().into(),
-                JsonB(caller.user_claims.clone()).into(),
-                auth_time.into(),
-            ],
-        )?;
+        authorizations::approve_device(&row.id, &caller.user_claims, caller.auth_time)?;
         return Ok(json!({ "device": true, "approved": true }));
     };
     let code = secret::random_token(secret::TOKEN_BYTES);
-    db::execute(
-        "UPDATE oauth.authorizations SET status = 'approved', code_hash = $2, user_claims = $3,
-                auth_time = coalesce(to_timestamp($4::float8), auth_time)
-         WHERE id = $1",
-        &[
-            row.id.as_str().into(),
-            secret::hash(&code).to_vec().into(),
-            JsonB(caller.user_claims.clone()).into(),
-            auth_time.into(),
-        ],
+    authorizations::approve_code(
+        &row.id,
+        secret::hash(&code),
+        &caller.user_claims,
+        caller.auth_time,
     )?;
     let issuer = settings::issuer();
     let mut params: Vec<(&str, &str)> = vec![("code", &code)];
@@ -235,11 +186,7 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
 
 /// Scope names with the description the consent page shows.
 fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
-    let custom: Value = db::query_json(
-        "SELECT coalesce(jsonb_object_agg(name, description), '{}') FROM oauth.scopes WHERE name = ANY($1)",
-        &[scopes.to_vec().into()],
-    )?
-    .unwrap_or(json!({}));
+    let custom = consents::scope_descriptions(scopes)?;
     Ok(scopes
         .iter()
         .map(|s| {
@@ -257,59 +204,13 @@ fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
         .collect())
 }
 
-/// The user's live consent to the row's client, per audience (empty when none or withdrawn).
-fn consented(row: &Pending, caller: &Caller, lock: bool) -> ApiResult<ScopesByAudience> {
-    let sql = format!(
-        "SELECT CASE WHEN revoked_at IS NULL THEN scopes_by_audience ELSE '{{}}' END
-         FROM oauth.consents WHERE user_id = $1 AND client_id = $2{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
-    Ok(db::query_row::<ScopesByAudience>(
-        &sql,
-        &[
-            caller.user_id.as_str().into(),
-            row.client_id.as_str().into(),
-        ],
-    )?
-    .unwrap_or_default())
-}
-
-/// Whether what the user already allowed this client covers the request: every scope for
-/// every audience (a consent to one API is not a consent to another, nor "read" on one and
-/// "write" on another a consent to "write" on both).
-fn covered_by_consent(row: &Pending, caller: &Caller) -> ApiResult<bool> {
-    Ok(consent::covers(
-        &consented(row, caller, false)?,
-        &audiences(row),
-        &row.scopes,
-    ))
-}
-
 /// Adds the request's scopes for each of its audiences to the user's consent (a withdrawn one
-/// starts afresh). The row is created first and then locked, so two approvals at once both
-/// count.
+/// starts afresh; two approvals at once both count).
 fn record_consent(row: &Pending, caller: &Caller) -> ApiResult<()> {
-    let who = || -> Vec<pgrx::datum::DatumWithOid> {
-        vec![
-            caller.user_id.as_str().into(),
-            row.client_id.as_str().into(),
-        ]
-    };
-    db::execute(
-        "INSERT INTO oauth.consents (user_id, client_id, revoked_at) VALUES ($1, $2, now())
-         ON CONFLICT (user_id, client_id) DO NOTHING",
-        &who(),
-    )?;
-    let mut approved = consented(row, caller, true)?;
-    consent::record(&mut approved, &audiences(row), &row.scopes);
-    let mut args = who();
-    args.push(JsonB(serde_json::to_value(&approved).unwrap_or_default()).into());
-    db::execute(
-        "UPDATE oauth.consents SET scopes_by_audience = $3, updated_at = now(), revoked_at = NULL,
-                granted_at = CASE WHEN revoked_at IS NULL THEN granted_at ELSE now() END
-         WHERE user_id = $1 AND client_id = $2",
-        &args,
-    )?;
+    let audiences = audiences(row);
+    consents::update(&caller.user_id, &row.client_id, |approved| {
+        consent::record(approved, &audiences, &row.scopes)
+    })?;
     Ok(())
 }
 
@@ -332,29 +233,28 @@ fn authorization_details(
         Claimed::Open(row) => row,
         Claimed::Ended(redirect) => return Ok(redirect),
     };
-    // A device request always asks: the user must confirm the code on their own device (RFC
-    // 8628 §5.4), or a code phished from them would be approved silently.
-    let automatic =
-        row.kind == "code" && !prompt_has(&row, "consent") && covered_by_consent(&row, &caller)?;
-    if automatic {
-        return approve(&row, &caller, true);
+    // Whether an earlier consent covers the request (never for a device request, nor with
+    // prompt=consent): the consent is read only when it may be used.
+    let consented = if auto_approve::may_skip_asking(row.kind, row.prompt.as_deref()) {
+        Some(consents::find(&caller.user_id, &row.client_id)?)
+    } else {
+        None
+    };
+    match auto_approve::decide(
+        row.kind,
+        row.prompt.as_deref(),
+        consented.as_ref(),
+        &audiences(&row),
+        &row.scopes,
+    ) {
+        ConsentStep::Approve => return approve(&row, &caller, true),
+        ConsentStep::Refuse(e) => return deny(&row, e),
+        ConsentStep::Ask => {}
     }
-    if prompt_has(&row, "none") {
-        return deny(
-            &row,
-            OAuthError::ConsentRequired(
-                "prompt=none, but the user has not consented to these scopes and resources".into(),
-            ),
-        );
-    }
-    let client = db::query_json(
-        "SELECT jsonb_build_object('client_id', client_id, 'name', name, 'client_uri', client_uri, 'logo_uri', logo_uri)
-         FROM oauth.clients WHERE client_id = $1",
-        &[row.client_id.as_str().into()],
-    )?;
+    let client = consents::client_display(&row.client_id)?;
     Ok(json!({
         "authorization_id": row.id,
-        "device": row.kind == "device",
+        "device": row.kind == AuthorizationKind::Device,
         "client": client,
         "redirect_uri": row.redirect_uri,
         "scopes": describe_scopes(&row.scopes)?,
@@ -387,8 +287,8 @@ fn end_prompt_none(authorization_id: Option<&str>, error: Option<&str>) -> ApiRe
             .into())
         }
     };
-    let row: Pending = db::query_row(&format!("{PENDING} AND id = $1 FOR UPDATE"), &[id.into()])?
-        .filter(|r: &Pending| prompt_has(r, "none"))
+    let row = authorizations::lock_pending_by_id(id)?
+        .filter(|r| prompt_has(r, "none"))
         .ok_or_else(not_found)?;
     deny(&row, e)
 }

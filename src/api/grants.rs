@@ -5,55 +5,26 @@
 //! access token as the user's session.
 
 use super::session::{self, Caller};
-use super::{audit, respond, ApiResult};
+use super::{respond, ApiResult};
 use crate::error::OAuthError;
-use crate::store::db;
+use crate::store::{audit, authorizations, consents, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
 fn list(caller: ApiResult<Caller>) -> ApiResult<Value> {
-    let caller = caller?;
-    Ok(db::query_json(
-        "SELECT coalesce(jsonb_agg(jsonb_build_object(
-                    'client', jsonb_build_object('client_id', c.client_id, 'name', c.name,
-                                                 'client_uri', c.client_uri, 'logo_uri', c.logo_uri),
-                    'scopes', (SELECT coalesce(jsonb_agg(DISTINCT sc ORDER BY sc), '[]')
-                               FROM jsonb_each(s.scopes_by_audience) e, jsonb_array_elements_text(e.value) sc),
-                    'resources', (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]')
-                                  FROM jsonb_object_keys(s.scopes_by_audience) k),
-                    'scopes_by_audience', s.scopes_by_audience, 'granted_at', s.granted_at, 'updated_at', s.updated_at,
-                    'last_used_at', (SELECT max(g.last_used_at) FROM oauth.grants g
-                                     WHERE g.user_id = s.user_id AND g.client_id = s.client_id))
-                  ORDER BY s.updated_at DESC), '[]')
-         FROM oauth.consents s JOIN oauth.clients c USING (client_id)
-         WHERE s.user_id = $1 AND s.revoked_at IS NULL",
-        &[caller.user_id.as_str().into()],
-    )?
-    .unwrap_or(json!([])))
+    Ok(consents::list_for_user(&caller?.user_id)?)
 }
 
 fn revoke(client_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value> {
     let caller = caller?;
     let client_id = client_id.filter(|c| !c.is_empty()).unwrap_or_default();
-    let withdrawn = db::execute(
-        "UPDATE oauth.consents SET revoked_at = now(), updated_at = now()
-         WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
-        &[caller.user_id.as_str().into(), client_id.into()],
-    )?;
-    let families = db::execute(
-        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = 'revoked by the user'
-         WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
-        &[caller.user_id.as_str().into(), client_id.into()],
-    )?;
+    let withdrawn = consents::withdraw(&caller.user_id, client_id)?;
+    let families = grants::revoke_for(&caller.user_id, client_id)?;
     // Requests the user approved (or opened) but the client has not redeemed yet die too: a
     // withdrawn consent must not be redeemable a moment later.
-    let requests = db::execute(
-        "UPDATE oauth.authorizations SET status = 'denied', code_hash = NULL
-         WHERE user_id = $1 AND client_id = $2 AND status IN ('pending', 'approved')",
-        &[caller.user_id.as_str().into(), client_id.into()],
-    )?;
-    if withdrawn == 0 && families == 0 && requests == 0 {
+    let requests = authorizations::end_open_for(&caller.user_id, client_id)?;
+    if !withdrawn && families == 0 && requests == 0 {
         return Err(OAuthError::NotFound("no grant to this client".into()).into());
     }
     audit::record(

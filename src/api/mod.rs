@@ -21,7 +21,6 @@ pub mod revocation;
 pub mod rls;
 pub mod session;
 pub mod token;
-pub mod user_codes;
 pub mod userinfo;
 
 use crate::error::{Misuse, MisuseError, OAuthError};

@@ -3,40 +3,20 @@
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
 use super::keys::verify_access_token;
-use super::token::{authenticate_request, revoke_grant};
 use super::{respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
 use crate::protocol::params::Params;
 use crate::protocol::secret;
+use crate::services::client_auth::authenticate_request;
+use crate::services::issuance::revoke_family;
 use crate::store::db;
+use crate::store::grants::{self, RefreshTokenInfo};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// A refresh token's family, as both endpoints need it.
-#[derive(Deserialize)]
-struct RefreshRow {
-    grant_id: String,
-    client_id: String,
-    user_id: String,
-    scopes: Vec<String>,
-    active: bool,
-    iat: i64,
-    exp: i64,
-}
-
-fn find_refresh_token(token: &str) -> ApiResult<Option<RefreshRow>> {
-    Ok(db::query_row(
-        "SELECT jsonb_build_object('grant_id', g.id, 'client_id', g.client_id, 'user_id', g.user_id,
-                'scopes', g.scopes,
-                'active', t.used_at IS NULL AND t.expires_at > now() AND g.revoked_at IS NULL,
-                'iat', floor(extract(epoch FROM t.created_at))::bigint,
-                'exp', floor(extract(epoch FROM t.expires_at))::bigint)
-         FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
-         WHERE t.token_hash = $1",
-        &[secret::hash(token).to_vec().into()],
-    )?)
+fn find_refresh_token(token: &str) -> ApiResult<Option<RefreshTokenInfo>> {
+    Ok(grants::find_refresh_token(secret::hash(token))?)
 }
 
 /// The claims of a valid access token we issued (not a session or ID token).
@@ -57,7 +37,7 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
     // token_type_hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
     if let Some(row) = find_refresh_token(token)? {
         if row.client_id == client.client_id {
-            revoke_grant(
+            revoke_family(
                 &row.grant_id,
                 "token_revoked",
                 "refresh token revoked by the client",
@@ -66,7 +46,7 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
     } else if let Some(claims) = access_token_claims(token) {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
-            revoke_grant(sid, "token_revoked", "access token revoked by the client")?;
+            revoke_family(sid, "token_revoked", "access token revoked by the client")?;
         }
     }
     // An unknown, expired or foreign token gets the same answer (RFC 7009 §2.2): nothing

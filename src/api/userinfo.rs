@@ -1,69 +1,15 @@
-//! OpenID Connect user claims: `oauth.userinfo(access_token)` (OIDC Core §5.3), and where the
-//! claims of ID tokens and userinfo come from: the configured claims function, else Supabase's
-//! `auth.users` when it exists, else the claims of the session that approved the grant.
+//! `oauth.userinfo(access_token)` (OIDC Core §5.3): the user claims the access token's scopes
+//! release (`services::user_claims` says where they come from).
 
 use super::keys::verify_access_token;
 use super::{respond, set_response_headers, ApiResult};
-use crate::error::{MisuseError, OAuthError};
-use crate::protocol::{scope, user_claims};
-use crate::settings;
-use crate::store::db;
+use crate::error::OAuthError;
+use crate::protocol::scope;
+use crate::services::user_claims;
+use crate::store::{db, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
-
-/// The claims of user `sub` that `scopes` release to `client_id`.
-pub fn user_claims(
-    sub: &str,
-    client_id: &str,
-    scopes: &[String],
-    session_claims: Option<&Value>,
-) -> Result<Map<String, Value>, MisuseError> {
-    if !scopes
-        .iter()
-        .any(|s| matches!(s.as_str(), "profile" | "email" | "phone"))
-    {
-        return Ok(Map::new());
-    }
-    let source = match settings::user_claims_function() {
-        Some(f) => {
-            let arg = json!({
-                "sub": sub, "client_id": client_id, "scopes": scopes,
-                "session_claims": session_claims,
-            });
-            db::call_jsonb_function(&f, "oauth_server.user_claims_function", arg)?
-        }
-        None => match supabase_user(sub)? {
-            Some(row) => user_claims::from_supabase_user(&row),
-            None => session_claims.cloned().unwrap_or(Value::Null),
-        },
-    };
-    Ok(user_claims::for_scopes(
-        &user_claims::normalise(&source),
-        scopes,
-    ))
-}
-
-/// The `auth.users` row of `sub`, when that table exists (Supabase), is owned by a trusted
-/// role, and `sub` is a UUID. A table of that name made by anyone else is ignored: it could
-/// claim any email is verified.
-fn supabase_user(sub: &str) -> Result<Option<Value>, MisuseError> {
-    if !db::is_uuid(sub) || !db::relation_is_trusted("auth.users")? {
-        return Ok(None);
-    }
-    db::query_json(
-        "SELECT to_jsonb(u) || jsonb_build_object('updated_at_epoch', floor(extract(epoch FROM u.updated_at))::bigint)
-         FROM auth.users u WHERE u.id = $1::uuid",
-        &[sub.into()],
-    )
-}
-
-#[derive(Deserialize)]
-struct GrantRow {
-    user_id: String,
-    user_claims: Option<Value>,
-}
 
 fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
     let token = access_token
@@ -86,15 +32,16 @@ fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
         )
         .into());
     }
-    let grant: GrantRow = db::query_row(
-        "SELECT jsonb_build_object('user_id', user_id, 'user_claims', user_claims)
-         FROM oauth.grants WHERE id = $1::uuid AND revoked_at IS NULL",
-        &[session_id.into()],
-    )?
+    // A session_id that is not a uuid names no grant (and must not make the cast raise).
+    let grant = if db::is_uuid(session_id) {
+        grants::find_live(session_id)?
+    } else {
+        None
+    }
     .ok_or_else(|| OAuthError::InvalidToken("the grant of this token is revoked".into()))?;
     let mut out = Map::new();
     out.insert("sub".into(), json!(grant.user_id));
-    out.extend(user_claims(
+    out.extend(user_claims::for_user(
         &grant.user_id,
         client_id,
         &scopes,

@@ -1,1 +1,2 @@
-//! Storage of `oauth.audit`: see `store`.
+//! Storage of `oauth.audit_log` (placeholder until the keys branch lands).
+pub use crate::api::audit::record;

@@ -1,1 +1,167 @@
-//! Storage of `oauth.grants`: see `store`.
+//! `oauth.grants` (token families: one code exchange and every refresh after it) and
+//! `oauth.refresh_tokens` (rotated on every use).
+
+use super::{execute, one, scalar};
+use crate::error::{internal, MisuseError};
+use crate::model::GrantType;
+use crate::query;
+use crate::row_type;
+use pgrx::JsonB;
+use serde_json::Value;
+
+row_type! {
+    /// A token family as issuing needs it.
+    pub struct Grant {
+        pub id: String,
+        pub client_id: String,
+        pub user_id: String,
+        pub resources: Vec<String>,
+        pub grant_type: GrantType,
+        pub auth_time: i64,
+        pub user_claims: Option<Value>,
+    }
+}
+
+/// What a new token family starts from.
+pub struct NewFamily<'a> {
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub scopes: &'a [String],
+    pub resources: &'a [String],
+    pub grant_type: GrantType,
+    /// When the user signed in; now when `None`.
+    pub auth_time: Option<i64>,
+    pub authorization_id: Option<&'a str>,
+    pub user_claims: Option<Value>,
+}
+
+pub fn start(f: NewFamily) -> Result<Grant, MisuseError> {
+    one(
+        query!("grants/start"),
+        &[
+            f.client_id.into(),
+            f.user_id.into(),
+            f.scopes.to_vec().into(),
+            f.resources.to_vec().into(),
+            f.grant_type.as_str().into(),
+            f.auth_time.map(|t| t as f64).into(),
+            f.authorization_id.into(),
+            f.user_claims.map(JsonB).into(),
+        ],
+    )?
+    .ok_or_else(|| internal("grant insert returned nothing"))
+}
+
+pub fn find(id: &str) -> Result<Option<Grant>, MisuseError> {
+    one(query!("grants/find"), &[id.into()])
+}
+
+row_type! {
+    /// Whose a live family is, for userinfo.
+    pub struct LiveGrant {
+        pub user_id: String,
+        pub user_claims: Option<Value>,
+    }
+}
+
+/// The family `id` (a uuid) if it is not revoked.
+pub fn find_live(id: &str) -> Result<Option<LiveGrant>, MisuseError> {
+    one(query!("grants/find_live"), &[id.into()])
+}
+
+/// Whether the family `id` (a uuid) exists and is not revoked.
+pub fn is_live(id: &str) -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(query!("grants/is_live"), &[id.into()])?.unwrap_or(false))
+}
+
+row_type! {
+    pub struct Revoked {
+        pub client_id: String,
+        pub user_id: String,
+    }
+}
+
+/// Revokes a family: its refresh tokens stop working and `verify` rejects its access tokens.
+/// `None` if it was already revoked (or does not exist).
+pub fn revoke(id: &str, reason: &str) -> Result<Option<Revoked>, MisuseError> {
+    one(query!("grants/revoke"), &[id.into(), reason.into()])
+}
+
+/// Revokes every live family of a client for a user; how many.
+pub fn revoke_for(user_id: &str, client_id: &str) -> Result<usize, MisuseError> {
+    execute(
+        query!("grants/revoke_for_user_client"),
+        &[user_id.into(), client_id.into()],
+    )
+}
+
+/// Records that a family was used (a refresh).
+pub fn touch(id: &str) -> Result<(), MisuseError> {
+    execute(query!("grants/touch"), &[id.into()]).map(|_| ())
+}
+
+/// Stores a new refresh token of the family, valid for `lifetime_secs`.
+pub fn add_refresh_token(
+    grant_id: &str,
+    token_hash: [u8; 32],
+    lifetime_secs: i64,
+) -> Result<(), MisuseError> {
+    execute(
+        query!("grants/add_refresh_token"),
+        &[
+            token_hash.to_vec().into(),
+            grant_id.into(),
+            (lifetime_secs as f64).into(),
+        ],
+    )
+    .map(|_| ())
+}
+
+row_type! {
+    /// A presented refresh token with its family, locked.
+    pub struct LockedRefreshToken {
+        pub grant_id: String,
+        pub client_id: String,
+        pub scopes: Vec<String>,
+        pub resources: Vec<String>,
+        pub used: bool,
+        pub expired: bool,
+        pub revoked: bool,
+    }
+}
+
+pub fn lock_refresh_token(token_hash: [u8; 32]) -> Result<Option<LockedRefreshToken>, MisuseError> {
+    one(
+        query!("grants/lock_refresh_token"),
+        &[token_hash.to_vec().into()],
+    )
+}
+
+/// Marks a refresh token used: presenting it again is reuse.
+pub fn mark_refresh_used(token_hash: [u8; 32]) -> Result<(), MisuseError> {
+    execute(
+        query!("grants/mark_refresh_used"),
+        &[token_hash.to_vec().into()],
+    )
+    .map(|_| ())
+}
+
+row_type! {
+    /// A refresh token as introspection and revocation see it.
+    pub struct RefreshTokenInfo {
+        pub grant_id: String,
+        pub client_id: String,
+        pub user_id: String,
+        pub scopes: Vec<String>,
+        pub active: bool,
+        pub iat: i64,
+        pub exp: i64,
+    }
+}
+
+pub fn find_refresh_token(token_hash: [u8; 32]) -> Result<Option<RefreshTokenInfo>, MisuseError> {
+    one(
+        query!("grants/find_refresh_token"),
+        &[token_hash.to_vec().into()],
+    )
+}

@@ -116,10 +116,10 @@ pub fn column<T: Column>(row: &SpiHeapTupleData, name: &str) -> Result<T, Misuse
 /// A struct whose fields are read from the result columns of the same names.
 #[macro_export]
 macro_rules! row_type {
-    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
-        pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+        $vis struct $name { $($(#[$fmeta])* pub $field: $ty),* }
 
         impl $crate::store::FromRow for $name {
             fn from_row(

@@ -1,1 +1,18 @@
-//! Storage of `oauth.users`: see `store`.
+//! Users the extension does not own: Supabase's `auth.users`, read for OpenID Connect claims
+//! only when a trusted role owns it (a table of that name made by anyone else could claim any
+//! email is verified).
+
+use super::db::{is_uuid, relation_is_trusted};
+use super::scalar;
+use crate::error::MisuseError;
+use crate::query;
+use serde_json::Value;
+
+/// The `auth.users` row of `sub`, when that table exists, is owned by a trusted role, and
+/// `sub` is a UUID.
+pub fn supabase_user(sub: &str) -> Result<Option<Value>, MisuseError> {
+    if !is_uuid(sub) || !relation_is_trusted("auth.users")? {
+        return Ok(None);
+    }
+    scalar::<Value>(query!("users/supabase_user"), &[sub.into()])
+}

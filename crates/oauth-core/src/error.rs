@@ -68,6 +68,24 @@ pub enum OAuthError {
 }
 
 impl OAuthError {
+    /// The parameters of an error redirect back to the client (RFC 6749 §4.1.2.1): error,
+    /// description, state, and the issuer (RFC 9207, against mix-up attacks).
+    pub fn redirect_params(
+        &self,
+        state: Option<&str>,
+        issuer: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("error", self.code().to_string()),
+            ("error_description", self.description().to_string()),
+        ];
+        if let Some(s) = state {
+            out.push(("state", s.to_string()));
+        }
+        out.push(("iss", issuer.to_string()));
+        out
+    }
+
     /// The `error` code on the wire.
     pub fn code(&self) -> &'static str {
         match self {

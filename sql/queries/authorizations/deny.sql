@@ -1,0 +1,1 @@
+UPDATE oauth.authorizations SET status = 'denied' WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT true AS value FROM oauth.grants WHERE id = $1::uuid AND revoked_at IS NULL

@@ -1,0 +1,91 @@
+//! Client authentication (RFC 6749 §2.3) for the token, device, revocation and introspection
+//! endpoints: a confidential client proves its secret, a public client presents none, and the
+//! method used must be the one the client registered. Every failure is the same
+//! `invalid_client`, so the response does not tell an attacker which part was wrong, and every
+//! failure is audited: repeated failures for one client_id are the signal of a guessed secret.
+
+use crate::api::clients::{self, Client};
+use crate::api::{ApiResult, Failure};
+use crate::error::{invalid_client, MisuseError, OAuthError};
+use crate::model::GrantType;
+use crate::protocol::client_auth;
+use crate::protocol::params::Params;
+use crate::store::audit;
+use serde_json::json;
+
+/// The client whose credentials these are.
+pub fn authenticate(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
+    let result = check_credentials(client_id, client_secret);
+    if let Err(Failure::OAuth(e @ OAuthError::InvalidClient(_))) = &result {
+        record_failure(client_id, e)?;
+    }
+    result
+}
+
+fn record_failure(client_id: Option<&str>, e: &OAuthError) -> Result<(), MisuseError> {
+    audit::record(
+        "client_authentication_failed",
+        client_id.filter(|c| !c.is_empty()),
+        None,
+        json!({"reason": e.description()}),
+    )
+}
+
+fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
+    let client_id = client_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid_client("client_id is required"))?;
+    let client = clients::load(client_id)?;
+    let secret = client_secret.filter(|s| !s.is_empty());
+    match (client, secret) {
+        (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
+        (Some(c), None) if !c.is_confidential() => Ok(c),
+        (Some(c), Some(_)) if !c.is_confidential() => {
+            Err(invalid_client("a public client must not send a client secret").into())
+        }
+        _ => Err(invalid_client("client authentication failed").into()),
+    }
+}
+
+/// `unauthorized_client` unless the client is registered for `grant`.
+pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> ApiResult<()> {
+    if !client.allows_grant(grant.as_str()) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "this client may not use the {grant} grant"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Authentication, then the check that the client may use `grant`: the first step of every
+/// grant called with explicit credentials (`oauth.exchange_code`, `oauth.refresh`).
+pub fn authenticate_for_grant(
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    grant: GrantType,
+) -> ApiResult<Client> {
+    let client = authenticate(client_id, client_secret)?;
+    ensure_grant_allowed(&client, grant)?;
+    Ok(client)
+}
+
+/// Authentication from an endpoint's form and `Authorization` header: the credentials must
+/// verify, and the method used must be the one the client registered.
+pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiResult<Client> {
+    let creds = client_auth::credentials(
+        authorization,
+        form.get("client_id")?,
+        form.get("client_secret")?,
+    )?;
+    let client = authenticate(Some(&creds.client_id), creds.secret.as_deref())?;
+    if client.token_endpoint_auth_method != creds.method.name() {
+        let e = invalid_client(format!(
+            "this client must authenticate with {}",
+            client.token_endpoint_auth_method
+        ));
+        record_failure(Some(&client.client_id), &e)?;
+        return Err(e.into());
+    }
+    Ok(client)
+}

@@ -1,0 +1,204 @@
+//! Issuing tokens: the access token (with the hook), the ID token (with user claims) and the
+//! refresh token of a token family, and the two ways families start (a redeemed code or device
+//! code, a client acting for itself) and end (`revoke_family`).
+
+use crate::api::clients::Client;
+use crate::api::keys::current_signer;
+use crate::api::{set_no_store, ApiResult};
+use crate::error::{invalid_grant, Misuse, MisuseError};
+use crate::model::GrantType;
+use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
+use crate::protocol::{jws, resource, scope, secret, token_kind};
+use crate::services::user_claims;
+use crate::settings;
+use crate::store::grants::{self, Grant, NewFamily};
+use crate::store::{audit, authorizations, db};
+use serde_json::{json, Value};
+
+/// An approved authorization (a code, or a device request) about to be redeemed.
+pub struct Approved<'a> {
+    pub id: &'a str,
+    pub user_id: Option<&'a str>,
+    pub scopes: &'a [String],
+    pub resources: &'a [String],
+    pub auth_time: Option<i64>,
+    pub user_claims: Option<Value>,
+    pub nonce: Option<&'a str>,
+    /// "authorization code" or "device code", for the error message.
+    pub what: &'a str,
+}
+
+/// The valid redemption shared by codes and device codes: narrow the audience, start the token
+/// family, mark the authorization redeemed by it, issue the tokens.
+pub fn redeem_approved(
+    client: &Client,
+    a: Approved,
+    requested_resources: &[String],
+) -> ApiResult<Value> {
+    let audience = resource::narrow(requested_resources, a.resources)?;
+    let user_id = a
+        .user_id
+        .ok_or_else(|| invalid_grant(format!("{} has no user", a.what)))?;
+    let grant = grants::start(NewFamily {
+        client_id: &client.client_id,
+        user_id,
+        scopes: a.scopes,
+        resources: a.resources,
+        grant_type: GrantType::AuthorizationCode,
+        auth_time: a.auth_time,
+        authorization_id: Some(a.id),
+        user_claims: a.user_claims,
+    })?;
+    authorizations::mark_redeemed(a.id, &grant.id)?;
+    issue_tokens(&grant, client, a.scopes, a.nonce, &audience)
+}
+
+/// A family for a client acting for itself (client_credentials): its `sub` is the client.
+pub fn start_machine_family(
+    client: &Client,
+    scopes: &[String],
+    resources: &[String],
+) -> ApiResult<Value> {
+    let grant = grants::start(NewFamily {
+        client_id: &client.client_id,
+        user_id: &client.client_id,
+        scopes,
+        resources,
+        grant_type: GrantType::ClientCredentials,
+        auth_time: None,
+        authorization_id: None,
+        user_claims: None,
+    })?;
+    issue_tokens(&grant, client, scopes, None, resources)
+}
+
+/// Revokes a token family: its refresh tokens stop working and `verify` rejects its access
+/// tokens. `event` names it in the audit log (code_replayed, refresh_token_reused, …).
+pub fn revoke_family(grant_id: &str, event: &str, reason: &str) -> Result<(), MisuseError> {
+    if let Some(g) = grants::revoke(grant_id, reason)? {
+        audit::record(
+            event,
+            Some(&g.client_id),
+            Some(&g.user_id),
+            json!({"grant_id": grant_id, "reason": reason}),
+        )?;
+    }
+    Ok(())
+}
+
+/// Signs the access token for `audience` (resources; the default audience when empty), an ID
+/// token when `openid` is granted, and, if the client may refresh and the grant is a user's,
+/// stores a new refresh token of the family.
+pub fn issue_tokens(
+    grant: &Grant,
+    client: &Client,
+    scopes: &[String],
+    nonce: Option<&str>,
+    audience: &[String],
+) -> ApiResult<Value> {
+    let signer = current_signer()?;
+    let now = db::now_epoch()?;
+    let issuer = settings::issuer();
+    let lifetime = settings::access_token_lifetime();
+    let scope_str = scope::join(scopes);
+    let audience = resource::audience(audience, &settings::default_audience());
+    let jti = secret::random_token(16);
+    let role = role_of(grant)?;
+    let mut at_claims = claims::access_token(&AccessTokenInput {
+        issuer: &issuer,
+        subject: &grant.user_id,
+        audience: &audience,
+        client_id: &grant.client_id,
+        scope: &scope_str,
+        role: &role,
+        session_id: &grant.id,
+        jti: &jti,
+        now,
+        lifetime_secs: lifetime,
+    });
+    if let Some(hook) = settings::access_token_hook() {
+        at_claims = run_hook(&hook, grant, scopes, at_claims)?;
+    }
+    let access_token = signer.sign(token_kind::ACCESS_TYP, &at_claims)?;
+    let mut response = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scope_str,
+    });
+    if scopes.iter().any(|s| s == "openid") {
+        let mut id_claims = claims::id_token(&IdTokenInput {
+            issuer: &issuer,
+            subject: &grant.user_id,
+            client_id: &grant.client_id,
+            auth_time: grant.auth_time,
+            nonce,
+            at_hash: &jws::at_hash(signer.alg, &access_token),
+            now,
+            lifetime_secs: lifetime,
+        });
+        let user = user_claims::for_user(
+            &grant.user_id,
+            &grant.client_id,
+            scopes,
+            grant.user_claims.as_ref(),
+        )?;
+        for (k, v) in user {
+            id_claims[k] = v;
+        }
+        response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
+    }
+    // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).
+    let refreshable = match grant.grant_type {
+        GrantType::ClientCredentials => false,
+        GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => true,
+    };
+    if refreshable && client.allows_grant(GrantType::RefreshToken.as_str()) {
+        let refresh_token = secret::random_token(secret::TOKEN_BYTES);
+        grants::add_refresh_token(
+            &grant.id,
+            secret::hash(&refresh_token),
+            settings::refresh_token_lifetime(),
+        )?;
+        response["refresh_token"] = json!(refresh_token);
+    }
+    set_no_store();
+    Ok(response)
+}
+
+/// The `role` claim: a user's grant gets the signed-in role, a machine's (client_credentials)
+/// its own, which may never be the signed-in role: PostgREST would treat the machine as a user.
+fn role_of(grant: &Grant) -> Result<String, MisuseError> {
+    let user_role = settings::default_role();
+    if grant.grant_type != GrantType::ClientCredentials {
+        return Ok(user_role);
+    }
+    let machine_role = settings::client_credentials_role();
+    if machine_role == user_role {
+        return Err(MisuseError::new(
+            Misuse::Misconfigured,
+            format!("oauth_server.client_credentials_role is {machine_role:?}, the role of signed-in users"),
+        )
+        .hint("set it to a role for machines, e.g. CREATE ROLE oauth_machine NOLOGIN; GRANT oauth_machine TO authenticator"));
+    }
+    Ok(machine_role)
+}
+
+/// Calls the configured hook `fn(jsonb) returns jsonb` with the event and validates the result.
+fn run_hook(
+    hook: &str,
+    grant: &Grant,
+    scopes: &[String],
+    at_claims: Value,
+) -> Result<Value, MisuseError> {
+    let event = json!({
+        "client_id": grant.client_id,
+        "user_id": grant.user_id,
+        "scopes": scopes,
+        "resource": grant.resources.first(),
+        "resources": grant.resources,
+        "claims": at_claims,
+    });
+    let result = db::call_jsonb_function(hook, "oauth_server.access_token_hook", event)?;
+    claims::apply_hook_result(&at_claims, &result)
+}
