@@ -4,7 +4,8 @@
 #   2. unit tests of the protocol modules (plain cargo test, no Postgres)
 #   3. #[pg_test] tests inside a Postgres started by cargo-pgrx
 #   4. the extension installed into PostgreSQL 15; the upgrade test (every released version,
-#      installed from its committed script, upgraded to this one); the end-to-end suite
+#      installed from its committed script, upgraded to this one); the docs' golden SQL
+#      examples (tests/sql) and link check; the end-to-end suite
 #      (pgrx-tests/) against a throwaway cluster, over libpq
 #   5. oauth-front on that cluster, driven over HTTP by independent client libraries
 #      (openid-client, the MCP SDK), raw fetch, headless Chromium through the reference consent
@@ -47,6 +48,9 @@ cargo pgrx install --pg-config "$PG_CONFIG"
 
 step "versioned upgrades: every released version upgrades to this one, schema and data intact"
 bash scripts/upgrade-test.sh
+
+step "golden SQL examples (tests/sql, the docs' examples)"
+bash scripts/golden-test.sh
 
 step "end-to-end tests against a real cluster"
 bash scripts/cluster.sh stop "$WORK/cluster" 2>/dev/null || true

@@ -1,0 +1,99 @@
+# Developer workflow: thin wrappers over scripts/ (docs/testing.md explains each layer).
+#   make                 list the targets
+#   make db-up           a dev cluster with the extension; prints the env to export
+#   make e2e TEST=client_rules NAME=redirect_uris   one pgrx-tests file, one test
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+export PG_CONFIG
+# Where test.sh's throwaway clusters live (also used by pgtest and golden).
+OAUTH_TEST_DIR ?= /tmp/oauth_server-test
+export OAUTH_TEST_DIR
+# The dev cluster of db-up / db-down / e2e.
+DEV_DIR ?= /tmp/oauth_server-dev
+DEV_PORT ?= 55440
+OAUTH_TEST_PGHOST ?= $(DEV_DIR)/sock
+OAUTH_TEST_PGPORT ?= $(DEV_PORT)
+# e2e: TEST = a file of pgrx-tests/tests (without .rs), NAME = a test function (substring).
+# golden: TEST = a file of tests/sql (without .sql).
+TEST ?=
+NAME ?=
+# NO_INSTALL=1 skips `cargo pgrx install` before the targets that need the extension installed.
+NO_INSTALL ?=
+INSTALL := $(if $(NO_INSTALL),,install)
+
+.DEFAULT_GOAL := help
+.PHONY: help unit pgtest install db-up db-down e2e front-e2e golden links upgrade-test bench \
+	bench-http proof fuzz lint test run
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  variables: PG_CONFIG=$(PG_CONFIG)  TEST=  NAME=  NO_INSTALL=1"
+
+unit: ## unit tests, no Postgres (oauth-core, oauth-front)
+	cargo test -p oauth-core
+	cargo test -p oauth-front
+
+pgtest: ## #[pg_test] tests in a Postgres started by cargo-pgrx
+	rm -rf "$(OAUTH_TEST_DIR)/pgrx-data" && mkdir -p "$(OAUTH_TEST_DIR)" && chmod 777 "$(OAUTH_TEST_DIR)"
+	CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$(OAUTH_TEST_DIR)/pgrx-data" \
+	  cargo pgrx test pg15
+
+install: ## build and install the extension into PostgreSQL 15 (PG_CONFIG)
+	cargo pgrx install --pg-config "$(PG_CONFIG)"
+
+db-up: $(INSTALL) ## start a dev cluster (extension installed) and print the env for e2e
+	@if [ -S "$(DEV_DIR)/sock/.s.PGSQL.$(DEV_PORT)" ]; then echo "dev cluster already running"; \
+	  else bash scripts/cluster.sh start "$(DEV_DIR)" "$(DEV_PORT)"; fi
+	@echo "# the dev cluster is up; for cargo test -p oauth_server_e2e, psql or the front:"
+	@echo "export OAUTH_TEST_PGHOST=$(DEV_DIR)/sock OAUTH_TEST_PGPORT=$(DEV_PORT)"
+	@echo "# psql -h $(DEV_DIR)/sock -p $(DEV_PORT) -U postgres"
+
+db-down: ## stop the dev cluster
+	bash scripts/cluster.sh stop "$(DEV_DIR)"
+
+e2e: ## pgrx-tests over libpq against the dev cluster (TEST=file, NAME=test)
+	@[ -S "$(OAUTH_TEST_PGHOST)/.s.PGSQL.$(OAUTH_TEST_PGPORT)" ] || \
+	  { echo "no cluster at $(OAUTH_TEST_PGHOST):$(OAUTH_TEST_PGPORT): run make db-up first"; exit 1; }
+	OAUTH_TEST_PGHOST="$(OAUTH_TEST_PGHOST)" OAUTH_TEST_PGPORT="$(OAUTH_TEST_PGPORT)" \
+	  cargo test -p oauth_server_e2e $(if $(TEST),--test $(TEST)) -- --test-threads=4 $(NAME)
+
+front-e2e: $(INSTALL) ## oauth-front over HTTP: the e2e/ npm suite, as scripts/test.sh runs it
+	cargo build -p oauth-front
+	bash -c 'set -euo pipefail; source scripts/stack.sh; W="$(OAUTH_TEST_DIR)"; \
+	  trap stack_down EXIT; \
+	  stack_up "$$W" "$${OAUTH_TEST_PORT:-55431}" "$${OAUTH_TEST_FRONT_PORT:-18080}" target/debug/oauth-front \
+	    --register-per-minute 40 --purge-interval 5 --client-auth-failures-per-minute 10000; \
+	  (cd e2e && FRONT_BIN="$$PWD/../target/debug/oauth-front" TLS_CERT="$$W/tls.crt" TLS_KEY="$$W/tls.key" \
+	    PG_RESTART_CMD="bash ../scripts/cluster.sh restart $$W/cluster" npm test) \
+	    || { echo "--- front log (tail)"; tail -40 "$$W/front.log"; exit 1; }; \
+	  stack_no_server_errors'
+
+golden: $(INSTALL) ## the docs' SQL examples vs tests/expected (TEST=file; GOLDEN_UPDATE=1 rewrites)
+	bash scripts/golden-test.sh $(TEST)
+
+links: ## only the docs' relative link check (no Postgres)
+	GOLDEN_LINKS_ONLY=1 bash scripts/golden-test.sh
+
+upgrade-test: $(INSTALL) ## every released version upgrades to this one, schema and data intact
+	bash scripts/upgrade-test.sh
+
+bench: ## SQL benchmarks (pgbench; release build)
+	bash scripts/bench.sh
+
+bench-http: ## HTTP benchmark against oidc-provider
+	bash scripts/bench-http.sh
+
+proof: ## attack, fuzz, soak and fault run, writes target/proof.md (~30 min)
+	bash scripts/proof.sh
+
+fuzz: ## cargo fuzz on every parser of untrusted input (FUZZ_SECONDS per target)
+	bash scripts/fuzz.sh
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test: ## the whole suite, what CI runs (scripts/test.sh)
+	bash scripts/test.sh
+
+run: ## run locally: cluster + demo client + oauth-front on http://localhost:8080
+	bash scripts/run-local.sh
