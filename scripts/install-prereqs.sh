@@ -14,13 +14,19 @@ need_apt=()
 for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
+# Downloads (apt, npm, pip) wait on the network and cargo-pgrx's build on the CPU: on a bare
+# machine they run side by side, and the script waits for both before going on.
+APT_LOG=$(mktemp)
 if ((${#need_apt[@]})); then
-  log "apt-get install ${need_apt[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  log "apt-get install ${need_apt[*]} (in the background)"
+  (
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  ) >"$APT_LOG" 2>&1 &
+  APT_PID=$!
 else
   log "apt packages present"
+  APT_PID=
 fi
 
 if command -v cargo-pgrx >/dev/null && cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION\$"; then
@@ -29,6 +35,12 @@ else
   log "cargo install cargo-pgrx $PGRX_VERSION (takes a few minutes)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
+
+if [ -n "$APT_PID" ]; then
+  wait "$APT_PID" || { cat "$APT_LOG"; log "apt-get failed"; exit 1; }
+  log "apt packages installed"
+fi
+rm -f "$APT_LOG"
 
 PGRX_HOME=${PGRX_HOME:-$HOME/.pgrx}
 if grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
