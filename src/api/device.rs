@@ -3,20 +3,21 @@
 //! enters the user code on the consent page, which resolves it like an authorization id; the
 //! device polls the token endpoint with its device code (see [`redeem`]).
 
-use super::clients::Client;
 use super::token::{self, Approved};
 use super::{respond, set_no_store, ApiResult};
 use crate::error::{invalid_grant, OAuthError};
+use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::{redirect_uri, secret, user_code};
 use crate::settings;
+use crate::store::clients::Client;
 use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_TYPE: &str = GrantType::DeviceCode.as_str();
 /// Seconds a device waits between polls, and what `slow_down` adds (RFC 8628 §3.5).
 const INTERVAL: i32 = 5;
 const SLOW_DOWN_STEP: i32 = 5;
@@ -24,14 +25,14 @@ const SLOW_DOWN_STEP: i32 = 5;
 fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     let form = Params::new(form)?;
     let client = token::authenticate_request(&form, authorization)?;
-    if !client.allows_grant(GRANT_TYPE) {
+    if !client.allows_grant(GrantType::DeviceCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the device authorization grant".into(),
         )
         .into());
     }
     let scopes = super::authorize::requested_scopes(&client, form.get("scope")?)?;
-    let resources = super::resources::requested(&form.get_all("resource")?)?;
+    let resources = crate::services::resources::requested(&form.get_all("resource")?)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,

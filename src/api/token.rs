@@ -4,17 +4,18 @@
 //! issued, a reused refresh token revokes its family. A failure after validation (signing, the
 //! hook) raises instead, rolling back, so a code is never burned without an answer.
 
-use super::clients::{self, Client};
 use super::keys::current_signer;
 use super::{audit, userinfo};
 use super::{or_raise, required, respond, set_no_store, ApiResult};
 use crate::error::{
     bad_param, invalid_client, invalid_grant, invalid_request, MisuseError, OAuthError,
 };
+use crate::model::GrantType;
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::params::Params;
 use crate::protocol::{client_auth, jws, pkce, resource, scope, secret, token_kind};
 use crate::settings;
+use crate::store::clients::{self, Client};
 use crate::store::db;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -53,7 +54,7 @@ fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> Ap
     let client_id = client_id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid_client("client_id is required"))?;
-    let client = clients::load(client_id)?;
+    let client = clients::find(client_id)?;
     let secret = client_secret.filter(|s| !s.is_empty());
     match (client, secret) {
         (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
@@ -78,7 +79,7 @@ fn authenticate_for_grant(
 }
 
 fn ensure_grant_allowed(client: &Client, grant_type: &str) -> ApiResult<()> {
-    if !client.allows_grant(grant_type) {
+    if !client.allows_grant_named(grant_type) {
         return Err(OAuthError::UnauthorizedClient(format!(
             "this client may not use the {grant_type} grant"
         ))
@@ -96,7 +97,7 @@ pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiRe
         form.get("client_secret")?,
     )?;
     let client = authenticate_client(Some(&creds.client_id), creds.secret.as_deref())?;
-    if client.token_endpoint_auth_method != creds.method.name() {
+    if client.token_endpoint_auth_method.as_str() != creds.method.name() {
         let e = invalid_client(format!(
             "this client must authenticate with {}",
             client.token_endpoint_auth_method
@@ -111,7 +112,7 @@ pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiRe
 fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     let form = Params::new(form)?;
     let grant_type = form.require("grant_type")?;
-    if !clients::GRANT_TYPES.contains(&grant_type) {
+    if GrantType::parse(grant_type).is_none() {
         return Err(OAuthError::UnsupportedGrantType(format!(
             "grant_type {grant_type:?} is not supported"
         ))
@@ -267,7 +268,7 @@ fn issue_tokens(
         response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
     }
     // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).
-    if client.allows_grant("refresh_token") && grant.grant_type != "client_credentials" {
+    if client.allows_grant(GrantType::RefreshToken) && grant.grant_type != "client_credentials" {
         let refresh_token = secret::random_token(secret::TOKEN_BYTES);
         db::execute(
             "INSERT INTO oauth.refresh_tokens (token_hash, grant_id, expires_at)
@@ -508,7 +509,7 @@ fn client_credentials(
         &clients::allowed_scopes(&client)?,
         "allowed for this client",
     )?;
-    super::resources::ensure_registered(resources)?;
+    crate::services::resources::ensure_registered(resources)?;
     let grant = start_family(NewFamily {
         client_id: &client.client_id,
         user_id: &client.client_id,

@@ -2,3 +2,6 @@
 //! (sign + hook), sessions (credentials verified by kind), user claims and signing keys. An
 //! `api` module imports these, `store` and `oauth_core`, never another `api` module
 //! (`pgrx-tests/tests/layering.rs` fails on a new cross-import).
+
+pub mod clients;
+pub mod resources;
