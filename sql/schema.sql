@@ -18,7 +18,11 @@ CREATE TABLE oauth.clients (
     redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 0 AND 10),
     -- NULL: any built-in scope or scope in oauth.scopes.
     scopes                     text[],
-    grant_types                text[] NOT NULL,
+    -- The closed set of model::GrantType (named, so that an upgraded install and a fresh one
+    -- dump the same).
+    grant_types                text[] NOT NULL CONSTRAINT clients_grant_types_known CHECK (
+        grant_types <@ ARRAY['authorization_code', 'refresh_token', 'client_credentials',
+                             'urn:ietf:params:oauth:grant-type:device_code']::text[]),
     token_endpoint_auth_method text NOT NULL
         CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
     client_uri                 text,
@@ -107,7 +111,9 @@ CREATE TABLE oauth.grants (
     resources         text[] NOT NULL DEFAULT '{}',
     -- authorization_code (also device codes, which issue the same way) or client_credentials,
     -- whose user_id is the client itself.
-    grant_type        text NOT NULL DEFAULT 'authorization_code',
+    grant_type        text NOT NULL DEFAULT 'authorization_code'
+        CONSTRAINT grants_grant_type_known
+        CHECK (grant_type IN ('authorization_code', 'client_credentials')),
     auth_time         timestamptz NOT NULL,
     user_claims       jsonb,
     authorization_id  text,

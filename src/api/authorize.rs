@@ -3,14 +3,15 @@
 //! URI only once the client and that URI are known to be genuine (RFC 6749 §4.1.2.1); before
 //! that they are returned as JSON and never redirect, or we would be an open redirector.
 
-use super::clients::{self, Client};
 use super::{respond, set_response_headers, set_response_status, ApiResult};
 use crate::error::{invalid_request, OAuthError};
+use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::{pkce, prompt, redirect_uri, secret};
 use crate::services::requests::requested_scopes;
 use crate::settings;
 use crate::store::authorizations::{self, NewCodeRequest};
+use crate::store::clients::{self, Client};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -55,7 +56,7 @@ fn identify_client<'a>(p: &Params<'a>) -> ApiResult<Request<'a>> {
     let client_id = p
         .get("client_id")?
         .ok_or_else(|| invalid_request("client_id is required"))?;
-    let client = clients::load(client_id)?.ok_or_else(|| invalid_request("unknown client_id"))?;
+    let client = clients::find(client_id)?.ok_or_else(|| invalid_request("unknown client_id"))?;
     let (redirect_uri, given) = match p.get("redirect_uri")? {
         Some(requested) => match redirect_uri::find_match(&client.redirect_uris, requested) {
             Some(uri) => (uri.to_string(), true),
@@ -98,7 +99,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             .into())
         }
     }
-    if !req.client.allows_grant("authorization_code") {
+    if !req.client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization code grant".into(),
         )
@@ -117,7 +118,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
             .into());
         }
     }
-    let resources = super::resources::requested(&p.get_all("resource")?)?;
+    let resources = crate::services::resources::requested(&p.get_all("resource")?)?;
     let prompt = prompt::parse(p.get("prompt")?).map_err(invalid_request)?;
     let max_age = prompt::parse_max_age(p.get("max_age")?).map_err(invalid_request)?;
     let consent_url = settings::consent_url().ok_or_else(|| {

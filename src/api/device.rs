@@ -21,14 +21,14 @@ use serde_json::{json, Value};
 fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     let form = Params::new(form)?;
     let client = authenticate_request(&form, authorization)?;
-    if !client.allows_grant(GrantType::DeviceCode.as_str()) {
+    if !client.allows_grant(GrantType::DeviceCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the device authorization grant".into(),
         )
         .into());
     }
     let scopes = requested_scopes(&client, form.get("scope")?)?;
-    let resources = super::resources::requested(&form.get_all("resource")?)?;
+    let resources = crate::services::resources::requested(&form.get_all("resource")?)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,

@@ -1,13 +1,13 @@
 //! `oauth.metadata()`: the authorization server metadata (RFC 8414), which is also the OpenID
 //! Connect discovery document. Endpoints are the front's routes under the issuer URL.
 
-use super::clients::{self, GRANT_TYPES};
 use super::keys::current_signer;
 use super::or_raise;
 use crate::error::MisuseError;
+use crate::model::GrantType;
 use crate::protocol::user_claims;
 use crate::settings;
-use crate::store::db;
+use crate::store::{db, scopes};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -45,10 +45,10 @@ fn document() -> Result<Value, MisuseError> {
         "revocation_endpoint": url("/oauth/revoke"),
         "introspection_endpoint": url("/oauth/introspect"),
         "device_authorization_endpoint": url("/oauth/device_authorization"),
-        "scopes_supported": clients::known_scopes()?,
+        "scopes_supported": scopes::known()?,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": GRANT_TYPES,
+        "grant_types_supported": GrantType::names(),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,

@@ -3,56 +3,22 @@
 //! `oauth.protected_resource_metadata(resource)` and its by-path form for the front's
 //! `/.well-known/oauth-protected-resource/<path>`.
 
-use super::clients::known_scopes;
-use super::{or_raise, raise, required, ApiResult};
+use super::{or_raise, raise, required};
 use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
 use crate::protocol::{issuer_policy, resource, scope};
 use crate::settings;
-use crate::store::db;
+use crate::store::resources::{self as store, Resource};
+use crate::store::scopes;
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde::Deserialize;
 use serde_json::{json, Value};
-
-/// Refuses (`invalid_target`) any resource not in `oauth.resources`: a token for an arbitrary
-/// audience would be accepted by whichever server trusts our keys under that name.
-pub fn ensure_registered(resources: &[String]) -> ApiResult<()> {
-    if resources.is_empty() {
-        return Ok(());
-    }
-    let unknown: Option<Value> = db::query_json(
-        "SELECT to_jsonb(r) FROM unnest($1::text[]) r
-         WHERE NOT EXISTS (SELECT FROM oauth.resources WHERE resource = r) LIMIT 1",
-        &[resources.to_vec().into()],
-    )?;
-    match unknown {
-        Some(r) => Err(OAuthError::InvalidTarget(format!(
-            "resource {r} is not a resource server of this authorization server"
-        ))
-        .into()),
-        None => Ok(()),
-    }
-}
-
-/// The `resource` parameters of a request, validated and checked against the allow-list.
-pub fn requested(values: &[&str]) -> ApiResult<Vec<String>> {
-    let list = resource::parse(values)?;
-    ensure_registered(&list)?;
-    Ok(list)
-}
-
-#[derive(Deserialize)]
-struct Row {
-    name: Option<String>,
-    scopes: Option<Vec<String>>,
-}
 
 /// The scopes a resource advertises: its own list, else every known scope but the OpenID
 /// Connect ones (those are about the user, not the resource).
-fn scopes_of(row: &Row) -> Result<Vec<String>, MisuseError> {
+fn scopes_of(row: &Resource) -> Result<Vec<String>, MisuseError> {
     Ok(match &row.scopes {
         Some(s) => s.clone(),
-        None => known_scopes()?
+        None => scopes::known()?
             .into_iter()
             .filter(|s| !scope::BUILT_IN.iter().any(|(b, _)| b == s))
             .collect(),
@@ -63,11 +29,7 @@ fn scopes_of(row: &Row) -> Result<Vec<String>, MisuseError> {
 /// own userinfo resource (the issuer).
 fn metadata_document(resource: &str) -> Result<Option<Value>, MisuseError> {
     let issuer = settings::issuer();
-    let row: Option<Row> = db::query_row(
-        "SELECT to_jsonb(r) FROM oauth.resources r WHERE resource = $1",
-        &[resource.into()],
-    )?;
-    let (name, scopes, methods) = match row {
+    let (name, scopes, methods) = match store::find(resource)? {
         Some(row) => (row.name.clone(), scopes_of(&row)?, json!(["header"])),
         // We are a resource server too: userinfo accepts our access tokens.
         None if resource == issuer => (
@@ -89,19 +51,6 @@ fn metadata_document(resource: &str) -> Result<Option<Value>, MisuseError> {
         doc["resource_name"] = json!(n);
     }
     Ok(Some(doc))
-}
-
-/// Where the RFC 9728 metadata of `resource` is: `/.well-known/oauth-protected-resource`
-/// inserted between its origin and its path (§3.1).
-pub fn metadata_url(resource: &str) -> String {
-    match url::Url::parse(resource) {
-        Ok(u) => format!(
-            "{}/.well-known/oauth-protected-resource{}",
-            u.origin().ascii_serialization(),
-            u.path().trim_end_matches('/')
-        ),
-        Err(_) => resource.to_string(),
-    }
 }
 
 fn not_a_resource(what: &str) -> MisuseError {
@@ -128,22 +77,14 @@ fn add_resource(
     }));
     let scopes: Option<Vec<String>> = scopes.map(|s| s.into_iter().flatten().collect());
     if let Some(list) = &scopes {
-        let known = or_raise(known_scopes());
+        let known = or_raise(scopes::known());
         if let Some(unknown) = list.iter().find(|s| !known.contains(s)) {
             raise(
                 bad_param(format!("unknown scope {unknown:?}")).hint("add it with oauth.set_scope"),
             );
         }
     }
-    or_raise(db::execute(
-        "INSERT INTO oauth.resources (resource, name, scopes) VALUES ($1, $2, $3)
-         ON CONFLICT (resource) DO UPDATE SET name = excluded.name, scopes = excluded.scopes",
-        &[
-            parsed[0].as_str().into(),
-            name.into(),
-            scopes.clone().into(),
-        ],
-    ));
+    or_raise(store::add(&parsed[0], name, scopes.clone()));
     or_raise(super::audit::record(
         "resource_added",
         None,
@@ -158,11 +99,7 @@ fn add_resource(
 #[search_path(@extschema@, pg_temp)]
 fn remove_resource(resource: Option<&str>) -> bool {
     let r = or_raise(required(resource, "resource"));
-    let n = or_raise(db::execute(
-        "DELETE FROM oauth.resources WHERE resource = $1",
-        &[r.into()],
-    ));
-    if n == 0 {
+    if !or_raise(store::remove(r)) {
         raise(not_a_resource(r));
     }
     or_raise(super::audit::record(
@@ -178,13 +115,7 @@ fn remove_resource(resource: Option<&str>) -> bool {
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn resources() -> JsonB {
-    JsonB(
-        or_raise(db::query_json(
-            "SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY resource), '[]') FROM oauth.resources r",
-            &[],
-        ))
-        .unwrap_or(json!([])),
-    )
+    JsonB(or_raise(store::list()))
 }
 
 /// RFC 9728 protected resource metadata of `resource`; raises P0002 for an unknown one. What

@@ -6,7 +6,6 @@
 //!
 //! Each grant loads its locked row (`store`), asks `decisions` what to do, and carries it out.
 
-use super::clients::{self, Client};
 use super::{or_raise, required, respond, ApiResult};
 use crate::decisions::poll_device::{self, DeviceState, PollOutcome};
 use crate::decisions::redeem_code::{self, CodeOutcome, CodeRequest, CodeState};
@@ -20,6 +19,7 @@ use crate::services::client_auth::{
 };
 use crate::services::issuance::{self, Approved};
 use crate::settings;
+use crate::store::clients::{self, Client};
 use crate::store::{authorizations, db, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -195,7 +195,7 @@ fn client_credentials(
         &clients::allowed_scopes(&client)?,
         "allowed for this client",
     )?;
-    super::resources::ensure_registered(resources)?;
+    crate::services::resources::ensure_registered(resources)?;
     issuance::start_machine_family(&client, &scopes, resources)
 }
 

@@ -64,7 +64,7 @@ fn userinfo(access_token: Option<&str>) -> JsonB {
     // RFC 9728 §5.1: a 401 from a protected resource says where its metadata is, so that a
     // client (an MCP client, say) can find the authorization server from the challenge alone.
     if let Some(c) = challenge {
-        let url = super::resources::metadata_url(&crate::settings::issuer());
+        let url = crate::protocol::resource::metadata_url(&crate::settings::issuer());
         super::set_response_headers(&[(
             "WWW-Authenticate",
             &format!("{c}, resource_metadata=\"{url}\""),

@@ -4,13 +4,13 @@
 //! `invalid_client`, so the response does not tell an attacker which part was wrong, and every
 //! failure is audited: repeated failures for one client_id are the signal of a guessed secret.
 
-use crate::api::clients::{self, Client};
 use crate::api::{ApiResult, Failure};
 use crate::error::{invalid_client, MisuseError, OAuthError};
 use crate::model::GrantType;
 use crate::protocol::client_auth;
 use crate::protocol::params::Params;
 use crate::store::audit;
+use crate::store::clients::{self, Client};
 use serde_json::json;
 
 /// The client whose credentials these are.
@@ -35,7 +35,7 @@ fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> Ap
     let client_id = client_id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid_client("client_id is required"))?;
-    let client = clients::load(client_id)?;
+    let client = clients::find(client_id)?;
     let secret = client_secret.filter(|s| !s.is_empty());
     match (client, secret) {
         (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
@@ -49,7 +49,7 @@ fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> Ap
 
 /// `unauthorized_client` unless the client is registered for `grant`.
 pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> ApiResult<()> {
-    if !client.allows_grant(grant.as_str()) {
+    if !client.allows_grant(grant) {
         return Err(OAuthError::UnauthorizedClient(format!(
             "this client may not use the {grant} grant"
         ))
@@ -79,7 +79,7 @@ pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiRe
         form.get("client_secret")?,
     )?;
     let client = authenticate(Some(&creds.client_id), creds.secret.as_deref())?;
-    if client.token_endpoint_auth_method != creds.method.name() {
+    if client.token_endpoint_auth_method.as_str() != creds.method.name() {
         let e = invalid_client(format!(
             "this client must authenticate with {}",
             client.token_endpoint_auth_method

@@ -2,7 +2,6 @@
 //! refresh token of a token family, and the two ways families start (a redeemed code or device
 //! code, a client acting for itself) and end (`revoke_family`).
 
-use crate::api::clients::Client;
 use crate::api::keys::current_signer;
 use crate::api::{set_no_store, ApiResult};
 use crate::error::{invalid_grant, Misuse, MisuseError};
@@ -11,6 +10,7 @@ use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::{jws, resource, scope, secret, token_kind};
 use crate::services::user_claims;
 use crate::settings;
+use crate::store::clients::Client;
 use crate::store::grants::{self, Grant, NewFamily};
 use crate::store::{audit, authorizations, db};
 use serde_json::{json, Value};
@@ -153,7 +153,7 @@ pub fn issue_tokens(
         GrantType::ClientCredentials => false,
         GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => true,
     };
-    if refreshable && client.allows_grant(GrantType::RefreshToken.as_str()) {
+    if refreshable && client.allows_grant(GrantType::RefreshToken) {
         let refresh_token = secret::random_token(secret::TOKEN_BYTES);
         grants::add_refresh_token(
             &grant.id,

@@ -4,6 +4,8 @@
 //! (`pgrx-tests/tests/layering.rs` fails on a new cross-import).
 
 pub mod client_auth;
+pub mod clients;
 pub mod issuance;
 pub mod requests;
+pub mod resources;
 pub mod user_claims;

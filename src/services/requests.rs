@@ -1,8 +1,8 @@
 //! What a new authorization request (browser or device) may ask for.
 
-use crate::api::clients::{self, Client};
 use crate::api::ApiResult;
 use crate::protocol::scope;
+use crate::store::clients::{self, Client};
 
 /// The scopes of a request: those asked for, or, when none are, the client's registered ones
 /// (if it has an explicit list); each must be allowed for the client.

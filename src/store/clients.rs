@@ -1,1 +1,166 @@
-//! Storage of `oauth.clients`: see `store`.
+//! Storage of `oauth.clients`: see `store`. The metadata written here has been through
+//! `protocol::client_metadata` (one validator for every way a client comes to exist).
+
+use crate::error::MisuseError;
+use crate::model::{AuthMethod, ClientType, GrantType};
+use crate::protocol::client_metadata::ClientMetadata;
+use crate::protocol::{scope, secret};
+use crate::{query, row_type};
+use serde_json::Value;
+
+row_type! {
+    /// A client as the protocol functions need it.
+    pub struct Client {
+        pub client_id: String,
+        pub client_type: ClientType,
+        pub client_secret_hash: Option<Vec<u8>>,
+        pub name: String,
+        pub redirect_uris: Vec<String>,
+        pub scopes: Option<Vec<String>>,
+        pub grant_types: Vec<GrantType>,
+        pub token_endpoint_auth_method: AuthMethod,
+        pub client_uri: Option<String>,
+        pub logo_uri: Option<String>,
+    }
+}
+
+impl Client {
+    pub fn is_confidential(&self) -> bool {
+        self.client_type == ClientType::Confidential
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// [`Client::allows_grant`] for a grant type named by a request: an unknown name is a
+    /// grant no client has.
+    pub fn allows_grant_named(&self, grant: &str) -> bool {
+        GrantType::parse(grant).is_some_and(|g| self.allows_grant(g))
+    }
+
+    /// Constant-time check of a presented secret against the stored hash.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        secret::verify(
+            presented,
+            self.client_secret_hash.as_deref().unwrap_or_default(),
+        )
+    }
+
+    /// The stored metadata, for changing it (`oauth.update_client`).
+    pub fn metadata(&self) -> ClientMetadata {
+        ClientMetadata {
+            client_type: self.client_type,
+            name: self.name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            scopes: self.scopes.clone(),
+            grant_types: self.grant_types.clone(),
+            auth_method: self.token_endpoint_auth_method,
+            client_uri: self.client_uri.clone(),
+            logo_uri: self.logo_uri.clone(),
+        }
+    }
+}
+
+fn names(grants: &[GrantType]) -> Vec<String> {
+    grants.iter().map(|g| g.as_str().to_string()).collect()
+}
+
+pub fn find(client_id: &str) -> Result<Option<Client>, MisuseError> {
+    super::one(query!("clients/find"), &[client_id.into()])
+}
+
+/// Inserts a client; `secret_hash` is the SHA-256 of a confidential client's secret.
+pub fn create(
+    client_id: &str,
+    secret_hash: Option<Vec<u8>>,
+    md: &ClientMetadata,
+) -> Result<Client, MisuseError> {
+    super::one(
+        query!("clients/create"),
+        &[
+            client_id.into(),
+            secret_hash.into(),
+            md.client_type.as_str().into(),
+            md.name.as_str().into(),
+            md.redirect_uris.clone().into(),
+            md.scopes.clone().into(),
+            names(&md.grant_types).into(),
+            md.auth_method.as_str().into(),
+            md.client_uri.clone().into(),
+            md.logo_uri.clone().into(),
+        ],
+    )?
+    .ok_or_else(|| crate::error::internal("INSERT … RETURNING returned no row"))
+}
+
+/// Replaces a client's metadata (its type and secret stay); whether the client exists.
+pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, MisuseError> {
+    let n = super::execute(
+        query!("clients/update_metadata"),
+        &[
+            client_id.into(),
+            md.name.as_str().into(),
+            md.redirect_uris.clone().into(),
+            md.scopes.clone().into(),
+            names(&md.grant_types).into(),
+            md.auth_method.as_str().into(),
+            md.client_uri.clone().into(),
+            md.logo_uri.clone().into(),
+        ],
+    )?;
+    Ok(n > 0)
+}
+
+/// Replaces a confidential client's secret hash; the old secret stops working at once.
+pub fn rotate_secret(client_id: &str, secret_hash: Vec<u8>) -> Result<bool, MisuseError> {
+    let n = super::execute(
+        query!("clients/rotate_secret"),
+        &[client_id.into(), secret_hash.into()],
+    )?;
+    Ok(n > 0)
+}
+
+/// Deletes a client and, by cascade, everything it had; whether it existed.
+pub fn delete(client_id: &str) -> Result<bool, MisuseError> {
+    Ok(super::execute(query!("clients/delete"), &[client_id.into()])? > 0)
+}
+
+/// The public view of a client as the administration functions return it (never the secret
+/// hash), built in SQL.
+pub fn view(client_id: &str) -> Result<Option<Value>, MisuseError> {
+    super::scalar(query!("clients/view"), &[client_id.into()])
+}
+
+/// Stores the client a metadata document at `client_id` describes (public, `none`
+/// authentication, marked as fetched now). `false` when `client_id` belongs to a client
+/// registered another way, which a document cannot take over.
+pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<bool, MisuseError> {
+    let n = super::execute(
+        query!("clients/store_metadata_document"),
+        &[
+            client_id.into(),
+            md.name.as_str().into(),
+            md.redirect_uris.clone().into(),
+            names(&md.grant_types).into(),
+            md.client_uri.clone().into(),
+            md.logo_uri.clone().into(),
+        ],
+    )?;
+    Ok(n > 0)
+}
+
+/// The scopes a client may request: an explicit list always includes `offline_access`, which
+/// grants nothing the client's grant types do not (OIDC clients ask for it unprompted).
+pub fn allowed_scopes(client: &Client) -> Result<Vec<String>, MisuseError> {
+    match &client.scopes {
+        Some(s) => {
+            let mut s = s.clone();
+            if !s.iter().any(|x| x == scope::OFFLINE_ACCESS) {
+                s.push(scope::OFFLINE_ACCESS.into());
+            }
+            Ok(s)
+        }
+        None => super::scopes::known(),
+    }
+}

@@ -12,6 +12,7 @@ pub mod grants;
 pub mod issuers;
 pub mod purge;
 pub mod resources;
+pub mod scopes;
 pub mod signing_keys;
 pub mod user_code_failures;
 pub mod users;

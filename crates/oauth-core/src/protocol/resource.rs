@@ -58,6 +58,19 @@ pub fn audience(resources: &[String], default: &str) -> Value {
     }
 }
 
+/// Where the RFC 9728 metadata of `resource` is: `/.well-known/oauth-protected-resource`
+/// inserted between its origin and its path (§3.1). Not a URL: itself.
+pub fn metadata_url(resource: &str) -> String {
+    match url::Url::parse(resource) {
+        Ok(u) => format!(
+            "{}/.well-known/oauth-protected-resource{}",
+            u.origin().ascii_serialization(),
+            u.path().trim_end_matches('/')
+        ),
+        Err(_) => resource.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +116,18 @@ mod tests {
             audience(&v(&["https://a/", "https://b/"]), "x"),
             json!(["https://a/", "https://b/"])
         );
+    }
+
+    #[test]
+    fn metadata_is_at_the_well_known_path_before_the_resource_path() {
+        assert_eq!(
+            metadata_url("https://auth.example"),
+            "https://auth.example/.well-known/oauth-protected-resource"
+        );
+        assert_eq!(
+            metadata_url("https://mcp.example:8443/mcp/"),
+            "https://mcp.example:8443/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(metadata_url("not a url"), "not a url");
     }
 }

@@ -1,0 +1,1 @@
+SELECT resource, name, scopes FROM oauth.resources WHERE resource = $1

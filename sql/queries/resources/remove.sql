@@ -1,0 +1,1 @@
+DELETE FROM oauth.resources WHERE resource = $1

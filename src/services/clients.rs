@@ -1,0 +1,34 @@
+//! Creating a client: a new client_id and, for a confidential client, a secret returned once
+//! and stored only as its hash. Shared by `oauth.create_client` and `oauth.register_client`.
+
+use crate::error::MisuseError;
+use crate::model::ClientType;
+use crate::protocol::client_metadata::ClientMetadata;
+use crate::protocol::secret;
+use crate::store::clients::{self, Client};
+use serde_json::{json, Value};
+
+/// A client just created, with its secret in plain text (never stored, never shown again).
+pub struct Created {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+/// Stores a client with validated metadata under a fresh client_id.
+pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
+    let client_id = secret::random_token(16);
+    let client_secret = (md.client_type == ClientType::Confidential)
+        .then(|| secret::random_token(secret::TOKEN_BYTES));
+    let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
+    let client = clients::create(&client_id, secret_hash, md)?;
+    Ok(Created {
+        client,
+        secret: client_secret,
+    })
+}
+
+/// The details of the `client_created` audit event.
+pub fn created_event(client: &Client) -> Value {
+    json!({"name": client.name, "client_type": client.client_type,
+           "grant_types": client.grant_types, "redirect_uris": client.redirect_uris})
+}
