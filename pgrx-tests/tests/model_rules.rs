@@ -7,14 +7,14 @@ use oauth_core::model::{
 };
 use oauth_server_e2e::*;
 
-/// The quoted values in the CHECK constraints of `table` that mention `column`.
+/// The quoted values of the CHECK constraint of `table` that lists `column`'s values
+/// (`column = ANY (ARRAY[…])` or `column <@ ARRAY[…]`).
 fn check_values(c: &mut postgres::Client, table: &str, column: &str) -> Vec<String> {
     let defs: Vec<String> = c
         .query(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint
              WHERE conrelid = ('oauth.' || $1)::regclass AND contype = 'c'
-               AND pg_get_constraintdef(oid) ~ ('\\m' || $2 || '\\M')
-               AND pg_get_constraintdef(oid) ~ '(= ANY|<@)'",
+               AND pg_get_constraintdef(oid) ~ ('^CHECK \\(+' || $2 || ' (= ANY|<@) ')",
             &[&table, &column],
         )
         .unwrap()
