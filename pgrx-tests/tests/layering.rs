@@ -39,7 +39,6 @@ fn code_of(p: &Path) -> String {
 const NOT_ENDPOINTS: &[&str] = &["mod", "pg_tests"];
 
 #[test]
-#[ignore = "issue 13 in progress: the keys, issuers, audit and purge modules still hold SQL and import api modules (branch keys-store)"]
 fn no_endpoint_module_imports_another() {
     let api = src().join("api");
     let modules: Vec<String> = rust_files(&api).iter().map(|p| module_name(p)).collect();
@@ -83,7 +82,6 @@ fn no_endpoint_module_imports_another() {
 }
 
 #[test]
-#[ignore = "issue 13 in progress: the keys, issuers, audit and purge modules still hold SQL and import api modules (branch keys-store)"]
 fn services_and_store_do_not_reach_up_into_api_modules() {
     // They may share api/mod.rs's error channel (ApiResult, Failure, set_no_store), not use an
     // endpoint module.
@@ -127,7 +125,6 @@ fn services_and_store_do_not_reach_up_into_api_modules() {
 }
 
 #[test]
-#[ignore = "issue 13 in progress: the keys, issuers, audit and purge modules still hold SQL and import api modules (branch keys-store)"]
 fn only_the_store_talks_to_spi_or_holds_query_text() {
     let mut offences = Vec::new();
     for layer in ["api", "services"] {

@@ -129,7 +129,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         .hint("ALTER DATABASE … SET oauth_server.consent_url = 'https://app.example/consent'")
     })?;
     // Keys exist before the first code is issued, so the JWKS announces them before they sign.
-    super::keys::current_signer()?;
+    crate::services::keys::current_signer()?;
     let id = secret::random_token(secret::TOKEN_BYTES);
     authorizations::create_code_request(&NewCodeRequest {
         id: &id,

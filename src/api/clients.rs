@@ -61,7 +61,7 @@ fn create(args: &Value) -> Result<Value, MisuseError> {
     let created = services::clients::create(&md)?;
     let client_id = created.client.client_id.as_str();
     let mut out = client_json(client_id)?;
-    super::audit::record(
+    crate::store::audit::record(
         "client_created",
         Some(client_id),
         None,
@@ -98,7 +98,7 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
         .into_iter()
         .flat_map(|c| c.keys())
         .collect();
-    super::audit::record(
+    crate::store::audit::record(
         "client_updated",
         Some(client_id),
         None,
@@ -116,7 +116,7 @@ fn delete_client(client_id: Option<&str>) -> bool {
     if !or_raise(clients::delete(client_id)) {
         super::raise(not_found(client_id));
     }
-    or_raise(super::audit::record(
+    or_raise(crate::store::audit::record(
         "client_deleted",
         Some(client_id),
         None,
@@ -137,7 +137,7 @@ fn regenerate_client_secret(client_id: Option<&str>) -> JsonB {
     }
     let s = secret::random_token(secret::TOKEN_BYTES);
     or_raise(clients::rotate_secret(client_id, secret::hash(&s).to_vec()));
-    or_raise(super::audit::record(
+    or_raise(crate::store::audit::record(
         "client_secret_rotated",
         Some(client_id),
         None,

@@ -4,7 +4,7 @@
 //! where to send the browser. Each has a variant that takes the session token itself and
 //! verifies it, for callers outside the `request.jwt.claims` trust boundary.
 
-use super::session::{self, Caller};
+use crate::services::sessions::{self as session, Caller};
 use super::{respond, ApiResult};
 use crate::decisions::auto_approve::{self, ConsentStep};
 use crate::error::{invalid_request, OAuthError};

@@ -35,7 +35,7 @@ fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
             "oauth_server.consent_url is not set: it is the device flow's verification_uri",
         )
     })?;
-    super::keys::current_signer()?;
+    crate::services::keys::current_signer()?;
     let device_code = secret::random_token(secret::TOKEN_BYTES);
     let lifetime = settings::code_lifetime();
     // A user code is short: on the (rare) collision with a live one, draw another.

@@ -4,7 +4,7 @@
 //! `request.jwt.claims` or takes the session token itself, and never accepts an OAuth client's
 //! access token as the user's session.
 
-use super::session::{self, Caller};
+use crate::services::sessions::{self as session, Caller};
 use super::{respond, ApiResult};
 use crate::error::OAuthError;
 use crate::store::{audit, authorizations, consents, grants};

@@ -6,27 +6,18 @@
 //! The database cannot fetch URLs, so the keys arrive through the front (or inline in the
 //! options); everything here works on what is stored.
 
-use super::audit;
-use super::{or_raise, required};
+use super::{or_raise, raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::issuer_policy::{self, IssuerPolicy};
-use crate::protocol::session_jwt::{self, SessionError};
+use crate::services::sessions;
 use crate::settings;
-use crate::store::db;
+use crate::store::{audit, issuers};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-const DESCRIBE: &str = "SELECT jsonb_build_object(
-        'issuer', issuer, 'options', options, 'jwks_uri', jwks_uri,
-        'kids', (SELECT coalesce(jsonb_agg(k->'kid'), '[]') FROM jsonb_array_elements(jwks->'keys') k),
-        'jwks_fetched_at', jwks_fetched_at, 'last_error', last_error, 'last_error_at', last_error_at,
-        'created_at', created_at, 'updated_at', updated_at)
-    FROM oauth.issuers";
-
 fn describe(issuer: &str) -> Result<Value, MisuseError> {
-    db::query_json(&format!("{DESCRIBE} WHERE issuer = $1"), &[issuer.into()])?
-        .ok_or_else(|| unknown(issuer))
+    issuers::describe(issuer)?.ok_or_else(|| unknown(issuer))
 }
 
 fn unknown(issuer: &str) -> MisuseError {
@@ -67,11 +58,7 @@ fn sanitized(jwks: &Value) -> Result<Value, MisuseError> {
 /// An issuer must never hand out a role that bypasses RLS: anyone who can get a token from it
 /// (every signed-up user) would read every row.
 fn check_roles(roles: &[String]) -> Result<(), MisuseError> {
-    let privileged = db::query_json(
-        "SELECT jsonb_agg(rolname) FROM pg_roles
-         WHERE rolname = ANY($1) AND (rolsuper OR rolbypassrls)",
-        &[roles.to_vec().into()],
-    )?;
+    let privileged = issuers::privileged_roles(roles)?;
     match privileged {
         Some(names) => Err(bad_param(format!(
             "allowed_roles may not include roles that are superusers or bypass RLS: {names}"
@@ -81,10 +68,7 @@ fn check_roles(roles: &[String]) -> Result<(), MisuseError> {
 }
 
 fn store(policy: &IssuerPolicy, jwks: Option<Value>, insert: bool) -> Result<Value, MisuseError> {
-    let stored = db::query_json(
-        "SELECT to_jsonb(jwks) FROM oauth.issuers WHERE issuer = $1",
-        &[policy.issuer.as_str().into()],
-    )?;
+    let stored = issuers::jwks(&policy.issuer)?;
     let has_keys = jwks.is_some()
         || stored
             .as_ref()
@@ -94,25 +78,13 @@ fn store(policy: &IssuerPolicy, jwks: Option<Value>, insert: bool) -> Result<Val
             "an issuer with refresh false needs its keys: give them in option jwks",
         ));
     }
-    let sql = if insert {
-        "INSERT INTO oauth.issuers (issuer, options, jwks, jwks_uri, jwks_fetched_at)
-         VALUES ($1, $2, coalesce($3, '{\"keys\": []}'), $4, CASE WHEN $3 IS NOT NULL THEN now() END)"
+    let options = policy.to_options();
+    let jwks_uri = policy.jwks_uri.clone();
+    if insert {
+        issuers::register(&policy.issuer, options, jwks, jwks_uri)?;
     } else {
-        "UPDATE oauth.issuers SET options = $2, jwks = coalesce($3, jwks),
-             jwks_uri = coalesce($4, jwks_uri),
-             jwks_fetched_at = CASE WHEN $3 IS NOT NULL THEN now() ELSE jwks_fetched_at END,
-             updated_at = now()
-         WHERE issuer = $1"
-    };
-    db::execute(
-        sql,
-        &[
-            policy.issuer.as_str().into(),
-            JsonB(policy.to_options()).into(),
-            jwks.map(JsonB).into(),
-            policy.jwks_uri.clone().into(),
-        ],
-    )?;
+        issuers::update(&policy.issuer, options, jwks, jwks_uri)?;
+    }
     describe(&policy.issuer)
 }
 
@@ -124,12 +96,9 @@ fn store(policy: &IssuerPolicy, jwks: Option<Value>, insert: bool) -> Result<Val
 fn add_issuer(issuer: Option<&str>, options: default!(Option<JsonB>, "'{}'")) -> JsonB {
     let issuer = or_raise(required(issuer, "issuer"));
     let options = options.map(|o| o.0).unwrap_or(json!({}));
-    let exists = or_raise(db::query_json(
-        "SELECT to_jsonb(true) FROM oauth.issuers WHERE issuer = $1",
-        &[issuer.into()],
-    ));
-    if exists.is_some() {
-        super::raise(
+    let exists = or_raise(issuers::exists(issuer));
+    if exists {
+        raise(
             bad_param(format!("issuer {issuer} is already trusted"))
                 .hint("change it with oauth.update_issuer(issuer, options)"),
         );
@@ -152,14 +121,10 @@ fn update_issuer(issuer: Option<&str>, options: Option<JsonB>) -> JsonB {
     let issuer = or_raise(required(issuer, "issuer"));
     let changes = match options.map(|o| o.0) {
         Some(Value::Object(o)) => o,
-        _ => super::raise(bad_param("options must be a JSON object")),
+        _ => raise(bad_param("options must be a JSON object")),
     };
     let current = or_raise(
-        db::query_json(
-            "SELECT options FROM oauth.issuers WHERE issuer = $1 FOR UPDATE",
-            &[issuer.into()],
-        )
-        .and_then(|o| o.ok_or_else(|| unknown(issuer))),
+        issuers::options_for_update(issuer).and_then(|o| o.ok_or_else(|| unknown(issuer))),
     );
     let mut merged = current;
     for (k, v) in changes {
@@ -181,12 +146,8 @@ fn update_issuer(issuer: Option<&str>, options: Option<JsonB>) -> JsonB {
 #[search_path(@extschema@, pg_temp)]
 fn remove_issuer(issuer: Option<&str>) -> bool {
     let issuer = or_raise(required(issuer, "issuer"));
-    let removed = or_raise(db::execute(
-        "DELETE FROM oauth.issuers WHERE issuer = $1",
-        &[issuer.into()],
-    ));
-    if removed == 0 {
-        super::raise(unknown(issuer));
+    if !or_raise(issuers::delete(issuer)) {
+        raise(unknown(issuer));
     }
     or_raise(audit::record(
         "issuer_removed",
@@ -202,13 +163,7 @@ fn remove_issuer(issuer: Option<&str>) -> bool {
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn issuers() -> JsonB {
-    let list = or_raise(db::query_json(
-        &format!(
-            "SELECT coalesce(jsonb_agg(d ORDER BY d->>'issuer'), '[]') FROM ({DESCRIBE}) AS x(d)"
-        ),
-        &[],
-    ))
-    .unwrap_or(json!([]));
+    let list = or_raise(issuers::list());
     let with_discovery = list
         .as_array()
         .into_iter()
@@ -232,17 +187,11 @@ fn set_issuer_jwks(issuer: Option<&str>, jwks: Option<JsonB>, jwks_uri: Option<&
     let jwks_uri = or_raise(required(jwks_uri, "jwks_uri"));
     or_raise(issuer_policy::check_url("jwks_uri", jwks_uri).map_err(bad_param));
     let Some(JsonB(jwks)) = jwks else {
-        super::raise(bad_param("jwks must not be NULL"))
+        raise(bad_param("jwks must not be NULL"))
     };
     let clean = or_raise(sanitized(&jwks));
-    let updated = or_raise(db::execute(
-        "UPDATE oauth.issuers SET jwks = $2, jwks_uri = $3, jwks_fetched_at = now(),
-             last_error = NULL, last_error_at = NULL
-         WHERE issuer = $1",
-        &[issuer.into(), JsonB(clean).into(), jwks_uri.into()],
-    ));
-    if updated == 0 {
-        super::raise(unknown(issuer));
+    if !or_raise(issuers::store_jwks(issuer, clean, jwks_uri)) {
+        raise(unknown(issuer));
     }
     JsonB(or_raise(describe(issuer)))
 }
@@ -257,67 +206,9 @@ fn report_issuer_error(issuer: Option<&str>, error: Option<&str>) {
         .chars()
         .take(1000)
         .collect();
-    let updated = or_raise(db::execute(
-        "UPDATE oauth.issuers SET last_error = $2, last_error_at = now() WHERE issuer = $1",
-        &[issuer.into(), error.into()],
-    ));
-    if updated == 0 {
-        super::raise(unknown(issuer));
+    if !or_raise(issuers::record_error(issuer, &error)) {
+        raise(unknown(issuer));
     }
-}
-
-#[derive(serde::Deserialize)]
-struct StoredIssuer {
-    options: Value,
-    jwks: Value,
-}
-
-/// Verifies a user's session token: ours (checked with our keys) or a trusted issuer's
-/// (checked with its keys and policy, then normalised). Errors are 28000.
-pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
-    let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
-    let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
-    if iss == settings::issuer() {
-        return super::keys::verify_our_session(token);
-    }
-    let stored: StoredIssuer = db::query_row(
-        "SELECT jsonb_build_object('options', options, 'jwks', jwks) FROM oauth.issuers WHERE issuer = $1",
-        &[iss.as_str().into()],
-    )?
-    .ok_or_else(|| {
-        invalid(format!("token issuer {iss} is not trusted"))
-            .hint("an administrator trusts an issuer with oauth.add_issuer")
-    })?;
-    let policy = IssuerPolicy::from_options(&iss, &stored.options)
-        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
-    session_jwt::verify(token, &policy, &stored.jwks, settings::clock_skew()).map_err(|e| {
-        let refused = invalid(e.message(&iss));
-        match e {
-            SessionError::UnknownKey { .. } => {
-                refused.detail(oauth_core::wire::unknown_kid_detail(&iss))
-            }
-            SessionError::Invalid(_) => refused,
-        }
-    })
-}
-
-/// Claims a caller already verified (PostgREST sets `request.jwt.claims` from a token it
-/// checked) judged by the same policy as `verify_session`: `None` when `iss` is not a
-/// trusted issuer, else the normalised session or why it is none.
-pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>, MisuseError> {
-    let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    let options: Option<Value> = db::query_json(
-        "SELECT options FROM oauth.issuers WHERE issuer = $1",
-        &[iss.into()],
-    )?;
-    let Some(options) = options else {
-        return Ok(None);
-    };
-    let policy = IssuerPolicy::from_options(iss, &options)
-        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
-    Ok(Some(session_jwt::normalise(claims.clone(), &policy)))
 }
 
 /// The normalised claims of a valid user session token (`sub`, `role`, `iss`, `aud`, `email`,
@@ -327,5 +218,5 @@ pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>
 #[search_path(@extschema@, pg_temp)]
 fn verify_session(token: Option<&str>) -> JsonB {
     let token = or_raise(required(token, "token"));
-    JsonB(or_raise(verify_session_token(token)))
+    JsonB(or_raise(sessions::verify_session_token(token)))
 }

@@ -1,13 +1,13 @@
 //! `oauth.metadata()`: the authorization server metadata (RFC 8414), which is also the OpenID
 //! Connect discovery document. Endpoints are the front's routes under the issuer URL.
 
-use super::keys::current_signer;
 use super::or_raise;
 use crate::error::MisuseError;
 use crate::model::GrantType;
 use crate::protocol::user_claims;
+use crate::services::keys::current_signer;
 use crate::settings;
-use crate::store::{db, scopes};
+use crate::store::{scopes, signing_keys};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -19,11 +19,7 @@ fn document() -> Result<Value, MisuseError> {
     let url = |path: &str| format!("{issuer}{path}");
     // Creates the first keys if none exist yet, so the algorithms listed are real.
     current_signer()?;
-    let algs: Value = db::query_json(
-        "SELECT jsonb_agg(DISTINCT alg) FROM oauth.signing_keys WHERE status IN ('current', 'next')",
-        &[],
-    )?
-    .unwrap_or(json!([]));
+    let algs = signing_keys::signing_algs()?;
     let mut claims = vec![
         "iss",
         "sub",

@@ -30,7 +30,7 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         )
         .into());
     }
-    super::audit::record(
+    crate::store::audit::record(
         "client_metadata_document_stored",
         Some(url),
         None,

@@ -19,7 +19,6 @@ pub mod registration;
 pub mod resources;
 pub mod revocation;
 pub mod rls;
-pub mod session;
 pub mod token;
 pub mod userinfo;
 

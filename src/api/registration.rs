@@ -35,7 +35,7 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     })?;
     let created = services::clients::create(&md)?;
     let client = &created.client;
-    super::audit::record(
+    crate::store::audit::record(
         "client_created",
         Some(&client.client_id),
         None,

@@ -85,7 +85,7 @@ fn add_resource(
         }
     }
     or_raise(store::add(&parsed[0], name, scopes.clone()));
-    or_raise(super::audit::record(
+    or_raise(crate::store::audit::record(
         "resource_added",
         None,
         None,
@@ -102,7 +102,7 @@ fn remove_resource(resource: Option<&str>) -> bool {
     if !or_raise(store::remove(r)) {
         raise(not_a_resource(r));
     }
-    or_raise(super::audit::record(
+    or_raise(crate::store::audit::record(
         "resource_removed",
         None,
         None,

@@ -2,7 +2,7 @@
 //! way the token endpoint does. A client may revoke only its own tokens; revoking either token
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
-use super::keys::verify_access_token;
+use crate::services::keys::verify_access_token;
 use super::{respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
 use crate::protocol::params::Params;

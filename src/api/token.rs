@@ -306,7 +306,7 @@ fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'"
             "a session token must not carry {k}: that claim belongs to access or ID tokens"
         )));
     }
-    let signer = or_raise(super::keys::current_signer());
+    let signer = or_raise(crate::services::keys::current_signer());
     let now = or_raise(db::now_epoch());
     let mut c = json!({
         "aud": settings::default_audience(),

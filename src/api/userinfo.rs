@@ -1,10 +1,10 @@
 //! `oauth.userinfo(access_token)` (OIDC Core §5.3): the user claims the access token's scopes
 //! release (`services::user_claims` says where they come from).
 
-use super::keys::verify_access_token;
 use super::{respond, set_response_headers, ApiResult};
 use crate::error::OAuthError;
 use crate::protocol::scope;
+use crate::services::keys::verify_access_token;
 use crate::services::user_claims;
 use crate::store::{db, grants};
 use pgrx::prelude::*;

@@ -2,7 +2,7 @@
 //! refresh token of a token family, and the two ways families start (a redeemed code or device
 //! code, a client acting for itself) and end (`revoke_family`).
 
-use crate::api::keys::current_signer;
+use crate::services::keys::current_signer;
 use crate::api::{set_no_store, ApiResult};
 use crate::error::{invalid_grant, Misuse, MisuseError};
 use crate::model::GrantType;

@@ -6,6 +6,8 @@
 pub mod client_auth;
 pub mod clients;
 pub mod issuance;
+pub mod keys;
 pub mod requests;
 pub mod resources;
+pub mod sessions;
 pub mod user_claims;

@@ -1,2 +1,57 @@
-//! Storage of `oauth.audit_log` (placeholder until the keys branch lands).
-pub use crate::api::audit::record;
+//! Storage of `oauth.audit_log`: see `store`. One row per security-relevant event, written in
+//! the same transaction as what it records, so an event is logged exactly when it happened.
+//! Rows carry ids only, never a secret, code or token.
+
+use super::{execute, scalar};
+use crate::error::MisuseError;
+use crate::query;
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::JsonB;
+use serde_json::Value;
+
+/// Longest id stored: a failed authentication may present anything as its client_id.
+const MAX_ID: usize = 256;
+
+fn clip(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.chars().take(MAX_ID).collect())
+}
+
+/// Records `event` for `client_id` / `user_id` with `details`.
+pub fn record(
+    event: &str,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+    details: Value,
+) -> Result<(), MisuseError> {
+    execute(
+        query!("audit/record"),
+        &[
+            event.into(),
+            clip(client_id).into(),
+            clip(user_id).into(),
+            JsonB(details).into(),
+        ],
+    )
+    .map(|_| ())
+}
+
+/// Events as the JSON array handed to administrators, newest first: since `since` (default a
+/// day ago), optionally of one `event` kind and one client, at most `max_rows` (default 1000,
+/// capped at 100000).
+pub fn events(
+    since: Option<TimestampWithTimeZone>,
+    event: Option<&str>,
+    client_id: Option<&str>,
+    max_rows: Option<i32>,
+) -> Result<Value, MisuseError> {
+    Ok(scalar(
+        query!("audit/events"),
+        &[
+            since.into(),
+            event.into(),
+            client_id.into(),
+            max_rows.into(),
+        ],
+    )?
+    .unwrap_or(Value::Array(vec![])))
+}

@@ -1,1 +1,32 @@
-//! Storage of `oauth.purge`: see `store`.
+//! Deletion of what can no longer be used, across the tables that expire: see `store` and
+//! `oauth.purge_expired()`. Each function returns how many rows it deleted.
+
+use super::execute;
+use crate::error::MisuseError;
+use crate::query;
+
+/// Authorization requests and codes past their expiry.
+pub fn authorizations() -> Result<usize, MisuseError> {
+    execute(query!("purge/authorizations"), &[])
+}
+
+/// Expired refresh tokens, and those of families revoked more than `grace_secs` ago.
+pub fn refresh_tokens(grace_secs: f64) -> Result<usize, MisuseError> {
+    execute(query!("purge/refresh_tokens"), &[grace_secs.into()])
+}
+
+/// Token families revoked or unused for more than `grace_secs` that have no refresh token
+/// left.
+pub fn grants(grace_secs: f64) -> Result<usize, MisuseError> {
+    execute(query!("purge/grants"), &[grace_secs.into()])
+}
+
+/// Wrong user codes entered more than `window_secs` ago.
+pub fn user_code_failures(window_secs: f64) -> Result<usize, MisuseError> {
+    execute(query!("purge/user_code_failures"), &[window_secs.into()])
+}
+
+/// Audit rows older than `days`.
+pub fn audit_log(days: i32) -> Result<usize, MisuseError> {
+    execute(query!("purge/audit_log"), &[days.into()])
+}

@@ -1,16 +1,19 @@
-//! Who is calling: the signed-in user of the consent API, read the PostgREST way from
-//! `request.jwt.claims`, or from a session token verified here. A token issued to an OAuth
-//! client (it has `client_id`) is never a user session: otherwise a third-party app holding a
-//! user's access token could approve consents or revoke grants on its own; nor is an ID
-//! token, which any client the user signed in to holds.
+//! Sessions: who is calling. The signed-in user of the consent API, read the PostgREST way from
+//! `request.jwt.claims`, or from a session token verified here (ours, or a trusted issuer's).
+//! A token issued to an OAuth client (it has `client_id`) is never a user session: otherwise a
+//! third-party app holding a user's access token could approve consents or revoke grants on
+//! its own; nor is an ID token, which any client the user signed in to holds.
 
-use super::issuers::{policy_for_claims, verify_session_token};
-use super::ApiResult;
-use crate::error::{Misuse, OAuthError};
+use crate::api::ApiResult;
+use crate::error::{Misuse, MisuseError, OAuthError};
+use crate::protocol::issuer_policy::IssuerPolicy;
 use crate::protocol::prompt;
+use crate::protocol::session_jwt::{self, SessionError};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
+use crate::services::keys;
 use crate::settings;
+use crate::store::issuers;
 use serde_json::Value;
 
 /// The caller as the consent API sees them.
@@ -104,4 +107,44 @@ pub fn from_token(token: Option<&str>) -> ApiResult<Caller> {
         _ => OAuthError::LoginRequired(e.message),
     })?;
     from_claims(&claims)
+}
+
+/// Verifies a user's session token: ours (checked with our keys) or a trusted issuer's
+/// (checked with its keys and policy, then normalised). Errors are 28000.
+pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
+    let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
+    let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
+    if iss == settings::issuer() {
+        return keys::verify_our_session(token);
+    }
+    let stored = issuers::find(&iss)?.ok_or_else(|| {
+        invalid(format!("token issuer {iss} is not trusted"))
+            .hint("an administrator trusts an issuer with oauth.add_issuer")
+    })?;
+    let policy = IssuerPolicy::from_options(&iss, &stored.options)
+        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
+    session_jwt::verify(token, &policy, &stored.jwks, settings::clock_skew()).map_err(|e| {
+        let refused = invalid(e.message(&iss));
+        match e {
+            SessionError::UnknownKey { .. } => {
+                refused.detail(oauth_core::wire::unknown_kid_detail(&iss))
+            }
+            SessionError::Invalid(_) => refused,
+        }
+    })
+}
+
+/// Claims a caller already verified (PostgREST sets `request.jwt.claims` from a token it
+/// checked) judged by the same policy as `verify_session`: `None` when `iss` is not a
+/// trusted issuer, else the normalised session or why it is none.
+pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>, MisuseError> {
+    let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let Some(options) = issuers::options(iss)? else {
+        return Ok(None);
+    };
+    let policy = IssuerPolicy::from_options(iss, &options)
+        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
+    Ok(Some(session_jwt::normalise(claims.clone(), &policy)))
 }

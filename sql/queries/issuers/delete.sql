@@ -1,0 +1,1 @@
+DELETE FROM oauth.issuers WHERE issuer = $1

@@ -1,0 +1,1 @@
+SELECT true AS value FROM oauth.issuers WHERE issuer = $1

@@ -1,0 +1,1 @@
+SELECT options, jwks FROM oauth.issuers WHERE issuer = $1

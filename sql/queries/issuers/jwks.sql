@@ -1,0 +1,1 @@
+SELECT jwks AS value FROM oauth.issuers WHERE issuer = $1

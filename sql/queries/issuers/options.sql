@@ -1,0 +1,1 @@
+SELECT options AS value FROM oauth.issuers WHERE issuer = $1

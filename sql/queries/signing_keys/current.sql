@@ -1,0 +1,1 @@
+SELECT kid, alg FROM oauth.signing_keys WHERE status = 'current'

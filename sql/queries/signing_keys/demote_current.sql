@@ -1,0 +1,1 @@
+UPDATE oauth.signing_keys SET status = 'previous' WHERE status = 'current'

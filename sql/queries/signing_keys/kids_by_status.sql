@@ -1,0 +1,1 @@
+SELECT jsonb_object_agg(status, kid) AS value FROM oauth.signing_keys

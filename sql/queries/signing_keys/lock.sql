@@ -1,0 +1,2 @@
+-- Serialises key changes (rotation, first-use bootstrap, re-encryption) across sessions.
+LOCK TABLE oauth.signing_keys IN SHARE ROW EXCLUSIVE MODE

@@ -1,0 +1,1 @@
+DELETE FROM oauth.signing_keys WHERE status = 'previous'

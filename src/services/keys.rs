@@ -1,0 +1,227 @@
+//! Signing keys: the signer the token functions use, verification of the tokens we issued,
+//! rotation, and encryption at rest of the private keys.
+//!
+//! Rotation moves keys next -> current -> previous and generates a new next, so the JWKS
+//! announces every key one rotation before it signs, and keeps it one rotation after.
+//!
+//! Encryption at rest (see `protocol::key_wrap`): the KEK is read from the file named by
+//! `oauth_server.key_encryption_key_file` (superuser-only setting; the file is readable by the
+//! server's OS user only), never stored in the database. Rotation: point
+//! `oauth_server.previous_key_encryption_key_file` at the old file and the main setting at the
+//! new one, run `oauth.rekey_signing_keys()`, then drop the previous setting.
+
+use crate::error::{internal, Misuse, MisuseError};
+use crate::model::{KeyAlg, KeyStatus};
+use crate::protocol::jws::{self, Signer};
+use crate::protocol::key_wrap::{self, Kek};
+use crate::protocol::token_kind::{self, TokenKind};
+use crate::settings;
+use crate::store::{db, grants, signing_keys};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+thread_local! {
+    // Parsed private keys by kid. A kid names one key forever (it is the key's thumbprint),
+    // so a cached entry never goes stale; rotation only changes which kid is current.
+    static SIGNERS: RefCell<HashMap<String, Rc<Signer>>> = RefCell::new(HashMap::new());
+}
+
+fn insert_key(alg: KeyAlg, status: KeyStatus) -> Result<String, MisuseError> {
+    let k = jws::generate(alg.into())?;
+    let (stored, kek_id) = seal(&k.kid, &k.private_pkcs8)?;
+    signing_keys::insert(&k.kid, alg, status, k.public_jwk, stored, kek_id)?;
+    Ok(k.kid)
+}
+
+/// A fresh current key and a fresh next one.
+fn insert_current_and_next(alg: KeyAlg) -> Result<(), MisuseError> {
+    insert_key(alg, KeyStatus::Current)?;
+    insert_key(alg, KeyStatus::Next)?;
+    Ok(())
+}
+
+/// Creates the first current and next keys if there are none. Keys are made on first use, not
+/// at CREATE EXTENSION, so that restoring a pg_dump does not end up with two current keys.
+fn bootstrap(alg: KeyAlg) -> Result<(), MisuseError> {
+    signing_keys::lock()?;
+    if signing_keys::current()?.is_none() {
+        insert_current_and_next(alg)?;
+    }
+    Ok(())
+}
+
+/// The signer of the current key.
+pub fn current_signer() -> Result<Rc<Signer>, MisuseError> {
+    let mut current = signing_keys::current()?;
+    if current.is_none() {
+        bootstrap(KeyAlg::ES256)?;
+        current = signing_keys::current()?;
+    }
+    let kid = current
+        .ok_or_else(|| internal("no current signing key after bootstrap"))?
+        .kid;
+    if let Some(s) = SIGNERS.with(|c| c.borrow().get(&kid).cloned()) {
+        return Ok(s);
+    }
+    let row = signing_keys::find_private(&kid)?
+        .ok_or_else(|| internal("current signing key vanished"))?;
+    let der = open(&row.kid, &row.private_key, row.kek_id.as_deref())?;
+    let signer = Rc::new(Signer::from_pkcs8(&row.kid, row.alg.into(), &der)?);
+    SIGNERS.with(|c| c.borrow_mut().insert(kid, signer.clone()));
+    Ok(signer)
+}
+
+/// Rotates the signing keys: previous is dropped, current becomes previous, next becomes
+/// current, and a new next key of `alg` is generated. Without a current key, starts over
+/// with a new current and next.
+pub fn rotate(alg: KeyAlg) -> Result<(), MisuseError> {
+    signing_keys::lock()?;
+    if signing_keys::current()?.is_none() {
+        signing_keys::delete_all()?;
+        return insert_current_and_next(alg);
+    }
+    signing_keys::retire_previous()?;
+    signing_keys::demote_current()?;
+    if signing_keys::promote_next()? == 0 {
+        insert_key(alg, KeyStatus::Current)?;
+    }
+    insert_key(alg, KeyStatus::Next)?;
+    Ok(())
+}
+
+/// Verifies a token we issued and that it is of `kind`: signature with one of our keys,
+/// `exp`/`nbf` with the configured clock skew, `iss`, the kind from header and claims, and, for
+/// access tokens, that their grant is not revoked. Invalid tokens are 28000; valid ones of
+/// another kind 42501, naming both kinds.
+fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
+    let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
+    let (kid, _) = jws::peek_header(token).map_err(invalid)?;
+    let jwk = signing_keys::public_jwk(&kid)?
+        .ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
+    let claims =
+        jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
+    let typ = jws::peek_typ(token).map_err(invalid)?;
+    let found = token_kind::of_ours(typ.as_deref(), &claims);
+    // A genuine token of the wrong kind is a privilege failure (42501, 403), not a bad
+    // credential: the caller holds something real, just not what this check accepts.
+    if found != kind {
+        return Err(MisuseError::new(
+            Misuse::Privilege,
+            format!("{} is not {}", capitalised(found.name()), kind.name()),
+        ));
+    }
+    if kind == TokenKind::Access {
+        let sid = claims["session_id"].as_str().unwrap_or_default();
+        if !db::is_uuid(sid) {
+            return Err(invalid("token has no valid session_id".into()));
+        }
+        if !grants::is_live(sid)? {
+            return Err(invalid("token has been revoked".into()));
+        }
+    }
+    Ok(claims)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// An access token we issued whose grant is live: for `verify`, `userinfo`, `introspect`.
+pub fn verify_access_token(token: &str) -> Result<Value, MisuseError> {
+    verify_ours(token, TokenKind::Access)
+}
+
+/// A first-party user session we issued (`oauth.issue_session_token`).
+pub fn verify_our_session(token: &str) -> Result<Value, MisuseError> {
+    verify_ours(token, TokenKind::Session)
+}
+
+fn misconfigured(m: String) -> MisuseError {
+    MisuseError::new(Misuse::Misconfigured, m)
+}
+
+fn read_kek(setting: &str, path: Option<String>) -> Result<Option<Kek>, MisuseError> {
+    let Some(path) = path else { return Ok(None) };
+    let content = std::fs::read(&path)
+        .map_err(|e| misconfigured(format!("{setting}: cannot read {path:?}: {e}")))?;
+    key_wrap::parse(&content)
+        .map(Some)
+        .map_err(|e| misconfigured(format!("{setting}: {e}")))
+}
+
+/// The KEK new keys are sealed with, if one is configured.
+pub fn current_kek() -> Result<Option<Kek>, MisuseError> {
+    read_kek(
+        "oauth_server.key_encryption_key_file",
+        settings::key_encryption_key_file(),
+    )
+}
+
+fn previous_kek() -> Result<Option<Kek>, MisuseError> {
+    read_kek(
+        "oauth_server.previous_key_encryption_key_file",
+        settings::previous_key_encryption_key_file(),
+    )
+}
+
+/// What to store for a new private key: the bytes and the id of the KEK that sealed them
+/// (`None`: stored as is, when no KEK is configured).
+fn seal(kid: &str, der: &[u8]) -> Result<(Vec<u8>, Option<String>), MisuseError> {
+    match current_kek()? {
+        Some(kek) => Ok((
+            key_wrap::wrap(&kek, kid, der).map_err(internal)?,
+            Some(kek.id),
+        )),
+        None => Ok((der.to_vec(), None)),
+    }
+}
+
+/// The PKCS#8 DER of a stored private key.
+fn open(kid: &str, stored: &[u8], kek_id: Option<&str>) -> Result<Vec<u8>, MisuseError> {
+    let Some(wanted) = kek_id else {
+        return Ok(stored.to_vec());
+    };
+    for kek in [current_kek()?, previous_kek()?].into_iter().flatten() {
+        if kek.id == wanted {
+            return key_wrap::unwrap(&kek, kid, stored).map_err(misconfigured);
+        }
+    }
+    Err(misconfigured(format!(
+        "signing key {kid} is encrypted with key-encryption key {wanted}, which is not configured"
+    ))
+    .hint("set oauth_server.key_encryption_key_file (or, during a rotation, oauth_server.previous_key_encryption_key_file) to the file holding it"))
+}
+
+/// What [`rekey`] did.
+pub struct Rekeyed {
+    /// How many keys there are.
+    pub keys: usize,
+    /// How many of them were re-encrypted (the others already were with `kek`).
+    pub rekeyed: usize,
+}
+
+/// Re-encrypts every signing key with `kek` (opening each with the current or the previous
+/// KEK, or reading it as stored when it was never encrypted). The KEK rotation step.
+pub fn rekey(kek: &Kek) -> Result<Rekeyed, MisuseError> {
+    signing_keys::lock()?;
+    let rows = signing_keys::all_private()?;
+    let mut rekeyed = 0;
+    for row in &rows {
+        if row.kek_id.as_deref() == Some(kek.id.as_str()) {
+            continue;
+        }
+        let der = open(&row.kid, &row.private_key, row.kek_id.as_deref())?;
+        let sealed = key_wrap::wrap(kek, &row.kid, &der).map_err(internal)?;
+        signing_keys::rewrap(&row.kid, sealed, &kek.id)?;
+        rekeyed += 1;
+    }
+    Ok(Rekeyed {
+        keys: rows.len(),
+        rekeyed,
+    })
+}
