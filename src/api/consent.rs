@@ -4,13 +4,13 @@
 //! where to send the browser. Each has a variant that takes the session token itself and
 //! verifies it, for callers outside the `request.jwt.claims` trust boundary.
 
-use crate::services::sessions::{self as session, Caller};
 use super::{respond, ApiResult};
 use crate::decisions::auto_approve::{self, ConsentStep};
 use crate::error::{invalid_request, OAuthError};
 use crate::model::AuthorizationKind;
 use crate::protocol::consent;
 use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
+use crate::services::sessions::{self as session, Caller};
 use crate::settings;
 use crate::store::authorizations::{self, Pending};
 use crate::store::{audit, consents, db, user_code_failures};

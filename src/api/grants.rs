@@ -4,9 +4,9 @@
 //! `request.jwt.claims` or takes the session token itself, and never accepts an OAuth client's
 //! access token as the user's session.
 
-use crate::services::sessions::{self as session, Caller};
 use super::{respond, ApiResult};
 use crate::error::OAuthError;
+use crate::services::sessions::{self as session, Caller};
 use crate::store::{audit, authorizations, consents, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;

@@ -2,13 +2,13 @@
 //! way the token endpoint does. A client may revoke only its own tokens; revoking either token
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
-use crate::services::keys::verify_access_token;
 use super::{respond, set_no_store, ApiResult};
 use crate::error::invalid_client;
 use crate::protocol::params::Params;
 use crate::protocol::secret;
 use crate::services::client_auth::authenticate_request;
 use crate::services::issuance::revoke_family;
+use crate::services::keys::verify_access_token;
 use crate::store::db;
 use crate::store::grants::{self, RefreshTokenInfo};
 use pgrx::prelude::*;

@@ -2,12 +2,12 @@
 //! refresh token of a token family, and the two ways families start (a redeemed code or device
 //! code, a client acting for itself) and end (`revoke_family`).
 
-use crate::services::keys::current_signer;
 use crate::api::{set_no_store, ApiResult};
 use crate::error::{invalid_grant, Misuse, MisuseError};
 use crate::model::GrantType;
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::{jws, resource, scope, secret, token_kind};
+use crate::services::keys::current_signer;
 use crate::services::user_claims;
 use crate::settings;
 use crate::store::clients::Client;
