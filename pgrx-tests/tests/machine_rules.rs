@@ -188,6 +188,16 @@ fn client_credentials_is_for_confidential_clients_acting_for_themselves() {
     // The token verifies (its family exists) and is revoked like any other.
     let at = t["access_token"].as_str().unwrap();
     json(&mut c, "SELECT oauth.verify($1)", &[&at]);
+    // A machine family belongs to no user: a session whose sub spells the client's id (a demo
+    // sign-in, an issuer's odd sub) cannot withdraw it as "its" grant.
+    let out = call_as(
+        &mut c,
+        &user(&machine.id),
+        "SELECT oauth.revoke_grant($1)",
+        &machine.id,
+    );
+    assert_eq!(out["error"], "not_found", "{out}");
+    json(&mut c, "SELECT oauth.verify($1)", &[&at]);
     let (openid, _) = token(
         &mut c,
         json!({"grant_type": "client_credentials", "scope": "openid"}),
