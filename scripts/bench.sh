@@ -2,16 +2,21 @@
 # Benchmarks on a throwaway local cluster, all in one run so the ratios compare like with like:
 #   pgbench's built-in simple-update (the machine's baseline)
 #   complete SQL flows/s (authorize -> authorization -> consent -> exchange_code)
+#   exchange_code/s alone (codes made in setup)
 #   refresh grants/s
 #   client_credentials grants/s through oauth.token
 #   session verifications/s: our own ES256 session token, and a trusted issuer's RS256 one
 #   per-row cost of RLS policies over a 1M-row table
-# Environment: BENCH_CLIENTS (default 4), BENCH_SECONDS (default 15).
+# Each with the cluster's CPU time per operation. The cluster keeps PostgreSQL's default
+# durability (fsync, synchronous_commit, full_page_writes on): every grant and rotation is on
+# disk before its answer. BENCH_DURABILITY=fast runs the same on fsync=off etc., for a figure
+# that must be labelled so. Environment: BENCH_CLIENTS (default 8), BENCH_SECONDS (default 15),
+# BENCH_CODES (codes per client for the exchange_code phase, default 2000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench}
 PORT=${OAUTH_BENCH_PORT:-55433}
-C=${BENCH_CLIENTS:-4}
+C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
 PGBIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 
@@ -19,7 +24,7 @@ bash scripts/install-prereqs.sh >/dev/null
 cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
-bash scripts/cluster.sh start "$DIR" "$PORT"
+CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"
 trap 'bash scripts/cluster.sh stop "$DIR"' EXIT
 export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
 psql -X -q -c "CREATE DATABASE bench"
@@ -28,19 +33,48 @@ CID=$(psql -X -At -d bench -c "SELECT c->>'client_id' FROM bench_client")
 CSEC=$(psql -X -At -d bench -c "SELECT c->>'client_secret' FROM bench_client")
 "$PGBIN/pgbench" -i -q -s 10 bench >/dev/null 2>&1
 
+CODES=${BENCH_CODES:-2000}   # per client, for the exchange_code phase
+psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.codes = $((CODES * C))" -f bench/setup_codes.sql >/dev/null
+
 tps() { awk '/^tps = /{printf "%.0f", $3}'; }
 lat() { awk '/^latency average = /{print $4}'; }
 run() { "$PGBIN/pgbench" -n -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
 
-echo "clients=$C seconds=$T ($(nproc) cores)"
-SU=$(run -b simple-update -c "$C" -j 2 -T "$T" | tps)
-FLOW_OUT=$(run -f bench/flow.sql -c "$C" -j 2 -T "$T")
-FLOW=$(echo "$FLOW_OUT" | tps)
-REFRESH_OUT=$(run -f bench/refresh.sql -c "$C" -j 2 -T "$T")
-REFRESH=$(echo "$REFRESH_OUT" | tps)
-for out in "$FLOW_OUT" "$REFRESH_OUT"; do
-  if ! echo "$out" | grep -q "number of failed transactions: 0"; then echo "$out"; echo "benchmark transactions failed" >&2; exit 1; fi
-done
+# CPU time of the whole cluster in clock ticks: every live Postgres process plus the children
+# the postmaster has reaped (pgbench's backends exit at the end of each run).
+PM_PID=$(head -1 "$DIR/data/postmaster.pid")
+TICK=$(getconf CLK_TCK)
+cluster_ticks() {
+  local t pid f
+  read -r -a f <"/proc/$PM_PID/stat"
+  t=$((f[13] + f[14] + f[15] + f[16]))
+  for pid in $(pgrep -P "$PM_PID"); do
+    if read -r -a f <"/proc/$pid/stat" 2>/dev/null; then t=$((t + f[13] + f[14])); fi
+  done
+  echo "$t"
+}
+# measure NAME pgbench-args…: runs pgbench, fails the run on any failed transaction, and sets
+# RATE_<NAME> (transactions/s) and CPU_<NAME> (ms of cluster CPU per transaction).
+measure() {
+  local name=$1 t0 t1 out n
+  shift
+  t0=$(cluster_ticks)
+  out=$(run "$@")
+  sleep 0.3 # let the postmaster reap the exiting backends
+  t1=$(cluster_ticks)
+  if ! echo "$out" | grep -q "number of failed transactions: 0"; then
+    echo "$out"; echo "benchmark $name: transactions failed" >&2; exit 1
+  fi
+  n=$(echo "$out" | awk '/number of transactions actually processed/{print $6}' | cut -d/ -f1)
+  printf -v "RATE_$name" '%s' "$(echo "$out" | tps)"
+  printf -v "CPU_$name" '%s' "$(awk -v d=$((t1 - t0)) -v n="$n" -v k="$TICK" 'BEGIN{printf "%.3f", d*1000/k/n}')"
+}
+
+echo "clients=$C seconds=$T ($(nproc) cores) durability=${BENCH_DURABILITY:-durable} ($(psql -X -At -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"))"
+measure SU -b simple-update -c "$C" -j 2 -T "$T"
+measure FLOW -f bench/flow.sql -c "$C" -j 2 -T "$T"
+measure REFRESH -f bench/refresh.sql -c "$C" -j 2 -T "$T"
+measure EXCHANGE -f bench/exchange_code.sql -c "$C" -j 2 -t "$CODES"
 # A refresh that failed would leave NULL in its chain.
 [ "$(psql -X -At -d bench -c 'SELECT count(*) FROM bench_rt WHERE token IS NULL')" = 0 ] || { echo "a refresh failed" >&2; exit 1; }
 
@@ -48,9 +82,7 @@ done
 MACHINE=$(psql -X -At -d bench -c "SELECT oauth.create_client('bench machine', ARRAY[]::text[], 'confidential', grant_types => ARRAY['client_credentials'])")
 BASIC="Basic $(printf '%s:%s' "$(echo "$MACHINE" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_id))')" \
   "$(echo "$MACHINE" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_secret))')" | base64 -w0)"
-CC_OUT=$(run -f bench/client_credentials.sql -D basic="$BASIC" -c "$C" -j 2 -T "$T")
-echo "$CC_OUT" | grep -q "number of failed transactions: 0" || { echo "$CC_OUT"; exit 1; }
-CC=$(echo "$CC_OUT" | tps)
+measure CC -f bench/client_credentials.sql -D basic="$BASIC" -c "$C" -j 2 -T "$T"
 [ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'client_credentials'")" -gt 0 ] \
   || { echo "client_credentials issued nothing" >&2; exit 1; }
 
@@ -62,13 +94,8 @@ SELECT oauth.add_issuer(:'j'::jsonb->>'issuer',
   jsonb_build_object('jwks', :'j'::jsonb->'jwks', 'refresh', false));
 SQL
 ISSUER_TOKEN=$(echo "$ISSUER_JSON" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).token))')
-VERIFY_OWN_OUT=$(run -f bench/verify_session.sql -D tok="$OWN_TOKEN" -c "$C" -j 2 -T "$T")
-VERIFY_ISSUER_OUT=$(run -f bench/verify_session.sql -D tok="$ISSUER_TOKEN" -c "$C" -j 2 -T "$T")
-for out in "$VERIFY_OWN_OUT" "$VERIFY_ISSUER_OUT"; do
-  if ! echo "$out" | grep -q "number of failed transactions: 0"; then echo "$out"; echo "verification failed" >&2; exit 1; fi
-done
-VERIFY_OWN=$(echo "$VERIFY_OWN_OUT" | tps)
-VERIFY_ISSUER=$(echo "$VERIFY_ISSUER_OUT" | tps)
+measure VOWN -f bench/verify_session.sql -D tok="$OWN_TOKEN" -c "$C" -j 2 -T "$T"
+measure VISS -f bench/verify_session.sql -D tok="$ISSUER_TOKEN" -c "$C" -j 2 -T "$T"
 
 RLS_T=$(( T < 10 ? T : 10 ))
 BASE=$(run -f bench/rls_baseline.sql -c 1 -T "$RLS_T" | lat)
@@ -77,15 +104,20 @@ RAW=$(run -f bench/rls_raw.sql -c 1 -T "$RLS_T" | lat)
 INITPLAN=$(run -f bench/rls_initplan.sql -c 1 -T "$RLS_T" | lat)
 ROWS=$(psql -X -At -d bench -c "SELECT count(*) FROM docs_baseline")
 
-awk -v su="$SU" -v flow="$FLOW" -v refresh="$REFRESH" -v cc="$CC" -v vown="$VERIFY_OWN" -v viss="$VERIFY_ISSUER" -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" \
-    -v initplan="$INITPLAN" -v rows="$ROWS" -v c="$C" 'BEGIN {
-  printf "\n| measure (%d clients) | result | ratio to simple-update TPS |\n|---|---|---|\n", c
-  printf "| pgbench simple-update | %d TPS | 1.00 |\n", su
-  printf "| complete SQL flows (authorize, authorization, consent, exchange_code) | %d flows/s | %.2f |\n", flow, flow/su
-  printf "| refresh grants (rotation + signed access token) | %d refreshes/s | %.2f |\n", refresh, refresh/su
-  printf "| client_credentials grants (`oauth.token`, Basic auth, signed access token) | %d grants/s | %.2f |\n", cc, cc/su
-  printf "| `verify_session`, our ES256 session token | %d verifications/s | %.2f |\n", vown, vown/su
-  printf "| `verify_session`, a trusted issuer\047s RS256 session token (Clerk-shaped) | %d verifications/s | %.2f |\n", viss, viss/su
+row() { # label rate unit cpu
+  awk -v l="$1" -v r="$2" -v u="$3" -v cpu="$4" -v su="$RATE_SU" 'BEGIN{printf "| %s | %d %s | %.2f | %.3f ms |\n", l, r, u, r/su, cpu}'
+}
+printf "\n| measure (%d clients) | result | ratio to simple-update TPS | cluster CPU per operation |\n|---|---|---|---|\n" "$C"
+row "pgbench simple-update" "$RATE_SU" TPS "$CPU_SU"
+row "complete SQL flows (authorize, authorization, consent, exchange_code)" "$RATE_FLOW" flows/s "$CPU_FLOW"
+row "\`exchange_code\` (code made in setup; access, ID and refresh token)" "$RATE_EXCHANGE" exchanges/s "$CPU_EXCHANGE"
+row "refresh grants (rotation + signed access and ID token)" "$RATE_REFRESH" refreshes/s "$CPU_REFRESH"
+row "client_credentials grants (\`oauth.token\`, Basic auth, signed access token)" "$RATE_CC" grants/s "$CPU_CC"
+row "\`verify_session\`, our ES256 session token" "$RATE_VOWN" verifications/s "$CPU_VOWN"
+row "\`verify_session\`, a trusted issuer's RS256 session token (Clerk-shaped)" "$RATE_VISS" verifications/s "$CPU_VISS"
+echo "(cluster CPU: user + system time of every Postgres process over the run, per transaction; pgbench runs on the same $(nproc) cores)"
+
+awk -v base="$BASE" -v helper="$HELPER" -v raw="$RAW" -v initplan="$INITPLAN" -v rows="$ROWS" 'BEGIN {
   printf "\n| RLS over %d rows, 1 client | scan latency | policy cost per row |\n|---|---|---|\n", rows
   printf "| no policy, constant filter (baseline) | %.1f ms | - |\n", base
   printf "| `client_id = oauth.client_id()` | %.1f ms | %.0f ns |\n", helper, (helper-base)*1e6/rows

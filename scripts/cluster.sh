@@ -15,6 +15,15 @@ as_pg() {
   fi
 }
 
+# CLUSTER_DURABILITY=durable keeps PostgreSQL's defaults (every commit flushed to disk), as the
+# benchmarks need; the default, fast, turns fsync, synchronous_commit and full-page writes off,
+# which is right for throwaway test clusters and wrong for any figure called durable.
+case "${CLUSTER_DURABILITY:-fast}" in
+  durable) durability="" ;;
+  fast) durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" ;;
+  *) echo "CLUSTER_DURABILITY is durable or fast" >&2; exit 2 ;;
+esac
+
 cmd=${1:?start|stop}; dir=${2:?cluster directory}
 case "$cmd" in
   start)
@@ -27,7 +36,7 @@ case "$cmd" in
     fi
     as_pg mkdir -p "$dir/sock"
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/data/postgres.log" -w -t 60 \
-      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB $durability" \
       start >/dev/null || { tail -30 "$dir/data/postgres.log"; exit 1; }
     ;;
   stop)

@@ -14,7 +14,11 @@ row_type! {
     }
 }
 
-fn read(sql: &str, user_id: &str, client_id: &str) -> Result<ScopesByAudience, MisuseError> {
+fn read(
+    sql: &'static str,
+    user_id: &str,
+    client_id: &str,
+) -> Result<ScopesByAudience, MisuseError> {
     match one::<ConsentRow>(sql, &[user_id.into(), client_id.into()])? {
         None => Ok(ScopesByAudience::default()),
         Some(r) => serde_json::from_value(r.scopes_by_audience)

@@ -13,20 +13,23 @@ fn spi_failure(e: pgrx::spi::SpiError) -> MisuseError {
 }
 
 /// First column of the first row as JSON, if there is a row (and it is not NULL).
-pub fn query_json(sql: &str, args: &[DatumWithOid]) -> Result<Option<Value>, MisuseError> {
+pub fn query_json(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<Value>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), args)?;
+        let table = super::run(client, sql, Some(1), args)?;
         if table.is_empty() {
             return Ok(None);
         }
-        Ok(table.first().get_one::<JsonB>()?.map(|j| j.0))
+        Ok(table
+            .first()
+            .get_one::<JsonB>()
+            .map_err(spi_failure)?
+            .map(|j| j.0))
     })
-    .map_err(spi_failure)
 }
 
 /// First row deserialized into `T`.
 pub fn query_row<T: DeserializeOwned>(
-    sql: &str,
+    sql: &'static str,
     args: &[DatumWithOid],
 ) -> Result<Option<T>, MisuseError> {
     match query_json(sql, args)? {
@@ -37,17 +40,13 @@ pub fn query_row<T: DeserializeOwned>(
     }
 }
 
-/// A statement whose result is not needed; returns the number of rows it processed.
-pub fn execute(sql: &str, args: &[DatumWithOid]) -> Result<usize, MisuseError> {
-    Spi::connect_mut(|client| client.update(sql, None, args).map(|t| t.len())).map_err(spi_failure)
-}
-
 /// Seconds since the epoch of the transaction's `now()`, so every timestamp of one call agrees
-/// with what the SQL side writes.
+/// with what the SQL side writes. Read from the backend directly: a query for it cost as much
+/// as a table lookup.
 pub fn now_epoch() -> Result<i64, MisuseError> {
-    Spi::get_one::<i64>("SELECT floor(extract(epoch FROM now()))::bigint")
-        .map_err(spi_failure)?
-        .ok_or_else(|| internal("now() returned NULL"))
+    // TimestampTz: microseconds since 2000-01-01 UTC, the Unix epoch plus 946,684,800 s.
+    let micros = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    Ok(micros.div_euclid(1_000_000) + 946_684_800)
 }
 
 /// Decodes the `\x…` / hex form of a bytea that came through JSON.

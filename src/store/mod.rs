@@ -21,9 +21,12 @@ use crate::error::{internal, MisuseError};
 use crate::model;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{SpiHeapTupleData, SpiResult};
+use pgrx::spi::{OwnedPreparedStatement, SpiHeapTupleData, SpiResult};
 use pgrx::JsonB;
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The text of `sql/queries/<name>.sql`, compiled into the library.
 #[macro_export]
@@ -132,10 +135,51 @@ macro_rules! row_type {
     };
 }
 
+/// Runs one of the store's statements through a plan prepared once per backend. Parsing and
+/// analysing the text was most of a short statement's cost; Postgres's plan cache still
+/// replans when a table, an index, the search_path or the role under RLS changes, so a cached
+/// plan never runs against a schema it was not made for. Only `'static` texts (the
+/// `sql/queries` files) are cached, so the cache is bounded by the queries compiled in.
+fn run<'conn>(
+    client: &mut pgrx::spi::SpiClient<'conn>,
+    sql: &'static str,
+    limit: Option<std::os::raw::c_long>,
+    args: &[DatumWithOid],
+) -> Result<pgrx::spi::SpiTupleTable<'conn>, MisuseError> {
+    let oids: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
+    let cached = PLANS.with(|plans| {
+        plans
+            .borrow()
+            .get(&(sql.as_ptr() as usize, oids.clone()))
+            .cloned()
+    });
+    let plan = match cached {
+        Some(plan) => plan,
+        None => {
+            let types: Vec<PgOid> = oids.iter().map(|o| PgOid::from(*o)).collect();
+            let plan = Rc::new(client.prepare_mut(sql, &types).map_err(spi_failure)?.keep());
+            PLANS.with(|plans| {
+                plans
+                    .borrow_mut()
+                    .insert((sql.as_ptr() as usize, oids), plan.clone())
+            });
+            plan
+        }
+    };
+    client.update(&*plan, limit, args).map_err(spi_failure)
+}
+
+thread_local! {
+    /// Prepared plans by (query text address, argument types): the texts are `'static`, so
+    /// the address names the query.
+    static PLANS: RefCell<HashMap<(usize, Vec<pg_sys::Oid>), Rc<OwnedPreparedStatement>>> =
+        RefCell::new(HashMap::new());
+}
+
 /// The first row of a statement (which may change rows: `UPDATE … RETURNING`), if any.
-pub fn one<T: FromRow>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>, MisuseError> {
+pub fn one<T: FromRow>(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), args).map_err(spi_failure)?;
+        let table = run(client, sql, Some(1), args)?;
         match table.into_iter().next() {
             Some(row) => T::from_row(&row).map(Some),
             None => Ok(None),
@@ -144,17 +188,20 @@ pub fn one<T: FromRow>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>, Mi
 }
 
 /// Every row of a statement.
-pub fn all<T: FromRow>(sql: &str, args: &[DatumWithOid]) -> Result<Vec<T>, MisuseError> {
+pub fn all<T: FromRow>(sql: &'static str, args: &[DatumWithOid]) -> Result<Vec<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = client.update(sql, None, args).map_err(spi_failure)?;
+        let table = run(client, sql, None, args)?;
         table.into_iter().map(|row| T::from_row(&row)).collect()
     })
 }
 
 /// The column named `value` of the first row, if there is a row and the value is not NULL.
-pub fn scalar<T: Column>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>, MisuseError> {
+pub fn scalar<T: Column>(
+    sql: &'static str,
+    args: &[DatumWithOid],
+) -> Result<Option<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), args).map_err(spi_failure)?;
+        let table = run(client, sql, Some(1), args)?;
         match table.into_iter().next() {
             Some(row) => T::read(&row, "value").map_err(spi_failure),
             None => Ok(None),
@@ -163,6 +210,6 @@ pub fn scalar<T: Column>(sql: &str, args: &[DatumWithOid]) -> Result<Option<T>, 
 }
 
 /// A statement whose rows are not needed; the number of rows it processed.
-pub fn execute(sql: &str, args: &[DatumWithOid]) -> Result<usize, MisuseError> {
-    Spi::connect_mut(|client| client.update(sql, None, args).map(|t| t.len())).map_err(spi_failure)
+pub fn execute(sql: &'static str, args: &[DatumWithOid]) -> Result<usize, MisuseError> {
+    Spi::connect_mut(|client| run(client, sql, None, args).map(|t| t.len()))
 }
