@@ -169,10 +169,13 @@ fn run<'conn>(
     client.update(&*plan, limit, args).map_err(spi_failure)
 }
 
+/// A query's text address and its argument types.
+type PlanKey = (usize, Vec<pg_sys::Oid>);
+
 thread_local! {
     /// Prepared plans by (query text address, argument types): the texts are `'static`, so
     /// the address names the query.
-    static PLANS: RefCell<HashMap<(usize, Vec<pg_sys::Oid>), Rc<OwnedPreparedStatement>>> =
+    static PLANS: RefCell<HashMap<PlanKey, Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
 }
 
