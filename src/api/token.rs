@@ -224,7 +224,7 @@ fn refresh_grant(
         requested_scope,
         requested_resources,
     );
-    let grant_id = row.map(|r| r.grant_id).unwrap_or_default();
+    let (grant_id, current_kid) = row.map(|r| (r.grant_id, r.current_kid)).unwrap_or_default();
     match outcome {
         RefreshOutcome::Refuse(e) => Err(e.into()),
         RefreshOutcome::Reused => {
@@ -232,11 +232,20 @@ fn refresh_grant(
             Err(refresh_decision::reuse_error().into())
         }
         RefreshOutcome::Rotate { scopes, audience } => {
-            grants::mark_refresh_used(hash)?;
-            grants::touch(&grant_id)?;
-            let grant =
-                grants::find(&grant_id)?.ok_or_else(|| crate::error::internal("grant vanished"))?;
-            issuance::issue_tokens(&grant, &client, &scopes, None, &audience)
+            // The rotation and the next token are one statement; the client may refresh (it
+            // was authenticated for this grant) and the family is a user's (machines get none).
+            let next = secret::random_token(secret::TOKEN_BYTES);
+            let grant = grants::rotate(
+                &grant_id,
+                hash,
+                secret::hash(&next),
+                settings::refresh_token_lifetime(),
+            )?;
+            let done = issuance::Done {
+                current_kid,
+                refresh_token: Some(next),
+            };
+            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, done)
         }
     }
 }

@@ -54,14 +54,25 @@ fn bootstrap(alg: KeyAlg) -> Result<(), MisuseError> {
 
 /// The signer of the current key.
 pub fn current_signer() -> Result<Rc<Signer>, MisuseError> {
-    let mut current = signing_keys::current()?;
-    if current.is_none() {
-        bootstrap(KeyAlg::ES256)?;
-        current = signing_keys::current()?;
-    }
-    let kid = current
-        .ok_or_else(|| internal("no current signing key after bootstrap"))?
-        .kid;
+    signer_of_current(None)
+}
+
+/// The signer of the current key, whose id a statement of the caller's has just read
+/// (`None`: look it up, and make the first keys if there are none).
+pub fn signer_of_current(current_kid: Option<String>) -> Result<Rc<Signer>, MisuseError> {
+    let kid = match current_kid {
+        Some(kid) => kid,
+        None => {
+            let mut current = signing_keys::current()?;
+            if current.is_none() {
+                bootstrap(KeyAlg::ES256)?;
+                current = signing_keys::current()?;
+            }
+            current
+                .ok_or_else(|| internal("no current signing key after bootstrap"))?
+                .kid
+        }
+    };
     if let Some(s) = SIGNERS.with(|c| c.borrow().get(&kid).cloned()) {
         return Ok(s);
     }

@@ -52,10 +52,6 @@ pub fn start(f: NewFamily) -> Result<Grant, MisuseError> {
     .ok_or_else(|| internal("grant insert returned nothing"))
 }
 
-pub fn find(id: &str) -> Result<Option<Grant>, MisuseError> {
-    one(query!("grants/find"), &[id.into()])
-}
-
 row_type! {
     /// Whose a live family is, for userinfo.
     pub struct LiveGrant {
@@ -95,11 +91,6 @@ pub fn revoke_for(user_id: &str, client_id: &str) -> Result<usize, MisuseError> 
     )
 }
 
-/// Records that a family was used (a refresh).
-pub fn touch(id: &str) -> Result<(), MisuseError> {
-    execute(query!("grants/touch"), &[id.into()]).map(|_| ())
-}
-
 /// Stores a new refresh token of the family, valid for `lifetime_secs`.
 pub fn add_refresh_token(
     grant_id: &str,
@@ -127,6 +118,8 @@ row_type! {
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,
+        /// The current signing key's id, when there is one.
+        pub current_kid: Option<String>,
     }
 }
 
@@ -137,13 +130,24 @@ pub fn lock_refresh_token(token_hash: [u8; 32]) -> Result<Option<LockedRefreshTo
     )
 }
 
-/// Marks a refresh token used: presenting it again is reuse.
-pub fn mark_refresh_used(token_hash: [u8; 32]) -> Result<(), MisuseError> {
-    execute(
-        query!("grants/mark_refresh_used"),
-        &[token_hash.to_vec().into()],
-    )
-    .map(|_| ())
+/// Rotates a family's refresh token: the presented one (`used_hash`) is used, presenting it
+/// again is reuse; `next_hash` is stored, valid for `lifetime_secs`; the family is touched.
+pub fn rotate(
+    grant_id: &str,
+    used_hash: [u8; 32],
+    next_hash: [u8; 32],
+    lifetime_secs: i64,
+) -> Result<Grant, MisuseError> {
+    one(
+        query!("grants/rotate"),
+        &[
+            used_hash.to_vec().into(),
+            grant_id.into(),
+            next_hash.to_vec().into(),
+            (lifetime_secs as f64).into(),
+        ],
+    )?
+    .ok_or_else(|| internal("the family of a locked refresh token vanished"))
 }
 
 row_type! {

@@ -1,7 +1,8 @@
 -- Locks the token row: concurrent presentations of one token serialise here, and all but the
--- first see it used.
+-- first see it used. Also names the current signing key, so issuing needs no lookup of its own.
 SELECT g.id::text AS grant_id, g.client_id, g.scopes, g.resources,
        t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired,
-       g.revoked_at IS NOT NULL AS revoked
+       g.revoked_at IS NOT NULL AS revoked,
+       (SELECT k.kid FROM oauth.signing_keys k WHERE k.status = 'current') AS current_kid
 FROM oauth.refresh_tokens t JOIN oauth.grants g ON g.id = t.grant_id
 WHERE t.token_hash = $1 FOR UPDATE OF t
