@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # HTTP benchmark on loopback, everything in one run so the ratios compare like with like:
 #   oauth-front (release) on a throwaway cluster  vs  oidc-provider (npm, in-memory storage)
-#   refresh grants/s and complete returning-user flows/s through each, same load generator
-#   (e2e/bench/load.js), same client behaviour, ES256 ID token + JWT access token each time;
-#   plus the same refreshes as direct SQL calls (pgbench) to show the front's overhead.
+#   complete flows/s of new users (sign-in, authorize, consent page, approval, code exchange),
+#   returning-user flows/s and refresh grants/s through each, same load generator
+#   (e2e/bench/load.js), same client behaviour, ES256 ID token + JWT access token each time,
+#   every response checked (an error fails the run); plus the same refreshes as direct SQL
+#   calls (pgbench) to show the front's overhead, and the cluster's CPU per operation.
+# The cluster keeps PostgreSQL's default durability (every commit on disk before the answer);
+# BENCH_DURABILITY=fast runs it on fsync=off etc., a figure that must be labelled so.
 # Environment: BENCH_CLIENTS (default 8), BENCH_SECONDS (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +24,7 @@ cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null
 cargo build --release -p oauth-front 2>/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
-bash scripts/cluster.sh start "$DIR" "$PORT"
+CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; bash scripts/cluster.sh stop "$DIR"; }
 trap cleanup EXIT
@@ -44,21 +48,52 @@ for _ in $(seq 50); do
 done
 
 load() { (cd e2e && CLIENT_ID=$1 CLIENT_SECRET="$CSEC" node bench/load.js "$2" "$3" "$4" "$C" "$T"); }
-field() { node -e "const r = JSON.parse(process.argv[1]); if (r.errors) { console.error(JSON.stringify(r)); process.exit(1) } console.log(r.per_second)" "$1"; }
+field() { node -e "const r = JSON.parse(process.argv[1]); if (r.errors) { console.error(JSON.stringify(r)); process.exit(1) } console.log(r[process.argv[2]])" "$1" "$2"; }
 
-echo "clients=$C seconds=$T ($(nproc) cores)"
-OURS_REFRESH=$(field "$(load "$CID" ours refresh "http://127.0.0.1:$FRONT_PORT")")
-OP_REFRESH=$(field "$(load bench oidc-provider refresh "http://127.0.0.1:$OP_PORT")")
-OURS_FLOW=$(field "$(load "$CID" ours flow "http://127.0.0.1:$FRONT_PORT")")
-OP_FLOW=$(field "$(load bench oidc-provider flow "http://127.0.0.1:$OP_PORT")")
+# CPU time of the whole cluster in clock ticks: every live Postgres process plus the children
+# the postmaster has reaped.
+PM_PID=$(head -1 "$DIR/data/postmaster.pid")
+TICK=$(getconf CLK_TCK)
+cluster_ticks() {
+  local t pid f
+  read -r -a f <"/proc/$PM_PID/stat"
+  t=$((f[13] + f[14] + f[15] + f[16]))
+  for pid in $(pgrep -P "$PM_PID"); do
+    if read -r -a f <"/proc/$pid/stat" 2>/dev/null; then t=$((t + f[13] + f[14])); fi
+  done
+  echo "$t"
+}
+per_op_ms() { awk -v d="$1" -v n="$2" -v k="$TICK" 'BEGIN{printf "%.3f", d*1000/k/n}'; }
+# ours MODE: sets RATE and CPU (ms of cluster CPU per operation) for oauth-front.
+ours() {
+  local t0 out
+  t0=$(cluster_ticks)
+  out=$(load "$CID" ours "$1" "http://127.0.0.1:$FRONT_PORT")
+  RATE=$(field "$out" per_second)
+  CPU=$(per_op_ms $(($(cluster_ticks) - t0)) "$(field "$out" ops)")
+}
+op() { field "$(load bench oidc-provider "$1" "http://127.0.0.1:$OP_PORT")" per_second; }
+
+echo "clients=$C seconds=$T ($(nproc) cores) durability=${BENCH_DURABILITY:-durable} ($(psql -X -At -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"))"
+ours fresh; OURS_FRESH=$RATE; CPU_FRESH=$CPU
+OP_FRESH=$(op fresh)
+ours flow; OURS_FLOW=$RATE; CPU_FLOW=$CPU
+OP_FLOW=$(op flow)
+ours refresh; OURS_REFRESH=$RATE; CPU_REFRESH=$CPU
+OP_REFRESH=$(op refresh)
+T0=$(cluster_ticks)
 SQL_OUT=$("$PGBIN/pgbench" -n -d bench -D cid="$CID" -D csec="$CSEC" -f bench/refresh.sql -c "$C" -j 2 -T "$T" 2>&1)
+sleep 0.3
 echo "$SQL_OUT" | grep -q "number of failed transactions: 0" || { echo "$SQL_OUT"; exit 1; }
 SQL_REFRESH=$(echo "$SQL_OUT" | awk '/^tps = /{printf "%.0f", $3}')
+CPU_SQL=$(per_op_ms $(($(cluster_ticks) - T0)) "$(echo "$SQL_OUT" | awk '/actually processed/{print $6}' | cut -d/ -f1)")
 
-awk -v orr="$OURS_REFRESH" -v opr="$OP_REFRESH" -v of="$OURS_FLOW" -v opf="$OP_FLOW" -v sr="$SQL_REFRESH" -v c="$C" 'BEGIN {
-  printf "\n| over HTTP, %d concurrent clients | oauth-front | oidc-provider | ratio |\n|---|---|---|---|\n", c
-  printf "| refresh grants/s | %d | %d | %.2fx |\n", orr, opr, orr/opr
-  printf "| complete flows/s (returning user: authorize, consent step, token) | %d | %d | %.2fx |\n", of, opf, of/opf
+awk -v orr="$OURS_REFRESH" -v opr="$OP_REFRESH" -v of="$OURS_FLOW" -v opf="$OP_FLOW" -v ofr="$OURS_FRESH" -v opfr="$OP_FRESH" \
+    -v sr="$SQL_REFRESH" -v c="$C" -v cfr="$CPU_FRESH" -v cf="$CPU_FLOW" -v cr="$CPU_REFRESH" -v cs="$CPU_SQL" 'BEGIN {
+  printf "\n| over HTTP, %d concurrent clients | oauth-front | oidc-provider | ratio | cluster CPU per operation (ours) |\n|---|---|---|---|---|\n", c
+  printf "| complete flows/s, new users (sign-in, authorize, consent page, approve, token) | %d | %d | %.2fx | %.3f ms |\n", ofr, opfr, ofr/opfr, cfr
+  printf "| returning-user flows/s (authorize, consent step, token) | %d | %d | %.2fx | %.3f ms |\n", of, opf, of/opf, cf
+  printf "| refresh grants/s | %d | %d | %.2fx | %.3f ms |\n", orr, opr, orr/opr, cr
   printf "\n| refresh grants/s, %d clients | direct SQL (pgbench) | through oauth-front | front keeps |\n|---|---|---|---|\n", c
-  printf "| oauth.refresh | %d | %d | %.0f%% |\n", sr, orr, 100*orr/sr
+  printf "| oauth.refresh | %d (%.3f ms CPU each) | %d | %.0f%% |\n", sr, cs, orr, 100*orr/sr
 }'

@@ -3,6 +3,9 @@
 //   node load.js <ours|oidc-provider> <refresh|flow> <base-url> <concurrency> <seconds>
 // refresh: each worker rotates its own refresh token chain (grant_type=refresh_token).
 // flow:    a returning user with a prior consent: authorize -> (consent step) -> code -> token.
+// fresh:   a complete flow of a new user: sign-in, authorize, the consent page, approval, code
+//          -> token (ours: the demo sign-in and the consent API; oidc-provider: a new cookie jar,
+//          its interaction logs a new account in and records its consent).
 // mixed:   (ours only; the soak) a flow, three refreshes, userinfo, introspection of the access
 //          token and revocation of the refresh token: every hot endpoint in one iteration.
 // PROGRESS_SECONDS (env): also print a progress line to stderr that often.
@@ -52,13 +55,20 @@ const expect = (cond, what) => { if (!cond) throw new Fail(what); };
 
 // One worker's identity: ours uses a user session token (the consent page's); oidc-provider
 // a browser cookie jar.
-async function newWorker(i) {
-  const w = { user: `bench-user-${i}`, cookies: new Map() };
+async function signIn(w, user) {
+  w.user = user;
+  w.cookies = new Map();
   if (target === "ours") {
     const r = await request("POST", `${base}/demo/session`, { headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: w.user }) });
+    expect(r.status === 200, `sign-in ${r.status} ${r.body}`);
     w.session = JSON.parse(r.body).session_token;
   }
+}
+
+async function newWorker(i) {
+  const w = {};
+  await signIn(w, `bench-user-${i}`);
   return w;
 }
 
@@ -79,6 +89,7 @@ async function code(w, p) {
     const id = new URL(a.headers.location).searchParams.get("authorization_id");
     const auth = { authorization: `Bearer ${w.session}` };
     let d = JSON.parse((await request("GET", `${base}/oauth/authorizations/${id}`, { headers: auth })).body);
+    expect(!w.expectConsent || (!d.redirect_to && d.client), `a new user was not asked: ${JSON.stringify(d)}`);
     if (!d.redirect_to) {
       d = JSON.parse((await request("POST", `${base}/oauth/authorizations/${id}/consent`,
         { headers: { ...auth, "content-type": "application/json" }, body: '{"approve":true}' })).body);
@@ -91,7 +102,11 @@ async function code(w, p) {
     keepCookies(w, r);
     expect(r.status >= 300 && r.status < 400, `oidc-provider ${url} ${r.status} ${r.body.slice(0, 200)}`);
     const next = new URL(r.headers.location, base);
-    if (next.href.startsWith(REDIRECT)) return next.searchParams.get("code");
+    if (next.pathname.startsWith("/interaction/")) w.asked = true;
+    if (next.href.startsWith(REDIRECT)) {
+      expect(!w.expectConsent || w.asked, "a new user was not asked");
+      return next.searchParams.get("code");
+    }
     url = next.href;
   }
   throw new Fail("too many redirects");
@@ -152,7 +167,14 @@ const progress = every > 0 && setInterval(() => console.error(JSON.stringify({
 await Promise.all(workers.map(async (w) => {
   while (Date.now() < end) {
     try {
-      if (mode === "refresh") await refresh(w); else if (mode === "mixed") await mixed(w); else await exchange(w);
+      if (mode === "refresh") await refresh(w);
+      else if (mode === "mixed") await mixed(w);
+      else if (mode === "fresh") {
+        await signIn(w, `fresh-${randomBytes(9).toString("base64url")}`);
+        w.expectConsent = true;
+        w.asked = false;
+        await exchange(w);
+      } else await exchange(w);
       ops++;
     } catch (e) {
       errors++;

@@ -1,7 +1,8 @@
 // oidc-provider (panva's certified Node.js OpenID Provider) configured like our bench setup:
 // ES256 signing, PKCE S256 required, a confidential client_secret_basic client, refresh token
 // rotation, JWT access tokens for a resource, an ID token per grant. Its interaction (login +
-// consent) is answered by this file at once for user "alice", the way our consent page
+// consent) is answered by this file at once: a browser without a session signs in as a new
+// account and approves; a returning one has its grant already, as our consent page
 // auto-approves a returning user. Storage: oidc-provider's in-memory adapter.
 import { createServer } from "node:http";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -55,13 +56,15 @@ createServer(async (req, res) => {
     try {
       const details = await provider.interactionDetails(req, res);
       if (process.env.DEBUG) console.log(JSON.stringify(details.prompt), details.grantId);
+      // A browser without a session is a new user signing in (the fresh-flow benchmark).
+      const accountId = details.session?.accountId ?? `user-${randomUUID()}`;
       const grant = details.grantId ? await provider.Grant.find(details.grantId)
-        : new provider.Grant({ accountId: "alice", clientId: details.params.client_id });
+        : new provider.Grant({ accountId, clientId: details.params.client_id });
       grant.addOIDCScope("openid email");
       grant.addResourceScope(RESOURCE, "api:read");
       const grantId = await grant.save();
       await provider.interactionFinished(req, res,
-        { login: { accountId: "alice" }, consent: { grantId } }, { mergeWithLastSubmission: false });
+        { login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
     } catch (e) {
       res.statusCode = 500;
       res.end(String(e));
