@@ -2,5 +2,8 @@ SELECT id, kind, client_id, redirect_uri, scopes, state, prompt, max_age::bigint
        resources, user_id, to_jsonb(expires_at) #>> '{}' AS expires_at,
        floor(extract(epoch FROM created_at))::bigint AS requested_at, failures_at_start
 FROM oauth.authorizations
-WHERE status = 'pending' AND expires_at > now() AND kind = 'device' AND user_code = $1
+-- IS TRUE keeps the planner on the unique key: new requests expire past the column's
+-- statistics, so `expires_at > now()` is estimated at a row or two, and an index scan on
+-- expires_at would read every open request (0.8 ms each at 4,000 of them, and growing).
+WHERE status = 'pending' AND (expires_at > now()) IS TRUE AND kind = 'device' AND user_code = $1
 FOR UPDATE
