@@ -12,7 +12,7 @@ use crate::services::user_claims;
 use crate::settings;
 use crate::store::clients::Client;
 use crate::store::grants::{self, Grant, NewFamily};
-use crate::store::{audit, authorizations, db};
+use crate::store::{audit, db};
 use serde_json::{json, Value};
 
 /// An approved authorization (a code, or a device request) about to be redeemed.
@@ -39,25 +39,31 @@ pub fn redeem_approved(
     let user_id = a
         .user_id
         .ok_or_else(|| invalid_grant(format!("{} has no user", a.what)))?;
-    let grant = grants::start(NewFamily {
-        client_id: &client.client_id,
-        user_id,
-        scopes: a.scopes,
-        resources: a.resources,
-        grant_type: GrantType::AuthorizationCode,
-        auth_time: a.auth_time,
-        authorization_id: Some(a.id),
-        user_claims: a.user_claims,
-    })?;
-    authorizations::mark_redeemed(a.id, &grant.id)?;
-    issue_tokens(
-        &grant,
-        client,
-        a.scopes,
-        a.nonce,
-        &audience,
-        Done::default(),
-    )
+    // The family, the redemption and its first refresh token (if the client may refresh) are
+    // one statement.
+    let refresh_token = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(|| secret::random_token(secret::TOKEN_BYTES));
+    let (grant, current_kid) = grants::start_redeemed(
+        NewFamily {
+            client_id: &client.client_id,
+            user_id,
+            scopes: a.scopes,
+            resources: a.resources,
+            grant_type: GrantType::AuthorizationCode,
+            auth_time: a.auth_time,
+            authorization_id: Some(a.id),
+            user_claims: a.user_claims,
+        },
+        refresh_token
+            .as_deref()
+            .map(|t| (secret::hash(t), settings::refresh_token_lifetime())),
+    )?;
+    let done = Done {
+        current_kid,
+        refresh_token,
+    };
+    issue_tokens(&grant, client, a.scopes, a.nonce, &audience, done)
 }
 
 /// A family for a client acting for itself (client_credentials): its `sub` is the client.

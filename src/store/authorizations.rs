@@ -136,15 +136,6 @@ pub fn record_poll(id: &str, slow_down_secs: i32) -> Result<(), MisuseError> {
     .map(|_| ())
 }
 
-/// Marks an approved authorization (code or device) as redeemed by `grant_id`'s family.
-pub fn mark_redeemed(id: &str, grant_id: &str) -> Result<(), MisuseError> {
-    execute(
-        query!("authorizations/mark_redeemed"),
-        &[id.into(), grant_id.into()],
-    )
-    .map(|_| ())
-}
-
 row_type! {
     /// A pending request as the consent API needs it, locked.
     pub struct Pending {

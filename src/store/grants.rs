@@ -35,6 +35,58 @@ pub struct NewFamily<'a> {
     pub user_claims: Option<Value>,
 }
 
+row_type! {
+    /// A family just started by a redemption, and the current signing key's id.
+    pub struct Redeemed {
+        pub id: String,
+        pub client_id: String,
+        pub user_id: String,
+        pub resources: Vec<String>,
+        pub grant_type: GrantType,
+        pub auth_time: i64,
+        pub user_claims: Option<Value>,
+        pub current_kid: Option<String>,
+    }
+}
+
+/// Starts the family of a redeemed authorization (`f.authorization_id`), marks it redeemed by
+/// it and stores its first refresh token (hash, lifetime) if given, in one statement.
+pub fn start_redeemed(
+    f: NewFamily,
+    first_refresh: Option<([u8; 32], i64)>,
+) -> Result<(Grant, Option<String>), MisuseError> {
+    let (hash, lifetime) = match first_refresh {
+        Some((h, l)) => (Some(h.to_vec()), Some(l as f64)),
+        None => (None, None),
+    };
+    let r: Redeemed = one(
+        query!("grants/start_redeemed"),
+        &[
+            f.client_id.into(),
+            f.user_id.into(),
+            f.scopes.to_vec().into(),
+            f.resources.to_vec().into(),
+            f.grant_type.as_str().into(),
+            f.auth_time.map(|t| t as f64).into(),
+            f.authorization_id.into(),
+            f.user_claims.map(JsonB).into(),
+            hash.into(),
+            lifetime.into(),
+        ],
+    )?
+    .ok_or_else(|| internal("grant insert returned nothing"))?;
+    let grant = Grant {
+        id: r.id,
+        client_id: r.client_id,
+        user_id: r.user_id,
+        resources: r.resources,
+        grant_type: r.grant_type,
+        auth_time: r.auth_time,
+        user_claims: r.user_claims,
+    };
+    Ok((grant, r.current_kid))
+}
+
 pub fn start(f: NewFamily) -> Result<Grant, MisuseError> {
     one(
         query!("grants/start"),

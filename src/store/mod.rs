@@ -1,5 +1,5 @@
 //! Storage: the only modules that talk to SPI. One module per table or aggregate, each with
-//! typed rows and named state changes (`approve`, `mark_redeemed`, `rotate`, …); the query
+//! typed rows and named state changes (`approve`, `start_redeemed`, `rotate`, …); the query
 //! text lives in `sql/queries/<module>/<name>.sql`, loaded with [`query!`]. Arguments are
 //! always bound, never spliced into the text.
 
