@@ -285,9 +285,10 @@ async fn run_as_user(
     let commit = client.prepare_cached("COMMIT").await?;
     // The four are pipelined: one round trip instead of four. join! sends every request on its
     // first poll (the connection's queue never blocks), so a dropped request sends all or none
-    // and the connection never goes back to the pool inside a transaction. If verification
-    // fails, the call fails too (the transaction is aborted) and COMMIT rolls back; the first
-    // error is the one reported.
+    // and the connection never goes back to the pool inside a transaction; once sent, the call
+    // commits even if nobody reads its answer (as with `call`). If verification fails, the
+    // call fails too (the transaction is aborted) and COMMIT rolls back; the first error is
+    // the one reported.
     let token_param: [&(dyn ToSql + Sync); 1] = [&token];
     let (began, verified, row, committed) = tokio::join!(
         client.execute(&begin, &[]),

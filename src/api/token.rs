@@ -234,6 +234,9 @@ fn refresh_grant(
         RefreshOutcome::Rotate { scopes, audience } => {
             // The rotation and the next token are one statement; the client may refresh (it
             // was authenticated for this grant) and the family is a user's (machines get none).
+            // The key id was read by the lock statement: only two key rotations while this
+            // transaction waited on the family's row could make it a deleted key, and then the
+            // tokens fail verification (never the reverse).
             let next = secret::random_token(secret::TOKEN_BYTES);
             let grant = grants::rotate(
                 &grant_id,

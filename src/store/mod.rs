@@ -150,7 +150,7 @@ fn run<'conn>(
     let cached = PLANS.with(|plans| {
         plans
             .borrow()
-            .get(&(sql.as_ptr() as usize, oids.clone()))
+            .get(&(sql.as_ptr() as usize, sql.len(), oids.clone()))
             .cloned()
     });
     let plan = match cached {
@@ -161,7 +161,7 @@ fn run<'conn>(
             PLANS.with(|plans| {
                 plans
                     .borrow_mut()
-                    .insert((sql.as_ptr() as usize, oids), plan.clone())
+                    .insert((sql.as_ptr() as usize, sql.len(), oids), plan.clone())
             });
             plan
         }
@@ -169,12 +169,13 @@ fn run<'conn>(
     client.update(&*plan, limit, args).map_err(spi_failure)
 }
 
-/// A query's text address and its argument types.
-type PlanKey = (usize, Vec<pg_sys::Oid>);
+/// A query's text (address and length) and its argument types.
+type PlanKey = (usize, usize, Vec<pg_sys::Oid>);
 
 thread_local! {
-    /// Prepared plans by (query text address, argument types): the texts are `'static`, so
-    /// the address names the query.
+    /// Prepared plans by (query text address and length, argument types): the texts are
+    /// `'static`, so address and length name the query (identical texts the linker merged
+    /// are the same query).
     static PLANS: RefCell<HashMap<PlanKey, Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
 }
