@@ -50,19 +50,9 @@ done
 load() { (cd e2e && CLIENT_ID=$1 CLIENT_SECRET="$CSEC" node bench/load.js "$2" "$3" "$4" "$C" "$T"); }
 field() { node -e "const r = JSON.parse(process.argv[1]); if (r.errors) { console.error(JSON.stringify(r)); process.exit(1) } console.log(r[process.argv[2]])" "$1" "$2"; }
 
-# CPU time of the whole cluster in clock ticks: every live Postgres process plus the children
-# the postmaster has reaped.
-PM_PID=$(head -1 "$DIR/data/postmaster.pid")
+# CPU time of the whole cluster in clock ticks (every Postgres process, reaped ones too).
 TICK=$(getconf CLK_TCK)
-cluster_ticks() {
-  local t pid f
-  read -r -a f <"/proc/$PM_PID/stat"
-  t=$((f[13] + f[14] + f[15] + f[16]))
-  for pid in $(pgrep -P "$PM_PID"); do
-    if read -r -a f <"/proc/$pid/stat" 2>/dev/null; then t=$((t + f[13] + f[14])); fi
-  done
-  echo "$t"
-}
+cluster_ticks() { bash scripts/cluster.sh cpu-ticks "$DIR"; }
 per_op_ms() { awk -v d="$1" -v n="$2" -v k="$TICK" 'BEGIN{printf "%.3f", d*1000/k/n}'; }
 # ours MODE: sets RATE and CPU (ms of cluster CPU per operation) for oauth-front.
 ours() {

@@ -40,19 +40,9 @@ tps() { awk '/^tps = /{printf "%.0f", $3}'; }
 lat() { awk '/^latency average = /{print $4}'; }
 run() { "$PGBIN/pgbench" -n -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
 
-# CPU time of the whole cluster in clock ticks: every live Postgres process plus the children
-# the postmaster has reaped (pgbench's backends exit at the end of each run).
-PM_PID=$(head -1 "$DIR/data/postmaster.pid")
+# CPU time of the whole cluster in clock ticks (every Postgres process, reaped ones too).
 TICK=$(getconf CLK_TCK)
-cluster_ticks() {
-  local t pid f
-  read -r -a f <"/proc/$PM_PID/stat"
-  t=$((f[13] + f[14] + f[15] + f[16]))
-  for pid in $(pgrep -P "$PM_PID"); do
-    if read -r -a f <"/proc/$pid/stat" 2>/dev/null; then t=$((t + f[13] + f[14])); fi
-  done
-  echo "$t"
-}
+cluster_ticks() { bash scripts/cluster.sh cpu-ticks "$DIR"; }
 # measure NAME pgbench-args…: runs pgbench, fails the run on any failed transaction, and sets
 # RATE_<NAME> (transactions/s) and CPU_<NAME> (ms of cluster CPU per transaction).
 measure() {

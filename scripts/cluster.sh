@@ -3,6 +3,8 @@
 #   scripts/cluster.sh start DIR PORT   initdb (if new) and start, socket in DIR/sock
 #   scripts/cluster.sh stop DIR
 #   scripts/cluster.sh restart DIR      stop (terminating every connection) and start again
+#   scripts/cluster.sh cpu-ticks DIR    CPU time of the whole cluster so far, in clock ticks
+#                                       (getconf CLK_TCK per second), for CPU per operation
 # Postgres refuses to run as root, so when run as root the cluster belongs to user postgres.
 set -euo pipefail
 PGBIN=${PGBIN:-$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)}
@@ -46,5 +48,16 @@ case "$cmd" in
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart >/dev/null \
       || { tail -30 "$dir/data/postgres.log"; exit 1; }
     ;;
-  *) echo "usage: $0 start DIR PORT | stop DIR | restart DIR" >&2; exit 2 ;;
+  cpu-ticks)
+    # Every live Postgres process, plus the children the postmaster has reaped (a benchmark's
+    # backends exit when its clients disconnect): user + system time.
+    pm=$(head -1 "$dir/data/postmaster.pid")
+    read -r -a f <"/proc/$pm/stat"
+    t=$((f[13] + f[14] + f[15] + f[16]))
+    for pid in $(pgrep -P "$pm"); do
+      if read -r -a f <"/proc/$pid/stat" 2>/dev/null; then t=$((t + f[13] + f[14])); fi
+    done
+    echo "$t"
+    ;;
+  *) echo "usage: $0 start DIR PORT | stop DIR | restart DIR | cpu-ticks DIR" >&2; exit 2 ;;
 esac
