@@ -6,6 +6,7 @@ use crate::error::{internal, MisuseError};
 use crate::model::GrantType;
 use crate::query;
 use crate::row_type;
+use pgrx::datum::DatumWithOid;
 use pgrx::JsonB;
 use serde_json::Value;
 
@@ -59,22 +60,10 @@ pub fn start_redeemed(
         Some((h, l)) => (Some(h.to_vec()), Some(l as f64)),
         None => (None, None),
     };
-    let r: Redeemed = one(
-        query!("grants/start_redeemed"),
-        &[
-            f.client_id.into(),
-            f.user_id.into(),
-            f.scopes.to_vec().into(),
-            f.resources.to_vec().into(),
-            f.grant_type.as_str().into(),
-            f.auth_time.map(|t| t as f64).into(),
-            f.authorization_id.into(),
-            f.user_claims.map(JsonB).into(),
-            hash.into(),
-            lifetime.into(),
-        ],
-    )?
-    .ok_or_else(|| internal("grant insert returned nothing"))?;
+    let mut args = family_args(f);
+    args.extend([hash.into(), lifetime.into()]);
+    let r: Redeemed = one(query!("grants/start_redeemed"), &args)?
+        .ok_or_else(|| internal("grant insert returned nothing"))?;
     let grant = Grant {
         id: r.id,
         client_id: r.client_id,
@@ -88,20 +77,22 @@ pub fn start_redeemed(
 }
 
 pub fn start(f: NewFamily) -> Result<Grant, MisuseError> {
-    one(
-        query!("grants/start"),
-        &[
-            f.client_id.into(),
-            f.user_id.into(),
-            f.scopes.to_vec().into(),
-            f.resources.to_vec().into(),
-            f.grant_type.as_str().into(),
-            f.auth_time.map(|t| t as f64).into(),
-            f.authorization_id.into(),
-            f.user_claims.map(JsonB).into(),
-        ],
-    )?
-    .ok_or_else(|| internal("grant insert returned nothing"))
+    one(query!("grants/start"), &family_args(f))?
+        .ok_or_else(|| internal("grant insert returned nothing"))
+}
+
+/// The arguments $1–$8 of both family inserts (`start` and `start_redeemed`).
+fn family_args(f: NewFamily) -> Vec<DatumWithOid<'static>> {
+    vec![
+        f.client_id.into(),
+        f.user_id.into(),
+        f.scopes.to_vec().into(),
+        f.resources.to_vec().into(),
+        f.grant_type.as_str().into(),
+        f.auth_time.map(|t| t as f64).into(),
+        f.authorization_id.into(),
+        f.user_claims.map(JsonB).into(),
+    ]
 }
 
 row_type! {

@@ -64,16 +64,7 @@ pub fn register(
     jwks: Option<Value>,
     jwks_uri: Option<String>,
 ) -> Result<(), MisuseError> {
-    execute(
-        query!("issuers/register"),
-        &[
-            issuer.into(),
-            JsonB(options).into(),
-            jwks.map(JsonB).into(),
-            jwks_uri.into(),
-        ],
-    )
-    .map(|_| ())
+    write(query!("issuers/register"), issuer, options, jwks, jwks_uri)
 }
 
 /// Replaces the options of `issuer`; its keys and `jwks_uri` change only when given.
@@ -83,8 +74,19 @@ pub fn update(
     jwks: Option<Value>,
     jwks_uri: Option<String>,
 ) -> Result<(), MisuseError> {
+    write(query!("issuers/update"), issuer, options, jwks, jwks_uri)
+}
+
+/// `register` and `update` take the same arguments, $1–$4.
+fn write(
+    sql: &'static str,
+    issuer: &str,
+    options: Value,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
+) -> Result<(), MisuseError> {
     execute(
-        query!("issuers/update"),
+        sql,
         &[
             issuer.into(),
             JsonB(options).into(),
