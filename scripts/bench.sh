@@ -38,7 +38,8 @@ psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.codes = $((CODES * C))" -f 
 
 tps() { awk '/^tps = /{printf "%.0f", $3}'; }
 lat() { awk '/^latency average = /{print $4}'; }
-run() { "$PGBIN/pgbench" -n -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
+# Prepared statements, as the front (and any pooled client) calls the functions.
+run() { "$PGBIN/pgbench" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
 
 # CPU time of the whole cluster in clock ticks (every Postgres process, reaped ones too).
 TICK=$(getconf CLK_TCK)

@@ -161,6 +161,7 @@ requests = 0; // the warm-up does not count
 const firstErrors = [];
 const end = Date.now() + Number(secs) * 1000;
 const start = Date.now();
+const cpu0 = process.cpuUsage();
 const every = Number(process.env.PROGRESS_SECONDS ?? 0);
 const progress = every > 0 && setInterval(() => console.error(JSON.stringify({
   at: Math.round((Date.now() - start) / 1000), ops, requests, errors })), every * 1000);
@@ -185,5 +186,9 @@ await Promise.all(workers.map(async (w) => {
 }));
 if (progress) clearInterval(progress);
 const elapsed = (Date.now() - start) / 1000;
+const cpu = process.cpuUsage(cpu0);
+// The load generator's own CPU per operation: it shares the machine with the servers.
+const loadCpuMs = ops ? (cpu.user + cpu.system) / 1000 / ops : 0;
 console.log(JSON.stringify({ target, mode, concurrency: Number(conc), seconds: elapsed,
-  ops, requests, errors, per_second: Math.round(ops / elapsed), first_errors: firstErrors }));
+  ops, requests, errors, per_second: Math.round(ops / elapsed), load_cpu_ms: Number(loadCpuMs.toFixed(3)),
+  first_errors: firstErrors }));
