@@ -5,7 +5,8 @@
 #   returning-user flows/s and refresh grants/s through each, same load generator
 #   (e2e/bench/load.js), same client behaviour, ES256 ID token + JWT access token each time,
 #   every response checked (an error fails the run); plus the same refreshes as direct SQL
-#   calls (pgbench) to show the front's overhead, and the cluster's CPU per operation.
+#   calls (pgbench) to show the front's overhead, and the CPU per operation of the cluster,
+#   the front, oidc-provider and the load generator (they share the cores).
 # The cluster keeps PostgreSQL's default durability (every commit on disk before the answer);
 # BENCH_DURABILITY=fast runs it on fsync=off etc., a figure that must be labelled so.
 # Environment: BENCH_CLIENTS (default 8), BENCH_SECONDS (default 15).
