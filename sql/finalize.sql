@@ -61,6 +61,14 @@ GRANT EXECUTE ON FUNCTION
     oauth.metadata(),
     oauth.grants(text),
     oauth.revoke_grant(text, text),
+    -- The consent page's buttons; starting a sign-in only stores a state for this browser.
+    oauth.sign_in_buttons(),
+    oauth.begin_sign_in(text, text, text),
+    oauth.identities(text),
+    oauth.unlink_identity(text, text, text),
+    oauth.sign_out(text),
+    -- Ends a session only for the holder of its ID token; redirects only where registered.
+    oauth.end_session(jsonb),
     -- Only ends a prompt=none request with the error the client asked for instead of UI.
     oauth.prompt_none_failed(text, text),
     -- Refuses unless the DBA turned oauth_server.dynamic_registration on.
@@ -76,7 +84,8 @@ DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
         GRANT EXECUTE ON FUNCTION oauth.authorization(text), oauth.consent(text, boolean),
-            oauth.grants(), oauth.revoke_grant(text)
+            oauth.grants(), oauth.revoke_grant(text), oauth.identities(),
+            oauth.unlink_identity(text, text)
         TO authenticated;
     END IF;
 END
@@ -95,3 +104,8 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failures', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failure_count', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.users', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');

@@ -16,6 +16,9 @@ CREATE TABLE oauth.clients (
     client_type                text NOT NULL CHECK (client_type IN ('confidential', 'public')),
     name                       text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 0 AND 10),
+    -- OIDC RP-Initiated Logout: where oauth.end_session may send the browser back.
+    post_logout_redirect_uris  text[] NOT NULL DEFAULT '{}'
+                               CHECK (cardinality(post_logout_redirect_uris) <= 10),
     -- NULL: any built-in scope or scope in oauth.scopes.
     scopes                     text[],
     -- The closed set of model::GrantType (named, so that an upgraded install and a fresh one
@@ -214,3 +217,92 @@ CREATE TABLE oauth.audit_log (
 CREATE INDEX audit_log_at ON oauth.audit_log (at);
 CREATE INDEX audit_log_event_at ON oauth.audit_log (event, at);
 CREATE INDEX audit_log_client_at ON oauth.audit_log (client_id, at);
+
+-- Upstream sign-in providers (we are their relying party): Apple, Microsoft Entra, WorkOS,
+-- GitHub, any OpenID Provider. `options` is validated and filled in (oauth-core's
+-- upstream::Provider); the client secret and Apple's .p8 key are kept apart in `secrets`,
+-- a JSON object sealed with the key-encryption key when one is configured (secrets_kek_id
+-- names it), never returned. `discovery` and `jwks` are what the front fetched.
+CREATE TABLE oauth.sign_in_providers (
+    name                text PRIMARY KEY CHECK (name ~ '^[a-z0-9_-]{1,32}$'),
+    kind                text NOT NULL CHECK (kind IN ('oidc', 'apple', 'microsoft', 'workos', 'github')),
+    options             jsonb NOT NULL,
+    secrets             bytea NOT NULL,
+    secrets_kek_id      text,
+    discovery           jsonb,
+    jwks                jsonb NOT NULL DEFAULT '{"keys": []}',
+    metadata_fetched_at timestamptz,
+    last_error          text,
+    last_error_at       timestamptz,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+-- Users of installs without a login of their own: `id` is the stable `sub` of every token
+-- (what oauth.uid() returns), whichever identity signed in. The email is the one of the
+-- identity that last signed in with a verified email, else of the first identity.
+CREATE TABLE oauth.users (
+    id              text PRIMARY KEY DEFAULT gen_random_uuid()::text
+                    CHECK (length(id) BETWEEN 1 AND 255),
+    email           text,
+    email_verified  boolean NOT NULL DEFAULT false,
+    -- OpenID Connect profile claims: name, given_name, family_name, picture, preferred_username.
+    profile         jsonb NOT NULL DEFAULT '{}',
+    disabled_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    last_sign_in_at timestamptz
+);
+-- Linking by verified email (oauth_server.link_verified_email) looks users up here.
+CREATE INDEX users_verified_email ON oauth.users (lower(email)) WHERE email_verified;
+
+-- One row per upstream identity. The issuer is part of the key: the same `sub` from another
+-- issuer (a provider reconfigured to another OP, another Entra tenant) is another person.
+CREATE TABLE oauth.identities (
+    provider        text NOT NULL REFERENCES oauth.sign_in_providers ON DELETE CASCADE,
+    issuer          text NOT NULL,
+    subject         text NOT NULL CHECK (length(subject) BETWEEN 1 AND 255),
+    user_id         text NOT NULL REFERENCES oauth.users ON DELETE CASCADE ON UPDATE CASCADE,
+    email           text,
+    email_verified  boolean NOT NULL DEFAULT false,
+    profile         jsonb NOT NULL DEFAULT '{}',
+    -- Provider-specific facts: tid/oid, connection_id, is_private_email, login.
+    details         jsonb NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    last_sign_in_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, issuer, subject)
+);
+CREATE INDEX identities_user ON oauth.identities (user_id);
+
+-- Sign-ins in flight: the `state` sent upstream (stored hashed), the browser it belongs to
+-- (the hash of the front's cookie), the nonce and PKCE verifier. pending -> exchanging (the
+-- code is being redeemed upstream) -> done or failed; single use, short-lived.
+CREATE TABLE oauth.sign_in_states (
+    state_hash       bytea PRIMARY KEY,
+    binding_hash     bytea NOT NULL,
+    provider         text NOT NULL REFERENCES oauth.sign_in_providers ON DELETE CASCADE,
+    authorization_id text NOT NULL,
+    nonce            text NOT NULL,
+    code_verifier    text,
+    redirect_uri     text NOT NULL,
+    status           text NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'exchanging', 'done', 'failed')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    expires_at       timestamptz NOT NULL
+);
+CREATE INDEX sign_in_states_expires ON oauth.sign_in_states (expires_at);
+
+-- First-party sessions: every session token we sign carries its row's id as `sid`, so a
+-- session ends server-side (sign-out, RP-initiated logout, an administrator) before its
+-- token expires. `user_id` is not a reference: oauth.issue_session_token serves apps whose
+-- users live elsewhere.
+CREATE TABLE oauth.sessions (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id     text NOT NULL,
+    provider    text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL,
+    ended_at    timestamptz,
+    end_reason  text
+);
+CREATE INDEX sessions_user ON oauth.sessions (user_id);
+CREATE INDEX sessions_expires ON oauth.sessions (expires_at);

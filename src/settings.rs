@@ -21,6 +21,8 @@ static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CStr
 static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
+static SIGN_IN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static LINK_VERIFIED_EMAIL: GucSetting<bool> = GucSetting::<bool>::new(false);
 static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
 static KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static PREVIOUS_KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -132,6 +134,20 @@ pub fn init() {
         c"Function (jsonb) returns jsonb giving a user's OpenID Connect claims.",
         c"Called with {sub, client_id, scopes, session_claims}. Unset: auth.users when it exists, else the session's claims.",
         &USER_CLAIMS_FUNCTION,
+    );
+    string(
+        c"oauth_server.sign_in_hook",
+        c"Function (jsonb) returns jsonb called on every upstream sign-in: may map the user to another sub, add session claims, or refuse.",
+        c"Called with {provider, kind, identity, user}; returns {sub?, claims?, allow?, reason?}.",
+        &SIGN_IN_HOOK,
+    );
+    GucRegistry::define_bool_guc(
+        c"oauth_server.link_verified_email",
+        c"Whether a new upstream identity joins the existing user with the same verified email.",
+        c"Off by default. Only when both emails are verified by their providers.",
+        &LINK_VERIFIED_EMAIL,
+        GucContext::Suset,
+        GucFlags::default(),
     );
     GucRegistry::define_bool_guc(
         c"oauth_server.dynamic_registration",
@@ -277,6 +293,12 @@ pub fn access_token_hook() -> Option<String> {
 }
 pub fn user_claims_function() -> Option<String> {
     string(&USER_CLAIMS_FUNCTION)
+}
+pub fn sign_in_hook() -> Option<String> {
+    string(&SIGN_IN_HOOK)
+}
+pub fn link_verified_email() -> bool {
+    LINK_VERIFIED_EMAIL.get()
 }
 pub fn dynamic_registration() -> bool {
     DYNAMIC_REGISTRATION.get()

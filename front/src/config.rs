@@ -30,19 +30,21 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_PURGE_INTERVAL", default_value_t = 600)]
     pub purge_interval: u64,
 
-    /// Seconds between refreshes of every trusted issuer's keys (`oauth.issuers()`); 0 turns
-    /// the timer off. Keys are also refreshed when a session names an unknown key, at most
-    /// once a minute per issuer.
+    /// Seconds between refreshes of every trusted issuer's keys (`oauth.issuers()`) and every
+    /// sign-in provider's discovery document and keys (`oauth.sign_in_provider_fetches()`);
+    /// 0 turns the timer off. Both are also refreshed on demand (a session or ID token naming
+    /// an unknown key, a provider never fetched), at most once a minute per issuer or provider.
     #[arg(long, env = "OAUTH_FRONT_JWKS_REFRESH_INTERVAL", default_value_t = 600)]
     pub jwks_refresh_interval: u64,
 
-    /// PEM file of extra CA certificates trusted when fetching issuer keys and client metadata
-    /// documents (a private CA; tests).
+    /// PEM file of extra CA certificates trusted when fetching issuer keys, client metadata
+    /// documents and from sign-in providers (a private CA; tests).
     #[arg(long, env = "OAUTH_FRONT_FETCH_CA_FILE")]
     pub fetch_ca_file: Option<PathBuf>,
 
-    /// Let client metadata documents and trusted issuers' keys be fetched from private,
-    /// loopback and link-local addresses (and issuer keys over plain http on loopback).
+    /// Let client metadata documents, trusted issuers' keys and sign-in providers (metadata,
+    /// token requests) be fetched from private, loopback and link-local addresses (and all but
+    /// client metadata documents over plain http on loopback).
     /// Development and tests only: otherwise any client_id could probe the network the front
     /// sits in.
     #[arg(long, env = "OAUTH_FRONT_ALLOW_PRIVATE_FETCH")]

@@ -1,5 +1,6 @@
-//! What the front fetches from elsewhere (trusted issuers' keys, client metadata documents)
-//! goes through one fence and one bounded JSON GET.
+//! What the front fetches from elsewhere (trusted issuers' keys, client metadata documents,
+//! sign-in providers' metadata and the upstream token exchange) goes through one fence and
+//! bounded reads.
 //!
 //! The fence: connections go only to public unicast addresses ([`is_public`], every range of
 //! the IANA IPv4 and IPv6 special-purpose registries refused, and the addresses embedded in
@@ -11,6 +12,7 @@
 //!
 //! The GET: the status checked, the body capped while it streams in, the JSON parsed.
 
+use oauth_core::protocol::issuer_policy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -97,6 +99,15 @@ pub fn host_allowed(url: &Url, allow_private: bool) -> bool {
     allow_private || literal_ip(url).is_none_or(is_public)
 }
 
+/// The rule for URLs an administrator configured (issuer keys, sign-in providers): https
+/// only; plain http only on loopback, and only where private fetches are allowed (local
+/// stand-ins, tests); the address fence applies to every URL.
+pub fn fetchable(url: &Url, allow_private: bool) -> bool {
+    let scheme_ok = url.scheme() == "https"
+        || (url.scheme() == "http" && allow_private && issuer_policy::is_loopback(url));
+    scheme_ok && host_allowed(url, allow_private)
+}
+
 /// A resolver that drops non-public addresses (unless allowed): reqwest connects only to what
 /// it returns, so a name cannot be rebound to an internal address between check and connect.
 struct PublicOnly {
@@ -135,8 +146,51 @@ pub fn fenced_client(
     builder
 }
 
+/// A fenced client for administrator-configured URLs that follows up to 3 redirects, each
+/// target checked with [`fetchable`].
+pub fn following_client(
+    extra_roots: &[reqwest::Certificate],
+    allow_private: bool,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    fenced_client(extra_roots, allow_private)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("more than 3 redirects")
+            } else if !fetchable(attempt.url(), allow_private) {
+                attempt.error("redirected to a URL that is not fetched from (not https, or a non-public address)")
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()
+}
+
+/// Appends `chunk` unless the body would exceed `max` bytes.
+fn push_capped(body: &mut Vec<u8>, chunk: &[u8], max: usize) -> Result<(), String> {
+    if body.len() + chunk.len() > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
+}
+
+/// The body, read while it streams in and refused past `max` bytes (a declared length too
+/// large is refused before reading).
+pub async fn read_capped(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    if res.content_length().is_some_and(|n| n > max as u64) {
+        return Err(format!("larger than {max} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
+        push_capped(&mut body, &chunk, max)?;
+    }
+    Ok(body)
+}
+
 pub async fn get_json(http: &reqwest::Client, url: Url, max: usize) -> Result<Value, String> {
-    let mut res = http
+    let res = http
         .get(url)
         .header("accept", "application/json")
         .send()
@@ -145,14 +199,27 @@ pub async fn get_json(http: &reqwest::Client, url: Url, max: usize) -> Result<Va
     if !res.status().is_success() {
         return Err(format!("HTTP {}", res.status()));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
-        if body.len() + chunk.len() > max {
-            return Err(format!("larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_capped(res, max).await?;
     serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// GET of a URL an administrator configured, or one a document they configured names:
+/// refused unless [`fetchable`].
+pub async fn get_configured_json(
+    http: &reqwest::Client,
+    url: &str,
+    allow_private: bool,
+    max: usize,
+) -> Result<Value, String> {
+    let parsed = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    if !fetchable(&parsed, allow_private) {
+        return Err(format!(
+            "{url}: fetched over https only, from public addresses"
+        ));
+    }
+    get_json(http, parsed, max)
+        .await
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 #[cfg(test)]
@@ -277,6 +344,54 @@ mod tests {
         for ok in ["::ffff:1.1.1.1", "64:ff9b::1.1.1.1", "64:ff9b::5db8:d822"] {
             assert!(public(ok), "{ok}");
         }
+    }
+
+    #[test]
+    fn bodies_are_cut_off_past_the_cap() {
+        let mut body = Vec::new();
+        assert!(push_capped(&mut body, b"abcd", 6).is_ok());
+        assert!(push_capped(&mut body, b"ef", 6).is_ok());
+        assert_eq!(body, b"abcdef");
+        assert!(push_capped(&mut body, b"g", 6).is_err());
+        assert_eq!(body.len(), 6, "nothing past the cap is kept");
+    }
+
+    #[test]
+    fn configured_urls_come_over_https_or_loopback_only() {
+        for ok in [
+            "https://keys.example/jwks",
+            "http://127.0.0.1:9/jwks",
+            "http://[::1]/j",
+            "http://localhost/j",
+        ] {
+            assert!(fetchable(&Url::parse(ok).unwrap(), true), "{ok}");
+        }
+        for bad in [
+            "http://keys.example/jwks",
+            "file:///etc/passwd",
+            "ftp://x/y",
+        ] {
+            assert!(!fetchable(&Url::parse(bad).unwrap(), true), "{bad}");
+        }
+    }
+
+    #[test]
+    fn configured_url_fetches_never_reach_private_addresses() {
+        for bad in [
+            "http://127.0.0.1:9/jwks",
+            "http://localhost/j",
+            "https://127.0.0.1/jwks",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/jwks",
+            "https://[::ffff:10.0.0.1]/jwks",
+            "https://10.1.2.3/jwks",
+        ] {
+            assert!(!fetchable(&Url::parse(bad).unwrap(), false), "{bad}");
+        }
+        assert!(fetchable(
+            &Url::parse("https://keys.example/jwks").unwrap(),
+            false
+        ));
     }
 
     #[test]

@@ -12,14 +12,12 @@
 //! fence as client metadata documents (`fetch`: public addresses only, on every redirect too;
 //! no proxy), lifted by `--allow-private-fetch` for local stand-ins and tests.
 
-use crate::{fetch, sql};
+use crate::fetch;
+use crate::on_demand::OnDemand;
+use crate::sql;
 use deadpool_postgres::Pool;
-use oauth_core::protocol::issuer_policy;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use url::Url;
 
 /// Minimum time between two refreshes of one issuer triggered by unknown keys.
 const UNKNOWN_KEY_INTERVAL: Duration = Duration::from_secs(60);
@@ -27,27 +25,11 @@ const UNKNOWN_KEY_INTERVAL: Duration = Duration::from_secs(60);
 const MAX_DOCUMENT: usize = 512 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The outcome of the last unknown-key refresh of one issuer.
-#[derive(Default)]
-struct LastRefresh {
-    finished: Option<Instant>,
-    ok: bool,
-}
-
 pub struct IssuerKeys {
     pool: Pool,
     http: reqwest::Client,
     allow_private: bool,
-    // One async lock per issuer: concurrent requests with the same new key wait for one fetch.
-    last: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LastRefresh>>>>,
-}
-
-/// Keys are fetched over https only; plain http only on loopback, and only where private
-/// fetches are allowed (local stand-ins, tests); the address fence applies to every URL.
-fn fetchable(url: &Url, allow_private: bool) -> bool {
-    let scheme_ok = url.scheme() == "https"
-        || (url.scheme() == "http" && allow_private && issuer_policy::is_loopback(url));
-    scheme_ok && fetch::host_allowed(url, allow_private)
+    on_demand: OnDemand,
 }
 
 impl IssuerKeys {
@@ -56,23 +38,11 @@ impl IssuerKeys {
         extra_roots: &[reqwest::Certificate],
         allow_private: bool,
     ) -> Result<IssuerKeys, reqwest::Error> {
-        let http = fetch::fenced_client(extra_roots, allow_private)
-            .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= 3 {
-                    attempt.error("more than 3 redirects")
-                } else if !fetchable(attempt.url(), allow_private) {
-                    attempt.error("redirected to a URL keys are not fetched from (not https, or a non-public address)")
-                } else {
-                    attempt.follow()
-                }
-            }))
-            .build()?;
         Ok(IssuerKeys {
             pool,
-            http,
+            http: fetch::following_client(extra_roots, allow_private, FETCH_TIMEOUT)?,
             allow_private,
-            last: Mutex::new(HashMap::new()),
+            on_demand: OnDemand::new(UNKNOWN_KEY_INTERVAL),
         })
     }
 
@@ -94,40 +64,23 @@ impl IssuerKeys {
     /// database lacks. Returns whether keys were stored since then, so that retrying may succeed:
     /// either this call fetched them, or a concurrent one did after the verification began.
     pub async fn refresh_after_unknown_key(&self, issuer: &str, verified_at: Instant) -> bool {
-        let slot = self
-            .last
-            .lock()
-            .map(|mut m| m.entry(issuer.to_string()).or_default().clone())
-            .ok();
-        let Some(slot) = slot else { return false };
-        let mut last = slot.lock().await;
-        if let Some(finished) = last.finished {
-            if finished >= verified_at {
-                // Another request refreshed after this one's verification began.
-                return last.ok;
-            }
-            if finished.elapsed() < UNKNOWN_KEY_INTERVAL {
-                return false;
-            }
-        }
-        let found = match self.issuers().await {
-            Ok(list) => list
-                .into_iter()
-                .find(|i| i["issuer"].as_str() == Some(issuer)),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list trusted issuers");
-                None
-            }
-        };
-        let ok = match found {
-            Some(i) if fetches_keys(&i) => self.refresh(&i).await,
-            _ => false,
-        };
-        *last = LastRefresh {
-            finished: Some(Instant::now()),
-            ok,
-        };
-        ok
+        self.on_demand
+            .refresh(issuer, verified_at, || async {
+                let found = match self.issuers().await {
+                    Ok(list) => list
+                        .into_iter()
+                        .find(|i| i["issuer"].as_str() == Some(issuer)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot list trusted issuers");
+                        None
+                    }
+                };
+                match found {
+                    Some(i) if fetches_keys(&i) => self.refresh(&i).await,
+                    _ => false,
+                }
+            })
+            .await
     }
 
     async fn issuers(&self) -> Result<Vec<Value>, String> {
@@ -205,71 +158,11 @@ impl IssuerKeys {
     }
 
     async fn get_json(&self, url: &str) -> Result<Value, String> {
-        let parsed = Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-        if !fetchable(&parsed, self.allow_private) {
-            return Err(format!(
-                "{url}: keys are fetched over https only, from public addresses"
-            ));
-        }
-        fetch::get_json(&self.http, parsed, MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("{url}: {e}"))
+        fetch::get_configured_json(&self.http, url, self.allow_private, MAX_DOCUMENT).await
     }
 }
 
 fn fetches_keys(issuer: &Value) -> bool {
     issuer["options"]["refresh"] != Value::Bool(false)
         && issuer["options"]["enabled"] != Value::Bool(false)
-}
-
-/// Refreshes every issuer's keys now and then every `every` seconds.
-pub async fn refresh_timer(keys: Arc<IssuerKeys>, every: u64) {
-    let mut tick = tokio::time::interval(Duration::from_secs(every));
-    loop {
-        tick.tick().await;
-        keys.refresh_all().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_come_over_https_or_loopback_only() {
-        for ok in [
-            "https://keys.example/jwks",
-            "http://127.0.0.1:9/jwks",
-            "http://[::1]/j",
-            "http://localhost/j",
-        ] {
-            assert!(fetchable(&Url::parse(ok).unwrap(), true), "{ok}");
-        }
-        for bad in [
-            "http://keys.example/jwks",
-            "file:///etc/passwd",
-            "ftp://x/y",
-        ] {
-            assert!(!fetchable(&Url::parse(bad).unwrap(), true), "{bad}");
-        }
-    }
-
-    #[test]
-    fn issuer_key_fetches_never_reach_private_addresses() {
-        for bad in [
-            "http://127.0.0.1:9/jwks",
-            "http://localhost/j",
-            "https://127.0.0.1/jwks",
-            "https://169.254.169.254/latest/meta-data",
-            "https://[::1]/jwks",
-            "https://[::ffff:10.0.0.1]/jwks",
-            "https://10.1.2.3/jwks",
-        ] {
-            assert!(!fetchable(&Url::parse(bad).unwrap(), false), "{bad}");
-        }
-        assert!(fetchable(
-            &Url::parse("https://keys.example/jwks").unwrap(),
-            false
-        ));
-    }
 }

@@ -6,8 +6,12 @@ mod config;
 mod db_tls;
 mod fetch;
 mod issuer_keys;
+mod on_demand;
+mod pages;
+mod provider_metadata;
 mod rate_limit;
 mod routes;
+mod sign_in;
 mod sql;
 
 use axum::extract::{MatchedPath, Request};
@@ -74,7 +78,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => Vec::new(),
     };
     if config.allow_private_fetch {
-        tracing::warn!("--allow-private-fetch is on: client metadata documents and issuer keys may be fetched from private addresses");
+        tracing::warn!("--allow-private-fetch is on: client metadata documents, issuer keys and sign-in providers may be fetched from private addresses");
     }
     let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(
         pool.clone(),
@@ -90,15 +94,28 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             per_host_per_minute: config.document_fetches_per_host_per_minute,
         },
     )?;
+    let providers = Arc::new(provider_metadata::ProviderMetadata::new(
+        pool.clone(),
+        &extra_roots,
+        config.allow_private_fetch,
+    )?);
+    let sign_in = sign_in::SignIn::new(
+        &extra_roots,
+        config.allow_private_fetch,
+        config.public_url.clone(),
+    )?;
     if config.jwks_refresh_interval > 0 {
-        tokio::spawn(issuer_keys::refresh_timer(
+        tokio::spawn(refresh_timer(
             issuer_keys.clone(),
+            providers.clone(),
             config.jwks_refresh_interval,
         ));
     }
     let state = Arc::new(routes::AppState {
         pool,
         issuer_keys,
+        providers,
+        sign_in,
         client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         user_code_limit: rate_limit::RateLimiter::new(config.user_codes_per_minute),
@@ -143,6 +160,21 @@ async fn check_issuer(pool: &Pool, public_url: Option<&str>) {
             tracing::warn!(issuer = %i, public_url = %p, "oauth_server.issuer differs from --public-url: clients will reject tokens")
         }
         (Some(i), _) => tracing::info!(issuer = %i, "issuer"),
+    }
+}
+
+/// Refreshes trusted issuers' keys and sign-in providers' metadata now and then every `every`
+/// seconds.
+async fn refresh_timer(
+    keys: Arc<issuer_keys::IssuerKeys>,
+    providers: Arc<provider_metadata::ProviderMetadata>,
+    every: u64,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every));
+    loop {
+        tick.tick().await;
+        keys.refresh_all().await;
+        providers.refresh_all().await;
     }
 }
 

@@ -3,13 +3,16 @@
 
 use crate::client_documents::{self, ClientDocuments};
 use crate::issuer_keys::IssuerKeys;
+use crate::pages::{self, ErrorPage};
+use crate::provider_metadata::ProviderMetadata;
 use crate::rate_limit::{AddrKey, Admission, FailureBudget, RateLimiter};
+use crate::sign_in::{self, SignIn};
 use crate::sql::{self, CallError, SqlResponse};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use deadpool_postgres::Pool;
 use oauth_core::form;
@@ -25,6 +28,8 @@ use tower_http::cors::{Any, CorsLayer};
 pub struct AppState {
     pub pool: Pool,
     pub issuer_keys: Arc<IssuerKeys>,
+    pub providers: Arc<ProviderMetadata>,
+    pub sign_in: SignIn,
     pub client_documents: ClientDocuments,
     pub register_limit: RateLimiter,
     /// Lookups by device user code, per client address: user codes are short (RFC 8628 §5.1).
@@ -62,10 +67,17 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
             post(prompt_none_failed),
         )
         .route("/oauth/grants", get(grants).delete(revoke_grant))
+        .route("/oauth/grants/{client_id}", delete(revoke_grant_path))
         .route(
-            "/oauth/grants/{client_id}",
-            axum::routing::delete(revoke_grant_path),
+            "/oauth/sign_in_providers",
+            get(move |s: St| sign_in_providers(s, demo_login)),
         )
+        .route("/oauth/identities", get(identities))
+        .route(
+            "/oauth/identities/{provider}/{subject}",
+            delete(unlink_identity),
+        )
+        .route("/oauth/sign_out", post(sign_out))
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route(
@@ -82,8 +94,15 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
             get(protected_resource),
         )
         .layer(cors);
+    // Browser navigations (no CORS): the answers are redirects and HTML pages.
     let mut app = Router::new()
         .route("/oauth/authorize", get(authorize))
+        .route("/oauth/logout", get(logout_get).post(logout_post))
+        .route("/signin/{name}", get(sign_in::begin))
+        .route(
+            "/signin/{name}/callback",
+            get(sign_in::callback_get).post(sign_in::callback_post),
+        )
         .route("/healthz", get(healthz))
         .merge(api);
     if consent_page {
@@ -122,7 +141,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A POST body as the JSON object the SQL functions take: form-urlencoded (RFC 6749) or JSON.
-fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError> {
+pub fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError> {
     let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
     let mime = ct
         .split(';')
@@ -164,6 +183,35 @@ async fn authorize(
         return Ok((res.status, res.headers_map()).into_response());
     }
     Ok(res.into_response())
+}
+
+async fn logout_get(State(s): St, RawQuery(q): RawQuery) -> Result<Response, ErrorPage> {
+    logout(&s, form::to_json(q.unwrap_or_default().as_bytes())).await
+}
+
+async fn logout_post(State(s): St, headers: HeaderMap, body: Bytes) -> Result<Response, ErrorPage> {
+    let params = if body.is_empty() {
+        json!({})
+    } else {
+        body_params(&headers, &body)?
+    };
+    logout(&s, params).await
+}
+
+/// OpenID Connect RP-Initiated Logout: on to the client's post-logout URI (the Location the
+/// function set), or a page saying so when there is nowhere to go; errors are pages too.
+async fn logout(s: &AppState, params: Value) -> Result<Response, ErrorPage> {
+    let res = sql::call(&s.pool, "oauth.end_session($1)", &[&params]).await?;
+    if res.status.is_redirection() {
+        return Ok((res.status, res.headers_map()).into_response());
+    }
+    // Also when no session was named (`signed_out: false`): there is none left here either.
+    if res.status.is_success() {
+        let mut page = pages::signed_out();
+        page.headers_mut().extend(res.headers_map());
+        return Ok(page);
+    }
+    Err(ErrorPage::from_answer(&res))
 }
 
 /// The client-authenticating endpoints: one SQL call with the body and the Authorization
@@ -495,6 +543,42 @@ async fn revoke_grant_of(
     as_user(s, headers, "oauth.revoke_grant($1)", &[&client_id]).await
 }
 
+/// The sign-in options a consent page offers: the providers' buttons, and whether the demo
+/// sign-in is on (only the front knows).
+async fn sign_in_providers(State(s): St, demo_login: bool) -> AppResult {
+    let res = sql::call(&s.pool, "oauth.sign_in_buttons()", &[]).await?;
+    if !res.status.is_success() {
+        return Ok(res.into_response());
+    }
+    Ok(axum::Json(json!({"providers": res.body, "demo_login": demo_login})).into_response())
+}
+
+/// The signed-in user's upstream identities. As for the grants, the session is verified and
+/// set as `request.jwt.claims` first (so a trusted issuer's new keys are fetched); the token
+/// is passed too, which names the one-argument form whether or not the claims-only one exists.
+async fn identities(State(s): St, headers: HeaderMap) -> AppResult {
+    let token = bearer(&headers);
+    as_user(&s, &headers, "oauth.identities($1)", &[&token]).await
+}
+
+async fn unlink_identity(
+    State(s): St,
+    headers: HeaderMap,
+    Path((provider, subject)): Path<(String, String)>,
+) -> AppResult {
+    let token = bearer(&headers);
+    let call = "oauth.unlink_identity($1, $2, $3)";
+    as_user(&s, &headers, call, &[&provider, &subject, &token]).await
+}
+
+/// Ends the bearer's session: the function verifies the token itself (only ours can end).
+async fn sign_out(State(s): St, headers: HeaderMap) -> AppResult {
+    let token = bearer(&headers);
+    Ok(sql::call(&s.pool, "oauth.sign_out($1)", &[&token])
+        .await?
+        .into_response())
+}
+
 /// Discovery documents change only with configuration: cacheable for a few minutes.
 fn cacheable(mut res: SqlResponse) -> Response {
     res.headers.push((
@@ -613,13 +697,7 @@ async fn demo_session(State(s): St, body: Bytes) -> AppResult {
 /// DEMO ONLY: where the demo client's browser lands; shows the code to exchange.
 async fn demo_callback(RawQuery(q): RawQuery) -> Html<String> {
     let params = form::to_json(q.unwrap_or_default().as_bytes());
-    let escape = |v: &Value| {
-        v.as_str()
-            .unwrap_or("")
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('"', "&quot;")
-    };
+    let escape = |v: &Value| pages::escape(v.as_str().unwrap_or(""));
     let rows: String = ["code", "state", "iss", "error", "error_description"]
         .iter()
         .filter_map(|k| {

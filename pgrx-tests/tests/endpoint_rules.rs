@@ -357,7 +357,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     assert_eq!(
         n,
         json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1,
-               "user_code_failures": 1})
+               "user_code_failures": 1, "sessions": 0, "sign_in_states": 0})
     );
     assert!(refresh(
         &mut c,

@@ -4,6 +4,7 @@
 
 use oauth_core::model::{
     AuthMethod, AuthorizationKind, AuthorizationStatus, ClientType, GrantType, KeyAlg, KeyStatus,
+    SignInKind,
 };
 use oauth_server_e2e::*;
 
@@ -70,6 +71,7 @@ fn every_stored_enum_matches_its_check_constraint() {
     );
     assert_lists(&mut c, "signing_keys", "status", KeyStatus::names());
     assert_lists(&mut c, "signing_keys", "alg", KeyAlg::names());
+    assert_lists(&mut c, "sign_in_providers", "kind", SignInKind::names());
     // A family is started by a code (or device code, which issues the same way) or by a
     // client for itself; refreshes continue a family and never start one.
     assert_lists(

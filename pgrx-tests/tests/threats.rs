@@ -501,6 +501,12 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
     let public: Vec<&str> = vec![
         "oauth.authorization(text,text)",
         "oauth.authorize(jsonb)",
+        "oauth.begin_sign_in(text,text,text)",
+        "oauth.end_session(jsonb)",
+        "oauth.identities(text)",
+        "oauth.sign_in_buttons()",
+        "oauth.sign_out(text)",
+        "oauth.unlink_identity(text,text,text)",
         "oauth.client_id()",
         "oauth.consent(text,boolean,text)",
         "oauth.device_authorization(jsonb,text)",
@@ -537,6 +543,8 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
         "oauth.consent(text,boolean)",
         "oauth.grants()",
         "oauth.revoke_grant(text)",
+        "oauth.identities()",
+        "oauth.unlink_identity(text,text)",
     ]);
     assert_eq!(executable_by(&mut c, "authenticated"), sorted(for_users));
 

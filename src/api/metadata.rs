@@ -30,6 +30,7 @@ fn document() -> Result<Value, MisuseError> {
         "nonce",
         "at_hash",
         "azp",
+        "sid",
     ];
     claims.extend(user_claims::all());
     let mut doc = json!({
@@ -41,6 +42,7 @@ fn document() -> Result<Value, MisuseError> {
         "revocation_endpoint": url("/oauth/revoke"),
         "introspection_endpoint": url("/oauth/introspect"),
         "device_authorization_endpoint": url("/oauth/device_authorization"),
+        "end_session_endpoint": url("/oauth/logout"),
         "scopes_supported": scopes::known()?,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -2,6 +2,7 @@
 //! endpoint or concern. Protocol failures are returned as JSON with `response.status`;
 //! misuse is raised with a SQLSTATE.
 
+pub mod accounts;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
@@ -11,6 +12,7 @@ pub mod grants;
 pub mod issuers;
 pub mod key_protection;
 pub mod keys;
+pub mod logout;
 pub mod metadata;
 pub mod metadata_document;
 mod pg_tests;
@@ -19,6 +21,8 @@ pub mod registration;
 pub mod resources;
 pub mod revocation;
 pub mod rls;
+pub mod sign_in;
+pub mod sign_in_providers;
 pub mod token;
 pub mod userinfo;
 

@@ -21,6 +21,8 @@ fn purge_all() -> Result<Value, MisuseError> {
     // device requests live while they were entered (at most one request lifetime).
     let window = settings::code_lifetime().max(600) as f64;
     let user_code_failures = purge::user_code_failures(window)?;
+    let sign_in_states = purge::sign_in_states()?;
+    let sessions = purge::sessions(settings::clock_skew() as f64)?;
     let retention = settings::audit_retention_days();
     let audit_log = if retention > 0 {
         purge::audit_log(retention as i32)?
@@ -33,6 +35,8 @@ fn purge_all() -> Result<Value, MisuseError> {
         "refresh_tokens": refresh_tokens,
         "grants": grants,
         "user_code_failures": user_code_failures,
+        "sign_in_states": sign_in_states,
+        "sessions": sessions,
     }))
 }
 

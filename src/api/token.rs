@@ -20,7 +20,7 @@ use crate::services::client_auth::{
 use crate::services::issuance::{self, Approved};
 use crate::settings;
 use crate::store::clients::{self, Client};
-use crate::store::{authorizations, db, grants};
+use crate::store::{authorizations, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -311,30 +311,17 @@ fn issue_session_token(sub: Option<&str>, claims: default!(Option<JsonB>, "'{}'"
     };
     if let Some(k) = token_kind::KIND_CLAIMS
         .iter()
-        .chain(&["scope", "session_id"])
+        .chain(&["scope", "session_id", "sid", "client_id"])
         .find(|k| extra.contains_key(**k))
     {
         super::raise(bad_param(format!(
-            "a session token must not carry {k}: that claim belongs to access or ID tokens"
+            "a session token must not carry {k}: that claim belongs to access or ID tokens, or to the session itself"
         )));
     }
-    let signer = or_raise(crate::services::keys::current_signer());
-    let now = or_raise(db::now_epoch());
-    let mut c = json!({
-        "aud": settings::default_audience(),
-        "role": settings::default_role(),
-    });
-    for (k, v) in extra {
-        c[k] = v.clone();
-    }
-    for (k, v) in [
-        ("iss", json!(settings::issuer())),
-        ("sub", json!(sub)),
-        ("iat", json!(now)),
-        ("exp", json!(now + settings::session_token_lifetime())),
-        (token_kind::KIND_CLAIM, json!(token_kind::SESSION)),
-    ] {
-        c[k] = v;
-    }
-    or_raise(signer.sign(token_kind::JWT_TYP, &c))
+    or_raise(crate::services::sessions::start(
+        sub,
+        None,
+        Value::Object(extra.clone()),
+    ))
+    .0
 }

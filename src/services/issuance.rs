@@ -169,6 +169,10 @@ pub fn issue_tokens(
         for (k, v) in user {
             id_claims[k] = v;
         }
+        // The first-party session that approved the grant, for RP-initiated logout.
+        if let Some(sid) = grant.user_claims.as_ref().and_then(|c| c.get("sid")) {
+            id_claims["sid"] = sid.clone();
+        }
         response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
     }
     // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).

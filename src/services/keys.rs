@@ -16,7 +16,7 @@ use crate::protocol::jws::{self, Signer};
 use crate::protocol::key_wrap::{self, Kek};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::settings;
-use crate::store::{db, grants, signing_keys};
+use crate::store::{db, grants, sign_in_providers, signing_keys};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -107,12 +107,24 @@ pub fn rotate(alg: KeyAlg) -> Result<(), MisuseError> {
 /// access tokens, that their grant is not revoked. Invalid tokens are 28000; valid ones of
 /// another kind 42501, naming both kinds.
 fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
+    verify_ours_within(token, kind, settings::clock_skew())
+}
+
+/// How long after its expiry an ID token still names its session for RP-initiated logout
+/// (OIDC RP-Initiated Logout §2: an expired `id_token_hint` is still a hint).
+const ID_TOKEN_HINT_GRACE: u64 = 30 * 24 * 3600;
+
+/// An ID token we issued, expired or not: the `id_token_hint` of a logout request.
+pub fn verify_id_token_hint(token: &str) -> Result<Value, MisuseError> {
+    verify_ours_within(token, TokenKind::Id, ID_TOKEN_HINT_GRACE)
+}
+
+fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
     let jwk = signing_keys::public_jwk(&kid)?
         .ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
-    let claims =
-        jws::verify(token, &jwk, &settings::issuer(), settings::clock_skew()).map_err(invalid)?;
+    let claims = jws::verify(token, &jwk, &settings::issuer(), leeway).map_err(invalid)?;
     let typ = jws::peek_typ(token).map_err(invalid)?;
     let found = token_kind::of_ours(typ.as_deref(), &claims);
     // A genuine token of the wrong kind is a privilege failure (42501, 403), not a bad
@@ -208,6 +220,22 @@ fn open(kid: &str, stored: &[u8], kek_id: Option<&str>) -> Result<Vec<u8>, Misus
     .hint("set oauth_server.key_encryption_key_file (or, during a rotation, oauth_server.previous_key_encryption_key_file) to the file holding it"))
 }
 
+/// Seals a sign-in provider's secrets with the current KEK (as is when none is configured);
+/// `aad` binds the ciphertext to its row.
+pub fn seal_secret(aad: &str, plain: &[u8]) -> Result<(Vec<u8>, Option<String>), MisuseError> {
+    seal(aad, plain)
+}
+
+/// What [`seal_secret`] sealed.
+pub fn open_secret(aad: &str, stored: &[u8], kek_id: Option<&str>) -> Result<Vec<u8>, MisuseError> {
+    open(aad, stored, kek_id)
+}
+
+/// The associated data of a provider's sealed secrets: its row.
+pub fn secrets_aad(provider: &str) -> String {
+    format!("sign_in_provider:{provider}")
+}
+
 /// What [`rekey`] did.
 pub struct Rekeyed {
     /// How many keys there are.
@@ -230,6 +258,16 @@ pub fn rekey(kek: &Kek) -> Result<Rekeyed, MisuseError> {
         let sealed = key_wrap::wrap(kek, &row.kid, &der).map_err(internal)?;
         signing_keys::rewrap(&row.kid, sealed, &kek.id)?;
         rekeyed += 1;
+    }
+    // Sign-in providers' secrets are sealed with the same KEK.
+    for p in sign_in_providers::all_providers()? {
+        if p.secrets_kek_id.as_deref() == Some(kek.id.as_str()) {
+            continue;
+        }
+        let aad = secrets_aad(&p.name);
+        let plain = open(&aad, &p.secrets, p.secrets_kek_id.as_deref())?;
+        let sealed = key_wrap::wrap(kek, &aad, &plain).map_err(internal)?;
+        sign_in_providers::rewrap(&p.name, sealed, &kek.id)?;
     }
     Ok(Rekeyed {
         keys: rows.len(),

@@ -10,4 +10,6 @@ pub mod keys;
 pub mod requests;
 pub mod resources;
 pub mod sessions;
+pub mod sign_in;
+pub mod sign_in_providers;
 pub mod user_claims;

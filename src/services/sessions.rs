@@ -13,8 +13,8 @@ use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
 use crate::services::keys;
 use crate::settings;
-use crate::store::issuers;
-use serde_json::Value;
+use crate::store::{db, issuers, sessions};
+use serde_json::{json, Value};
 
 /// The caller as the consent API sees them.
 pub struct Caller {
@@ -59,6 +59,9 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
         }
     };
     match token_kind::of_claims(claims, ours) {
+        TokenKind::Session if ours => {
+            ensure_live(claims).map_err(|e| OAuthError::LoginRequired(e.message))?
+        }
         TokenKind::Session => {}
         TokenKind::Access => {
             return Err(OAuthError::AccessDenied(
@@ -80,11 +83,71 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
             OAuthError::LoginRequired("no signed-in user: the session has no sub".into())
         })?;
     let auth_time = prompt::session_auth_time(claims);
+    let mut user_claims = user_claims::normalise(claims);
+    // Our session's id travels with the grant, so its ID tokens carry `sid` (RP-initiated
+    // logout names the session by it).
+    if ours {
+        if let Some(sid) = claims.get("sid").filter(|v| v.is_string()) {
+            user_claims.insert("sid".into(), sid.clone());
+        }
+    }
     Ok(Caller {
         user_id: user_id.to_string(),
         auth_time,
-        user_claims: Value::Object(user_claims::normalise(claims)),
+        user_claims: Value::Object(user_claims),
     })
+}
+
+/// One of our session tokens is good only while its session (`sid`) is: signed out, logged
+/// out or revoked sessions end before their tokens expire.
+fn ensure_live(claims: &Value) -> Result<(), MisuseError> {
+    let sid = claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if sessions::is_active(sid)? {
+        Ok(())
+    } else {
+        Err(MisuseError::new(
+            Misuse::InvalidToken,
+            "the session has ended (signed out, logged out or revoked)",
+        ))
+    }
+}
+
+/// Starts a first-party session of `sub`: a row of `oauth.sessions` and a session token
+/// naming it (`sid`), signed with our key. `extra` are further claims (email, name, …),
+/// already checked by the caller. Returns the token and the session id.
+pub fn start(
+    sub: &str,
+    provider: Option<&str>,
+    extra: Value,
+) -> Result<(String, String), MisuseError> {
+    let lifetime = settings::session_token_lifetime();
+    let sid = sessions::create(sub, provider, lifetime as f64)?;
+    let signer = keys::current_signer()?;
+    let now = db::now_epoch()?;
+    let mut c = json!({
+        "aud": settings::default_audience(),
+        "role": settings::default_role(),
+        "auth_time": now,
+    });
+    if let Some(extra) = extra.as_object() {
+        for (k, v) in extra {
+            c[k] = v.clone();
+        }
+    }
+    for (k, v) in [
+        ("iss", json!(settings::issuer())),
+        ("sub", json!(sub)),
+        ("iat", json!(now)),
+        ("exp", json!(now + lifetime)),
+        ("sid", json!(sid)),
+        (token_kind::KIND_CLAIM, json!(token_kind::SESSION)),
+    ] {
+        c[k] = v;
+    }
+    Ok((signer.sign(token_kind::JWT_TYP, &c)?, sid))
 }
 
 /// The caller from `request.jwt.claims`.
@@ -115,7 +178,9 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
     if iss == settings::issuer() {
-        return keys::verify_our_session(token);
+        let claims = keys::verify_our_session(token)?;
+        ensure_live(&claims)?;
+        return Ok(claims);
     }
     let stored = issuers::find(&iss)?.ok_or_else(|| {
         invalid(format!("token issuer {iss} is not trusted"))
@@ -147,4 +212,36 @@ pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>
     let policy = IssuerPolicy::from_options(iss, &options)
         .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
     Ok(Some(session_jwt::normalise(claims.clone(), &policy)))
+}
+
+/// `oauth.sign_out`: ends the session of one of our session tokens.
+pub fn sign_out(token: Option<&str>) -> ApiResult<Value> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::LoginRequired("no session token".into()))?;
+    let claims =
+        keys::verify_our_session(token).map_err(|e| OAuthError::InvalidToken(e.message))?;
+    let sid = claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ended = sessions::end(sid, "signed out")?;
+    if let Some(user) = &ended {
+        crate::store::audit::record("signed_out", None, Some(user), json!({"sid": sid}))?;
+    }
+    Ok(json!({"signed_out": true, "ended": ended.is_some()}))
+}
+
+/// Ends session `sid` (RP-initiated logout); whether it was active.
+pub fn end(sid: &str, reason: &str) -> Result<bool, MisuseError> {
+    let ended = sessions::end(sid, reason)?;
+    if let Some(user) = &ended {
+        crate::store::audit::record(
+            "signed_out",
+            None,
+            Some(user),
+            json!({"sid": sid, "reason": reason}),
+        )?;
+    }
+    Ok(ended.is_some())
 }

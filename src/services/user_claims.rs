@@ -1,11 +1,11 @@
 //! Where the OpenID Connect user claims of ID tokens and userinfo come from: the configured
-//! claims function, else Supabase's `auth.users` when a trusted role owns it, else the claims
-//! of the session that approved the grant.
+//! claims function, else Supabase's `auth.users` when a trusted role owns it, else
+//! `oauth.users` (upstream sign-in), else the claims of the session that approved the grant.
 
 use crate::error::MisuseError;
 use crate::protocol::user_claims;
 use crate::settings;
-use crate::store::{db, users};
+use crate::store::{accounts, db, users};
 use serde_json::{json, Map, Value};
 
 /// The claims of user `sub` that `scopes` release to `client_id`.
@@ -31,7 +31,11 @@ pub fn for_user(
         }
         None => match users::supabase_user(sub)? {
             Some(row) => user_claims::from_supabase_user(&row),
-            None => session_claims.cloned().unwrap_or(Value::Null),
+            // Users who signed in upstream: their current email and profile.
+            None => match accounts::user_claims(sub)? {
+                Some(claims) => claims,
+                None => session_claims.cloned().unwrap_or(Value::Null),
+            },
         },
     };
     Ok(user_claims::for_scopes(

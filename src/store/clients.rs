@@ -21,6 +21,7 @@ row_type! {
         pub token_endpoint_auth_method: AuthMethod,
         pub client_uri: Option<String>,
         pub logo_uri: Option<String>,
+        pub post_logout_redirect_uris: Vec<String>,
     }
 }
 
@@ -58,6 +59,7 @@ impl Client {
             auth_method: self.token_endpoint_auth_method,
             client_uri: self.client_uri.clone(),
             logo_uri: self.logo_uri.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
         }
     }
 }
@@ -89,6 +91,7 @@ pub fn create(
             md.auth_method.as_str().into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
+            md.post_logout_redirect_uris.clone().into(),
         ],
     )?
     .ok_or_else(|| crate::error::internal("INSERT … RETURNING returned no row"))
@@ -107,6 +110,7 @@ pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, Mis
             md.auth_method.as_str().into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
+            md.post_logout_redirect_uris.clone().into(),
         ],
     )?;
     Ok(n > 0)
@@ -145,6 +149,7 @@ pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<b
             names(&md.grant_types).into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
+            md.post_logout_redirect_uris.clone().into(),
         ],
     )?;
     Ok(n > 0)

@@ -3,6 +3,7 @@
 //! text lives in `sql/queries/<module>/<name>.sql`, loaded with [`query!`]. Arguments are
 //! always bound, never spliced into the text.
 
+pub mod accounts;
 pub mod audit;
 pub mod authorizations;
 pub mod clients;
@@ -13,6 +14,9 @@ pub mod issuers;
 pub mod purge;
 pub mod resources;
 pub mod scopes;
+pub mod sessions;
+pub mod sign_in_providers;
+pub mod sign_in_states;
 pub mod signing_keys;
 pub mod user_code_failures;
 pub mod users;

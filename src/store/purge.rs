@@ -30,3 +30,13 @@ pub fn user_code_failures(window_secs: f64) -> Result<usize, MisuseError> {
 pub fn audit_log(days: i32) -> Result<usize, MisuseError> {
     execute(query!("purge/audit_log"), &[days.into()])
 }
+
+/// Sign-in attempts past their lifetime.
+pub fn sign_in_states() -> Result<usize, MisuseError> {
+    execute(query!("purge/sign_in_states"), &[])
+}
+
+/// Sessions that ended or expired more than `grace_secs` ago.
+pub fn sessions(grace_secs: f64) -> Result<usize, MisuseError> {
+    execute(query!("purge/sessions"), &[grace_secs.into()])
+}

@@ -133,6 +133,22 @@ impl From<KeyAlg> for crate::protocol::jws::Alg {
     }
 }
 
+stored_enum! {
+    /// `oauth.sign_in_providers.kind`: how an upstream provider is spoken to.
+    SignInKind {
+        /// Any OpenID Provider, by discovery (Google, Keycloak, Okta, Auth0, oidc-provider).
+        Oidc = "oidc",
+        /// Sign in with Apple: form_post, a client secret JWT minted from a `.p8` key.
+        Apple = "apple",
+        /// Microsoft Entra ID v2.0, single- or multi-tenant.
+        Microsoft = "microsoft",
+        /// WorkOS SSO: a profile from the token endpoint, no ID token.
+        Workos = "workos",
+        /// GitHub OAuth apps: no ID token; the user and email APIs.
+        Github = "github",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,8 @@ pub struct ClientMetadata {
     pub auth_method: AuthMethod,
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,
+    /// OIDC RP-Initiated Logout: where `end_session` may send the browser back, exactly.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// Why metadata was refused, in the channel of the caller.
@@ -82,6 +84,7 @@ pub const CHANGEABLE: &[&str] = &[
     "token_endpoint_auth_method",
     "client_uri",
     "logo_uri",
+    "post_logout_redirect_uris",
 ];
 
 /// The grant types a metadata document may name: it describes a public client, and only a
@@ -129,6 +132,7 @@ struct Draft {
     auth_method: Option<String>,
     client_uri: Option<String>,
     logo_uri: Option<String>,
+    post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 /// `oauth.create_client`'s arguments: text or NULL, arrays of text (elements may be NULL) or
@@ -166,6 +170,7 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
         auth_method: text("token_endpoint_auth_method")?,
         client_uri: text("client_uri")?,
         logo_uri: text("logo_uri")?,
+        post_logout_redirect_uris: None,
     })
 }
 
@@ -200,6 +205,10 @@ fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
         auth_method: auth_method_rule(client_type, d.auth_method.as_deref())?,
         client_uri: optional_uri(d.client_uri, "client_uri")?,
         logo_uri: optional_uri(d.logo_uri, "logo_uri")?,
+        post_logout_redirect_uris: match d.post_logout_redirect_uris {
+            Some(u) => post_logout_rule(u)?,
+            None => vec![],
+        },
     };
     check_grants(&md)?;
     Ok(md)
@@ -269,6 +278,10 @@ fn update(
         logo_uri: match text("logo_uri")? {
             Some(u) => optional_uri(Some(u), "logo_uri")?,
             None => current.logo_uri.clone(),
+        },
+        post_logout_redirect_uris: match list("post_logout_redirect_uris")? {
+            Some(u) => post_logout_rule(u)?,
+            None => current.post_logout_redirect_uris.clone(),
         },
     };
     check_grants(&md)?;
@@ -362,6 +375,7 @@ fn registration(
         auth_method: Some(auth_method),
         client_uri: text(md, "client_uri")?,
         logo_uri: text(md, "logo_uri")?,
+        post_logout_redirect_uris: list(md, "post_logout_redirect_uris")?,
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }
@@ -439,7 +453,21 @@ fn metadata_document(document: &Value, url: &str) -> Result<ClientMetadata, Inva
         auth_method: AuthMethod::None,
         client_uri: uri("client_uri")?,
         logo_uri: uri("logo_uri")?,
+        post_logout_redirect_uris: match list(md, "post_logout_redirect_uris")? {
+            Some(u) => post_logout_rule(u).map_err(|e| metadata_error(e.message))?,
+            None => vec![],
+        },
     })
+}
+
+/// Post-logout redirect URIs follow the redirect URI rules (exact, no fragment), and may be
+/// empty.
+fn post_logout_rule(uris: Vec<String>) -> Result<Vec<String>, MisuseError> {
+    if uris.is_empty() {
+        return Ok(uris);
+    }
+    redirect_uris_rule(uris)
+        .map_err(|e| bad_param(format!("post_logout_redirect_uris: {}", e.message)))
 }
 
 fn client_type(s: &str) -> Result<ClientType, MisuseError> {
@@ -627,6 +655,7 @@ mod tests {
                 auth_method: AuthMethod::ClientSecretBasic,
                 client_uri: None,
                 logo_uri: None,
+                post_logout_redirect_uris: vec![],
             }
         );
         let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
@@ -846,7 +875,7 @@ mod tests {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
         }
         let e = misuse(update(json!({"secret": "x"})));
-        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri"));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris"));
         // The client's type stays what it was: a public client cannot become a machine.
         let public =
             create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();
@@ -1044,6 +1073,7 @@ mod tests {
                 client_uri: Some("https://app.example/".into()),
                 // Not plain https: left out, not refused.
                 logo_uri: None,
+                post_logout_redirect_uris: vec![],
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.

@@ -16,5 +16,6 @@ pub mod scope;
 pub mod secret;
 pub mod session_jwt;
 pub mod token_kind;
+pub mod upstream;
 pub mod user_claims;
 pub mod user_code;

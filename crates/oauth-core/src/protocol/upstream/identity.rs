@@ -1,0 +1,469 @@
+//! What an upstream answer proves. An ID token (its signature, `exp`, `nbf` and future `iat`
+//! already checked with the provider's keys) must also be for us (`aud`, `azp`), from the
+//! issuer we configured (for Microsoft's multi-tenant endpoints: the issuer of the token's own
+//! tenant, on the allow-list), for this attempt (`nonce`) and fresh (`iat`). Then each kind
+//! asserts an identity, and says honestly whether its email is verified: Apple with the string
+//! `"true"`, Entra only with `xms_edov`, GitHub through its emails API, WorkOS never on its own.
+
+use super::{Provider, MICROSOFT_CONSUMERS_TID};
+use crate::model::SignInKind;
+use serde_json::{json, Map, Value};
+use subtle::ConstantTimeEq;
+
+/// An upstream identity: one row of `oauth.identities`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// The provider's stable id of the user (`sub`, GitHub's numeric id, WorkOS's profile id).
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// OpenID Connect profile claims (name, given_name, family_name, picture,
+    /// preferred_username).
+    pub profile: Map<String, Value>,
+    /// Provider-specific facts worth keeping (tid, connection_id, is_private_email, …).
+    pub details: Map<String, Value>,
+}
+
+fn str_claim<'a>(claims: &'a Value, k: &str) -> Option<&'a str> {
+    claims
+        .get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// `true`, or the strings Apple and others send for it.
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
+/// The checks an ID token's claims must pass beyond its signature and lifetime.
+pub struct Expected<'a> {
+    pub nonce: &'a str,
+    pub now: i64,
+    pub leeway: i64,
+    /// How old `iat` may be: the token should have been minted for this very sign-in.
+    pub max_age: i64,
+}
+
+/// The issuer an ID token of `p` must carry: for Microsoft, the issuer of the token's tenant
+/// (`tid`), after the tenant rules.
+pub fn expected_issuer(p: &Provider, claims: &Value) -> Result<String, String> {
+    let base = p.issuer.clone().unwrap_or_default();
+    if p.kind != SignInKind::Microsoft {
+        return Ok(base);
+    }
+    let tid = str_claim(claims, "tid")
+        .map(str::to_ascii_lowercase)
+        .ok_or("the Microsoft ID token has no tid (tenant) claim")?;
+    let tenant = p.tenant.as_deref().unwrap_or("common");
+    let allowed = match tenant {
+        "common" => true,
+        "consumers" => tid == MICROSOFT_CONSUMERS_TID,
+        "organizations" => tid != MICROSOFT_CONSUMERS_TID,
+        id => tid == id,
+    };
+    if !allowed {
+        return Err(format!(
+            "tenant {tid} may not sign in to this provider (tenant {tenant})"
+        ));
+    }
+    if !p.allowed_tenants.is_empty() && !p.allowed_tenants.contains(&tid) {
+        return Err(format!(
+            "tenant {tid} is not on the provider's allowed_tenants"
+        ));
+    }
+    Ok(format!("{base}/{tid}/v2.0"))
+}
+
+/// Checks `aud`, `azp`, `iss`, `nonce`, `iat` and `sub` of verified ID token claims.
+pub fn check_id_token(p: &Provider, claims: &Value, e: &Expected<'_>) -> Result<(), String> {
+    let iss = str_claim(claims, "iss").ok_or("the ID token has no iss")?;
+    let expected = expected_issuer(p, claims)?;
+    if iss.trim_end_matches('/') != expected.trim_end_matches('/') {
+        return Err(format!(
+            "the ID token was issued by {iss:?}, not {expected:?}"
+        ));
+    }
+    let ours = |v: &Value| v.as_str() == Some(p.client_id.as_str());
+    let audiences: Vec<&Value> = match claims.get("aud") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::String(_)) => vec![v],
+        _ => return Err("the ID token has no aud".into()),
+    };
+    if !audiences.iter().any(|a| ours(a)) {
+        return Err("the ID token is not for this client (aud)".into());
+    }
+    // OIDC Core §3.1.3.7: with other audiences, azp must name us; when present, always.
+    match claims.get("azp") {
+        Some(azp) if !ours(azp) => {
+            return Err("the ID token was issued to another party (azp)".into())
+        }
+        None if audiences.len() > 1 => {
+            return Err("the ID token has several audiences and no azp".into())
+        }
+        _ => {}
+    }
+    let nonce = str_claim(claims, "nonce").ok_or("the ID token has no nonce")?;
+    if !bool::from(nonce.as_bytes().ct_eq(e.nonce.as_bytes())) {
+        return Err("the ID token's nonce is not this sign-in's".into());
+    }
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_f64)
+        .ok_or("the ID token has no iat")? as i64;
+    if iat < e.now - e.max_age - e.leeway {
+        return Err("the ID token was issued too long ago (iat)".into());
+    }
+    if claims.get("exp").and_then(Value::as_f64).is_none() {
+        return Err("the ID token has no exp".into());
+    }
+    let sub = str_claim(claims, "sub").ok_or("the ID token has no sub")?;
+    if sub.len() > 255 {
+        return Err("the ID token's sub is longer than 255 characters".into());
+    }
+    Ok(())
+}
+
+fn email_of(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|e| e.len() <= 320 && e.contains('@') && !e.contains(char::is_whitespace))
+        .map(String::from)
+}
+
+fn profile_claims(src: &Value, names: &[(&str, &str)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (claim, from) in names {
+        if let Some(v) = str_claim(src, from) {
+            out.insert(
+                (*claim).into(),
+                json!(v.chars().take(256).collect::<String>()),
+            );
+        }
+    }
+    out
+}
+
+const OIDC_PROFILE: &[(&str, &str)] = &[
+    ("name", "name"),
+    ("given_name", "given_name"),
+    ("family_name", "family_name"),
+    ("picture", "picture"),
+    ("preferred_username", "preferred_username"),
+];
+
+/// The name Apple posts with the first sign-in only (`user`, unsigned: a display name, never
+/// an email to trust).
+pub fn apple_first_name(user_field: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(v) = user_field
+        .filter(|s| s.len() <= 4096)
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    else {
+        return out;
+    };
+    let name = &v["name"];
+    let part = |k: &str| {
+        name.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(128).collect::<String>())
+    };
+    let (given, family) = (part("firstName"), part("lastName"));
+    if let Some(g) = &given {
+        out.insert("given_name".into(), json!(g));
+    }
+    if let Some(f) = &family {
+        out.insert("family_name".into(), json!(f));
+    }
+    let full: Vec<String> = [given, family].into_iter().flatten().collect();
+    if !full.is_empty() {
+        out.insert("name".into(), json!(full.join(" ")));
+    }
+    out
+}
+
+/// The identity asserted by checked ID token claims.
+pub fn from_id_token(p: &Provider, claims: &Value) -> Result<Identity, String> {
+    let subject = str_claim(claims, "sub")
+        .ok_or("the ID token has no sub")?
+        .to_string();
+    let email = email_of(str_claim(claims, "email"));
+    let mut details = Map::new();
+    let email_verified = match p.kind {
+        SignInKind::Apple => {
+            let private = truthy(claims.get("is_private_email"));
+            details.insert("is_private_email".into(), json!(private));
+            truthy(claims.get("email_verified"))
+        }
+        // Entra's `email` is whatever the tenant admin typed unless the domain owner is
+        // verified: only the optional claim xms_edov says so.
+        SignInKind::Microsoft => {
+            for k in ["tid", "oid"] {
+                if let Some(v) = str_claim(claims, k) {
+                    details.insert(k.into(), json!(v));
+                }
+            }
+            matches!(claims.get("xms_edov"), Some(Value::Bool(true)))
+                || matches!(claims.get("xms_edov"), Some(Value::String(s)) if s == "true" || s == "1")
+                || claims.get("xms_edov").and_then(Value::as_i64) == Some(1)
+        }
+        _ => claims.get("email_verified") == Some(&Value::Bool(true)),
+    };
+    Ok(Identity {
+        subject,
+        email_verified: email_verified && email.is_some(),
+        email,
+        profile: profile_claims(claims, OIDC_PROFILE),
+        details,
+    })
+}
+
+/// GitHub: `/user` and `/user/emails`. The email is the primary one, verified only if
+/// GitHub says so; the public profile email is never taken as verified.
+pub fn from_github(user: &Value, emails: &Value) -> Result<Identity, String> {
+    let subject = match user.get("id") {
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        _ => return Err("GitHub's user API answered without a numeric id".into()),
+    };
+    let primary = emails
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e.get("primary") == Some(&Value::Bool(true)));
+    let (email, email_verified) = match primary {
+        Some(e) => (
+            email_of(str_claim(e, "email")),
+            e.get("verified") == Some(&Value::Bool(true)),
+        ),
+        None => (email_of(str_claim(user, "email")), false),
+    };
+    let mut profile = profile_claims(
+        user,
+        &[
+            ("name", "name"),
+            ("preferred_username", "login"),
+            ("picture", "avatar_url"),
+        ],
+    );
+    if !profile.contains_key("name") {
+        if let Some(l) = profile.get("preferred_username").cloned() {
+            profile.insert("name".into(), l);
+        }
+    }
+    let mut details = Map::new();
+    if let Some(l) = str_claim(user, "login") {
+        details.insert("login".into(), json!(l));
+    }
+    Ok(Identity {
+        subject,
+        email_verified: email_verified && email.is_some(),
+        email,
+        profile,
+        details,
+    })
+}
+
+/// WorkOS: the SSO profile. It must come from the connection (or organization) configured,
+/// or one organization's IdP could sign users in as another's.
+pub fn from_workos(p: &Provider, profile: &Value) -> Result<Identity, String> {
+    use super::WorkosSelector as W;
+    let subject = str_claim(profile, "id")
+        .ok_or("the WorkOS profile has no id")?
+        .to_string();
+    match &p.workos {
+        Some(W::Connection(c)) if str_claim(profile, "connection_id") != Some(c.as_str()) => {
+            return Err(format!(
+                "the WorkOS profile is from another connection than {c}"
+            ))
+        }
+        Some(W::Organization(o)) if str_claim(profile, "organization_id") != Some(o.as_str()) => {
+            return Err(format!(
+                "the WorkOS profile is from another organization than {o}"
+            ))
+        }
+        _ => {}
+    }
+    let email = email_of(str_claim(profile, "email"));
+    let mut prof = profile_claims(
+        profile,
+        &[("given_name", "first_name"), ("family_name", "last_name")],
+    );
+    let full: Vec<&str> = ["first_name", "last_name"]
+        .iter()
+        .filter_map(|k| str_claim(profile, k))
+        .collect();
+    if !full.is_empty() {
+        prof.insert("name".into(), json!(full.join(" ")));
+    }
+    let mut details = Map::new();
+    for k in [
+        "connection_id",
+        "connection_type",
+        "organization_id",
+        "idp_id",
+    ] {
+        if let Some(v) = str_claim(profile, k) {
+            details.insert(k.into(), json!(v));
+        }
+    }
+    Ok(Identity {
+        subject,
+        email_verified: p.trust_email && email.is_some(),
+        email,
+        profile: prof,
+        details,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn provider(o: Value) -> Provider {
+        Provider::from_options("p", &o).unwrap()
+    }
+    fn expected() -> Expected<'static> {
+        Expected {
+            nonce: "n1",
+            now: NOW,
+            leeway: 30,
+            max_age: 600,
+        }
+    }
+    fn oidc() -> Provider {
+        provider(json!({"kind": "oidc", "client_id": "rp", "issuer": "https://op.example"}))
+    }
+    fn claims(extra: Value) -> Value {
+        let mut c = json!({"iss": "https://op.example", "aud": "rp", "sub": "u1", "nonce": "n1",
+                           "iat": NOW, "exp": NOW + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    #[test]
+    fn the_checks_each_refuse() {
+        let p = oidc();
+        assert!(check_id_token(&p, &claims(json!({})), &expected()).is_ok());
+        for (bad, why) in [
+            (json!({"nonce": "other"}), "nonce"),
+            (json!({"aud": "someone-else"}), "aud"),
+            (json!({"aud": ["rp", "other"]}), "azp"),
+            (json!({"aud": ["rp", "other"], "azp": "other"}), "azp"),
+            (json!({"iss": "https://evil.example"}), "issued by"),
+            (json!({"iat": NOW - 3600}), "iat"),
+            (json!({"nonce": null}), "nonce"),
+            (json!({"sub": ""}), "sub"),
+        ] {
+            let err = check_id_token(&p, &claims(bad.clone()), &expected()).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(check_id_token(
+            &p,
+            &claims(json!({"aud": ["rp", "x"], "azp": "rp"})),
+            &expected()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn microsoft_issuer_follows_the_tenant_and_the_allow_list() {
+        let t1 = "11111111-1111-1111-1111-111111111111";
+        let t2 = "22222222-2222-2222-2222-222222222222";
+        let p = provider(json!({"kind": "microsoft", "client_id": "rp", "allowed_tenants": [t1]}));
+        let c = |tid: &str, iss: &str| claims(json!({"tid": tid, "iss": iss}));
+        let ok = c(t1, &format!("https://login.microsoftonline.com/{t1}/v2.0"));
+        assert!(check_id_token(&p, &ok, &expected()).is_ok());
+        // Another tenant's token, whatever issuer it names.
+        let other = c(t2, &format!("https://login.microsoftonline.com/{t2}/v2.0"));
+        assert!(check_id_token(&p, &other, &expected())
+            .unwrap_err()
+            .contains("allowed_tenants"));
+        // tid and iss must agree: a token of tenant 2 cannot pose as tenant 1.
+        let forged = c(t1, &format!("https://login.microsoftonline.com/{t2}/v2.0"));
+        assert!(check_id_token(&p, &forged, &expected()).is_err());
+        let orgs =
+            provider(json!({"kind": "microsoft", "client_id": "rp", "tenant": "organizations"}));
+        let personal = c(
+            MICROSOFT_CONSUMERS_TID,
+            &format!("https://login.microsoftonline.com/{MICROSOFT_CONSUMERS_TID}/v2.0"),
+        );
+        assert!(check_id_token(&orgs, &personal, &expected()).is_err());
+    }
+
+    #[test]
+    fn email_verified_is_honest_per_kind() {
+        let apple =
+            provider(json!({"kind": "apple", "client_id": "rp", "team_id": "T", "key_id": "K"}));
+        let i = from_id_token(
+            &apple,
+            &claims(json!({"email": "x@privaterelay.appleid.com",
+            "email_verified": "true", "is_private_email": "true"})),
+        )
+        .unwrap();
+        assert!(i.email_verified);
+        assert_eq!(i.details["is_private_email"], true);
+        let ms = provider(json!({"kind": "microsoft", "client_id": "rp"}));
+        let unverified = from_id_token(
+            &ms,
+            &claims(json!({"email": "a@b.c", "email_verified": true})),
+        )
+        .unwrap();
+        assert!(
+            !unverified.email_verified,
+            "Entra's email_verified is not trusted; xms_edov is"
+        );
+        assert!(
+            from_id_token(&ms, &claims(json!({"email": "a@b.c", "xms_edov": true})))
+                .unwrap()
+                .email_verified
+        );
+        // The generic kind: only a JSON true.
+        assert!(
+            !from_id_token(
+                &oidc(),
+                &claims(json!({"email": "a@b.c", "email_verified": "true"}))
+            )
+            .unwrap()
+            .email_verified
+        );
+        let gh = from_github(&json!({"id": 42, "login": "octo", "email": "pub@x.y"}),
+            &json!([{"email": "p@x.y", "primary": true, "verified": false}, {"email": "v@x.y", "primary": false, "verified": true}])).unwrap();
+        assert_eq!(
+            (gh.subject.as_str(), gh.email.as_deref(), gh.email_verified),
+            ("42", Some("p@x.y"), false)
+        );
+        assert_eq!(gh.profile["name"], "octo");
+        assert!(from_github(&json!({"id": "42"}), &json!([])).is_err());
+    }
+
+    #[test]
+    fn workos_profile_must_come_from_the_configured_connection() {
+        let w = provider(json!({"kind": "workos", "client_id": "c", "connection": "conn_1"}));
+        let prof = json!({"id": "prof_1", "connection_id": "conn_1", "email": "a@b.c", "first_name": "Ada", "last_name": "L"});
+        let i = from_workos(&w, &prof).unwrap();
+        assert_eq!(i.profile["name"], "Ada L");
+        assert!(!i.email_verified);
+        let mut other = prof.clone();
+        other["connection_id"] = json!("conn_2");
+        assert!(from_workos(&w, &other).is_err());
+    }
+
+    #[test]
+    fn apple_name_from_the_first_sign_in() {
+        let n = apple_first_name(Some(
+            r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"x@y"}"#,
+        ));
+        assert_eq!(n["name"], "Ada Lovelace");
+        assert!(apple_first_name(Some("not json")).is_empty());
+        assert!(apple_first_name(None).is_empty());
+    }
+}

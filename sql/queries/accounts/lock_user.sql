@@ -1,0 +1,1 @@
+SELECT id FROM oauth.users WHERE id = $1 FOR UPDATE

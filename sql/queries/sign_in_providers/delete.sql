@@ -1,0 +1,1 @@
+DELETE FROM oauth.sign_in_providers WHERE name = $1

@@ -1,0 +1,4 @@
+SELECT name, options, secrets, secrets_kek_id, discovery, jwks
+FROM oauth.sign_in_providers
+WHERE name = $1
+FOR UPDATE

@@ -1,0 +1,150 @@
+//! Storage of `oauth.users` and `oauth.identities`: the users of installs without a login of
+//! their own, and the upstream identities they sign in with.
+
+use super::{all, execute, one, scalar};
+use crate::error::MisuseError;
+use crate::{query, row_type};
+use pgrx::JsonB;
+use serde_json::Value;
+
+row_type! {
+    /// Whose an identity is.
+    pub struct Owner {
+        pub user_id: String,
+        pub disabled: bool,
+    }
+}
+
+row_type! {
+    struct Id {
+        pub id: String,
+    }
+}
+
+row_type! {
+    /// A user after a sign-in: what the session carries.
+    pub struct SignedIn {
+        pub id: String,
+        pub email: Option<String>,
+        pub email_verified: bool,
+        pub profile: Value,
+        pub disabled: bool,
+    }
+}
+
+/// The identity's user, with the identity row locked until the transaction ends.
+pub fn find_identity(
+    provider: &str,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<Owner>, MisuseError> {
+    one(
+        query!("accounts/find_identity"),
+        &[provider.into(), issuer.into(), subject.into()],
+    )
+}
+
+/// The users whose verified email is `email` (case-insensitively), at most two.
+pub fn users_with_verified_email(email: &str) -> Result<Vec<String>, MisuseError> {
+    let rows: Vec<Id> = all(
+        query!("accounts/users_with_verified_email"),
+        &[email.into()],
+    )?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The user `id` (new when `None`), created with these claims if it does not exist.
+pub fn ensure_user(
+    id: Option<&str>,
+    email: Option<&str>,
+    email_verified: bool,
+    profile: &Value,
+) -> Result<String, MisuseError> {
+    let row: Option<Id> = one(
+        query!("accounts/ensure_user"),
+        &[
+            id.into(),
+            email.into(),
+            email_verified.into(),
+            JsonB(profile.clone()).into(),
+        ],
+    )?;
+    row.map(|r| r.id)
+        .ok_or_else(|| crate::error::internal("INSERT … RETURNING returned no row"))
+}
+
+/// Records a sign-in of user `id` with an identity's email and profile.
+pub fn sign_in_user(
+    id: &str,
+    email: Option<&str>,
+    email_verified: bool,
+    profile: &Value,
+) -> Result<Option<SignedIn>, MisuseError> {
+    one(
+        query!("accounts/sign_in_user"),
+        &[
+            id.into(),
+            email.into(),
+            email_verified.into(),
+            JsonB(profile.clone()).into(),
+        ],
+    )
+}
+
+/// An identity as it signs in.
+pub struct IdentityRow<'a> {
+    pub provider: &'a str,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub profile: Value,
+    pub details: Value,
+}
+
+/// Creates or refreshes an identity; returns its merged profile.
+pub fn upsert_identity(i: IdentityRow<'_>) -> Result<Value, MisuseError> {
+    Ok(scalar_profile(one::<Profile>(
+        query!("accounts/upsert_identity"),
+        &[
+            i.provider.into(),
+            i.issuer.into(),
+            i.subject.into(),
+            i.user_id.into(),
+            i.email.into(),
+            i.email_verified.into(),
+            JsonB(i.profile).into(),
+            JsonB(i.details).into(),
+        ],
+    )?))
+}
+
+row_type! {
+    struct Profile {
+        pub profile: Value,
+    }
+}
+
+fn scalar_profile(p: Option<Profile>) -> Value {
+    p.map(|p| p.profile).unwrap_or(Value::Null)
+}
+
+/// The identities of user `id`, as a JSON array.
+pub fn identities_of(id: &str) -> Result<Value, MisuseError> {
+    Ok(scalar(query!("accounts/identities_of"), &[id.into()])?.unwrap_or(Value::Array(vec![])))
+}
+
+/// Unlinks an identity unless it is the user's last; whether one was removed.
+pub fn unlink(user_id: &str, provider: &str, subject: &str) -> Result<bool, MisuseError> {
+    execute(query!("accounts/lock_user"), &[user_id.into()])?;
+    Ok(execute(
+        query!("accounts/unlink"),
+        &[user_id.into(), provider.into(), subject.into()],
+    )? > 0)
+}
+
+/// User `id` of `oauth.users` as OpenID Connect claims, if there is such a user.
+pub fn user_claims(id: &str) -> Result<Option<Value>, MisuseError> {
+    scalar(query!("accounts/user_claims"), &[id.into()])
+}
