@@ -104,6 +104,7 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.resources', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failures', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.user_code_failure_count', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_post_logout_uris', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_providers', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');

@@ -10,3 +10,315 @@ ALTER TABLE oauth.clients ADD CONSTRAINT clients_grant_types_known CHECK (
                          'urn:ietf:params:oauth:grant-type:device_code']::text[]);
 ALTER TABLE oauth.grants ADD CONSTRAINT grants_grant_type_known
     CHECK (grant_type IN ('authorization_code', 'client_credentials'));
+
+-- OIDC RP-Initiated Logout: where oauth.end_session may send the browser back after a
+-- client's logout, exactly. Apart from oauth.clients so that the 0.1.0 schema keeps working
+-- with the 0.2.0 library until ALTER EXTENSION UPDATE (a client without any has no row).
+CREATE TABLE oauth.client_post_logout_uris (
+    client_id  text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    uris       text[] NOT NULL CHECK (cardinality(uris) BETWEEN 1 AND 10)
+);
+
+-- Upstream sign-in providers (we are their relying party): Apple, Microsoft Entra, WorkOS,
+-- GitHub, any OpenID Provider. `options` is validated and filled in (oauth-core's
+-- upstream::Provider); the client secret and Apple's .p8 key are kept apart in `secrets`,
+-- a JSON object sealed with the key-encryption key when one is configured (secrets_kek_id
+-- names it), never returned. `discovery` and `jwks` are what the front fetched.
+CREATE TABLE oauth.sign_in_providers (
+    name                text PRIMARY KEY CHECK (name ~ '^[a-z0-9_-]{1,32}$'),
+    kind                text NOT NULL CHECK (kind IN ('oidc', 'apple', 'microsoft', 'workos', 'github')),
+    options             jsonb NOT NULL,
+    secrets             bytea NOT NULL,
+    secrets_kek_id      text,
+    discovery           jsonb,
+    jwks                jsonb NOT NULL DEFAULT '{"keys": []}',
+    metadata_fetched_at timestamptz,
+    last_error          text,
+    last_error_at       timestamptz,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+-- Users of installs without a login of their own: `id` is the stable `sub` of every token
+-- (what oauth.uid() returns), whichever identity signed in. The email is the one of the
+-- identity that last signed in with a verified email, else of the first identity.
+CREATE TABLE oauth.users (
+    id              text PRIMARY KEY DEFAULT gen_random_uuid()::text
+                    CHECK (length(id) BETWEEN 1 AND 255),
+    email           text,
+    email_verified  boolean NOT NULL DEFAULT false,
+    -- OpenID Connect profile claims: name, given_name, family_name, picture, preferred_username.
+    profile         jsonb NOT NULL DEFAULT '{}',
+    disabled_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    last_sign_in_at timestamptz
+);
+-- Linking by verified email (oauth_server.link_verified_email) looks users up here.
+CREATE INDEX users_verified_email ON oauth.users (lower(email)) WHERE email_verified;
+
+-- One row per upstream identity. The issuer is part of the key: the same `sub` from another
+-- issuer (a provider reconfigured to another OP, another Entra tenant) is another person.
+CREATE TABLE oauth.identities (
+    provider        text NOT NULL REFERENCES oauth.sign_in_providers ON DELETE CASCADE,
+    issuer          text NOT NULL,
+    subject         text NOT NULL CHECK (length(subject) BETWEEN 1 AND 255),
+    user_id         text NOT NULL REFERENCES oauth.users ON DELETE CASCADE ON UPDATE CASCADE,
+    email           text,
+    email_verified  boolean NOT NULL DEFAULT false,
+    profile         jsonb NOT NULL DEFAULT '{}',
+    -- Provider-specific facts: tid/oid, connection_id, is_private_email, login.
+    details         jsonb NOT NULL DEFAULT '{}',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    last_sign_in_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, issuer, subject)
+);
+CREATE INDEX identities_user ON oauth.identities (user_id);
+
+-- Sign-ins in flight: the `state` sent upstream (stored hashed), the browser it belongs to
+-- (the hash of the front's cookie), the nonce and PKCE verifier. pending -> exchanging (the
+-- code is being redeemed upstream) -> done or failed; single use, short-lived.
+CREATE TABLE oauth.sign_in_states (
+    state_hash       bytea PRIMARY KEY,
+    binding_hash     bytea NOT NULL,
+    provider         text NOT NULL REFERENCES oauth.sign_in_providers ON DELETE CASCADE,
+    authorization_id text NOT NULL,
+    nonce            text NOT NULL,
+    code_verifier    text,
+    redirect_uri     text NOT NULL,
+    status           text NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'exchanging', 'done', 'failed')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    expires_at       timestamptz NOT NULL
+);
+CREATE INDEX sign_in_states_expires ON oauth.sign_in_states (expires_at);
+
+-- First-party sessions: every session token we sign carries its row's id as `sid`, so a
+-- session ends server-side (sign-out, RP-initiated logout, an administrator) before its
+-- token expires. `user_id` is not a reference: oauth.issue_session_token serves apps whose
+-- users live elsewhere.
+CREATE TABLE oauth.sessions (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id     text NOT NULL,
+    provider    text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL,
+    ended_at    timestamptz,
+    end_reason  text
+);
+CREATE INDEX sessions_user ON oauth.sessions (user_id);
+CREATE INDEX sessions_expires ON oauth.sessions (expires_at);
+
+-- Upstream sign-in, identities and sessions: the functions of src/api/sign_in*.rs,
+-- accounts.rs and logout.rs, as cargo pgrx schema writes them.
+-- oauth_server::api::sign_in_providers::add_sign_in_provider
+CREATE  FUNCTION "add_sign_in_provider"(
+	"name" TEXT, /* Option < & str > */
+	"options" jsonb /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'add_sign_in_provider_wrapper';
+
+-- oauth_server::api::sign_in::begin_sign_in
+CREATE  FUNCTION "begin_sign_in"(
+	"provider" TEXT, /* Option < & str > */
+	"authorization_id" TEXT, /* Option < & str > */
+	"browser_binding" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'begin_sign_in_wrapper';
+
+-- oauth_server::api::logout::end_session
+CREATE  FUNCTION "end_session"(
+	"params" jsonb /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'end_session_wrapper';
+
+-- oauth_server::api::sign_in::finish_sign_in
+CREATE  FUNCTION "finish_sign_in"(
+	"provider" TEXT, /* Option < & str > */
+	"state" TEXT, /* Option < & str > */
+	"browser_binding" TEXT, /* Option < & str > */
+	"responses" jsonb /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'finish_sign_in_wrapper';
+
+-- oauth_server::api::accounts::identities
+CREATE  FUNCTION "identities"() RETURNS jsonb /* JsonB */
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'identities_wrapper';
+
+-- oauth_server::api::accounts::identities
+CREATE  FUNCTION "identities"(
+	"session_token" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'identities_with_session_wrapper';
+
+-- oauth_server::api::sign_in_providers::remove_sign_in_provider
+CREATE  FUNCTION "remove_sign_in_provider"(
+	"name" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'remove_sign_in_provider_wrapper';
+
+-- oauth_server::api::sign_in_providers::report_sign_in_provider_error
+CREATE  FUNCTION "report_sign_in_provider_error"(
+	"name" TEXT, /* Option < & str > */
+	"error" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'report_sign_in_provider_error_wrapper';
+
+-- oauth_server::api::accounts::revoke_sessions
+CREATE  FUNCTION "revoke_sessions"(
+	"sub" TEXT /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'revoke_sessions_wrapper';
+
+-- oauth_server::api::accounts::sessions
+CREATE  FUNCTION "sessions"(
+	"sub" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sessions_wrapper';
+
+-- oauth_server::api::sign_in_providers::set_sign_in_provider_metadata
+CREATE  FUNCTION "set_sign_in_provider_metadata"(
+	"name" TEXT, /* Option < & str > */
+	"discovery" jsonb, /* Option < JsonB > */
+	"jwks" jsonb /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_sign_in_provider_metadata_wrapper';
+
+-- oauth_server::api::sign_in::sign_in_buttons
+CREATE  FUNCTION "sign_in_buttons"() RETURNS jsonb /* JsonB */
+STRICT STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_in_buttons_wrapper';
+
+-- oauth_server::api::sign_in_providers::sign_in_provider_fetches
+CREATE  FUNCTION "sign_in_provider_fetches"() RETURNS jsonb /* JsonB */
+STRICT STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_in_provider_fetches_wrapper';
+
+-- oauth_server::api::sign_in_providers::sign_in_providers
+CREATE  FUNCTION "sign_in_providers"() RETURNS jsonb /* JsonB */
+STRICT STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_in_providers_wrapper';
+
+-- oauth_server::api::sign_in::sign_in_token_request
+CREATE  FUNCTION "sign_in_token_request"(
+	"provider" TEXT, /* Option < & str > */
+	"state" TEXT, /* Option < & str > */
+	"browser_binding" TEXT, /* Option < & str > */
+	"code" TEXT, /* Option < & str > */
+	"error" TEXT DEFAULT NULL, /* Option < & str > */
+	"error_description" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_in_token_request_wrapper';
+
+-- oauth_server::api::accounts::sign_out
+CREATE  FUNCTION "sign_out"(
+	"session_token" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_out_wrapper';
+
+-- oauth_server::api::accounts::unlink_identity
+CREATE  FUNCTION "unlink_identity"(
+	"provider" TEXT, /* Option < & str > */
+	"subject" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'unlink_identity_wrapper';
+
+-- oauth_server::api::accounts::unlink_identity
+CREATE  FUNCTION "unlink_identity"(
+	"provider" TEXT, /* Option < & str > */
+	"subject" TEXT, /* Option < & str > */
+	"session_token" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'unlink_identity_with_session_wrapper';
+
+-- oauth_server::api::sign_in_providers::update_sign_in_provider
+CREATE  FUNCTION "update_sign_in_provider"(
+	"name" TEXT, /* Option < & str > */
+	"options" jsonb /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'update_sign_in_provider_wrapper';
+
+REVOKE ALL ON oauth.client_post_logout_uris, oauth.sign_in_providers, oauth.users, oauth.identities, oauth.sign_in_states,
+    oauth.sessions FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    oauth.add_sign_in_provider(text, jsonb), oauth.update_sign_in_provider(text, jsonb),
+    oauth.remove_sign_in_provider(text), oauth.sign_in_providers(),
+    oauth.sign_in_provider_fetches(), oauth.set_sign_in_provider_metadata(text, jsonb, jsonb),
+    oauth.report_sign_in_provider_error(text, text), oauth.sign_in_buttons(),
+    oauth.begin_sign_in(text, text, text), oauth.sign_in_token_request(text, text, text, text, text, text),
+    oauth.finish_sign_in(text, text, text, jsonb), oauth.identities(), oauth.identities(text),
+    oauth.unlink_identity(text, text), oauth.unlink_identity(text, text, text),
+    oauth.sign_out(text), oauth.sessions(text), oauth.revoke_sessions(text),
+    oauth.end_session(jsonb)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    oauth.sign_in_buttons(), oauth.begin_sign_in(text, text, text), oauth.identities(text),
+    oauth.unlink_identity(text, text, text), oauth.sign_out(text), oauth.end_session(jsonb)
+TO PUBLIC;
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        GRANT EXECUTE ON FUNCTION oauth.identities(), oauth.unlink_identity(text, text)
+        TO authenticated;
+    END IF;
+END
+$$;
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_post_logout_uris', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_providers', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.users', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');

@@ -16,9 +16,6 @@ CREATE TABLE oauth.clients (
     client_type                text NOT NULL CHECK (client_type IN ('confidential', 'public')),
     name                       text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     redirect_uris              text[] NOT NULL CHECK (cardinality(redirect_uris) BETWEEN 0 AND 10),
-    -- OIDC RP-Initiated Logout: where oauth.end_session may send the browser back.
-    post_logout_redirect_uris  text[] NOT NULL DEFAULT '{}'
-                               CHECK (cardinality(post_logout_redirect_uris) <= 10),
     -- NULL: any built-in scope or scope in oauth.scopes.
     scopes                     text[],
     -- The closed set of model::GrantType (named, so that an upgraded install and a fresh one
@@ -217,6 +214,14 @@ CREATE TABLE oauth.audit_log (
 CREATE INDEX audit_log_at ON oauth.audit_log (at);
 CREATE INDEX audit_log_event_at ON oauth.audit_log (event, at);
 CREATE INDEX audit_log_client_at ON oauth.audit_log (client_id, at);
+
+-- OIDC RP-Initiated Logout: where oauth.end_session may send the browser back after a
+-- client's logout, exactly. Apart from oauth.clients so that the 0.1.0 schema keeps working
+-- with the 0.2.0 library until ALTER EXTENSION UPDATE (a client without any has no row).
+CREATE TABLE oauth.client_post_logout_uris (
+    client_id  text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    uris       text[] NOT NULL CHECK (cardinality(uris) BETWEEN 1 AND 10)
+);
 
 -- Upstream sign-in providers (we are their relying party): Apple, Microsoft Entra, WorkOS,
 -- GitHub, any OpenID Provider. `options` is validated and filled in (oauth-core's

@@ -378,7 +378,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     assert_eq!(
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
         json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0,
-               "user_code_failures": 0})
+               "user_code_failures": 0, "sessions": 0, "sign_in_states": 0})
     );
 }
 

@@ -61,6 +61,7 @@ fn create(args: &Value) -> Result<Value, MisuseError> {
     let created = services::clients::create(&md)?;
     let client_id = created.client.client_id.as_str();
     let mut out = client_json(client_id)?;
+    out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
     crate::store::audit::record(
         "client_created",
         Some(client_id),
@@ -90,9 +91,10 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
         return Err(bad_param("changes must be a JSON object"));
     }
     let current = clients::find(client_id)?.ok_or_else(|| not_found(client_id))?;
-    let md =
-        client_metadata::validate(&changes, Caller::Update(&current.metadata())).map_err(misuse)?;
+    let stored = current.metadata(clients::post_logout_uris(client_id)?);
+    let md = client_metadata::validate(&changes, Caller::Update(&stored)).map_err(misuse)?;
     clients::update_metadata(client_id, &md)?;
+    clients::set_post_logout_uris(client_id, &md.post_logout_redirect_uris, false)?;
     let changed: Vec<&String> = changes
         .as_object()
         .into_iter()
@@ -104,7 +106,9 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
         None,
         json!({"changed": changed}),
     )?;
-    client_json(client_id)
+    let mut out = client_json(client_id)?;
+    out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
+    Ok(out)
 }
 
 /// Deletes a client and, by cascade, its pending authorizations, consents, grants and refresh

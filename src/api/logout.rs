@@ -44,7 +44,10 @@ fn end_session_request(params: &Value) -> ApiResult<Value> {
             .ok_or_else(|| {
                 invalid_request("post_logout_redirect_uri needs id_token_hint or client_id")
             })?;
-            if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
+            if !clients::post_logout_uris(&client.client_id)?
+                .iter()
+                .any(|u| u == uri)
+            {
                 return Err(OAuthError::InvalidRequest(
                     "post_logout_redirect_uri is not registered for this client".into(),
                 )

@@ -30,6 +30,7 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         )
         .into());
     }
+    clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
     crate::store::audit::record(
         "client_metadata_document_stored",
         Some(url),

@@ -56,8 +56,8 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     if let Some(u) = &client.logo_uri {
         out["logo_uri"] = json!(u);
     }
-    if !client.post_logout_redirect_uris.is_empty() {
-        out["post_logout_redirect_uris"] = json!(client.post_logout_redirect_uris);
+    if !md.post_logout_redirect_uris.is_empty() {
+        out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
     }
     if let Some(s) = &client.scopes {
         out["scope"] = json!(s.join(" "));

@@ -21,6 +21,7 @@ pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
         .then(|| secret::random_token(secret::TOKEN_BYTES));
     let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
     let client = clients::create(&client_id, secret_hash, md)?;
+    clients::set_post_logout_uris(&client_id, &md.post_logout_redirect_uris, true)?;
     Ok(Created {
         client,
         secret: client_secret,

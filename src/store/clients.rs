@@ -21,7 +21,6 @@ row_type! {
         pub token_endpoint_auth_method: AuthMethod,
         pub client_uri: Option<String>,
         pub logo_uri: Option<String>,
-        pub post_logout_redirect_uris: Vec<String>,
     }
 }
 
@@ -48,8 +47,9 @@ impl Client {
         )
     }
 
-    /// The stored metadata, for changing it (`oauth.update_client`).
-    pub fn metadata(&self) -> ClientMetadata {
+    /// The stored metadata, for changing it (`oauth.update_client`), with the post-logout
+    /// redirect URIs (kept in their own table).
+    pub fn metadata(&self, post_logout_redirect_uris: Vec<String>) -> ClientMetadata {
         ClientMetadata {
             client_type: self.client_type,
             name: self.name.clone(),
@@ -59,7 +59,7 @@ impl Client {
             auth_method: self.token_endpoint_auth_method,
             client_uri: self.client_uri.clone(),
             logo_uri: self.logo_uri.clone(),
-            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            post_logout_redirect_uris,
         }
     }
 }
@@ -91,7 +91,6 @@ pub fn create(
             md.auth_method.as_str().into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
-            md.post_logout_redirect_uris.clone().into(),
         ],
     )?
     .ok_or_else(|| crate::error::internal("INSERT … RETURNING returned no row"))
@@ -110,7 +109,6 @@ pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, Mis
             md.auth_method.as_str().into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
-            md.post_logout_redirect_uris.clone().into(),
         ],
     )?;
     Ok(n > 0)
@@ -149,7 +147,6 @@ pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<b
             names(&md.grant_types).into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
-            md.post_logout_redirect_uris.clone().into(),
         ],
     )?;
     Ok(n > 0)
@@ -168,4 +165,30 @@ pub fn allowed_scopes(client: &Client) -> Result<Vec<String>, MisuseError> {
         }
         None => super::scopes::known(),
     }
+}
+
+/// The post-logout redirect URIs of a client (OIDC RP-Initiated Logout).
+pub fn post_logout_uris(client_id: &str) -> Result<Vec<String>, MisuseError> {
+    Ok(
+        super::scalar::<Vec<String>>(query!("clients/post_logout_uris"), &[client_id.into()])?
+            .unwrap_or_default(),
+    )
+}
+
+/// Replaces them. They live in their own table, so that the 0.1.0 schema keeps working with
+/// this library until `ALTER EXTENSION oauth_server UPDATE` (clients without any are never
+/// written there).
+pub fn set_post_logout_uris(
+    client_id: &str,
+    uris: &[String],
+    known_empty: bool,
+) -> Result<(), MisuseError> {
+    if uris.is_empty() && known_empty {
+        return Ok(());
+    }
+    super::execute(
+        query!("clients/set_post_logout_uris"),
+        &[client_id.into(), uris.to_vec().into()],
+    )
+    .map(|_| ())
 }

@@ -3,11 +3,10 @@
 -- a document cannot take over a client registered another way, and then no row is returned.
 INSERT INTO oauth.clients (client_id, client_type, name, redirect_uris, grant_types,
                            token_endpoint_auth_method, client_uri, logo_uri,
-                           post_logout_redirect_uris, metadata_document_fetched_at)
-VALUES ($1, 'public', $2, $3, $4, 'none', $5, $6, $7, now())
+                           metadata_document_fetched_at)
+VALUES ($1, 'public', $2, $3, $4, 'none', $5, $6, now())
 ON CONFLICT (client_id) DO UPDATE SET name = excluded.name,
     redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types,
     client_uri = excluded.client_uri, logo_uri = excluded.logo_uri,
-    post_logout_redirect_uris = excluded.post_logout_redirect_uris,
     metadata_document_fetched_at = now(), updated_at = now()
 WHERE clients.metadata_document_fetched_at IS NOT NULL

@@ -5,7 +5,6 @@ SELECT jsonb_build_object(
         'redirect_uris', redirect_uris, 'scopes', scopes, 'grant_types', grant_types,
         'token_endpoint_auth_method', token_endpoint_auth_method,
         'client_uri', client_uri, 'logo_uri', logo_uri,
-        'post_logout_redirect_uris', post_logout_redirect_uris,
         'created_at', created_at, 'updated_at', updated_at) AS value
 FROM oauth.clients
 WHERE client_id = $1
