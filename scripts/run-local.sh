@@ -53,6 +53,12 @@ oauth_server is running on a throwaway cluster, with oauth-front at $BASE
 
 3. Then: curl -s $BASE/oauth/userinfo -H "Authorization: Bearer ACCESS_TOKEN"
 
+Sign-in here is the demo one (any name). To add a real provider (Google, Apple, Microsoft,
+WorkOS, GitHub, any OpenID provider), register $BASE/signin/NAME/callback at it and run e.g.
+   SELECT oauth.add_sign_in_provider('google', '{"kind": "oidc", "issuer": "https://accounts.google.com",
+     "client_id": "…", "client_secret": "…"}');
+in the database above: the consent page shows its button (docs/sign-in.md has every recipe).
+
 Ctrl-C stops the front and the cluster.
 EOT
 DATABASE_URL="host=$DIR/sock port=$PORT user=postgres dbname=app" \

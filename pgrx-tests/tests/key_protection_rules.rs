@@ -118,3 +118,71 @@ fn get_code_or_error(c: &mut Client, client: &TestClient) -> String {
         Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
     }
 }
+
+/// Whether `needle` appears in the stored secrets of provider `name`.
+fn stored_in_clear(c: &mut Client, name: &str, needle: &str) -> bool {
+    c.query_one(
+        "SELECT position(convert_to($2, 'UTF8') IN secrets) > 0 FROM oauth.sign_in_providers WHERE name = $1",
+        &[&name, &needle],
+    )
+    .unwrap()
+    .get(0)
+}
+
+#[test]
+fn sign_in_provider_secrets_are_sealed_with_the_kek_and_rekeyed() {
+    let db = TestDb::new("kek_providers");
+    let a = kek_file("pa", 0x33);
+    let b = kek_file("pb", 0x44);
+    let mut c = db.connect();
+    let add = "SELECT oauth.add_sign_in_provider($1, jsonb_build_object('kind', 'github', 'client_id', 'x', 'client_secret', $2::text))";
+    c.execute(add, &[&"before", &"secret-before-kek"]).unwrap();
+    assert!(
+        stored_in_clear(&mut c, "before", "secret-before-kek"),
+        "no KEK: stored as given, like signing keys"
+    );
+    db.set("key_encryption_key_file", &a);
+    let mut c = db.connect();
+    c.execute(add, &[&"after", &"secret-after-kek"]).unwrap();
+    assert!(!stored_in_clear(&mut c, "after", "secret-after-kek"));
+    json(&mut c, "SELECT oauth.rekey_signing_keys()", &[]);
+    assert!(
+        !stored_in_clear(&mut c, "before", "secret-before-kek"),
+        "rekey seals the old one"
+    );
+    // Rotate to KEK b (a is the previous one), rekey, then drop a: the secret still opens.
+    db.set("key_encryption_key_file", &b);
+    db.set("previous_key_encryption_key_file", &a);
+    let mut c = db.connect();
+    json(&mut c, "SELECT oauth.rekey_signing_keys()", &[]);
+    c.batch_execute(&format!(
+        "ALTER DATABASE {} RESET oauth_server.previous_key_encryption_key_file",
+        db.name
+    ))
+    .unwrap();
+    let mut c = db.connect();
+    let kek_ids: Vec<String> = c
+        .query(
+            "SELECT DISTINCT secrets_kek_id FROM oauth.sign_in_providers",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kek_ids.len(), 1);
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
+    let begun = json(&mut c, "SELECT oauth.begin_sign_in('before', $1)", &[&aid]);
+    let state = query_param(begun["redirect_to"].as_str().unwrap(), "state").unwrap();
+    let binding = begun["browser_binding"].as_str().unwrap();
+    let t = json(
+        &mut c,
+        "SELECT oauth.sign_in_token_request('before', $1, $2, 'code')",
+        &[&state, &binding],
+    );
+    assert_eq!(
+        t["token_request"]["form"]["client_secret"],
+        "secret-before-kek"
+    );
+}
