@@ -890,3 +890,42 @@ fn provider_options_are_checked_and_secrets_required() {
         .unwrap()
         .get::<_, bool>(0));
 }
+
+#[test]
+fn a_disabled_user_cannot_sign_in_by_identity_or_through_the_hook() {
+    let db = TestDb::new("signin_disabled");
+    let mut c = db.connect();
+    let op = StandInIssuer::new(OP);
+    add_oidc(&mut c, "op", &op);
+    let first = sign_in_with(&mut c, "op", &op, json!({}));
+    c.execute(
+        "UPDATE oauth.users SET disabled_at = now() WHERE id = $1",
+        &[&first["sub"].as_str().unwrap()],
+    )
+    .unwrap();
+    let r = sign_in_with(&mut c, "op", &op, json!({}));
+    assert!(
+        r["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{r}"
+    );
+    // A hook that names a disabled user: refused before the new identity is stored.
+    c.batch_execute(
+        "INSERT INTO oauth.users (id, disabled_at) VALUES ('app-off', now());
+         CREATE FUNCTION public.to_off(e jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{\"sub\": \"app-off\"}'::jsonb $$",
+    )
+    .unwrap();
+    db.set("sign_in_hook", "public.to_off");
+    let mut c = db.connect();
+    let r = sign_in_with(&mut c, "op", &op, json!({"sub": "someone-new"}));
+    assert!(
+        r["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{r}"
+    );
+    assert_eq!(count(&mut c, "identities"), 1);
+}

@@ -506,6 +506,12 @@ fn link(p: &Provider, issuer: &str, id: &Identity) -> Result<User, LinkError> {
             }
         }
     }
+    // A user the hook named may be disabled: refused before anything is written.
+    if let Some(id) = &user_id {
+        if accounts::is_disabled(id)? {
+            return Err(LinkError::Refused("this user is disabled".into()));
+        }
+    }
     let new = user_id.is_none();
     let uid = accounts::ensure_user(
         user_id.as_deref(),

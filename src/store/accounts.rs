@@ -53,6 +53,11 @@ pub fn users_with_verified_email(email: &str) -> Result<Vec<String>, MisuseError
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Whether user `id` exists and is disabled.
+pub fn is_disabled(id: &str) -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(query!("accounts/is_disabled"), &[id.into()])?.unwrap_or(false))
+}
+
 /// The user `id` (new when `None`), created with these claims if it does not exist.
 pub fn ensure_user(
     id: Option<&str>,
