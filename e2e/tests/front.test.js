@@ -263,7 +263,7 @@ test("discovery documents, path-inserted form, JWKS caching, CORS, health", asyn
   assert.equal((await fetch(`${FRONT}/nope`)).status, 404);
   // The demo client's landing page (--demo-login only) escapes what it shows.
   const landing = await (await fetch(`${FRONT}/callback?code=%3Cscript%3E&state=s`)).text();
-  assert.ok(landing.includes("&lt;script>") && !landing.includes("<script>"));
+  assert.ok(landing.includes("&lt;script&gt;") && !landing.includes("<script>"));
 });
 
 test("consent API: only the user's session, never a client's access token", async () => {

@@ -17,6 +17,13 @@ import { AppleStandIn, GitHubStandIn, MicrosoftStandIn, TENANTS, WorkOSStandIn, 
 const TAG = randomBytes(4).toString("hex");
 const uniq = (s) => `${s}-${TAG}-${randomBytes(2).toString("hex")}`;
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
+// Provider names are unique to the run too: the front refreshes a provider's metadata on
+// demand at most once a minute per name, so a run within a minute of another, on the same
+// database and front, would find "apple" re-added with a new stand-in and unrefreshable.
+const RUN = TAG.slice(0, 6);
+const LOGICAL = ["apple", "apple-rotating", "microsoft", "contoso", "entra-keys", "workos", "github", "op"];
+const NAME = (logical) => `${logical}-${RUN}`;
+const callbackOf = (logical) => `${FRONT}/signin/${NAME(logical)}/callback`;
 
 const apple = new AppleStandIn();
 const appleRotating = new AppleStandIn({ clientId: "com.example.rotating", keyId: "ROTKEY0001" });
@@ -30,8 +37,7 @@ const atClient = []; // what arrived at the client's redirect URI
 const providers = {};
 
 function addProvider(name, upstream, options, display) {
-  sql("SELECT oauth.remove_sign_in_provider(name) FROM oauth.sign_in_providers WHERE name = :'p1'", name); // an earlier run's
-  sql("SELECT oauth.add_sign_in_provider(:'p1', :'p2'::jsonb)", name, JSON.stringify({ display_name: display, ...options }));
+  sql("SELECT oauth.add_sign_in_provider(:'p1', :'p2'::jsonb)", NAME(name), JSON.stringify({ display_name: display, ...options }));
   providers[name] = { upstream, display };
 }
 
@@ -45,11 +51,16 @@ before(async () => {
   LOGGED_OUT = `http://127.0.0.1:${callbackServer.address().port}/logged-out`;
 
   await Promise.all([apple.start(), appleRotating.start(), ms.start(), workos.start(), github.start()]);
-  const cb = (name) => `${FRONT}/signin/${name}/callback`;
+  const cb = callbackOf;
+  // An earlier run's providers, if it did not get to remove them (their buttons would be
+  // shown twice).
+  sql(`SELECT count(oauth.remove_sign_in_provider(name)) FROM oauth.sign_in_providers
+    WHERE name ~ ('^(' || :'p1' || ')-[0-9a-f]{6}$')`, LOGICAL.join("|"));
   apple.redirectUris.add(cb("apple"));
   appleRotating.redirectUris.add(cb("apple-rotating"));
   ms.redirectUris.add(cb("microsoft"));
   ms.redirectUris.add(cb("contoso"));
+  ms.redirectUris.add(cb("entra-keys"));
   workos.redirectUris.add(cb("workos"));
   github.callbackUrl = cb("github");
   op = await startOidcProvider({ redirectUri: cb("op") });
@@ -58,14 +69,20 @@ before(async () => {
   addProvider("apple-rotating", appleRotating, appleRotating.providerOptions(), "Rotating Apple");
   addProvider("microsoft", ms, ms.providerOptions(), "Microsoft");
   addProvider("contoso", ms, ms.providerOptions({ allowed_tenants: [TENANTS.contoso] }), "Contoso");
+  addProvider("entra-keys", ms, ms.providerOptions(), "Entra keys");
   addProvider("workos", workos, workos.providerOptions(), "WorkOS");
   addProvider("github", github, github.providerOptions(), "GitHub");
   addProvider("op", op, op.providerOptions(), "Certified OP");
   // apple-rotating starts with its keys stored, as after a fetch, so that its first key
   // rotation is this front's first on-demand refresh of it (one a minute per provider).
   const stored = JSON.parse(sql("SELECT oauth.set_sign_in_provider_metadata(:'p1', NULL, :'p2'::jsonb)",
-    "apple-rotating", JSON.stringify(appleRotating.jwks())));
+    NAME("apple-rotating"), JSON.stringify(appleRotating.jwks())));
   assert.ok(!stored?.error, JSON.stringify(stored));
+  // So does entra-keys (discovery and keys), for the unknown-kid test's refresh.
+  const discovery = await (await fetch(`${ms.base}/common/v2.0/.well-known/openid-configuration`)).json();
+  const storedMs = JSON.parse(sql("SELECT oauth.set_sign_in_provider_metadata(:'p1', :'p2'::jsonb, :'p3'::jsonb)",
+    NAME("entra-keys"), JSON.stringify(discovery), JSON.stringify(ms.jwks())));
+  assert.ok(!storedMs?.error, JSON.stringify(storedMs));
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -75,6 +92,8 @@ before(async () => {
 });
 
 after(async () => {
+  // The stand-ins go away with this file: so do their providers (and identities; users stay).
+  for (const name of Object.keys(providers)) sql("SELECT oauth.remove_sign_in_provider(:'p1')", NAME(name));
   await browser?.close();
   for (const s of [apple, appleRotating, ms, workos, github, op]) s?.stop();
   callbackServer?.close();
@@ -82,14 +101,24 @@ after(async () => {
 
 // --- the database's view ----------------------------------------------------------------------
 
+/** The identity row of (provider, subject); `provider` is the test's name for it. */
 function identity(provider, subject) {
-  const row = sql("SELECT row_to_json(i) FROM oauth.identities i WHERE provider = :'p1' AND subject = :'p2'", provider, subject);
+  const row = sql("SELECT row_to_json(i) FROM oauth.identities i WHERE provider = :'p1' AND subject = :'p2'", NAME(provider), subject);
   return row ? JSON.parse(row) : null;
 }
 
 function userRow(id) {
   const row = sql("SELECT row_to_json(u) FROM oauth.users u WHERE id = :'p1'", id);
   return row ? JSON.parse(row) : null;
+}
+
+/** The identity is stored, its user exists, and our ID token's sub is that user. */
+function assertIdentityOf(provider, subject, idClaims) {
+  const row = identity(provider, subject);
+  assert.ok(row, `no identity (${provider}, ${subject})`);
+  assert.ok(userRow(row.user_id), "the identity's user is in oauth.users");
+  assert.equal(idClaims.sub, row.user_id, "our ID token's sub is oauth.users' id for that identity");
+  return row;
 }
 
 const counts = () => ({
@@ -179,7 +208,7 @@ async function startAuthorization(agent, client, opts) {
 
 /** GET /signin/{name}?authorization_id: 303 to the provider, with the binding cookie set. */
 async function beginSignIn(agent, name, authorizationId) {
-  const r = await agent.request(`${FRONT}/signin/${name}?authorization_id=${encodeURIComponent(authorizationId)}`);
+  const r = await agent.request(`${FRONT}/signin/${NAME(name)}?authorization_id=${encodeURIComponent(authorizationId)}`);
   assert.equal(r.status, 303, `begin: ${r.status} ${r.text}`);
   assert.ok(agent.jar.has("oauth_sign_in"), "the binding cookie is set");
   const cookie = agent.jar.get("oauth_sign_in").raw;
@@ -342,7 +371,7 @@ test("browser: Sign in with Apple (form_post); the first sign-in's name is kept,
   const user = freshApple();
   const posted = [];
   const onRequest = (req) => {
-    if (req.url() === `${FRONT}/signin/apple/callback`) posted.push({ method: req.method(), body: new URLSearchParams(req.postData() ?? "") });
+    if (req.url() === callbackOf("apple")) posted.push({ method: req.method(), body: new URLSearchParams(req.postData() ?? "") });
   };
   const first = await signInBrowser("apple", user.id, { onRequest });
   assert.equal(posted.length, 1);
@@ -354,11 +383,9 @@ test("browser: Sign in with Apple (form_post); the first sign-in's name is kept,
   assert.deepEqual(asked.scope.split(" ").sort(), ["email", "name"]);
   assert.ok(asked.nonce && asked.state);
   assert.ok(apple.clientSecrets.at(-1).ok, `Apple's client secret: ${apple.clientSecrets.at(-1).why}`);
-  assert.equal(apple.last("/auth/token").form.redirect_uri, `${FRONT}/signin/apple/callback`);
+  assert.equal(apple.last("/auth/token").form.redirect_uri, callbackOf("apple"));
 
-  const row = identity("apple", user.sub);
-  assert.ok(row, "the identity is stored");
-  assert.equal(first.id.sub, row.user_id, "our ID token's sub is the user the identity belongs to");
+  const row = assertIdentityOf("apple", user.sub, first.id);
   assert.equal(row.email, user.email);
   assert.equal(row.email_verified, true, "Apple's email_verified \"true\" (a string) is a verified email");
   const named = (p) => JSON.stringify(p).includes("Anna") && JSON.stringify(p).includes("Apfel");
@@ -378,11 +405,9 @@ test("browser: Sign in with the certified OpenID Provider (oidc-provider), PKCE 
   const asked = op.requests("/auth").at(-1).query;
   assert.equal(asked.code_challenge_method, "S256");
   assert.ok(asked.code_challenge && asked.nonce && asked.state);
-  assert.equal(asked.redirect_uri, `${FRONT}/signin/op/callback`);
-  const row = identity("op", login);
-  assert.ok(row);
+  assert.equal(asked.redirect_uri, callbackOf("op"));
+  const row = assertIdentityOf("op", login, r.id);
   assert.equal(row.issuer, op.issuer);
-  assert.equal(r.id.sub, row.user_id);
   assert.equal(row.email, `${login}@op.example`);
   assert.equal(row.email_verified, true);
 });
@@ -393,13 +418,11 @@ test("browser: Sign in with Microsoft (multi-tenant): the identity is keyed by t
   const asked = ms.last(/\/oauth2\/v2\.0\/authorize$/);
   assert.equal(asked.path, "/common/oauth2/v2.0/authorize");
   assert.ok(asked.query.nonce && asked.query.code_challenge);
-  const row = identity("microsoft", ms.pairwiseSub(user));
-  assert.ok(row, "the identity is stored under the ID token's sub");
+  const row = assertIdentityOf("microsoft", ms.pairwiseSub(user), r.id); // the ID token's sub, per tenant issuer
   assert.equal(row.issuer, ms.issuerOf(TENANTS.fabrikam));
   assert.equal(row.details.tid, TENANTS.fabrikam);
   assert.equal(row.details.oid, user.oid);
   assert.equal(row.email_verified, true, "xms_edov: true");
-  assert.equal(r.id.sub, row.user_id);
 });
 
 test("browser: Sign in with GitHub: the user is fetched with the access token, the id is a number", async () => {
@@ -409,11 +432,9 @@ test("browser: Sign in with GitHub: the user is fetched with the access token, t
   assert.ok(asked.state && asked.code_challenge, "state and PKCE sent to GitHub");
   assert.match(github.last("/login/oauth/access_token").headers.accept ?? "", /application\/json/);
   assert.ok(github.last("/user").headers["user-agent"]);
-  const row = identity("github", String(user.number));
-  assert.ok(row);
+  const row = assertIdentityOf("github", String(user.number), r.id);
   assert.equal(row.email, user.email);
   assert.equal(row.email_verified, true);
-  assert.equal(r.id.sub, row.user_id);
 });
 
 // ================================================================================================
@@ -427,9 +448,7 @@ test("http: WorkOS SSO: the connection is sent, the profile is the identity, its
   assert.equal(s.upstreamUrl.searchParams.get("connection"), "conn_01HOKTA");
   assert.equal(s.upstreamUrl.searchParams.get("organization"), null);
   assert.equal(workos.last("/sso/token").form.client_secret, workos.apiKey);
-  const row = identity("workos", user.profile_id);
-  assert.ok(row);
-  assert.equal(row.user_id, s.id.sub);
+  const row = assertIdentityOf("workos", user.profile_id, s.id);
   assert.equal(row.email, user.email);
   assert.equal(row.email_verified, false, "trust_email is off");
 });
@@ -449,9 +468,12 @@ test("http: GitHub user whose primary email is unverified: email_verified is fal
   assert.notEqual(s.id.email_verified, true);
 });
 
-test("http: the session token names the identity at /oauth/identities; POST /oauth/sign_out ends it", async () => {
-  const user = freshApple();
+test("http: an Apple private relay address; the session token names the identity at /oauth/identities; POST /oauth/sign_out ends it", async () => {
+  const user = freshApple({ email: `${hex(5)}@privaterelay.appleid.com` });
   const s = await signInHttp("apple", user.id);
+  const row = identity("apple", user.sub);
+  assert.equal(row.details.is_private_email, true, JSON.stringify(row));
+  assert.equal(row.email_verified, true);
   const list = await fetch(`${FRONT}/oauth/identities`, { headers: bearer(s.sessionToken) });
   const body = await list.json();
   assert.equal(list.status, 200, JSON.stringify(body));
@@ -490,37 +512,42 @@ test("http: a key rotation at the provider is picked up on the callback (one fet
 
 for (const [name, fresh] of [["apple", () => freshApple()], ["microsoft", () => freshMs()]]) {
   test(`refused (${name}): an ID token with another nonce`, async () => {
-    await refusedSignIn(name, fresh().id, { faults: { nonce: "not-the-nonce-we-sent" }, why: /nonce/i });
+    await refusedSignIn(name, fresh().id, { faults: { nonce: "not-the-nonce-we-sent" }, why: /nonce/ });
   });
 
   test(`refused (${name}): an ID token for another audience`, async () => {
-    await refusedSignIn(name, fresh().id, { faults: { aud: "someone-else" }, why: /aud/i });
+    await refusedSignIn(name, fresh().id, { faults: { aud: "someone-else" }, why: /\baud\b|audience|not for this client/ });
   });
 
   test(`refused (${name}): an ID token from another issuer`, async () => {
     const iss = name === "apple" ? "https://appleid.apple.com" : ms.issuerOf(TENANTS.fabrikam); // a contoso user's token posing as fabrikam's
-    await refusedSignIn(name, fresh().id, { faults: { iss }, why: /iss/i });
+    await refusedSignIn(name, fresh().id, { faults: { iss }, why: /issue[rd]/ });
   });
 
   test(`refused (${name}): an expired ID token`, async () => {
-    await refusedSignIn(name, fresh().id, { faults: { expired: true }, why: /expire/i });
+    await refusedSignIn(name, fresh().id, { faults: { expired: true }, why: /expired/ });
   });
 
   test(`refused (${name}): an ID token signed with alg none`, async () => {
-    await refusedSignIn(name, fresh().id, { faults: { alg: "none" } });
+    await refusedSignIn(name, fresh().id, { faults: { alg: "none" }, why: /none/ });
   });
 }
 
-test("refused: an ID token signed with a key the provider never published (4xx, or 503 for a refresh not allowed yet)", async () => {
+test("refused: an ID token signed with a key the provider never published: one refresh of its keys, then no session", async () => {
+  // entra-keys has its keys stored and was never refreshed on demand: the front may fetch.
   const before = counts();
+  const fetched = ms.keys.fetches;
   const agent = new Agent();
   const a = await startAuthorization(agent, newClient());
-  const cb = await atProvider("microsoft", await beginSignIn(agent, "microsoft", a.authorizationId), freshMs().id);
-  ms.misbehave({ unknownKid: true });
-  // (The code is redeemed when the callback arrives: misbehave applies to that ID token.)
+  const cb = await atProvider("entra-keys", await beginSignIn(agent, "entra-keys", a.authorizationId), freshMs().id);
+  assert.equal(ms.keys.fetches, fetched, "the stored keys served the start");
+  ms.misbehave({ unknownKid: true }); // the ID token of the code the callback redeems
   const r = await deliver(agent, cb);
   ms.behave();
   if (process.env.SIGN_IN_DEBUG) console.log("unknown kid:", r.status, r.text.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim());
+  assert.equal(ms.keys.fetches, fetched + 1, "the unknown kid made the front fetch the keys once");
+  // Still unknown after the fetch: refused. (Today the database answers 503 "keys have not
+  // been fetched yet" again, which the front shows; a 4xx would say it better.)
   assert.ok([400, 401, 403, 503].includes(r.status), `${r.status} ${r.text}`);
   assert.ok(!(r.location ?? "").includes("session_token"));
   assert.deepEqual(counts(), before);
@@ -528,7 +555,7 @@ test("refused: an ID token signed with a key the provider never published (4xx, 
 
 test("refused: a Microsoft tenant that is not on the provider's allowed_tenants", async () => {
   const user = freshMs(TENANTS.fabrikam);
-  await refusedSignIn("contoso", user.id, { why: /tenant/i });
+  await refusedSignIn("contoso", user.id, { why: /allowed_tenants/ });
   assert.equal(identity("contoso", ms.pairwiseSub(user)), null);
   // Contoso's own users pass.
   const ok = freshMs(TENANTS.contoso);
@@ -542,22 +569,26 @@ test("refused: the same callback twice (the state is single use); the code is no
   const before = counts();
   const tokenCalls = ms.requests(/\/oauth2\/v2\.0\/token$/).length;
   const r = await deliver(s.agent, s.callback);
-  assertRefused(r);
+  assertRefused(r, /already used/);
   assert.equal(ms.requests(/\/oauth2\/v2\.0\/token$/).length, tokenCalls, "no second token request upstream");
   assert.deepEqual(counts(), before);
   // Apple's form_post replayed too.
   const au = freshApple();
   const sa = await signInHttp("apple", au.id);
   const b2 = counts();
-  assertRefused(await deliver(sa.agent, sa.callback));
+  assertRefused(await deliver(sa.agent, sa.callback), /already used/);
   assert.deepEqual(counts(), b2);
 });
 
 test("refused: the callback in a browser without the binding cookie (another browser)", async () => {
   const user = freshMs();
-  const { authorizationId, cb } = await refusedSignIn("microsoft", user.id, { deliverWith: new Agent() });
+  const { agent, cb } = await refusedSignIn("microsoft", user.id, { deliverWith: new Agent(), why: /another browser/ });
   assert.equal(identity("microsoft", ms.pairwiseSub(user)), null);
-  assert.ok(authorizationId && cb);
+  // The attempt failed the state for good: the callback is worth nothing afterwards, even in
+  // the browser that started the sign-in (an intercepted callback cannot be raced).
+  const before = counts();
+  assertRefused(await deliver(agent, cb));
+  assert.deepEqual(counts(), before);
 });
 
 test("refused: the callback in a browser with its own sign-in's cookie (login CSRF)", async () => {
@@ -570,7 +601,7 @@ test("refused: the callback in a browser with its own sign-in's cookie (login CS
   const aa = await startAuthorization(attacker, newClient());
   const cb = await atProvider("microsoft", await beginSignIn(attacker, "microsoft", aa.authorizationId), freshMs().id);
   const before = counts();
-  assertRefused(await deliver(victim, cb));
+  assertRefused(await deliver(victim, cb), /another browser/);
   assert.deepEqual(counts(), before);
 });
 
@@ -591,7 +622,7 @@ test("an upstream error (the user cancelled at Apple) sends the browser back to 
 });
 
 test("linking: an unverified email does not join the user who has it verified; a verified one does", async () => {
-  sql("ALTER DATABASE front_e2e SET oauth_server.link_verified_email = on");
+  sql("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET oauth_server.link_verified_email = on', current_database()); END $$");
   // The front's pooled connections read settings when they start: start new ones.
   sql(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
     AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
@@ -620,7 +651,7 @@ test("linking: an unverified email does not join the user who has it verified; a
     const v = await signInHttp("microsoft", verified.id);
     assert.equal(v.id.sub, ownerId, "a verified email joins the existing user (the setting is on)");
   } finally {
-    sql("ALTER DATABASE front_e2e RESET oauth_server.link_verified_email");
+    sql("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET oauth_server.link_verified_email', current_database()); END $$");
   }
 });
 

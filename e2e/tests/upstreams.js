@@ -10,12 +10,14 @@
 //   #continue and #cancel; `login(authorizeUrl, {user})` does the same over plain HTTP and
 //   returns the request the browser would make to the redirect URI;
 // - records every request it receives (`received`, `requests(path)`, `last(path)`);
-// - can be made to misbehave for the next ID token it signs: `misbehave({nonce, aud, iss,
-//   expired, unknownKid, claims})`, cleared once used; `keys.rotate()` rotates its signing key;
+// - can be made to misbehave once: `misbehave({nonce, aud, iss, expired, unknownKid, alg,
+//   claims})` for the next ID token it signs, `misbehave({tokenResponse: {status, body}})` for
+//   the next token request (WorkOS: `overrideProfiles`, until `behave()`); `keys.rotate()`
+//   rotates its signing key (`keys.fetches` counts JWKS fetches);
 // - keeps codes single use and bound to the client, redirect URI and PKCE challenge.
 import http from "node:http";
 import { createHash, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { SignJWT, decodeProtectedHeader, generateKeyPair, importSPKI, jwtVerify } from "jose";
+import { SignJWT, decodeProtectedHeader, generateKeyPair, importPKCS8, importSPKI, jwtVerify } from "jose";
 import { KeySet } from "./stand_in_issuers.js";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -388,7 +390,6 @@ export class AppleStandIn extends Upstream {
 
   /** A client secret JWT as Apple documents it, for checking the stand-in itself. */
   async clientSecret(overrides = {}, { kid = this.keyId, key = this.privateKeyPem } = {}) {
-    const { importPKCS8 } = await import("jose");
     const t = now();
     return new SignJWT({ iss: this.teamId, iat: t, exp: t + 3600, aud: "https://appleid.apple.com", sub: this.clientId, ...overrides })
       .setProtectedHeader({ alg: "ES256", kid }).sign(await importPKCS8(key, "ES256"));
