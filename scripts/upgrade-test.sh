@@ -58,6 +58,11 @@ for v in "${versions[@]}"; do
   psql_in postgres -c "CREATE DATABASE $db"
   psql_in "$db" <<SQL
 \\set ON_ERROR_STOP 1
+-- The installing role's default privileges must not reach what the upgrade creates (as a
+-- fresh install's finalize.sql makes sure they do not).
+DO \$\$ BEGIN CREATE ROLE upgrade_reporting; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO upgrade_reporting;
+ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO upgrade_reporting;
 CREATE EXTENSION oauth_server VERSION '$v';
 -- Data of the old version: a client, a trusted issuer, a resource, a grant with live tokens.
 SELECT c->>'client_id' AS cid, c->>'client_secret' AS secret
@@ -79,6 +84,19 @@ SELECT extversion = '$CURRENT' AS updated FROM pg_extension WHERE extname = 'oau
 \\else
   SELECT 'ALTER EXTENSION UPDATE did not reach $CURRENT'::int;
 \\endif
+
+SELECT count(*) = 0 AS no_leak FROM (
+  SELECT FROM pg_class c, aclexplode(c.relacl) a
+  WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee = 'upgrade_reporting'::regrole
+  UNION ALL
+  SELECT FROM pg_proc p, aclexplode(p.proacl) a
+  WHERE p.pronamespace = 'oauth'::regnamespace AND a.grantee = 'upgrade_reporting'::regrole) g \\gset
+\\if :no_leak
+\\else
+  SELECT 'the upgrade granted the installing role''s default privileges on new objects'::int;
+\\endif
+ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM upgrade_reporting;
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM upgrade_reporting;
 
 -- The old data works on the new version.
 SELECT oauth.verify(:'at')->>'sub' = 'upgrade-user' AS verifies \\gset

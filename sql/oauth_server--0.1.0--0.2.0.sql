@@ -291,6 +291,35 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'update_sign_in_provider_wrapper';
 
+-- As finalize.sql does on a fresh install: the installing role's default privileges
+-- (ALTER DEFAULT PRIVILEGES … GRANT … TO reporting) must give nobody the new tables or
+-- functions. Only the objects this script creates: the DBA's grants on the others stay.
+DO $$
+DECLARE
+    revoke text;
+BEGIN
+    FOR revoke IN
+        SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
+          AND c.relname IN ('client_post_logout_uris', 'sign_in_providers', 'users',
+                            'identities', 'sign_in_states', 'sessions')
+        UNION
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.pronamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, p.proowner)
+          AND p.proname IN ('add_sign_in_provider', 'update_sign_in_provider',
+                            'remove_sign_in_provider', 'sign_in_providers',
+                            'sign_in_provider_fetches', 'set_sign_in_provider_metadata',
+                            'report_sign_in_provider_error', 'sign_in_buttons', 'begin_sign_in',
+                            'sign_in_token_request', 'finish_sign_in', 'identities',
+                            'unlink_identity', 'sign_out', 'sessions', 'revoke_sessions',
+                            'end_session')
+    LOOP
+        EXECUTE revoke;
+    END LOOP;
+END
+$$;
 REVOKE ALL ON oauth.client_post_logout_uris, oauth.sign_in_providers, oauth.users, oauth.identities, oauth.sign_in_states,
     oauth.sessions FROM PUBLIC;
 REVOKE ALL ON FUNCTION

@@ -169,6 +169,24 @@ fn an_openid_sign_in_makes_a_user_whose_session_approves_consent() {
     let ids = json(&mut c, "SELECT oauth.identities($1)", &[&session]);
     assert_eq!(ids[0]["provider"], "op");
     assert_eq!(ids[0]["issuer"], OP);
+    // The client's prompt=login and max_age go upstream.
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let mut params = auth_params(&client, REDIRECT, "openid");
+    params["prompt"] = json!("login");
+    params["max_age"] = json!("60");
+    let aid = pending(&mut c, &params);
+    let r = json(&mut c, "SELECT oauth.begin_sign_in('op', $1)", &[&aid]);
+    let up = r["redirect_to"].as_str().unwrap();
+    assert_eq!(query_param(up, "prompt").as_deref(), Some("login"));
+    assert_eq!(query_param(up, "max_age").as_deref(), Some("60"));
+    // The last identity cannot be unlinked.
+    let r = json(
+        &mut c,
+        "SELECT oauth.unlink_identity('op', 'op-user-1', $1)",
+        &[&session],
+    );
+    assert_eq!(r["error"], "invalid_request", "{r}");
+    assert_eq!(count(&mut c, "identities"), 1);
 }
 
 #[test]
@@ -268,12 +286,28 @@ fn a_state_is_single_use_and_bound_to_its_browser_and_provider() {
             .contains("already used"),
         "{r}"
     );
-    // Replayed callback.
+    // Replayed callback (a reload, a double submit): refused, and the exchange under way is
+    // not broken by it.
     let f = start(&mut c, "op");
     assert!(token_request(&mut c, "op", &f, &f.binding)
         .get("token_request")
         .is_some());
     let r = token_request(&mut c, "op", &f, &f.binding);
+    assert!(
+        r["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{r}"
+    );
+    let r = token_request(&mut c, "op", &f, &other_browser);
+    assert!(r["error"].is_string(), "{r}");
+    let good = op.token(
+        json!({"aud": "rp-1", "sub": "u", "nonce": f.nonce, "iat": now(), "exp": now() + 300}),
+    );
+    let r = finish(&mut c, "op", &f, &id_token_answer(&good));
+    assert!(r["session_token"].is_string(), "{r}");
+    let r = finish(&mut c, "op", &f, &id_token_answer(&good));
     assert!(
         r["error_description"]
             .as_str()
@@ -768,6 +802,14 @@ fn rp_initiated_logout_ends_the_session_and_returns_only_where_registered() {
         ],
     );
     assert_eq!(other["error"], "invalid_request", "{other}");
+    // client_id alone never redirects: anyone who can register a client could bounce
+    // browsers anywhere.
+    let bare = json(
+        &mut c,
+        "SELECT oauth.end_session($1)",
+        &[&json!({"client_id": client.id, "post_logout_redirect_uri": "https://app.example/bye"})],
+    );
+    assert_eq!(bare["error"], "invalid_request", "{bare}");
     // An access token is not an id_token_hint.
     let wrong = json(
         &mut c,
@@ -824,7 +866,12 @@ fn the_sign_in_hook_maps_or_refuses_before_anything_is_written() {
         count(&mut c, "users") + count(&mut c, "identities") + count(&mut c, "sessions"),
         0
     );
-    let r = sign_in_with(&mut c, "op", &op, json!({"sub": "s9"}));
+    let r = sign_in_with(
+        &mut c,
+        "op",
+        &op,
+        json!({"sub": "s9", "auth_time": now() - 100}),
+    );
     assert_eq!(r["sub"], "app-s9");
     let s = json(
         &mut c,
@@ -832,6 +879,34 @@ fn the_sign_in_hook_maps_or_refuses_before_anything_is_written() {
         &[&r["session_token"].as_str().unwrap()],
     );
     assert_eq!(s["tenant"], "t1");
+    assert!(
+        s["auth_time"].as_i64().unwrap() <= now() - 100,
+        "the provider's auth_time: {s}"
+    );
+    // A hook may not mark the session as another kind of token.
+    c.batch_execute(
+        "CREATE OR REPLACE FUNCTION public.on_sign_in(e jsonb) RETURNS jsonb LANGUAGE sql AS
+           $$ SELECT '{\"claims\": {\"nonce\": \"x\"}}'::jsonb $$",
+    )
+    .unwrap();
+    let f = start(&mut c, "op");
+    token_request(&mut c, "op", &f, &f.binding);
+    let t = op.token(
+        json!({"aud": "rp-1", "sub": "s10", "nonce": f.nonce, "iat": now(), "exp": now() + 300}),
+    );
+    let e = c
+        .query_one(
+            "SELECT oauth.finish_sign_in('op', $1, $2, $3)",
+            &[&f.state, &f.binding, &id_token_answer(&t)],
+        )
+        .unwrap_err();
+    assert!(
+        e.as_db_error()
+            .unwrap()
+            .message()
+            .contains("may not set the session claim nonce"),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -37,13 +37,16 @@ fn end_session_request(params: &Value) -> ApiResult<Value> {
     let target = match p.get("post_logout_redirect_uri")? {
         None => None,
         Some(uri) => {
+            // Only with an ID token: a client_id alone would let anyone who can register a
+            // client (dynamically, or by a metadata document) bounce browsers anywhere.
+            if hint.is_none() {
+                return Err(invalid_request("post_logout_redirect_uri needs id_token_hint").into());
+            }
             let client = match &client_id {
                 Some(id) => clients::find(id)?,
                 None => None,
             }
-            .ok_or_else(|| {
-                invalid_request("post_logout_redirect_uri needs id_token_hint or client_id")
-            })?;
+            .ok_or_else(|| invalid_request("the client of id_token_hint no longer exists"))?;
             if !clients::post_logout_uris(&client.client_id)?
                 .iter()
                 .any(|u| u == uri)

@@ -9,7 +9,7 @@ use crate::protocol::redirect_uri;
 use crate::protocol::upstream::identity::{self, Expected, Identity};
 use crate::protocol::upstream::request::{self, Attempt};
 use crate::protocol::upstream::{self, apple, Provider};
-use crate::protocol::{jws, pkce, secret};
+use crate::protocol::{jws, pkce, secret, token_kind};
 use crate::services::{keys, sessions};
 use crate::settings;
 use crate::store::sign_in_providers::{self, StoredProvider};
@@ -99,15 +99,16 @@ pub fn begin(name: &str, authorization_id: &str, binding: Option<&str>) -> ApiRe
         .filter(|l| l.provider.enabled)
         .ok_or_else(|| OAuthError::NotFound(format!("there is no sign-in provider {name:?}")))?;
     let (p, stored) = (&loaded.provider, &loaded.stored);
-    if !secret::is_authorization_id(authorization_id)
-        || authorizations::lock_pending_by_id(authorization_id)?.is_none()
-    {
-        return Err(OAuthError::InvalidRequest(
-            "the authorization request is unknown, expired or already answered: start again at the application"
-                .into(),
-        )
-        .into());
-    }
+    let request = secret::is_authorization_id(authorization_id)
+        .then(|| authorizations::lock_pending_by_id(authorization_id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| {
+            OAuthError::InvalidRequest(
+                "the authorization request is unknown, expired or already answered: start again at the application"
+                    .into(),
+            )
+        })?;
     let endpoints = match p.endpoints(stored.discovery.as_ref()) {
         Ok(e) => e,
         Err(_) => return unavailable(name, "discovery document", "refresh_metadata"),
@@ -131,6 +132,12 @@ pub fn begin(name: &str, authorization_id: &str, binding: Option<&str>) -> ApiRe
             nonce: &nonce,
             code_challenge: challenge.as_deref(),
             redirect_uri: &redirect_uri,
+            // The client's freshness demands go upstream, where the user actually signs in.
+            prompt_login: request
+                .prompt
+                .as_deref()
+                .is_some_and(|p| p.split(' ').any(|v| v == "login")),
+            max_age: request.max_age,
         },
         None,
     )
@@ -177,7 +184,9 @@ fn checked_state(
         None
     };
     if let Some(why) = problem {
-        if s.status == "pending" || s.status == "exchanging" {
+        // A bad callback spends a pending state; one being exchanged is left to the request
+        // exchanging it (a reload or a double submit must not break it).
+        if s.status == "pending" {
             sign_in_states::set_status(&hash, "failed")?;
         }
         audit::record(
@@ -227,7 +236,9 @@ pub fn token_request(
         sign_in_states::set_status(&hash, "failed")?;
         return Err(refused("the provider's callback has no code"));
     };
-    let loaded = load(name)?.ok_or_else(|| refused("the provider was removed"))?;
+    let loaded = load(name)?
+        .filter(|l| l.provider.enabled)
+        .ok_or_else(|| refused("the provider was removed or disabled"))?;
     let (p, stored) = (&loaded.provider, &loaded.stored);
     let endpoints = p
         .endpoints(stored.discovery.as_ref())
@@ -354,7 +365,9 @@ pub fn finish(
     responses: &Value,
 ) -> ApiResult<Value> {
     let (s, hash) = checked_state(name, state, binding, "exchanging")?;
-    let loaded = load(name)?.ok_or_else(|| refused("the provider was removed"))?;
+    let loaded = load(name)?
+        .filter(|l| l.provider.enabled)
+        .ok_or_else(|| refused("the provider was removed or disabled"))?;
     let fail = |why: String| -> ApiResult<Value> {
         sign_in_states::set_status(&hash, "failed")?;
         audit::record(
@@ -387,6 +400,11 @@ pub fn finish(
         }
     }
     claims.insert("idp".into(), json!(name));
+    // When the user really authenticated: the provider's auth_time (never in the future),
+    // else now (the sign-in just happened).
+    if let Some(t) = id.auth_time {
+        claims.insert("auth_time".into(), json!(t.min(db::now_epoch()?)));
+    }
     for (k, v) in user.extra {
         claims.insert(k, v);
     }
@@ -438,12 +456,11 @@ const RESERVED: &[&str] = &[
     "nbf",
     "jti",
     "sid",
-    "client_id",
     "scope",
     "session_id",
-    "token_use",
     "role",
     "idp",
+    "auth_time",
 ];
 
 /// The user of identity `id`: the one it is linked to, else the one with its verified email
@@ -457,7 +474,9 @@ fn link(p: &Provider, issuer: &str, id: &Identity) -> Result<User, LinkError> {
     let mut user_id = existing.map(|o| o.user_id);
     let mut linked_by_email = false;
     if user_id.is_none() && settings::link_verified_email() && id.email_verified {
-        if let Some(email) = &id.email {
+        // ASCII only: lower() under the database's collation folds other characters too (the
+        // Kelvin sign is a k), and an address that merely looks like another must not link.
+        if let Some(email) = id.email.as_ref().filter(|e| e.is_ascii()) {
             let matches = accounts::users_with_verified_email(email)?;
             if matches.len() == 1 {
                 user_id = matches.into_iter().next();
@@ -496,7 +515,7 @@ fn link(p: &Provider, issuer: &str, id: &Identity) -> Result<User, LinkError> {
         }
         if let Some(c) = out.get("claims").and_then(Value::as_object) {
             for (k, v) in c {
-                if RESERVED.contains(&k.as_str()) {
+                if RESERVED.contains(&k.as_str()) || token_kind::KIND_CLAIMS.contains(&k.as_str()) {
                     return Err(LinkError::Misuse(MisuseError::new(
                         Misuse::Misconfigured,
                         format!("oauth_server.sign_in_hook may not set the session claim {k}"),

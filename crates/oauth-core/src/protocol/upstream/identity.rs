@@ -22,6 +22,8 @@ pub struct Identity {
     pub profile: Map<String, Value>,
     /// Provider-specific facts worth keeping (tid, connection_id, is_private_email, …).
     pub details: Map<String, Value>,
+    /// When the user last authenticated at the provider, if its ID token says (`auth_time`).
+    pub auth_time: Option<i64>,
 }
 
 fn str_claim<'a>(claims: &'a Value, k: &str) -> Option<&'a str> {
@@ -220,6 +222,10 @@ pub fn from_id_token(p: &Provider, claims: &Value) -> Result<Identity, String> {
         email,
         profile: profile_claims(claims, OIDC_PROFILE),
         details,
+        auth_time: claims
+            .get("auth_time")
+            .and_then(Value::as_f64)
+            .map(|t| t as i64),
     })
 }
 
@@ -265,6 +271,7 @@ pub fn from_github(user: &Value, emails: &Value) -> Result<Identity, String> {
         email,
         profile,
         details,
+        auth_time: None,
     })
 }
 
@@ -273,7 +280,8 @@ pub fn from_github(user: &Value, emails: &Value) -> Result<Identity, String> {
 pub fn from_workos(p: &Provider, profile: &Value) -> Result<Identity, String> {
     use super::WorkosSelector as W;
     let subject = str_claim(profile, "id")
-        .ok_or("the WorkOS profile has no id")?
+        .filter(|s| s.len() <= 255)
+        .ok_or("the WorkOS profile has no id (of at most 255 characters)")?
         .to_string();
     match &p.workos {
         Some(W::Connection(c)) if str_claim(profile, "connection_id") != Some(c.as_str()) => {
@@ -284,6 +292,13 @@ pub fn from_workos(p: &Provider, profile: &Value) -> Result<Identity, String> {
         Some(W::Organization(o)) if str_claim(profile, "organization_id") != Some(o.as_str()) => {
             return Err(format!(
                 "the WorkOS profile is from another organization than {o}"
+            ))
+        }
+        // The browser can swap the selector in the authorization URL for any connection of
+        // the WorkOS environment: the profile must be of the kind configured.
+        Some(W::Provider(kind)) if str_claim(profile, "connection_type") != Some(kind.as_str()) => {
+            return Err(format!(
+                "the WorkOS profile is not from a {kind} connection"
             ))
         }
         _ => {}
@@ -317,6 +332,7 @@ pub fn from_workos(p: &Provider, profile: &Value) -> Result<Identity, String> {
         email,
         profile: prof,
         details,
+        auth_time: None,
     })
 }
 
@@ -455,6 +471,19 @@ mod tests {
         let mut other = prof.clone();
         other["connection_id"] = json!("conn_2");
         assert!(from_workos(&w, &other).is_err());
+        let google =
+            provider(json!({"kind": "workos", "client_id": "c", "provider": "GoogleOAuth"}));
+        let mut saml = prof.clone();
+        saml["connection_type"] = json!("OktaSAML");
+        assert!(
+            from_workos(&google, &saml).is_err(),
+            "a swapped selector is refused"
+        );
+        saml["connection_type"] = json!("GoogleOAuth");
+        assert!(from_workos(&google, &saml).is_ok());
+        let mut long = prof.clone();
+        long["id"] = json!("x".repeat(300));
+        assert!(from_workos(&w, &long).is_err());
     }
 
     #[test]

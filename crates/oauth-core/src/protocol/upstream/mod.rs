@@ -135,6 +135,24 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// WorkOS's selector: at most one of `connection`, `organization`, `provider`.
+fn workos_selector(o: &Map<String, Value>) -> Result<Option<WorkosSelector>, String> {
+    let picked: Vec<WorkosSelector> = [
+        text(o, "connection")?.map(WorkosSelector::Connection),
+        text(o, "organization")?.map(WorkosSelector::Organization),
+        text(o, "provider")?.map(WorkosSelector::Provider),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if picked.len() > 1 {
+        return Err(
+            "kind workos needs exactly one of options connection, organization, provider".into(),
+        );
+    }
+    Ok(picked.into_iter().next())
+}
+
 /// A Microsoft tenant id: a GUID.
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -261,25 +279,14 @@ impl Provider {
             );
         }
         let workos = match kind {
-            K::Workos => {
-                let picked: Vec<WorkosSelector> = [
-                    text(o, "connection")?.map(WorkosSelector::Connection),
-                    text(o, "organization")?.map(WorkosSelector::Organization),
-                    text(o, "provider")?.map(WorkosSelector::Provider),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                if picked.len() != 1 {
-                    return Err(
-                        "kind workos needs exactly one of options connection, organization, provider"
-                            .into(),
-                    );
-                }
-                picked.into_iter().next()
-            }
+            K::Workos => Some(workos_selector(o)?.ok_or(
+                "kind workos needs exactly one of options connection, organization, provider",
+            )?),
             _ => None,
         };
+        if matches!(workos, Some(WorkosSelector::Provider(_))) && flag(o, "trust_email", false)? {
+            return Err("trust_email needs a connection or organization: with a provider selector any connection of the WorkOS environment can sign in".into());
+        }
         let api_base = match kind {
             K::Workos => {
                 Some(url_option(o, "api_base")?.unwrap_or_else(|| "https://api.workos.com".into()))

@@ -15,6 +15,9 @@ pub struct Attempt<'a> {
     /// The PKCE S256 challenge, when the provider uses PKCE.
     pub code_challenge: Option<&'a str>,
     pub redirect_uri: &'a str,
+    /// The client asked for a fresh sign-in (`prompt=login`) or one at most this old.
+    pub prompt_login: bool,
+    pub max_age: Option<i64>,
 }
 
 /// The URL to send the browser to.
@@ -63,6 +66,16 @@ pub fn authorization_url(
         }
         if let Some(h) = login_hint {
             q.append_pair("login_hint", h);
+        }
+        // OpenID providers re-authenticate on request and say when in `auth_time`; the
+        // others (Apple, GitHub, WorkOS) do not take these parameters.
+        if matches!(p.kind, SignInKind::Oidc | SignInKind::Microsoft) {
+            if a.prompt_login {
+                q.append_pair("prompt", "login");
+            }
+            if let Some(m) = a.max_age {
+                q.append_pair("max_age", &m.to_string());
+            }
         }
     }
     Ok(url.to_string())
@@ -187,6 +200,8 @@ mod tests {
             nonce: "n",
             code_challenge: None,
             redirect_uri: "https://as/cb",
+            prompt_login: false,
+            max_age: None,
         };
         let url = Url::parse(&authorization_url(&p, &ep, &a, None).unwrap()).unwrap();
         let q: Map<String, Value> = url
@@ -214,6 +229,8 @@ mod tests {
             nonce: "n",
             code_challenge: Some("ch"),
             redirect_uri: "https://as/cb",
+            prompt_login: false,
+            max_age: None,
         };
         let url = authorization_url(&p, &ep, &a, None).unwrap();
         assert!(
@@ -221,6 +238,13 @@ mod tests {
             "{url}"
         );
         assert!(url.contains("code_challenge=ch&code_challenge_method=S256"));
+        let fresh = Attempt {
+            prompt_login: true,
+            max_age: Some(60),
+            ..a
+        };
+        let url = authorization_url(&p, &ep, &fresh, None).unwrap();
+        assert!(url.contains("prompt=login&max_age=60"), "{url}");
         let t = token_request(&p, &ep, "c", "https://as/cb", Some("v"), "s:e");
         // "a b" and "s:e" form-urlencoded first (RFC 6749 §2.3.1).
         assert_eq!(
@@ -241,6 +265,8 @@ mod tests {
             nonce: "n",
             code_challenge: None,
             redirect_uri: "https://as/cb",
+            prompt_login: false,
+            max_age: None,
         };
         let url = authorization_url(&w, &ep, &a, None).unwrap();
         assert!(
