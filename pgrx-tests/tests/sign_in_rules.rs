@@ -36,7 +36,8 @@ fn add_oidc(c: &mut Client, name: &str, op: &StandInIssuer) {
         ],
     );
     let discovery = json!({"issuer": op.issuer, "authorization_endpoint": format!("{}/authorize", op.issuer),
-        "token_endpoint": format!("{}/token", op.issuer), "jwks_uri": format!("{}/jwks", op.issuer)});
+        "token_endpoint": format!("{}/token", op.issuer), "jwks_uri": format!("{}/jwks", op.issuer),
+        "userinfo_endpoint": format!("{}/me", op.issuer)});
     json(
         c,
         "SELECT oauth.set_sign_in_provider_metadata($1, $2, $3)",
@@ -169,6 +170,25 @@ fn an_openid_sign_in_makes_a_user_whose_session_approves_consent() {
     let ids = json(&mut c, "SELECT oauth.identities($1)", &[&session]);
     assert_eq!(ids[0]["provider"], "op");
     assert_eq!(ids[0]["issuer"], OP);
+    // An OP that releases the email only at userinfo (oidc-provider's default): the front is
+    // asked to fetch it, and it counts only for the ID token's subject.
+    let f = start(&mut c, "op");
+    let t = token_request(&mut c, "op", &f, &f.binding);
+    assert_eq!(t["fetch"][0]["url"], "https://op.example/me", "{t}");
+    let mut answer = id_token_answer(&op.token(
+        json!({"aud": "rp-1", "sub": "op-user-9", "nonce": f.nonce, "iat": now(), "exp": now() + 300}),
+    ));
+    answer["userinfo"] = json!({"status": 200, "body": {"sub": "op-user-9", "email": "nine@example.com", "email_verified": true}});
+    let r = finish(&mut c, "op", &f, &answer);
+    let s = json(
+        &mut c,
+        "SELECT oauth.verify_session($1)",
+        &[&r["session_token"].as_str().unwrap()],
+    );
+    assert_eq!(
+        (s["email"].as_str(), s["email_verified"].as_bool()),
+        (Some("nine@example.com"), Some(true))
+    );
     // The client's prompt=login and max_age go upstream.
     let client = create_client(&mut c, &[REDIRECT], "confidential");
     let mut params = auth_params(&client, REDIRECT, "openid");
@@ -186,7 +206,11 @@ fn an_openid_sign_in_makes_a_user_whose_session_approves_consent() {
         &[&session],
     );
     assert_eq!(r["error"], "invalid_request", "{r}");
-    assert_eq!(count(&mut c, "identities"), 1);
+    assert_eq!(
+        count(&mut c, "identities"),
+        2,
+        "op-user-1's and op-user-9's"
+    );
 }
 
 #[test]

@@ -189,15 +189,19 @@ fn checked_state(
         if s.status == "pending" {
             sign_in_states::set_status(&hash, "failed")?;
         }
-        audit::record(
-            "sign_in_refused",
-            None,
-            None,
-            json!({"provider": name, "reason": why}),
-        )?;
+        audit_refusal(name, why)?;
         return Err(refused(why));
     }
     Ok((s, hash))
+}
+
+fn audit_refusal(provider: &str, why: &str) -> Result<(), MisuseError> {
+    audit::record(
+        "sign_in_refused",
+        None,
+        None,
+        json!({"provider": provider, "reason": why}),
+    )
 }
 
 fn consent_page(authorization_id: &str, extra: &[(&str, &str)]) -> Result<String, MisuseError> {
@@ -273,7 +277,10 @@ pub fn token_request(
         &secret,
     );
     sign_in_states::set_status(&hash, "exchanging")?;
-    let fetch: Vec<Value> = request::follow_ups(p).iter().map(|r| r.to_json()).collect();
+    let fetch: Vec<Value> = request::follow_ups(p, stored.discovery.as_ref())
+        .iter()
+        .map(|r| r.to_json())
+        .collect();
     Ok(json!({"token_request": token.to_json(), "fetch": fetch}))
 }
 
@@ -329,6 +336,11 @@ fn judge(loaded: &Loaded, s: &State, responses: &Value) -> Result<Judged, String
             },
         )?;
         let mut id = identity::from_id_token(p, &claims)?;
+        if let Some(userinfo) =
+            ok_body(responses, "userinfo").filter(|_| p.kind == crate::model::SignInKind::Oidc)
+        {
+            identity::complete_from_userinfo(&mut id, userinfo);
+        }
         if p.kind == crate::model::SignInKind::Apple {
             let first = identity::apple_first_name(responses["apple_user"].as_str());
             for (k, v) in first {
@@ -370,12 +382,7 @@ pub fn finish(
         .ok_or_else(|| refused("the provider was removed or disabled"))?;
     let fail = |why: String| -> ApiResult<Value> {
         sign_in_states::set_status(&hash, "failed")?;
-        audit::record(
-            "sign_in_refused",
-            None,
-            None,
-            json!({"provider": name, "reason": why}),
-        )?;
+        audit_refusal(name, &why)?;
         Err(OAuthError::AccessDenied(format!("sign-in refused: {why}")).into())
     };
     let (id, issuer) = match judge(&loaded, &s, responses) {

@@ -229,6 +229,23 @@ pub fn from_id_token(p: &Provider, claims: &Value) -> Result<Identity, String> {
     })
 }
 
+/// Fills in what an OpenID provider's ID token left out from its userinfo answer, which
+/// counts only for the same `sub` (OIDC Core §5.3.2); its `email_verified` only as a JSON true.
+pub fn complete_from_userinfo(id: &mut Identity, userinfo: &Value) {
+    if str_claim(userinfo, "sub") != Some(id.subject.as_str()) {
+        return;
+    }
+    if id.email.is_none() {
+        if let Some(e) = email_of(str_claim(userinfo, "email")) {
+            id.email_verified = userinfo.get("email_verified") == Some(&Value::Bool(true));
+            id.email = Some(e);
+        }
+    }
+    for (k, v) in profile_claims(userinfo, OIDC_PROFILE) {
+        id.profile.entry(k).or_insert(v);
+    }
+}
+
 /// GitHub: `/user` and `/user/emails`. The email is the primary one, verified only if
 /// GitHub says so; the public profile email is never taken as verified.
 pub fn from_github(user: &Value, emails: &Value) -> Result<Identity, String> {
@@ -459,6 +476,25 @@ mod tests {
         );
         assert_eq!(gh.profile["name"], "octo");
         assert!(from_github(&json!({"id": "42"}), &json!([])).is_err());
+    }
+
+    #[test]
+    fn userinfo_fills_in_only_for_the_same_subject() {
+        let mut id = from_id_token(&oidc(), &claims(json!({}))).unwrap();
+        complete_from_userinfo(
+            &mut id,
+            &json!({"sub": "someone-else", "email": "x@y.z", "email_verified": true}),
+        );
+        assert!(id.email.is_none());
+        complete_from_userinfo(
+            &mut id,
+            &json!({"sub": "u1", "email": "x@y.z", "email_verified": true, "name": "X"}),
+        );
+        assert_eq!(
+            (id.email.as_deref(), id.email_verified),
+            (Some("x@y.z"), true)
+        );
+        assert_eq!(id.profile["name"], "X");
     }
 
     #[test]

@@ -538,6 +538,11 @@ pub fn accept_discovery(provider: &Provider, doc: &Value) -> Result<Value, Strin
         }
         kept.insert(k.into(), json!(v));
     }
+    // Optional: claims some providers release only there (oidc-provider, Okta's defaults).
+    if let Some(u) = doc.get("userinfo_endpoint").and_then(Value::as_str) {
+        check_url("userinfo_endpoint", u)?;
+        kept.insert("userinfo_endpoint".into(), json!(u));
+    }
     Ok(Value::Object(kept))
 }
 

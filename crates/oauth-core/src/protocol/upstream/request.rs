@@ -148,8 +148,10 @@ pub fn token_request(
     }
 }
 
-/// The GETs made with the upstream access token after the token request.
-pub fn follow_ups(p: &Provider) -> Vec<HttpRequest> {
+/// The GETs made with the upstream access token after the token request: GitHub's user and
+/// emails, WorkOS's profile, an OpenID provider's userinfo (when it has one and email or
+/// profile claims are asked for: some release them only there).
+pub fn follow_ups(p: &Provider, discovery: Option<&Value>) -> Vec<HttpRequest> {
     let get = |name: &'static str, url: String, accept: &str| {
         let mut headers = Map::new();
         headers.insert("accept".into(), json!(accept));
@@ -177,6 +179,11 @@ pub fn follow_ups(p: &Provider) -> Vec<HttpRequest> {
             format!("{api}/sso/profile"),
             "application/json",
         )],
+        SignInKind::Oidc if p.scopes.iter().any(|s| s == "email" || s == "profile") => discovery
+            .and_then(|d| d.get("userinfo_endpoint"))
+            .and_then(Value::as_str)
+            .map(|u| vec![get("userinfo", u.to_string(), "application/json")])
+            .unwrap_or_default(),
         _ => vec![],
     }
 }
@@ -273,9 +280,12 @@ mod tests {
             url.contains("connection=conn_1") && !url.contains("nonce="),
             "{url}"
         );
-        assert_eq!(follow_ups(&w)[0].url, "https://api.workos.com/sso/profile");
+        assert_eq!(
+            follow_ups(&w, None)[0].url,
+            "https://api.workos.com/sso/profile"
+        );
         let g = provider(json!({"kind": "github", "client_id": "Iv1"}));
-        let names: Vec<_> = follow_ups(&g).iter().map(|r| r.url.clone()).collect();
+        let names: Vec<_> = follow_ups(&g, None).iter().map(|r| r.url.clone()).collect();
         assert_eq!(
             names,
             [
