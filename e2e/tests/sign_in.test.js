@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
-import { FRONT, basic, bearer, pkce, postForm, sql } from "./helpers.js";
+import { FRONT, basic, bearer, pkce, postForm, sql, startFront } from "./helpers.js";
 import { AppleStandIn, GitHubStandIn, MicrosoftStandIn, TENANTS, WorkOSStandIn, opLogin, startOidcProvider } from "./upstreams.js";
 
 // The suite's database outlives a run: identities made here are unique to the run.
@@ -679,5 +679,28 @@ test("logout: an unregistered post_logout_redirect_uri is refused (400)", async 
     const r = await fetch(`${FRONT}/oauth/logout?${q}`, { redirect: "manual" });
     assert.equal(r.status, 400, `${uri}: ${r.status}`);
     assert.equal(r.headers.get("location"), null);
+  }
+});
+
+test("without --demo-login: the consent page offers the providers and no demo form; /demo/session does not exist", async () => {
+  const front = await startFront(["--consent-page", "--allow-private-fetch"]);
+  try {
+    const options = await (await fetch(`${front.base}/oauth/sign_in_providers`)).json();
+    assert.equal(options.demo_login, false);
+    assert.ok(options.providers.some((p) => p.name === NAME("apple")), JSON.stringify(options));
+    assert.equal((await fetch(`${front.base}/demo/session`, { method: "POST", body: "{}" })).status, 404);
+    // The page itself, for a pending request made at this front.
+    const a = authorizeUrl(newClient("No Demo App"));
+    const r = await fetch(a.url.replace(FRONT, front.base), { redirect: "manual" });
+    const consent = new URL(r.headers.get("location"));
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${front.base}/consent${consent.search}`);
+    const button = page.locator("a").filter({ hasText: `Sign in with ${providers.apple.display}` });
+    await button.waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal(await page.locator("#demo").isVisible(), false, "no demo sign-in");
+    await ctx.close();
+  } finally {
+    front.stop();
   }
 });
