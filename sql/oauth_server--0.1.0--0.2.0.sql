@@ -291,6 +291,26 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'update_sign_in_provider_wrapper';
 
+-- Client administration: one page of the clients, one client (never a secret).
+-- oauth_server::api::clients::client
+CREATE  FUNCTION "client"(
+	"client_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'client_wrapper';
+
+-- oauth_server::api::clients::clients
+CREATE  FUNCTION "clients"(
+	"page" INT DEFAULT 1, /* Option < i32 > */
+	"per_page" INT DEFAULT 50 /* Option < i32 > */
+) RETURNS jsonb /* JsonB */
+STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'clients_wrapper';
+
 -- As finalize.sql does on a fresh install: the installing role's default privileges
 -- (ALTER DEFAULT PRIVILEGES … GRANT … TO reporting) must give nobody the new tables or
 -- functions. Only the objects this script creates: the DBA's grants on the others stay.
@@ -314,7 +334,7 @@ BEGIN
                             'report_sign_in_provider_error', 'sign_in_buttons', 'begin_sign_in',
                             'sign_in_token_request', 'finish_sign_in', 'identities',
                             'unlink_identity', 'sign_out', 'sessions', 'revoke_sessions',
-                            'end_session')
+                            'end_session', 'clients', 'client')
     LOOP
         EXECUTE revoke;
     END LOOP;
@@ -331,7 +351,7 @@ REVOKE ALL ON FUNCTION
     oauth.finish_sign_in(text, text, text, jsonb), oauth.identities(), oauth.identities(text),
     oauth.unlink_identity(text, text), oauth.unlink_identity(text, text, text),
     oauth.sign_out(text), oauth.sessions(text), oauth.revoke_sessions(text),
-    oauth.end_session(jsonb)
+    oauth.end_session(jsonb), oauth.clients(integer, integer), oauth.client(text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     oauth.sign_in_buttons(), oauth.begin_sign_in(text, text, text), oauth.identities(text),

@@ -221,3 +221,71 @@ fn administration_update_regenerate_delete() {
         "invalid_client"
     );
 }
+
+#[test]
+fn administrators_list_and_read_clients_without_secrets() {
+    let db = TestDb::new("client_list");
+    let mut c = db.connect();
+    let made: Vec<TestClient> = (0..3)
+        .map(|_| create_client(&mut c, &[REDIRECT], "confidential"))
+        .collect();
+    json(
+        &mut c,
+        "SELECT oauth.update_client($1, $2)",
+        &[
+            &made[1].id,
+            &serde_json::json!({"post_logout_redirect_uris": ["https://app.example/bye"]}),
+        ],
+    );
+    let first = json(&mut c, "SELECT oauth.clients(1, 2)", &[]);
+    assert_eq!(first["total"], 3);
+    assert_eq!(first["clients"].as_array().unwrap().len(), 2);
+    let second = json(
+        &mut c,
+        "SELECT oauth.clients(page => 2, per_page => 2)",
+        &[],
+    );
+    let ids: Vec<&str> = first["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["clients"].as_array().unwrap())
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = made.iter().map(|m| m.id.as_str()).collect();
+    expected.sort();
+    let mut got = ids.clone();
+    got.sort();
+    assert_eq!(got, expected, "every client once across the pages");
+    let all = json(&mut c, "SELECT oauth.clients()", &[]).to_string();
+    for m in &made {
+        assert!(
+            !all.contains(m.secret.as_deref().unwrap()),
+            "never a secret"
+        );
+    }
+    assert!(!all.contains("\"client_secret\"") && !all.contains("hash"), "{all}");
+    let one = json(&mut c, "SELECT oauth.client($1)", &[&made[1].id]);
+    assert_eq!(
+        one["post_logout_redirect_uris"][0],
+        "https://app.example/bye"
+    );
+    assert_eq!(one["metadata_document"], false);
+    assert_eq!(sqlstate(&mut c, "SELECT oauth.client('nope')"), "P0002");
+    assert_eq!(sqlstate(&mut c, "SELECT oauth.clients(0)"), "22023");
+    assert_eq!(sqlstate(&mut c, "SELECT oauth.clients(1, 100000)"), "22023");
+    // Administration: not for other roles.
+    c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE client_list_reader LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .unwrap();
+    let mut plain = db.connect_as("client_list_reader");
+    assert_eq!(sqlstate(&mut plain, "SELECT oauth.clients()"), "42501");
+    assert_eq!(
+        sqlstate(
+            &mut plain,
+            &format!("SELECT oauth.client('{}')", made[0].id)
+        ),
+        "42501"
+    );
+}

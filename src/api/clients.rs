@@ -1,5 +1,6 @@
 //! Client administration: `oauth.create_client`, `oauth.update_client`, `oauth.delete_client`,
-//! `oauth.regenerate_client_secret`, `oauth.set_scope`. Not executable by PUBLIC: the DBA
+//! `oauth.regenerate_client_secret`, `oauth.clients()`, `oauth.client(client_id)`,
+//! `oauth.set_scope`. Not executable by PUBLIC: the DBA
 //! grants them to the roles that administer clients.
 
 use super::{or_raise, required};
@@ -160,4 +161,31 @@ fn set_scope(name: Option<&str>, description: default!(Option<&str>, "''")) -> b
     }
     or_raise(store::scopes::set(name, description.unwrap_or("")));
     true
+}
+
+/// Most clients one page of `oauth.clients()` holds.
+const MAX_PER_PAGE: i32 = 1000;
+
+/// One page of the clients, oldest first: `{clients, total, page, per_page}`. Never a secret.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn clients(page: default!(Option<i32>, 1), per_page: default!(Option<i32>, 50)) -> JsonB {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(50);
+    if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        super::raise(bad_param(format!(
+            "page must be at least 1 and per_page between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    JsonB(or_raise(clients::list(page.into(), per_page.into())))
+}
+
+/// One client's metadata, never its secret; P0002 for an unknown one.
+#[pg_extern(stable, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn client(client_id: Option<&str>) -> JsonB {
+    let client_id = or_raise(required(client_id, "client_id"));
+    JsonB(or_raise(
+        clients::describe(client_id).and_then(|c| c.ok_or_else(|| not_found(client_id))),
+    ))
 }

@@ -130,6 +130,17 @@ pub fn delete(client_id: &str) -> Result<bool, MisuseError> {
 
 /// The public view of a client as the administration functions return it (never the secret
 /// hash), built in SQL.
+/// A client as `oauth.client()` shows it, with its post-logout redirect URIs.
+pub fn describe(client_id: &str) -> Result<Option<Value>, MisuseError> {
+    super::scalar(query!("clients/describe"), &[client_id.into()])
+}
+
+/// Page `page` (from 1) of `per_page` clients, oldest first, with the total.
+pub fn list(page: i64, per_page: i64) -> Result<Value, MisuseError> {
+    super::scalar(query!("clients/list"), &[page.into(), per_page.into()])?
+        .ok_or_else(|| crate::error::internal("the client list returned nothing"))
+}
+
 pub fn view(client_id: &str) -> Result<Option<Value>, MisuseError> {
     super::scalar(query!("clients/view"), &[client_id.into()])
 }

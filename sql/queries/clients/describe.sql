@@ -1,0 +1,12 @@
+-- A client as oauth.client() and oauth.clients() show it: its metadata, never the secret
+-- hash; whether it came from a metadata document.
+SELECT jsonb_build_object(
+        'client_id', c.client_id, 'client_type', c.client_type, 'name', c.name,
+        'redirect_uris', c.redirect_uris, 'scopes', c.scopes, 'grant_types', c.grant_types,
+        'token_endpoint_auth_method', c.token_endpoint_auth_method,
+        'client_uri', c.client_uri, 'logo_uri', c.logo_uri,
+        'post_logout_redirect_uris', coalesce(p.uris, '{}'),
+        'metadata_document', c.metadata_document_fetched_at IS NOT NULL,
+        'created_at', c.created_at, 'updated_at', c.updated_at) AS value
+FROM oauth.clients c LEFT JOIN oauth.client_post_logout_uris p USING (client_id)
+WHERE c.client_id = $1

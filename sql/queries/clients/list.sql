@@ -1,0 +1,20 @@
+-- Page $1 (from 1) of $2 clients, oldest first, each as describe.sql shows it, and how many
+-- clients there are.
+SELECT jsonb_build_object(
+        'clients', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                    'client_id', c.client_id, 'client_type', c.client_type, 'name', c.name,
+                    'redirect_uris', c.redirect_uris, 'scopes', c.scopes,
+                    'grant_types', c.grant_types,
+                    'token_endpoint_auth_method', c.token_endpoint_auth_method,
+                    'client_uri', c.client_uri, 'logo_uri', c.logo_uri,
+                    'post_logout_redirect_uris', coalesce(p.uris, '{}'),
+                    'metadata_document', c.metadata_document_fetched_at IS NOT NULL,
+                    'created_at', c.created_at, 'updated_at', c.updated_at)
+                    ORDER BY c.created_at, c.client_id)
+            FROM (SELECT * FROM oauth.clients
+                  ORDER BY created_at, client_id
+                  LIMIT $2 OFFSET ($1 - 1) * $2) c
+            LEFT JOIN oauth.client_post_logout_uris p USING (client_id)), '[]'),
+        'total', (SELECT count(*) FROM oauth.clients),
+        'page', $1, 'per_page', $2) AS value
