@@ -108,7 +108,18 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
     if consent_page {
         app = app.route(
             "/consent",
-            get(|| async { Html(include_str!("../static/consent.html")) }),
+            // No other window may hold this page (a cross-origin opener could navigate it to
+            // a fragment with its own session token: login CSRF), nor frame it.
+            get(|| async {
+                (
+                    [
+                        ("cross-origin-opener-policy", "same-origin"),
+                        ("content-security-policy", "frame-ancestors 'none'"),
+                        ("x-frame-options", "DENY"),
+                    ],
+                    Html(include_str!("../static/consent.html")),
+                )
+            }),
         );
     }
     if demo_login {

@@ -264,7 +264,10 @@ fn administrators_list_and_read_clients_without_secrets() {
             "never a secret"
         );
     }
-    assert!(!all.contains("\"client_secret\"") && !all.contains("hash"), "{all}");
+    assert!(
+        !all.contains("\"client_secret\"") && !all.contains("hash"),
+        "{all}"
+    );
     let one = json(&mut c, "SELECT oauth.client($1)", &[&made[1].id]);
     assert_eq!(
         one["post_logout_redirect_uris"][0],

@@ -68,6 +68,12 @@ fn end_session_request(params: &Value) -> ApiResult<Value> {
         None => false,
     };
     match target {
+        // Only for the session the hint names, still active until now: an old or reused ID
+        // token of a client anyone could register is no ticket to redirect browsers.
+        Some(_) if !ended => Err(invalid_request(
+            "id_token_hint names no active session: post_logout_redirect_uri is not followed",
+        )
+        .into()),
         Some(uri) => {
             let url = match p.get("state")? {
                 Some(state) => redirect_uri::with_query(&uri, &[("state", state)]),
