@@ -136,14 +136,7 @@ impl ClientDocuments {
         )
         .await
         .map_err(|e| e.description)?;
-        if res.status.is_success() {
-            Ok(())
-        } else {
-            Err(res.body["error_description"]
-                .as_str()
-                .unwrap_or("the client metadata document was refused")
-                .to_string())
-        }
+        res.accepted("the client metadata document was refused")
     }
 
     async fn fetch(&self, client_id: &str) -> Result<Value, String> {

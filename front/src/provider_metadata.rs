@@ -139,13 +139,6 @@ impl ProviderMetadata {
         )
         .await
         .map_err(|e| e.description)?;
-        if res.status.is_success() {
-            Ok(())
-        } else {
-            Err(res.body["error_description"]
-                .as_str()
-                .unwrap_or("the database refused the provider's metadata")
-                .to_string())
-        }
+        res.accepted("the database refused the provider's metadata")
     }
 }

@@ -19,6 +19,18 @@ pub struct SqlResponse {
 }
 
 impl SqlResponse {
+    /// `Ok` for a 2xx answer, else the function's `error_description` (or `otherwise`): for
+    /// the front's own calls that store what it fetched.
+    pub fn accepted(&self, otherwise: &str) -> Result<(), String> {
+        if self.status.is_success() {
+            return Ok(());
+        }
+        Err(self.body["error_description"]
+            .as_str()
+            .unwrap_or(otherwise)
+            .to_string())
+    }
+
     pub fn headers_map(&self) -> axum::http::HeaderMap {
         let mut map = axum::http::HeaderMap::new();
         for (k, v) in &self.headers {

@@ -139,7 +139,6 @@ pub fn begin(name: &str, authorization_id: &str, binding: Option<&str>) -> ApiRe
                 .is_some_and(|p| p.split(' ').any(|v| v == "login")),
             max_age: request.max_age,
         },
-        None,
     )
     .map_err(|e| misconfigured(name, e))?;
     sign_in_states::insert(NewState {

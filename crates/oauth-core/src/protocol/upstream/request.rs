@@ -21,12 +21,7 @@ pub struct Attempt<'a> {
 }
 
 /// The URL to send the browser to.
-pub fn authorization_url(
-    p: &Provider,
-    ep: &Endpoints,
-    a: &Attempt<'_>,
-    login_hint: Option<&str>,
-) -> Result<String, String> {
+pub fn authorization_url(p: &Provider, ep: &Endpoints, a: &Attempt<'_>) -> Result<String, String> {
     let mut url = Url::parse(&ep.authorization)
         .map_err(|e| format!("the provider's authorization endpoint is not a URL: {e}"))?;
     {
@@ -63,9 +58,6 @@ pub fn authorization_url(
                 None => {}
             },
             _ => {}
-        }
-        if let Some(h) = login_hint {
-            q.append_pair("login_hint", h);
         }
         // OpenID providers re-authenticate on request and say when in `auth_time`; the
         // others (Apple, GitHub, WorkOS) do not take these parameters.
@@ -210,7 +202,7 @@ mod tests {
             prompt_login: false,
             max_age: None,
         };
-        let url = Url::parse(&authorization_url(&p, &ep, &a, None).unwrap()).unwrap();
+        let url = Url::parse(&authorization_url(&p, &ep, &a).unwrap()).unwrap();
         let q: Map<String, Value> = url
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), json!(v)))
@@ -239,7 +231,7 @@ mod tests {
             prompt_login: false,
             max_age: None,
         };
-        let url = authorization_url(&p, &ep, &a, None).unwrap();
+        let url = authorization_url(&p, &ep, &a).unwrap();
         assert!(
             url.starts_with("https://op/auth?x=1&response_type=code"),
             "{url}"
@@ -250,7 +242,7 @@ mod tests {
             max_age: Some(60),
             ..a
         };
-        let url = authorization_url(&p, &ep, &fresh, None).unwrap();
+        let url = authorization_url(&p, &ep, &fresh).unwrap();
         assert!(url.contains("prompt=login&max_age=60"), "{url}");
         let t = token_request(&p, &ep, "c", "https://as/cb", Some("v"), "s:e");
         // "a b" and "s:e" form-urlencoded first (RFC 6749 §2.3.1).
@@ -275,7 +267,7 @@ mod tests {
             prompt_login: false,
             max_age: None,
         };
-        let url = authorization_url(&w, &ep, &a, None).unwrap();
+        let url = authorization_url(&w, &ep, &a).unwrap();
         assert!(
             url.contains("connection=conn_1") && !url.contains("nonce="),
             "{url}"
