@@ -72,7 +72,9 @@ GRANT EXECUTE ON FUNCTION
     -- Only ends a prompt=none request with the error the client asked for instead of UI.
     oauth.prompt_none_failed(text, text),
     -- Refuses unless the DBA turned oauth_server.dynamic_registration on.
-    oauth.register_client(jsonb)
+    oauth.register_client(jsonb),
+    -- Authorised by its credential argument: an administrator key or an admin-role session.
+    oauth.admin_clients(text, text, text, jsonb)
 TO PUBLIC;
 
 -- oauth.authorization(text), oauth.consent(text, boolean), oauth.grants() and
@@ -110,3 +112,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');

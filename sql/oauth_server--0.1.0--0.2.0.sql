@@ -108,6 +108,16 @@ CREATE TABLE oauth.sessions (
 CREATE INDEX sessions_user ON oauth.sessions (user_id);
 CREATE INDEX sessions_expires ON oauth.sessions (expires_at);
 
+-- Keys that authorise the HTTP admin API (the front's /auth/v1/admin routes): only the
+-- SHA-256 of each high-entropy key is stored. Several may be live at once, so a key rotates
+-- without downtime: create the next, deploy it, revoke the old one.
+CREATE TABLE oauth.admin_keys (
+    name         text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 100),
+    key_hash     bytea NOT NULL UNIQUE CHECK (octet_length(key_hash) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz
+);
+
 -- Upstream sign-in, identities and sessions: the functions of src/api/sign_in*.rs,
 -- accounts.rs and logout.rs, as cargo pgrx schema writes them.
 -- oauth_server::api::sign_in_providers::add_sign_in_provider
@@ -311,6 +321,44 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'clients_wrapper';
 
+-- The HTTP admin API: administrator keys, and client administration authorised by one.
+-- oauth_server::api::clients::admin_clients
+CREATE  FUNCTION "admin_clients"(
+	"credential" TEXT, /* Option < & str > */
+	"action" TEXT, /* Option < & str > */
+	"client_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"params" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_clients_wrapper';
+
+-- oauth_server::api::admin_keys::create_admin_key
+CREATE  FUNCTION "create_admin_key"(
+	"name" TEXT /* Option < & str > */
+) RETURNS TEXT /* String */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'create_admin_key_wrapper';
+
+-- oauth_server::api::admin_keys::revoke_admin_key
+CREATE  FUNCTION "revoke_admin_key"(
+	"name" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'revoke_admin_key_wrapper';
+
+-- oauth_server::api::admin_keys::admin_keys
+CREATE  FUNCTION "admin_keys"() RETURNS jsonb /* JsonB */
+STRICT STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_keys_wrapper';
+
 -- As finalize.sql does on a fresh install: the installing role's default privileges
 -- (ALTER DEFAULT PRIVILEGES … GRANT … TO reporting) must give nobody the new tables or
 -- functions. Only the objects this script creates: the DBA's grants on the others stay.
@@ -323,7 +371,7 @@ BEGIN
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
           AND c.relname IN ('client_post_logout_uris', 'sign_in_providers', 'users',
-                            'identities', 'sign_in_states', 'sessions')
+                            'identities', 'sign_in_states', 'sessions', 'admin_keys')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -334,14 +382,15 @@ BEGIN
                             'report_sign_in_provider_error', 'sign_in_buttons', 'begin_sign_in',
                             'sign_in_token_request', 'finish_sign_in', 'identities',
                             'unlink_identity', 'sign_out', 'sessions', 'revoke_sessions',
-                            'end_session', 'clients', 'client')
+                            'end_session', 'clients', 'client', 'admin_clients',
+                            'create_admin_key', 'revoke_admin_key', 'admin_keys')
     LOOP
         EXECUTE revoke;
     END LOOP;
 END
 $$;
 REVOKE ALL ON oauth.client_post_logout_uris, oauth.sign_in_providers, oauth.users, oauth.identities, oauth.sign_in_states,
-    oauth.sessions FROM PUBLIC;
+    oauth.sessions, oauth.admin_keys FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     oauth.add_sign_in_provider(text, jsonb), oauth.update_sign_in_provider(text, jsonb),
     oauth.remove_sign_in_provider(text), oauth.sign_in_providers(),
@@ -351,11 +400,14 @@ REVOKE ALL ON FUNCTION
     oauth.finish_sign_in(text, text, text, jsonb), oauth.identities(), oauth.identities(text),
     oauth.unlink_identity(text, text), oauth.unlink_identity(text, text, text),
     oauth.sign_out(text), oauth.sessions(text), oauth.revoke_sessions(text),
-    oauth.end_session(jsonb), oauth.clients(integer, integer), oauth.client(text)
+    oauth.end_session(jsonb), oauth.clients(integer, integer), oauth.client(text),
+    oauth.admin_clients(text, text, text, jsonb), oauth.create_admin_key(text),
+    oauth.revoke_admin_key(text), oauth.admin_keys()
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     oauth.sign_in_buttons(), oauth.begin_sign_in(text, text, text), oauth.identities(text),
-    oauth.unlink_identity(text, text, text), oauth.sign_out(text), oauth.end_session(jsonb)
+    oauth.unlink_identity(text, text, text), oauth.sign_out(text), oauth.end_session(jsonb),
+    oauth.admin_clients(text, text, text, jsonb)
 TO PUBLIC;
 DO $$
 BEGIN
@@ -371,3 +423,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');

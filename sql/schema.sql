@@ -311,3 +311,13 @@ CREATE TABLE oauth.sessions (
 );
 CREATE INDEX sessions_user ON oauth.sessions (user_id);
 CREATE INDEX sessions_expires ON oauth.sessions (expires_at);
+
+-- Keys that authorise the HTTP admin API (the front's /auth/v1/admin routes): only the
+-- SHA-256 of each high-entropy key is stored. Several may be live at once, so a key rotates
+-- without downtime: create the next, deploy it, revoke the old one.
+CREATE TABLE oauth.admin_keys (
+    name         text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 100),
+    key_hash     bytea NOT NULL UNIQUE CHECK (octet_length(key_hash) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz
+);

@@ -22,6 +22,7 @@ static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
 static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
 static SIGN_IN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static ADMIN_SESSION_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static LINK_VERIFIED_EMAIL: GucSetting<bool> = GucSetting::<bool>::new(false);
 static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
 static KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -140,6 +141,12 @@ pub fn init() {
         c"Function (jsonb) returns jsonb called on every upstream sign-in: may map the user to another sub, add session claims, or refuse.",
         c"Called with {provider, kind, identity, user}; returns {sub?, claims?, allow?, reason?}.",
         &SIGN_IN_HOOK,
+    );
+    string(
+        c"oauth_server.admin_session_roles",
+        c"Session roles (comma-separated) that may use the HTTP admin API besides administrator keys.",
+        c"Unset: only administrator keys. authenticated and anon never administer.",
+        &ADMIN_SESSION_ROLES,
     );
     GucRegistry::define_bool_guc(
         c"oauth_server.link_verified_email",
@@ -293,6 +300,12 @@ pub fn access_token_hook() -> Option<String> {
 }
 pub fn user_claims_function() -> Option<String> {
     string(&USER_CLAIMS_FUNCTION)
+}
+/// `oauth_server.admin_session_roles`, parsed.
+pub fn admin_session_roles() -> Vec<String> {
+    string(&ADMIN_SESSION_ROLES)
+        .map(|s| oauth_core::protocol::admin_access::parse_roles(&s))
+        .unwrap_or_default()
 }
 pub fn sign_in_hook() -> Option<String> {
     string(&SIGN_IN_HOOK)

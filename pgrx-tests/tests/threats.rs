@@ -469,7 +469,7 @@ fn rfc9700_consent_fixation_another_users_request_is_invisible() {
 
 /// The functions a role may execute, as `oauth.name(argtypes)`, from the catalog.
 fn executable_by(c: &mut Client, role: &str) -> Vec<String> {
-    c.query(
+    let mut names: Vec<String> = c.query(
         "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname = 'oauth' AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1",
         &[&role],
@@ -478,7 +478,9 @@ fn executable_by(c: &mut Client, role: &str) -> Vec<String> {
     .iter()
     // `authorization` is a keyword, so regprocedure quotes it.
     .map(|r| r.get::<_, String>(0).replace('"', ""))
-    .collect()
+    .collect();
+    names.sort();
+    names
 }
 
 /// OAuth 2.1 §7 / RFC 9700 §2.3 (privilege restriction), inside Postgres: PostgREST-style
@@ -499,6 +501,7 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
     let (_db, mut c, client) = setup("t_roles");
 
     let public: Vec<&str> = vec![
+        "oauth.admin_clients(text,text,text,jsonb)",
         "oauth.authorization(text,text)",
         "oauth.authorize(jsonb)",
         "oauth.begin_sign_in(text,text,text)",

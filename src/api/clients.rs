@@ -1,13 +1,15 @@
 //! Client administration: `oauth.create_client`, `oauth.update_client`, `oauth.delete_client`,
 //! `oauth.regenerate_client_secret`, `oauth.clients()`, `oauth.client(client_id)`,
 //! `oauth.set_scope`. Not executable by PUBLIC: the DBA
-//! grants them to the roles that administer clients.
+//! grants them to the roles that administer clients. And `oauth.admin_clients`, the same
+//! operations for the HTTP admin API: executable by all, authorised by the credential passed.
 
 use super::{or_raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::client_metadata::{self, Caller, Invalid};
 use crate::protocol::{scope, secret};
 use crate::services;
+use crate::services::admin_access::{self, Admin};
 use crate::store::{self, clients};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -26,6 +28,19 @@ fn not_found(client_id: &str) -> MisuseError {
 
 /// An administrator's call fails only with misuse (the validator's OAuth errors are for
 /// registrants).
+/// An audit event of client administration; through the HTTP admin API it names who.
+fn audit(
+    event: &str,
+    client_id: &str,
+    mut details: Value,
+    by: Option<&Admin>,
+) -> Result<(), MisuseError> {
+    if let Some(admin) = by {
+        details["by"] = json!(admin.describe());
+    }
+    store::audit::record(event, Some(client_id), None, details)
+}
+
 fn misuse(e: Invalid) -> MisuseError {
     match e {
         Invalid::Misuse(e) => e,
@@ -54,20 +69,20 @@ fn create_client(
         "token_endpoint_auth_method": token_endpoint_auth_method,
         "client_uri": client_uri, "logo_uri": logo_uri,
     });
-    JsonB(or_raise(create(&args)))
+    JsonB(or_raise(create(&args, None)))
 }
 
-fn create(args: &Value) -> Result<Value, MisuseError> {
+fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
     let md = client_metadata::validate(args, Caller::Create).map_err(misuse)?;
     let created = services::clients::create(&md)?;
     let client_id = created.client.client_id.as_str();
     let mut out = client_json(client_id)?;
     out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
-    crate::store::audit::record(
+    audit(
         "client_created",
-        Some(client_id),
-        None,
+        client_id,
         services::clients::created_event(&created.client),
+        by,
     )?;
     if let Some(s) = created.secret {
         out["client_secret"] = json!(s);
@@ -80,10 +95,14 @@ fn create(args: &Value) -> Result<Value, MisuseError> {
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn update_client(client_id: Option<&str>, changes: Option<JsonB>) -> JsonB {
-    JsonB(or_raise(update(client_id, changes.map(|c| c.0))))
+    JsonB(or_raise(update(client_id, changes.map(|c| c.0), None)))
 }
 
-fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, MisuseError> {
+fn update(
+    client_id: Option<&str>,
+    changes: Option<Value>,
+    by: Option<&Admin>,
+) -> Result<Value, MisuseError> {
     let client_id = required(client_id, "client_id")?;
     let changes = changes.ok_or_else(|| bad_param("changes must not be NULL"))?;
     // Before looking the client up, as the validator would: a call that cannot be right is
@@ -101,12 +120,7 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
         .into_iter()
         .flat_map(|c| c.keys())
         .collect();
-    crate::store::audit::record(
-        "client_updated",
-        Some(client_id),
-        None,
-        json!({"changed": changed}),
-    )?;
+    audit("client_updated", client_id, json!({"changed": changed}), by)?;
     let mut out = client_json(client_id)?;
     out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
     Ok(out)
@@ -117,38 +131,35 @@ fn update(client_id: Option<&str>, changes: Option<Value>) -> Result<Value, Misu
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn delete_client(client_id: Option<&str>) -> bool {
-    let client_id = or_raise(required(client_id, "client_id"));
-    if !or_raise(clients::delete(client_id)) {
-        super::raise(not_found(client_id));
-    }
-    or_raise(crate::store::audit::record(
-        "client_deleted",
-        Some(client_id),
-        None,
-        json!({}),
-    ));
+    or_raise(delete(client_id, None));
     true
+}
+
+fn delete(client_id: Option<&str>, by: Option<&Admin>) -> Result<(), MisuseError> {
+    let client_id = required(client_id, "client_id")?;
+    if !clients::delete(client_id)? {
+        return Err(not_found(client_id));
+    }
+    audit("client_deleted", client_id, json!({}), by)
 }
 
 /// Issues a new secret for a confidential client; the old one stops working at once.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn regenerate_client_secret(client_id: Option<&str>) -> JsonB {
-    let client_id = or_raise(required(client_id, "client_id"));
-    let client =
-        or_raise(clients::find(client_id)).unwrap_or_else(|| super::raise(not_found(client_id)));
+    JsonB(or_raise(regenerate_secret(client_id, None)))
+}
+
+fn regenerate_secret(client_id: Option<&str>, by: Option<&Admin>) -> Result<Value, MisuseError> {
+    let client_id = required(client_id, "client_id")?;
+    let client = clients::find(client_id)?.ok_or_else(|| not_found(client_id))?;
     if !client.is_confidential() {
-        super::raise(bad_param("a public client has no secret"));
+        return Err(bad_param("a public client has no secret"));
     }
     let s = secret::random_token(secret::TOKEN_BYTES);
-    or_raise(clients::rotate_secret(client_id, secret::hash(&s).to_vec()));
-    or_raise(crate::store::audit::record(
-        "client_secret_rotated",
-        Some(client_id),
-        None,
-        json!({}),
-    ));
-    JsonB(json!({"client_id": client_id, "client_secret": s}))
+    clients::rotate_secret(client_id, secret::hash(&s).to_vec())?;
+    audit("client_secret_rotated", client_id, json!({}), by)?;
+    Ok(json!({"client_id": client_id, "client_secret": s}))
 }
 
 /// Adds a scope, or changes the text the consent page shows for it.
@@ -164,28 +175,103 @@ fn set_scope(name: Option<&str>, description: default!(Option<&str>, "''")) -> b
 }
 
 /// Most clients one page of `oauth.clients()` holds.
-const MAX_PER_PAGE: i32 = 1000;
+const MAX_PER_PAGE: i64 = 1000;
 
 /// One page of the clients, oldest first: `{clients, total, page, per_page}`. Never a secret.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn clients(page: default!(Option<i32>, 1), per_page: default!(Option<i32>, 50)) -> JsonB {
+    JsonB(or_raise(list(page.map(i64::from), per_page.map(i64::from))))
+}
+
+fn list(page: Option<i64>, per_page: Option<i64>) -> Result<Value, MisuseError> {
     let page = page.unwrap_or(1);
     let per_page = per_page.unwrap_or(50);
-    if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
-        super::raise(bad_param(format!(
+    if !(1..=i64::from(i32::MAX)).contains(&page) || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(bad_param(format!(
             "page must be at least 1 and per_page between 1 and {MAX_PER_PAGE}"
         )));
     }
-    JsonB(or_raise(clients::list(page.into(), per_page.into())))
+    clients::list(page, per_page)
 }
 
 /// One client's metadata, never its secret; P0002 for an unknown one.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn client(client_id: Option<&str>) -> JsonB {
-    let client_id = or_raise(required(client_id, "client_id"));
-    JsonB(or_raise(
-        clients::describe(client_id).and_then(|c| c.ok_or_else(|| not_found(client_id))),
-    ))
+    JsonB(or_raise(get(client_id)))
+}
+
+fn get(client_id: Option<&str>) -> Result<Value, MisuseError> {
+    let client_id = required(client_id, "client_id")?;
+    clients::describe(client_id)?.ok_or_else(|| not_found(client_id))
+}
+
+/// The HTTP admin API (the front's `/auth/v1/admin/oauth/clients`): one client operation,
+/// authorised by `credential`, an administrator key or a session with an administrator role
+/// (see `services::admin_access`), never a user's session. `action` is `list` (params `page`,
+/// `per_page`), `get`, `create` (params as `oauth.create_client`'s arguments), `update`
+/// (params as `oauth.update_client`'s changes), `delete` or `regenerate_secret`.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn admin_clients(
+    credential: Option<&str>,
+    action: Option<&str>,
+    client_id: default!(Option<&str>, "NULL"),
+    params: default!(Option<JsonB>, "'{}'"),
+) -> JsonB {
+    let admin = or_raise(admin_access::authenticate(credential));
+    let params = params.map(|p| p.0).unwrap_or_else(|| json!({}));
+    JsonB(or_raise(admin_action(&admin, action, client_id, params)))
+}
+
+fn admin_action(
+    admin: &Admin,
+    action: Option<&str>,
+    client_id: Option<&str>,
+    params: Value,
+) -> Result<Value, MisuseError> {
+    if !params.is_object() {
+        return Err(bad_param("params must be a JSON object"));
+    }
+    let page_param = |name: &str| -> Result<Option<i64>, MisuseError> {
+        match &params[name] {
+            Value::Null => Ok(None),
+            v => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad_param(format!("{name} must be an integer"))),
+        }
+    };
+    match required(action, "action")? {
+        "list" => list(page_param("page")?, page_param("per_page")?),
+        "get" => get(client_id),
+        "create" => {
+            const ARGS: [&str; 8] = [
+                "name",
+                "redirect_uris",
+                "client_type",
+                "scopes",
+                "grant_types",
+                "token_endpoint_auth_method",
+                "client_uri",
+                "logo_uri",
+            ];
+            if let Some(k) = params
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .find(|k| !ARGS.contains(&k.as_str()))
+            {
+                return Err(bad_param(format!("unknown client field {k:?}")));
+            }
+            create(&params, Some(admin))
+        }
+        "update" => update(client_id, Some(params), Some(admin)),
+        "delete" => delete(client_id, Some(admin)).map(|()| json!({"deleted": true})),
+        "regenerate_secret" => regenerate_secret(client_id, Some(admin)),
+        other => Err(bad_param(format!(
+            "unknown action {other:?}: list, get, create, update, delete or regenerate_secret"
+        ))),
+    }
 }

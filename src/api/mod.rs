@@ -3,6 +3,7 @@
 //! misuse is raised with a SQLSTATE.
 
 pub mod accounts;
+pub mod admin_keys;
 pub mod audit;
 pub mod authorize;
 pub mod clients;

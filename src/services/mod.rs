@@ -3,6 +3,7 @@
 //! `api` module imports these, `store` and `oauth_core`, never another `api` module
 //! (`pgrx-tests/tests/layering.rs` fails on a new cross-import).
 
+pub mod admin_access;
 pub mod client_auth;
 pub mod clients;
 pub mod issuance;

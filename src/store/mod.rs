@@ -4,6 +4,7 @@
 //! always bound, never spliced into the text.
 
 pub mod accounts;
+pub mod admin_keys;
 pub mod audit;
 pub mod authorizations;
 pub mod clients;

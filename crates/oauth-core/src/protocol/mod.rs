@@ -1,5 +1,6 @@
 //! Protocol logic in plain Rust: no pgrx types, unit-tested with `cargo test` without Postgres.
 
+pub mod admin_access;
 pub mod claims;
 pub mod client_auth;
 pub mod client_metadata;

@@ -1,0 +1,1 @@
+DELETE FROM oauth.admin_keys WHERE name = $1
