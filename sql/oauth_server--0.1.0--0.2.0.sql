@@ -11,6 +11,11 @@ ALTER TABLE oauth.clients ADD CONSTRAINT clients_grant_types_known CHECK (
 ALTER TABLE oauth.grants ADD CONSTRAINT grants_grant_type_known
     CHECK (grant_type IN ('authorization_code', 'client_credentials'));
 
+-- How a client came to be: 'manual' (an administrator) or 'dynamic' (RFC 7591). Clients
+-- registered before 0.2.0 cannot be told apart and count as 'manual'.
+ALTER TABLE oauth.clients ADD COLUMN registration_type text NOT NULL DEFAULT 'manual'
+    CHECK (registration_type IN ('manual', 'dynamic'));
+
 -- OIDC RP-Initiated Logout: where oauth.end_session may send the browser back after a
 -- client's logout, exactly. Apart from oauth.clients so that the 0.1.0 schema keeps working
 -- with the 0.2.0 library until ALTER EXTENSION UPDATE (a client without any has no row).

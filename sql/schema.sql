@@ -32,6 +32,10 @@ CREATE TABLE oauth.clients (
     metadata_document_fetched_at timestamptz,
     created_at                 timestamptz NOT NULL DEFAULT now(),
     updated_at                 timestamptz NOT NULL DEFAULT now(),
+    -- How the client came to be: by an administrator (oauth.create_client, the admin API) or
+    -- by RFC 7591 dynamic registration. Shown by oauth.client(s) as Supabase does.
+    registration_type          text NOT NULL DEFAULT 'manual'
+        CHECK (registration_type IN ('manual', 'dynamic')),
     -- A confidential client has a secret; a public one never does.
     CHECK ((client_type = 'confidential') = (client_secret_hash IS NOT NULL)),
     CHECK ((client_type = 'public') = (token_endpoint_auth_method = 'none'))

@@ -13,6 +13,7 @@ mod rate_limit;
 mod routes;
 mod sign_in;
 mod sql;
+mod supabase;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};

@@ -127,22 +127,23 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
             .route("/demo/session", post(demo_session))
             .route("/callback", get(demo_callback));
     }
-    app.fallback(|| async {
-        CallError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-    })
-    .with_state(state)
+    app.nest("/auth/v1", crate::supabase::router())
+        .fallback(|| async {
+            CallError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .with_state(state)
 }
 
 fn bad_request(description: &str) -> CallError {
     CallError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+pub(crate) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The token after `Bearer ` in the Authorization header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let auth = header_str(headers, header::AUTHORIZATION)?;
     let (scheme, token) = auth.split_once(' ')?;
     scheme
@@ -172,7 +173,7 @@ pub fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Value, CallError
     }
 }
 
-async fn authorize(
+pub(crate) async fn authorize(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -293,7 +294,7 @@ fn too_many(description: &str, wait: u64) -> Response {
     sql::too_many_requests("slow_down", description, wait).into_response()
 }
 
-async fn token(
+pub(crate) async fn token(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -302,7 +303,7 @@ async fn token(
     form_endpoint(&s, "oauth.token($1, $2)", &headers, peer, &body).await
 }
 
-async fn revoke(
+pub(crate) async fn revoke(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -311,7 +312,7 @@ async fn revoke(
     form_endpoint(&s, "oauth.revoke($1, $2)", &headers, peer, &body).await
 }
 
-async fn device_authorization(
+pub(crate) async fn device_authorization(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -327,7 +328,7 @@ async fn device_authorization(
     .await
 }
 
-async fn introspect(
+pub(crate) async fn introspect(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -383,7 +384,7 @@ fn parse_forwarded_addr(entry: &str) -> Option<IpAddr> {
         })
 }
 
-async fn register(
+pub(crate) async fn register(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -413,7 +414,7 @@ async fn register(
     )
 }
 
-async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+pub(crate) async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
     // RFC 6750: the Authorization header, or (POST) a form parameter; never both.
     let from_body = if body.is_empty() {
         None
@@ -448,7 +449,7 @@ async fn as_user(
 
 /// Every id that is not shaped like an authorization id is a user code being tried, whatever
 /// its spelling (padding, case, spaces, length): counted per client address.
-fn limit_user_codes(
+pub(crate) fn limit_user_codes(
     s: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -599,7 +600,7 @@ fn cacheable(mut res: SqlResponse) -> Response {
     res.into_response()
 }
 
-async fn metadata(State(s): St) -> AppResult {
+pub(crate) async fn metadata(State(s): St) -> AppResult {
     Ok(cacheable(
         sql::call(&s.pool, "oauth.metadata()", &[]).await?,
     ))
@@ -650,7 +651,7 @@ async fn protected_resource_at(s: &AppState, path: &str) -> AppResult {
     })
 }
 
-async fn jwks(State(s): St) -> AppResult {
+pub(crate) async fn jwks(State(s): St) -> AppResult {
     Ok(cacheable(sql::call(&s.pool, "oauth.jwks()", &[]).await?))
 }
 

@@ -261,7 +261,8 @@ fn authorization_details(
         "resources": row.resources,
         "prompt": row.prompt,
         "max_age": row.max_age,
-        "user": { "id": caller.user_id },
+        // The address the session carries, for the page to say who is signing in.
+        "user": { "id": caller.user_id, "email": caller.user_claims.get("email") },
         "expires_at": row.expires_at,
     }))
 }

@@ -35,6 +35,7 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     })?;
     let created = services::clients::create(&md)?;
     let client = &created.client;
+    store::clients::mark_dynamic(&client.client_id)?;
     crate::store::audit::record(
         "client_created",
         Some(&client.client_id),

@@ -141,6 +141,11 @@ pub fn list(page: i64, per_page: i64) -> Result<Value, MisuseError> {
         .ok_or_else(|| crate::error::internal("the client list returned nothing"))
 }
 
+/// Marks a client as registered by itself (RFC 7591) rather than by an administrator.
+pub fn mark_dynamic(client_id: &str) -> Result<(), MisuseError> {
+    super::execute(query!("clients/mark_dynamic"), &[client_id.into()]).map(|_| ())
+}
+
 pub fn view(client_id: &str) -> Result<Option<Value>, MisuseError> {
     super::scalar(query!("clients/view"), &[client_id.into()])
 }

@@ -10,6 +10,8 @@ SELECT jsonb_build_object(
                     'client_uri', c.client_uri, 'logo_uri', c.logo_uri,
                     'post_logout_redirect_uris', coalesce(p.uris, '{}'),
                     'metadata_document', c.metadata_document_fetched_at IS NOT NULL,
+                    'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
+                                              THEN 'dynamic' ELSE c.registration_type END,
                     'created_at', c.created_at, 'updated_at', c.updated_at)
                     ORDER BY c.created_at, c.client_id)
             FROM (SELECT * FROM oauth.clients
