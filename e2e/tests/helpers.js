@@ -74,6 +74,9 @@ export async function postForm(path, form, headers = {}) {
 
 let nextFrontPort = Number(process.env.EXTRA_FRONT_PORT ?? 18192);
 
+/** The base URL the next startFront will listen on (to configure its issuer first). */
+export const nextFrontBase = () => `http://127.0.0.1:${nextFrontPort}`;
+
 /** Starts a front of its own (FRONT_BIN) with `flags` and extra `env`, on the suite's
  * database unless `env.DATABASE_URL` says otherwise; waits until it listens (not until the
  * database answers). Returns {base, log(), stop()}. */

@@ -93,7 +93,7 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
             "/.well-known/oauth-protected-resource/{*path}",
             get(protected_resource),
         )
-        .layer(cors);
+        .layer(cors.clone());
     // Browser navigations (no CORS): the answers are redirects and HTML pages.
     let mut app = Router::new()
         .route("/oauth/authorize", get(authorize))
@@ -124,7 +124,8 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
     }
     if demo_login {
         app = app
-            .route("/demo/session", post(demo_session))
+            // A consent page on another origin (examples/supabase-consent) signs in here too.
+            .route("/demo/session", post(demo_session).layer(cors))
             .route("/callback", get(demo_callback));
     }
     app.nest("/auth/v1", crate::supabase::router())
