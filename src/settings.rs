@@ -145,7 +145,7 @@ pub fn init() {
     string(
         c"oauth_server.admin_session_roles",
         c"Session roles (comma-separated) that may use the HTTP admin API besides administrator keys.",
-        c"Unset: only administrator keys. authenticated and anon never administer.",
+        c"A bare role: this server's own sessions; issuer#role: a trusted issuer's. Unset: only administrator keys. authenticated and anon never administer.",
         &ADMIN_SESSION_ROLES,
     );
     GucRegistry::define_bool_guc(
@@ -302,7 +302,7 @@ pub fn user_claims_function() -> Option<String> {
     string(&USER_CLAIMS_FUNCTION)
 }
 /// `oauth_server.admin_session_roles`, parsed.
-pub fn admin_session_roles() -> Vec<String> {
+pub fn admin_session_roles() -> Vec<oauth_core::protocol::admin_access::AdminRole> {
     string(&ADMIN_SESSION_ROLES)
         .map(|s| oauth_core::protocol::admin_access::parse_roles(&s))
         .unwrap_or_default()

@@ -212,8 +212,16 @@ test("admin: create, list with pagination, get, update, regenerate the secret, d
   assert.equal(bad.error.code, "validation_failed");
   assert.equal(bad.error.status, 400);
 
+  // scope: an empty one would lift the client's limit; refused. null lifts it on purpose.
+  const emptyScope = await fetch(`${AUTH}/admin/oauth/clients/${c.client_id}`, { method: "PUT",
+    headers: { ...bearer(adminKey), "content-type": "application/json", "x-supabase-api-version": "2024-01-01" },
+    body: JSON.stringify({ scope: " " }) });
+  assert.equal(emptyScope.status, 400);
+  assert.equal((await admin.getClient(c.client_id)).data.scope, "openid email");
+
   const rotated = await admin.regenerateClientSecret(c.client_id);
   assert.equal(rotated.error, null);
+  assert.ok(Date.parse(rotated.data.updated_at) > Date.parse(updated.data.updated_at));
   assert.equal(rotated.data.client_name, "Admin Renamed");
   assert.ok(rotated.data.client_secret && rotated.data.client_secret !== c.client_secret);
   const introspect = (secret) => postForm("/auth/v1/oauth/introspect", { token: "x" }, basic(c.client_id, secret));
@@ -269,6 +277,23 @@ test("the admin API takes an administrator key, never a user's or a client's cre
   assert.equal(anonymous.status, 401);
   assert.equal((await anonymous.json()).code, "no_authorization");
   assert.equal((await fetch(`${AUTH}/admin/oauth/clients`, { headers: { apikey: adminKey } })).status, 200);
+});
+
+test("what the router itself refuses is a GoTrue error too, not plain text", async () => {
+  for (const [method, path] of [["GET", "/admin/oauth/clients?page=1&page=2"],
+    ["DELETE", "/user/oauth/grants?client_id=a&client_id=b"], ["GET", "/admin/oauth/clients/%FF"],
+    ["PATCH", "/admin/oauth/clients"]]) {
+    const res = await fetch(`${AUTH}${path}`, { method,
+      headers: { ...bearer(adminKey), "x-supabase-api-version": "2024-01-01" } });
+    assert.ok(res.status >= 400 && res.status < 500, `${method} ${path}: ${res.status}`);
+    const body = await res.json();
+    assert.equal(typeof body.code, "string", `${method} ${path}`);
+    assert.equal(typeof body.message, "string", `${method} ${path}`);
+    assert.equal(res.headers.get("x-supabase-api-version"), "2024-01-01");
+  }
+  const big = await supabase(adminKey).auth.admin.oauth.createClient({ client_name: "x".repeat(70000), redirect_uris: [REDIRECT] });
+  assert.equal(big.error.status, 413);
+  assert.equal(big.error.code, "request_too_large");
 });
 
 test("errors come in both GoTrue shapes, by the request's API version", async () => {

@@ -259,3 +259,58 @@ fn admin_clients_administers_like_the_owner_functions_and_audits_who() {
         ])
     );
 }
+
+#[test]
+fn a_trusted_issuers_session_administers_only_when_the_dba_names_that_issuer() {
+    use oauth_server_e2e::stand_in::{now, StandInIssuer};
+    const CLERK: &str = "https://clerk.admin-rules.example";
+    let db = TestDb::new("admissuer");
+    let mut c = db.connect();
+    // The issuer may put `ops_admin` in its tokens, for RLS.
+    c.batch_execute(
+        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .unwrap();
+    let clerk = StandInIssuer::new(CLERK);
+    let options = json!({"jwks": clerk.jwks(), "allowed_roles": ["authenticated", "ops_admin"]});
+    c.query_one("SELECT oauth.add_issuer($1, $2)", &[&CLERK, &options])
+        .unwrap();
+    let theirs = clerk.token(json!({"sub": "their-admin", "role": "ops_admin",
+        "iat": now(), "exp": now() + 600, "azp": "https://app.example"}));
+    let ours: String = c
+        .query_one(
+            "SELECT oauth.issue_session_token('our-admin', '{\"role\": \"ops_admin\"}')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    // A bare role names this server's own sessions: the issuer's app admins are not ours.
+    db.set("admin_session_roles", "ops_admin");
+    let mut p = anon(&db);
+    assert_eq!(list_with(&mut p, &theirs), Err("42501".into()));
+    assert_eq!(list_with(&mut p, &ours), Ok(0));
+    // Named with its issuer, that issuer's role administers, and no longer ours.
+    db.set("admin_session_roles", &format!("{CLERK}#ops_admin"));
+    let mut p = anon(&db);
+    assert_eq!(list_with(&mut p, &theirs), Ok(0));
+    assert_eq!(list_with(&mut p, &ours), Err("42501".into()));
+    // Audited with the issuer.
+    let created: Value = p
+        .query_one(
+            "SELECT oauth.admin_clients($1, 'create', NULL, $2)",
+            &[
+                &theirs,
+                &json!({"name": "By Clerk admin", "redirect_uris": [REDIRECT]}),
+            ],
+        )
+        .unwrap()
+        .get(0);
+    let by: String = c
+        .query_one(
+            "SELECT details->>'by' FROM oauth.audit_log WHERE client_id = $1",
+            &[&created["client_id"].as_str().unwrap()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(by, format!("session of their-admin from {CLERK}"));
+}

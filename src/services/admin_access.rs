@@ -14,14 +14,14 @@ use serde_json::Value;
 /// The administrator behind an admin API call, for the audit log.
 pub enum Admin {
     Key(String),
-    Session { sub: String },
+    Session { sub: String, issuer: String },
 }
 
 impl Admin {
     pub fn describe(&self) -> String {
         match self {
             Admin::Key(name) => format!("admin key {name}"),
-            Admin::Session { sub } => format!("session of {sub}"),
+            Admin::Session { sub, issuer } => format!("session of {sub} from {issuer}"),
         }
     }
 }
@@ -43,15 +43,21 @@ pub fn authenticate(credential: Option<&str>) -> Result<Admin, MisuseError> {
         Credential::Session(token) => {
             let claims = sessions::verify_session_token(token)?;
             let role = claims.get("role").and_then(Value::as_str);
-            if !admin_access::session_role_is_admin(role, &settings::admin_session_roles()) {
+            let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+            let admin_roles = settings::admin_session_roles();
+            if !admin_access::session_role_is_admin(role, issuer, &settings::issuer(), &admin_roles)
+            {
                 return Err(MisuseError::new(
                     Misuse::Privilege,
-                    "not an administrator: the session's role is not one of \
+                    "not an administrator: the session's issuer and role are not in \
                      oauth_server.admin_session_roles",
                 ));
             }
             let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
-            Ok(Admin::Session { sub: sub.into() })
+            Ok(Admin::Session {
+                sub: sub.into(),
+                issuer: issuer.into(),
+            })
         }
     }
 }

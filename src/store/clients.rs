@@ -143,6 +143,9 @@ pub fn list(page: i64, per_page: i64) -> Result<Value, MisuseError> {
 
 /// Marks a client as registered by itself (RFC 7591) rather than by an administrator.
 pub fn mark_dynamic(client_id: &str) -> Result<(), MisuseError> {
+    if super::scalar::<bool>(query!("clients/has_registration_type"), &[])? != Some(true) {
+        return Ok(());
+    }
     super::execute(query!("clients/mark_dynamic"), &[client_id.into()]).map(|_| ())
 }
 

@@ -66,6 +66,12 @@ impl SbError {
     /// The Supabase error for an OAuth-style failure (`error`, `error_description`, status).
     pub fn classify(status: StatusCode, error: &str, description: &str, subject: Subject) -> Self {
         let (status, code, message) = match status.as_u16() {
+            // A real session, but prompt=login / max_age want a fresher sign-in.
+            401 if error == "login_required" => (
+                StatusCode::UNAUTHORIZED,
+                "reauthentication_needed",
+                description.to_string(),
+            ),
             401 => (
                 StatusCode::FORBIDDEN,
                 "bad_jwt",
@@ -170,8 +176,15 @@ pub async fn error_shape(req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok()),
     );
     let mut res = next.run(req).await;
-    let Some(err) = res.extensions_mut().remove::<SbError>() else {
-        return res;
+    let err = match res.extensions_mut().remove::<SbError>() {
+        Some(err) => err,
+        None if is_rejection(&res) => {
+            let err = rejection(res).await;
+            res = err.clone().into_response();
+            res.extensions_mut().remove::<SbError>();
+            err
+        }
+        None => return res,
     };
     if modern {
         res.headers_mut()
@@ -182,6 +195,33 @@ pub async fn error_shape(req: Request, next: Next) -> Response {
     let (mut parts, _) = res.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::Json(legacy).into_response().into_body())
+}
+
+/// axum's own refusals (a query or path it cannot parse, a body over the limit, a method a
+/// route lacks) are plain text, which supabase-js cannot read as an error.
+fn is_rejection(res: &Response) -> bool {
+    let status = res.status();
+    let text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    (status.is_client_error() || status.is_server_error()) && text
+}
+
+async fn rejection(res: Response) -> SbError {
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_string();
+    let code = match status.as_u16() {
+        405 => "method_not_allowed",
+        413 => "request_too_large",
+        s if s >= 500 => "unexpected_failure",
+        _ => "validation_failed",
+    };
+    SbError::new(status, code, message)
 }
 
 #[cfg(test)]

@@ -336,10 +336,12 @@ async fn delete_client(State(s): St, headers: HeaderMap, Path(id): Path<String>)
 }
 
 /// Supabase answers the whole client with its new secret: the rotation and the read are one
-/// transaction (a public client's refusal rolls back both).
+/// transaction (a public client's refusal rolls back both), and the read adds no secret.
 async fn regenerate_secret(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> SbResult {
-    let call = "jsonb_concat(oauth.admin_clients($1, 'get', $3, $4), \
-                oauth.admin_clients($1, $2, $3, $4))";
+    // The rotation first, then the read (arguments are evaluated in order, and the second
+    // call sees the first's write): the answer's updated_at is the rotation's.
+    let call = "jsonb_concat(oauth.admin_clients($1, $2, $3, $4), \
+                oauth.admin_clients($1, 'get', $3, $4))";
     let ours = admin(
         &s,
         &headers,

@@ -169,13 +169,20 @@ fn translate_client_fields(body: &Value, creating: bool) -> Result<Map<String, V
     Ok(out)
 }
 
-/// `"a b"` → `["a", "b"]`; `""` or null → null (any scope the server knows).
+/// `"a b"` → `["a", "b"]`; null → null (any scope the server knows). An empty string is
+/// refused rather than read as either: a form's empty field must not widen a client to every
+/// scope.
 fn scope_list(v: &Value) -> Result<Value, String> {
     match v {
         Value::Null => Ok(Value::Null),
-        Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
-        Value::String(s) => Ok(json!(s.split_whitespace().collect::<Vec<_>>())),
-        _ => Err("scope must be a space-separated string".into()),
+        Value::String(s) if !s.trim().is_empty() => {
+            Ok(json!(s.split_whitespace().collect::<Vec<_>>()))
+        }
+        _ => Err(
+            "scope must be a space-separated string naming at least one scope \
+             (null: any scope this server knows)"
+                .into(),
+        ),
     }
 }
 
@@ -334,6 +341,21 @@ mod tests {
         assert!(create_params(&json!({"response_types": ["token"]})).is_err());
         assert!(create_params(&json!({"client_secret": "mine"})).is_err());
         assert!(create_params(&json!({"scope": ["openid"]})).is_err());
+        // An empty scope would widen the client to every scope: refused, in every spelling.
+        for empty in ["", "  ", "\u{a0}", "\t\n"] {
+            assert!(
+                create_params(&json!({ "scope": empty })).is_err(),
+                "{empty:?}"
+            );
+            assert!(
+                update_params(&json!({ "scope": empty })).is_err(),
+                "{empty:?}"
+            );
+        }
+        assert_eq!(
+            update_params(&json!({"scope": null})).unwrap(),
+            json!({"scopes": null})
+        );
         assert!(create_params(&json!([1])).is_err());
         let explicit = create_params(&json!({"client_type": "confidential",
             "token_endpoint_auth_method": "none"}))

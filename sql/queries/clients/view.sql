@@ -1,12 +1,13 @@
 -- The public view of a client, as the administration functions return it (never the secret
--- hash).
+-- hash). registration_type is read through to_jsonb so that this also runs on a 0.1.0 schema
+-- (before ALTER EXTENSION UPDATE), which has no such column.
 SELECT jsonb_build_object(
         'client_id', client_id, 'client_type', client_type, 'name', name,
         'redirect_uris', redirect_uris, 'scopes', scopes, 'grant_types', grant_types,
         'token_endpoint_auth_method', token_endpoint_auth_method,
         'client_uri', client_uri, 'logo_uri', logo_uri,
-        'registration_type', CASE WHEN metadata_document_fetched_at IS NOT NULL
-                                  THEN 'dynamic' ELSE registration_type END,
+        'registration_type', CASE WHEN metadata_document_fetched_at IS NOT NULL THEN 'dynamic'
+                                  ELSE coalesce(to_jsonb(c) ->> 'registration_type', 'manual') END,
         'created_at', created_at, 'updated_at', updated_at) AS value
-FROM oauth.clients
+FROM oauth.clients c
 WHERE client_id = $1

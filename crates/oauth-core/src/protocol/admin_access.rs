@@ -30,22 +30,52 @@ pub fn classify(credential: &str) -> Credential<'_> {
     }
 }
 
-/// The roles of `oauth_server.admin_session_roles` (comma- or space-separated). Empty: no
-/// session is an administrator's.
-pub fn parse_roles(setting: &str) -> Vec<String> {
+/// One entry of `oauth_server.admin_session_roles`: a role, of sessions of one issuer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AdminRole {
+    /// `None`: sessions this server issued (its own issuer) only.
+    pub issuer: Option<String>,
+    pub role: String,
+}
+
+/// The entries of `oauth_server.admin_session_roles` (comma- or space-separated): `role` for
+/// this server's own sessions, `issuer#role` for a trusted issuer's (an issuer identifier
+/// never has a fragment, so the last `#` separates). Empty: no session is an administrator's.
+pub fn parse_roles(setting: &str) -> Vec<AdminRole> {
     setting
         .split(|c: char| c == ',' || c.is_whitespace())
         .map(str::trim)
         .filter(|r| !r.is_empty())
-        .map(String::from)
+        .filter_map(|entry| match entry.rsplit_once('#') {
+            Some((issuer, role)) if !issuer.is_empty() && !role.is_empty() => Some(AdminRole {
+                issuer: Some(issuer.trim_end_matches('/').to_string()),
+                role: role.to_string(),
+            }),
+            Some(_) => None,
+            None => Some(AdminRole {
+                issuer: None,
+                role: entry.to_string(),
+            }),
+        })
         .collect()
 }
 
-/// Whether a verified session with `role` administers. `authenticated` and `anon` (the
-/// roles every user and every visitor has) never do, whatever the setting says.
-pub fn session_role_is_admin(role: Option<&str>, admin_roles: &[String]) -> bool {
+/// Whether a verified session of `issuer` with `role` administers. A bare role names this
+/// server's own sessions (`own_issuer`) only: a trusted issuer whose tokens may carry that role
+/// for RLS does not thereby administer clients unless the DBA names it. `authenticated` and
+/// `anon` (the roles every user and every visitor has) never administer, whatever the setting.
+pub fn session_role_is_admin(
+    role: Option<&str>,
+    issuer: &str,
+    own_issuer: &str,
+    admin_roles: &[AdminRole],
+) -> bool {
+    let issuer = issuer.trim_end_matches('/');
+    let own = own_issuer.trim_end_matches('/');
     match role {
-        Some(r) if r != "authenticated" && r != "anon" => admin_roles.iter().any(|a| a == r),
+        Some(r) if r != "authenticated" && r != "anon" => admin_roles
+            .iter()
+            .any(|a| a.role == r && a.issuer.as_deref().map_or(issuer == own, |i| i == issuer)),
         _ => false,
     }
 }
@@ -70,16 +100,49 @@ mod tests {
 
     #[test]
     fn only_configured_roles_administer_and_never_the_user_roles() {
+        const OWN: &str = "https://auth.example.com";
         let roles = parse_roles(" service_role, supabase_admin ");
-        assert_eq!(roles, ["service_role", "supabase_admin"]);
-        assert!(session_role_is_admin(Some("service_role"), &roles));
-        assert!(!session_role_is_admin(Some("authenticated"), &roles));
-        assert!(!session_role_is_admin(None, &roles));
-        assert!(!session_role_is_admin(Some("service_role"), &[]));
+        assert_eq!(roles.len(), 2);
+        assert_eq!(roles[0].role, "service_role");
+        let admin = |role, issuer, roles: &[AdminRole]| {
+            session_role_is_admin(Some(role), issuer, OWN, roles)
+        };
+        assert!(admin("service_role", OWN, &roles));
+        assert!(admin("service_role", "https://auth.example.com/", &roles));
+        assert!(!admin("authenticated", OWN, &roles));
+        assert!(!session_role_is_admin(None, OWN, OWN, &roles));
+        assert!(!admin("service_role", OWN, &[]));
         let careless = parse_roles("authenticated anon service_role");
-        assert!(!session_role_is_admin(Some("authenticated"), &careless));
-        assert!(!session_role_is_admin(Some("anon"), &careless));
-        assert!(!session_role_is_admin(Some("Service_Role"), &roles));
+        assert!(!admin("authenticated", OWN, &careless));
+        assert!(!admin("anon", OWN, &careless));
+        assert!(!admin("Service_Role", OWN, &roles));
+    }
+
+    #[test]
+    fn a_trusted_issuers_sessions_administer_only_when_the_issuer_is_named() {
+        const OWN: &str = "https://auth.example.com";
+        const CLERK: &str = "https://clerk.app.example";
+        // A bare role is this server's own sessions only.
+        let bare = parse_roles("ops_admin");
+        assert!(!session_role_is_admin(Some("ops_admin"), CLERK, OWN, &bare));
+        let named = parse_roles("https://clerk.app.example/#ops_admin");
+        assert_eq!(named[0].issuer.as_deref(), Some(CLERK));
+        assert!(session_role_is_admin(Some("ops_admin"), CLERK, OWN, &named));
+        assert!(!session_role_is_admin(Some("ops_admin"), OWN, OWN, &named));
+        assert!(!session_role_is_admin(
+            Some("ops_admin"),
+            "https://evil.example",
+            OWN,
+            &named
+        ));
+        assert!(!session_role_is_admin(
+            Some("authenticated"),
+            CLERK,
+            OWN,
+            &parse_roles("https://clerk.app.example#authenticated")
+        ));
+        // Malformed entries name nobody.
+        assert!(parse_roles("#ops_admin https://clerk.app.example#").is_empty());
     }
 
     #[test]
