@@ -52,7 +52,9 @@ TOKENS=$(curl -fsS -u "$FUZZ_CLIENT_ID:$FUZZ_CLIENT_SECRET" "$FRONT_URL/oauth/to
   -d grant_type=authorization_code -d "code=$CODE" -d "redirect_uri=$REDIRECT" -d "code_verifier=$VERIFIER")
 FUZZ_ACCESS_TOKEN=$(json_field access_token <<<"$TOKENS")
 DEVICE=$(curl -fsS -u "$FUZZ_CLIENT_ID:$FUZZ_CLIENT_SECRET" "$FRONT_URL/oauth/device_authorization" -d scope=openid)
-export FUZZ_CLIENT_ID FUZZ_CLIENT_SECRET FUZZ_SESSION_TOKEN FUZZ_ACCESS_TOKEN
+# The Supabase admin API's credential (created afresh each run; the cluster is throwaway).
+FUZZ_ADMIN_KEY=$(psql_at -c "SELECT oauth.create_admin_key('http fuzz ' || clock_timestamp())")
+export FUZZ_CLIENT_ID FUZZ_CLIENT_SECRET FUZZ_SESSION_TOKEN FUZZ_ACCESS_TOKEN FUZZ_ADMIN_KEY
 
 # The dictionaries front/schemathesis.toml names: real values next to near misses.
 mkdir -p target/http-fuzz

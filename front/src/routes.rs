@@ -827,9 +827,25 @@ mod tests {
         assert_eq!(presented_client_id(&none, Some("Basic !!!")), "");
     }
 
-    /// Every path given to `.route(` in this file, as an OpenAPI path (`{*rest}` → `{rest}`).
+    /// Every path given to `.route(` in this file, and the Supabase-only routes (those of
+    /// `supabase/mod.rs` before its re-mounted standard ones) under `/auth/v1`, as OpenAPI paths
+    /// (`{*rest}` → `{rest}`).
     fn routes_in_source() -> BTreeSet<String> {
-        include_str!("routes.rs")
+        let supabase = include_str!("supabase/mod.rs")
+            .split("let standard")
+            .next()
+            .unwrap();
+        let mut all = paths_routed_in(include_str!("routes.rs"));
+        all.extend(
+            paths_routed_in(supabase)
+                .into_iter()
+                .map(|p| format!("/auth/v1{p}")),
+        );
+        all
+    }
+
+    fn paths_routed_in(source: &str) -> BTreeSet<String> {
+        source
             .split(".route(")
             .skip(1)
             .filter_map(|after| after.trim_start().strip_prefix('"'))

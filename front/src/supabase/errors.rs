@@ -108,7 +108,9 @@ impl SbError {
 
     pub fn from_call(e: CallError, subject: Subject) -> Self {
         let mut out = SbError::classify(e.status, e.error, &e.description, subject);
-        out.retry_after = e.retry_after;
+        // A lost database is worth retrying shortly, as on our own routes.
+        let busy = (e.status == StatusCode::SERVICE_UNAVAILABLE).then_some(1);
+        out.retry_after = e.retry_after.or(busy);
         out
     }
 

@@ -66,11 +66,11 @@ pub fn router() -> Router<Arc<AppState>> {
             get(list_clients).post(create_client),
         )
         .route(
-            "/admin/oauth/clients/{client_id}",
+            "/admin/oauth/clients/{id}",
             get(get_client).put(update_client).delete(delete_client),
         )
         .route(
-            "/admin/oauth/clients/{client_id}/regenerate_secret",
+            "/admin/oauth/clients/{id}/regenerate_secret",
             post(regenerate_secret),
         )
         .layer(middleware::from_fn(errors::error_shape));
