@@ -4,8 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { chromium } from "playwright-core";
-import { FRONT, createClient, pkce, postForm, sql } from "./helpers.js";
+import { FRONT, createClient, pkce, postForm, sql, launchChromium } from "./helpers.js";
 
 let browser, callbackServer, callbackUrl;
 const received = [];
@@ -18,11 +17,7 @@ before(async () => {
   });
   await new Promise((r) => callbackServer.listen(0, "127.0.0.1", r));
   callbackUrl = `http://127.0.0.1:${callbackServer.address().port}/callback`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

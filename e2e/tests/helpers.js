@@ -97,3 +97,14 @@ export async function startFront(flags, env = {}) {
   }
   return { base, log: () => log, stop: () => child.kill() };
 }
+
+/** Debian's Chromium, headless, with the flags this machine's closed network needs (no
+ * background fetches that would be refused). */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}

@@ -9,8 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
-import { chromium } from "playwright-core";
-import { FRONT, basic, bearer, pkce, postForm, sql, startFront } from "./helpers.js";
+import { FRONT, basic, bearer, pkce, postForm, sql, startFront, launchChromium } from "./helpers.js";
 import { AppleStandIn, GitHubStandIn, MicrosoftStandIn, TENANTS, WorkOSStandIn, opLogin, startOidcProvider } from "./upstreams.js";
 
 // The suite's database outlives a run: identities made here are unique to the run.
@@ -84,11 +83,7 @@ before(async () => {
     NAME("entra-keys"), JSON.stringify(discovery), JSON.stringify(ms.jwks())));
   assert.ok(!storedMs?.error, JSON.stringify(storedMs));
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

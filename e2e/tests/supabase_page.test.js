@@ -6,8 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { nextFrontBase, pkce, sql, startFront } from "./helpers.js";
+import { nextFrontBase, pkce, sql, startFront, launchChromium } from "./helpers.js";
 
 const DB = "supabase_page";
 const page_html = readFileSync(new URL("../../examples/supabase-consent/index.html", import.meta.url), "utf8");
@@ -46,11 +45,7 @@ before(async () => {
   const dsn = (process.env.DATABASE_URL ?? "").replace(/dbname=\S+/, `dbname=${DB}`);
   front = await startFront(["--demo-login", "--public-url", base], { DATABASE_URL: dsn });
   assert.equal(front.base, base);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -527,9 +527,10 @@ async fn grants(State(s): St, headers: HeaderMap) -> AppResult {
     as_user(&s, &headers, "oauth.grants()", &[]).await
 }
 
+/// `?client_id=…` of the grant revocations (ours and Supabase's).
 #[derive(Deserialize)]
-struct ClientIdQuery {
-    client_id: Option<String>,
+pub(crate) struct ClientIdQuery {
+    pub client_id: Option<String>,
 }
 
 async fn revoke_grant(

@@ -14,7 +14,7 @@
 mod errors;
 mod shapes;
 
-use crate::routes::{self, bearer, AppState};
+use crate::routes::{self, bearer, AppState, ClientIdQuery};
 use crate::sql;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
@@ -163,11 +163,6 @@ async fn grants(State(s): St, headers: HeaderMap) -> SbResult {
         .map(shapes::grant)
         .collect();
     Ok(Json(list).into_response())
-}
-
-#[derive(Deserialize)]
-struct ClientIdQuery {
-    client_id: Option<String>,
 }
 
 async fn revoke_grant(
