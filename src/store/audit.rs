@@ -16,13 +16,22 @@ fn clip(s: Option<&str>) -> Option<String> {
     s.map(|s| s.chars().take(MAX_ID).collect())
 }
 
-/// Records `event` for `client_id` / `user_id` with `details`.
+/// Records `event` for `client_id` / `user_id` with `details`. On a hot standby, where nothing
+/// can be written, the read-only calls that audit (a failed client authentication at
+/// introspection, say) still answer: the event goes to the server log instead, as a line
+/// `oauth_server audit (standby): {json}` that log shipping can collect.
 pub fn record(
     event: &str,
     client_id: Option<&str>,
     user_id: Option<&str>,
     details: Value,
 ) -> Result<(), MisuseError> {
+    if unsafe { pgrx::pg_sys::RecoveryInProgress() } {
+        let line = serde_json::json!({"event": event, "client_id": clip(client_id),
+                                      "user_id": clip(user_id), "details": details});
+        pgrx::log!("oauth_server audit (standby): {line}");
+        return Ok(());
+    }
     execute(
         query!("audit/record"),
         &[

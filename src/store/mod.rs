@@ -158,20 +158,28 @@ fn run<'conn>(
             .get(&(sql.as_ptr() as usize, sql.len(), oids.clone()))
             .cloned()
     });
-    let plan = match cached {
-        Some(plan) => plan,
+    let (plan, writes) = match cached {
+        Some(cached) => cached,
         None => {
             let types: Vec<PgOid> = oids.iter().map(|o| PgOid::from(*o)).collect();
             let plan = Rc::new(client.prepare_mut(sql, &types).map_err(spi_failure)?.keep());
+            let writes = oauth_core::sql_text::may_write(sql);
             PLANS.with(|plans| {
-                plans
-                    .borrow_mut()
-                    .insert((sql.as_ptr() as usize, sql.len(), oids), plan.clone())
+                plans.borrow_mut().insert(
+                    (sql.as_ptr() as usize, sql.len(), oids),
+                    (plan.clone(), writes),
+                )
             });
-            plan
+            (plan, writes)
         }
     };
-    client.update(&*plan, limit, args).map_err(spi_failure)
+    // A read runs read-only: no transaction id is assigned (pgrx's `update` assigns one), so it
+    // works on a hot standby and a call that only reads writes no commit record.
+    if writes {
+        client.update(&*plan, limit, args).map_err(spi_failure)
+    } else {
+        client.select(&*plan, limit, args).map_err(spi_failure)
+    }
 }
 
 /// A query's text (address and length) and its argument types.
@@ -181,7 +189,8 @@ thread_local! {
     /// Prepared plans by (query text address and length, argument types): the texts are
     /// `'static`, so address and length name the query (identical texts the linker merged
     /// are the same query).
-    static PLANS: RefCell<HashMap<PlanKey, Rc<OwnedPreparedStatement>>> =
+    /// And whether each may write (`oauth_core::sql_text::may_write`).
+    static PLANS: RefCell<HashMap<PlanKey, (Rc<OwnedPreparedStatement>, bool)>> =
         RefCell::new(HashMap::new());
 }
 
