@@ -13,6 +13,7 @@ static CODE_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(600);
 static ACCESS_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
 static REFRESH_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 3600);
 static SESSION_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
+static REFRESH_RETRY_GRACE: GucSetting<i32> = GucSetting::<i32>::new(0);
 static DEFAULT_AUDIENCE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"authenticated"));
 static DEFAULT_ROLE: GucSetting<Option<CString>> =
@@ -95,6 +96,14 @@ pub fn init() {
         &REFRESH_TOKEN_LIFETIME,
         60,
         365 * 86400,
+    );
+    seconds(
+        c"oauth_server.refresh_retry_grace",
+        c"Seconds during which a client may present a refresh token it just used again, as a retry.",
+        c"0 (the default): every reuse revokes the family. A retry gets a new refresh token and the unused one it replaces dies; allowed only while nothing else of the family was used.",
+        &REFRESH_RETRY_GRACE,
+        0,
+        60,
     );
     seconds(
         c"oauth_server.session_token_lifetime",
@@ -282,6 +291,10 @@ pub fn access_token_lifetime() -> i64 {
 }
 pub fn refresh_token_lifetime() -> i64 {
     REFRESH_TOKEN_LIFETIME.get().into()
+}
+/// `oauth_server.refresh_retry_grace`, in seconds.
+pub fn refresh_retry_grace() -> f64 {
+    REFRESH_RETRY_GRACE.get().into()
 }
 pub fn session_token_lifetime() -> i64 {
     SESSION_TOKEN_LIFETIME.get().into()

@@ -2,6 +2,7 @@
 //! down-scoping only, and concurrent presentation of one token.
 
 use oauth_server_e2e::*;
+use serde_json::Value;
 use std::sync::{Arc, Barrier};
 
 #[test]
@@ -143,5 +144,129 @@ fn a_client_without_the_refresh_grant_gets_no_refresh_token() {
     assert_eq!(
         refresh(&mut c, &client, "anything", None)["error"],
         "unauthorized_client"
+    );
+}
+
+/// The refresh token of an answer, or the error.
+fn rt(v: &Value) -> Result<String, String> {
+    v["refresh_token"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| v["error"].as_str().unwrap_or("?").to_string())
+}
+
+#[test]
+fn a_retry_within_the_grace_replaces_a_lost_answer_and_nothing_else() {
+    let db = TestDb::new("rretry");
+    db.set("refresh_retry_grace", "10");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    // A retry after a lost answer gets a new token; the lost one dies; retrying again works.
+    let a = rt(&tokens(&mut c, &client, "openid", "u")).unwrap();
+    let lost = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    let b2 = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    assert!(lost != b && b != b2);
+    let live: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.refresh_tokens WHERE used_at IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(live, 1, "one open token per family");
+    // The family moves on normally from the last answer.
+    let c3 = rt(&refresh(&mut c, &client, &b2, None)).unwrap();
+    // Now presenting the first token again is reuse: the family is revoked.
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &a, None)),
+        Err("invalid_grant".into())
+    );
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &c3, None)),
+        Err("invalid_grant".into())
+    );
+    let retried: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.audit_log WHERE event = 'refresh_token_retried'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(retried, 2);
+}
+
+#[test]
+fn a_thief_retrying_within_the_grace_is_caught_when_the_holder_refreshes() {
+    let db = TestDb::new("rretrythief");
+    db.set("refresh_retry_grace", "10");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let stolen = rt(&tokens(&mut c, &client, "openid", "victim")).unwrap();
+    let holders = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
+    let thiefs = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
+    // The holder's token was superseded: presenting it is reuse, which ends the family,
+    // the thief's token included.
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &holders, None)),
+        Err("invalid_grant".into())
+    );
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &thiefs, None)),
+        Err("invalid_grant".into())
+    );
+    // Another client cannot retry someone's token at all.
+    let other = create_client(&mut c, &[REDIRECT], "confidential");
+    let a = rt(&tokens(&mut c, &client, "openid", "u2")).unwrap();
+    rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    assert_eq!(
+        rt(&refresh(&mut c, &other, &a, None)),
+        Err("invalid_grant".into())
+    );
+}
+
+#[test]
+fn no_retry_once_the_family_moved_on_past_the_grace_or_without_one() {
+    let db = TestDb::new("rretrylate");
+    db.set("refresh_retry_grace", "10");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    // Moved on: the successor was used.
+    let a = rt(&tokens(&mut c, &client, "openid", "u1")).unwrap();
+    let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    rt(&refresh(&mut c, &client, &b, None)).unwrap();
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &a, None)),
+        Err("invalid_grant".into())
+    );
+    // Past the grace: the family's times moved a minute back (no waiting in a test).
+    let a = rt(&tokens(&mut c, &client, "openid", "u2")).unwrap();
+    let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    c.batch_execute(
+        "UPDATE oauth.refresh_tokens t SET used_at = t.used_at - interval '1 minute',
+                created_at = t.created_at - interval '1 minute'
+         FROM oauth.grants g WHERE g.id = t.grant_id AND g.user_id = 'u2'",
+    )
+    .unwrap();
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &a, None)),
+        Err("invalid_grant".into())
+    );
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &b, None)),
+        Err("invalid_grant".into())
+    );
+    // Without a grace (the default), a retry is reuse.
+    db.set("refresh_retry_grace", "0");
+    let mut c = db.connect();
+    let a = rt(&tokens(&mut c, &client, "openid", "u3")).unwrap();
+    let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &a, None)),
+        Err("invalid_grant".into())
+    );
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &b, None)),
+        Err("invalid_grant".into())
     );
 }

@@ -20,7 +20,7 @@ use crate::services::client_auth::{
 use crate::services::issuance::{self, Approved};
 use crate::settings;
 use crate::store::clients::{self, Client};
-use crate::store::{authorizations, grants};
+use crate::store::{audit, authorizations, grants};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -217,12 +217,14 @@ fn refresh_grant(
         used: r.used,
         expired: r.expired,
         revoked: r.revoked,
+        retry_age: r.retry_age,
     });
     let outcome = refresh_decision::decide(
         state.as_ref(),
         &client.client_id,
         requested_scope,
         requested_resources,
+        settings::refresh_retry_grace(),
     );
     let (grant_id, current_kid) = row.map(|r| (r.grant_id, r.current_kid)).unwrap_or_default();
     match outcome {
@@ -243,6 +245,26 @@ fn refresh_grant(
                 hash,
                 secret::hash(&next),
                 settings::refresh_token_lifetime(),
+            )?;
+            let done = issuance::Done {
+                current_kid,
+                refresh_token: Some(next),
+            };
+            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, done)
+        }
+        RefreshOutcome::Retry { scopes, audience } => {
+            let next = secret::random_token(secret::TOKEN_BYTES);
+            let lifetime = settings::refresh_token_lifetime();
+            let Some(grant) = grants::retry_rotate(&grant_id, hash, secret::hash(&next), lifetime)?
+            else {
+                issuance::revoke_family(&grant_id, "refresh_token_reused", "refresh token reused")?;
+                return Err(refresh_decision::reuse_error().into());
+            };
+            audit::record(
+                "refresh_token_retried",
+                Some(&grant.client_id),
+                Some(&grant.user_id),
+                json!({"grant_id": grant_id}),
             )?;
             let done = issuance::Done {
                 current_kid,

@@ -161,6 +161,8 @@ row_type! {
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,
+        /// See `oauth_core::decisions::refresh::RefreshState::retry_age`.
+        pub retry_age: Option<f64>,
         /// The current signing key's id, when there is one.
         pub current_kid: Option<String>,
     }
@@ -191,6 +193,25 @@ pub fn rotate(
         ],
     )?
     .ok_or_else(|| internal("the family of a locked refresh token vanished"))
+}
+
+/// A retried refresh (see `retry_rotate.sql`): the family's open tokens superseded, the next
+/// one stored. `None` when nothing was open any more: the family moved on, which is reuse.
+pub fn retry_rotate(
+    grant_id: &str,
+    used_hash: [u8; 32],
+    next_hash: [u8; 32],
+    lifetime_secs: i64,
+) -> Result<Option<Grant>, MisuseError> {
+    one(
+        query!("grants/retry_rotate"),
+        &[
+            used_hash.to_vec().into(),
+            grant_id.into(),
+            next_hash.to_vec().into(),
+            (lifetime_secs as f64).into(),
+        ],
+    )
 }
 
 row_type! {

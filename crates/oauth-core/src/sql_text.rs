@@ -15,11 +15,7 @@ pub fn may_write(sql: &str) -> bool {
     sql.lines()
         .map(|line| line.split("--").next().unwrap_or(""))
         .flat_map(|line| line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
-        .any(|word| {
-            WRITING_WORDS
-                .iter()
-                .any(|w| word.eq_ignore_ascii_case(w))
-        })
+        .any(|word| WRITING_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)))
 }
 
 #[cfg(test)]
@@ -28,7 +24,9 @@ mod tests {
 
     #[test]
     fn reads_are_told_from_writes_and_row_locks() {
-        assert!(!may_write("SELECT kid, alg FROM oauth.signing_keys WHERE status = 'current'"));
+        assert!(!may_write(
+            "SELECT kid, alg FROM oauth.signing_keys WHERE status = 'current'"
+        ));
         assert!(!may_write(
             "-- Locks nothing; updated_at is read\nSELECT updated_at FROM oauth.clients"
         ));
@@ -49,6 +47,8 @@ mod tests {
             assert!(may_write(w), "{w}");
         }
         // A word inside another is not the word.
-        assert!(!may_write("SELECT updated_at, inserted, locked_until FROM t"));
+        assert!(!may_write(
+            "SELECT updated_at, inserted, locked_until FROM t"
+        ));
     }
 }

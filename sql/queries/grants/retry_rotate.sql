@@ -1,0 +1,20 @@
+-- A retry of a refresh (the token $1 was used and its answer lost): the family's open tokens,
+-- which the client never received, are superseded (used and expired at once, so presenting
+-- one later is reuse), the presented token's rotation moves to now, and the next token is
+-- stored. No row when nothing was open any more (the family moved on while this waited): that
+-- is reuse.
+WITH superseded AS (
+    UPDATE oauth.refresh_tokens SET used_at = now(), expires_at = now()
+    WHERE grant_id = $2::uuid AND used_at IS NULL
+    RETURNING 1
+), presented AS (
+    UPDATE oauth.refresh_tokens SET used_at = now()
+    WHERE token_hash = $1 AND EXISTS (SELECT FROM superseded)
+), next AS (
+    INSERT INTO oauth.refresh_tokens (token_hash, grant_id, expires_at)
+    SELECT $3, $2::uuid, now() + make_interval(secs => $4) WHERE EXISTS (SELECT FROM superseded)
+)
+UPDATE oauth.grants SET last_used_at = now()
+WHERE id = $2::uuid AND EXISTS (SELECT FROM superseded)
+RETURNING id::text AS id, client_id, user_id, resources, grant_type,
+          floor(extract(epoch FROM auth_time))::bigint AS auth_time, user_claims
