@@ -10,6 +10,8 @@
 #   5. oauth-front on that cluster, driven over HTTP by independent client libraries
 #      (openid-client, the MCP SDK), raw fetch, headless Chromium through the reference consent
 #      page, and a fault test; then a short schemathesis run and a short soak against it
+#   6. a primary and a hot standby: the read-only routes answered by the standby, also with the
+#      primary stopped (scripts/replica-test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -70,6 +72,9 @@ stack_up "$WORK" "$PORT" "${OAUTH_TEST_FRONT_PORT:-18080}" target/debug/oauth-fr
   TLS_CERT="$WORK/tls.crt" TLS_KEY="$WORK/tls.key" \
   PG_RESTART_CMD="bash ../scripts/cluster.sh restart $WORK/cluster" npm test) \
   || { echo "--- front log (tail)"; tail -40 "$WORK/front.log"; exit 1; }
+
+step "read-only routes on a hot standby (--replica-url): read-your-writes, and every read with the primary stopped"
+bash scripts/replica-test.sh target/debug/oauth-front
 
 step "HTTP fuzz of the front (schemathesis, short run; scripts/proof.sh runs the long one)"
 HTTP_FUZZ_EXAMPLES=30 bash scripts/http-fuzz.sh

@@ -13,6 +13,29 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: String,
 
+    /// A hot standby of that database (repeatable, or comma-separated in the environment
+    /// variable): JWKS, discovery, protected-resource metadata, userinfo and introspection are
+    /// answered there when it is streaming and within `--replica-max-lag`; only positive
+    /// answers are final, anything else is asked again on the primary (see docs/replicas.md).
+    #[arg(
+        long = "replica-url",
+        env = "OAUTH_FRONT_REPLICA_URLS",
+        value_delimiter = ','
+    )]
+    pub replica_urls: Vec<String>,
+
+    /// Seconds of replay lag past which a replica answers nothing (while the primary answers).
+    #[arg(long, env = "OAUTH_FRONT_REPLICA_MAX_LAG", default_value_t = 1.0)]
+    pub replica_max_lag: f64,
+
+    /// Milliseconds between checks of every replica's state (recovery, streaming, lag).
+    #[arg(
+        long,
+        env = "OAUTH_FRONT_REPLICA_CHECK_INTERVAL",
+        default_value_t = 500
+    )]
+    pub replica_check_interval: u64,
+
     /// Address to listen on.
     #[arg(long, env = "OAUTH_FRONT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

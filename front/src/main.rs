@@ -10,6 +10,7 @@ mod on_demand;
 mod pages;
 mod provider_metadata;
 mod rate_limit;
+mod replicas;
 mod routes;
 mod sign_in;
 mod sql;
@@ -46,25 +47,50 @@ fn init_logging(format: &str) {
     }
 }
 
-async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let tls = db_tls::split(&config.database_url, config.db_ssl_root_cert.as_deref())?;
+/// A connection pool to the database at `url` (TLS as libpq would do it).
+fn db_pool(
+    url: &str,
+    root_cert: Option<&std::path::Path>,
+    size: usize,
+) -> Result<Pool, Box<dyn std::error::Error>> {
+    let tls = db_tls::split(url, root_cert)?;
     let pg: tokio_postgres::Config = tls.connection_string.parse()?;
-    tracing::info!(sslmode = ?tls.mode, sslrootcert = ?tls.root_cert, "database connection");
+    tracing::info!(hosts = ?pg.get_hosts(), sslmode = ?tls.mode, sslrootcert = ?tls.root_cert, "database connection");
     let manager = Manager::from_config(
         pg,
         tokio_postgres_rustls::MakeRustlsConnect::new(db_tls::client_config(&tls)?),
-        // Fast recycling: a connection whose socket closed (Postgres restarted) is detected
-        // by tokio-postgres and replaced instead of being handed out.
+        // Fast recycling: a connection whose socket closed (Postgres restarted, a failover)
+        // is detected by tokio-postgres and replaced instead of being handed out; a
+        // multi-host string with target_session_attrs=read-write then finds the new primary.
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    let pool = Pool::builder(manager)
-        .max_size(config.pool_size)
+    Ok(Pool::builder(manager)
+        .max_size(size)
         .wait_timeout(Some(Duration::from_secs(5)))
         .create_timeout(Some(Duration::from_secs(5)))
         .runtime(deadpool_postgres::Runtime::Tokio1)
-        .build()?;
+        .build()?)
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let root_cert = config.db_ssl_root_cert.as_deref();
+    let pool = db_pool(&config.database_url, root_cert, config.pool_size)?;
+    let mut standbys = Vec::new();
+    for url in &config.replica_urls {
+        let pg: tokio_postgres::Config =
+            db_tls::split(url, root_cert)?.connection_string.parse()?;
+        let name = format!("{:?}:{:?}", pg.get_hosts(), pg.get_ports());
+        standbys.push((name, db_pool(url, root_cert, config.pool_size)?));
+    }
+    let replicas = Arc::new(replicas::Replicas::new(standbys, config.replica_max_lag));
+    if !replicas.is_empty() {
+        tokio::spawn(replica_checks(
+            replicas.clone(),
+            config.replica_check_interval,
+        ));
+    }
     check_issuer(&pool, config.public_url.as_deref()).await;
     if config.demo_login {
         tracing::warn!(
@@ -114,6 +140,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let state = Arc::new(routes::AppState {
         pool,
+        replicas,
         issuer_keys,
         providers,
         sign_in,
@@ -176,6 +203,15 @@ async fn refresh_timer(
         tick.tick().await;
         keys.refresh_all().await;
         providers.refresh_all().await;
+    }
+}
+
+/// Checks every replica's state every `every_ms` milliseconds.
+async fn replica_checks(replicas: Arc<replicas::Replicas>, every_ms: u64) {
+    let mut tick = tokio::time::interval(Duration::from_millis(every_ms.max(50)));
+    loop {
+        tick.tick().await;
+        replicas.check_all().await;
     }
 }
 

@@ -6,6 +6,7 @@ use crate::issuer_keys::IssuerKeys;
 use crate::pages::{self, ErrorPage};
 use crate::provider_metadata::ProviderMetadata;
 use crate::rate_limit::{AddrKey, Admission, FailureBudget, RateLimiter};
+use crate::replicas::{self, Replicas};
 use crate::sign_in::{self, SignIn};
 use crate::sql::{self, CallError, SqlResponse};
 use axum::body::Bytes;
@@ -26,7 +27,11 @@ use tokio_postgres::types::ToSql;
 use tower_http::cors::{Any, CorsLayer};
 
 pub struct AppState {
+    /// The primary (a multi-host string with target_session_attrs=read-write follows it
+    /// through a failover).
     pub pool: Pool,
+    /// Hot standbys for the read-only routes (see `replicas`); empty without `--replica-url`.
+    pub replicas: Arc<Replicas>,
     pub issuer_keys: Arc<IssuerKeys>,
     pub providers: Arc<ProviderMetadata>,
     pub sign_in: SignIn,
@@ -236,6 +241,7 @@ async fn form_endpoint(
     headers: &HeaderMap,
     peer: SocketAddr,
     body: &Bytes,
+    on_replica: Option<fn(&SqlResponse) -> bool>,
 ) -> AppResult {
     let addr = AddrKey::of(client_ip(s, headers, peer));
     let params = body_params(headers, body)?;
@@ -248,7 +254,11 @@ async fn form_endpoint(
     if let Admission::Refuse { wait } = admission {
         return Ok(too_many(SPENT, wait));
     }
-    let res = sql::call(&s.pool, call, &[&params, &authorization]).await?;
+    let args: [&(dyn ToSql + Sync); 2] = [&params, &authorization];
+    let res = match on_replica {
+        Some(positive) => s.replicas.read(&s.pool, call, &args, positive).await?,
+        None => sql::call(&s.pool, call, &args).await?,
+    };
     if res.status != StatusCode::UNAUTHORIZED {
         return Ok(res.into_response());
     }
@@ -301,7 +311,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult {
-    form_endpoint(&s, "oauth.token($1, $2)", &headers, peer, &body).await
+    form_endpoint(&s, "oauth.token($1, $2)", &headers, peer, &body, None).await
 }
 
 pub(crate) async fn revoke(
@@ -310,7 +320,7 @@ pub(crate) async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult {
-    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, peer, &body).await
+    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, peer, &body, None).await
 }
 
 pub(crate) async fn device_authorization(
@@ -325,6 +335,7 @@ pub(crate) async fn device_authorization(
         &headers,
         peer,
         &body,
+        None,
     )
     .await
 }
@@ -335,7 +346,16 @@ pub(crate) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult {
-    form_endpoint(&s, "oauth.introspect($1, $2)", &headers, peer, &body).await
+    let on_replica = Some(replicas::active as fn(&SqlResponse) -> bool);
+    form_endpoint(
+        &s,
+        "oauth.introspect($1, $2)",
+        &headers,
+        peer,
+        &body,
+        on_replica,
+    )
+    .await
 }
 
 fn client_ip(s: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
@@ -429,9 +449,11 @@ pub(crate) async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> A
         (Some(_), Some(_)) => return Err(bad_request("the access token was sent more than once")),
         (h, b) => h.or(b),
     };
-    Ok(sql::call(&s.pool, "oauth.userinfo($1)", &[&token])
-        .await?
-        .into_response())
+    let res = s
+        .replicas
+        .read(&s.pool, "oauth.userinfo($1)", &[&token], replicas::found)
+        .await?;
+    Ok(res.into_response())
 }
 
 /// Runs `call` for the user whose session token is the request's bearer token.
@@ -602,16 +624,19 @@ fn cacheable(mut res: SqlResponse) -> Response {
     res.into_response()
 }
 
+/// A read-only call with no arguments, on a replica when one may answer.
+async fn read(s: &AppState, call: &str) -> Result<SqlResponse, CallError> {
+    s.replicas.read(&s.pool, call, &[], replicas::found).await
+}
+
 pub(crate) async fn metadata(State(s): St) -> AppResult {
-    Ok(cacheable(
-        sql::call(&s.pool, "oauth.metadata()", &[]).await?,
-    ))
+    Ok(cacheable(read(&s, "oauth.metadata()").await?))
 }
 
 /// RFC 8414 §3.1: for an issuer with a path, the metadata lives at
 /// `/.well-known/oauth-authorization-server/<path>`. Only the issuer's own path answers.
 async fn metadata_path_inserted(State(s): St, Path(issuer_path): Path<String>) -> AppResult {
-    let res = sql::call(&s.pool, "oauth.metadata()", &[]).await?;
+    let res = read(&s, "oauth.metadata()").await?;
     let issuer = res.body.get("issuer").and_then(Value::as_str).unwrap_or("");
     let path = issuer
         .split_once("://")
@@ -640,12 +665,11 @@ async fn protected_resource_root(State(s): St) -> AppResult {
 }
 
 async fn protected_resource_at(s: &AppState, path: &str) -> AppResult {
-    let res = sql::call(
-        &s.pool,
-        "oauth.protected_resource_metadata_at($1)",
-        &[&path],
-    )
-    .await?;
+    let call = "oauth.protected_resource_metadata_at($1)";
+    let res = s
+        .replicas
+        .read(&s.pool, call, &[&path], replicas::found)
+        .await?;
     Ok(if res.status.is_success() {
         cacheable(res)
     } else {
@@ -654,7 +678,7 @@ async fn protected_resource_at(s: &AppState, path: &str) -> AppResult {
 }
 
 pub(crate) async fn jwks(State(s): St) -> AppResult {
-    Ok(cacheable(sql::call(&s.pool, "oauth.jwks()", &[]).await?))
+    Ok(cacheable(read(&s, "oauth.jwks()").await?))
 }
 
 async fn healthz(State(s): St) -> Response {

@@ -102,7 +102,7 @@ impl CallError {
         }
     }
 
-    fn unavailable(why: impl std::fmt::Display) -> Self {
+    pub fn unavailable(why: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %why, "database unavailable");
         CallError::new(
             StatusCode::SERVICE_UNAVAILABLE,

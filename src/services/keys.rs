@@ -45,6 +45,14 @@ fn insert_current_and_next(alg: KeyAlg) -> Result<(), MisuseError> {
 /// Creates the first current and next keys if there are none. Keys are made on first use, not
 /// at CREATE EXTENSION, so that restoring a pg_dump does not end up with two current keys.
 fn bootstrap(alg: KeyAlg) -> Result<(), MisuseError> {
+    // A hot standby cannot make them: the caller (the front) asks the primary instead.
+    if unsafe { pgrx::pg_sys::RecoveryInProgress() } {
+        return Err(MisuseError::new(
+            Misuse::Misconfigured,
+            "no signing key yet, and a standby cannot make one",
+        )
+        .hint("the primary makes the first keys on first use: call oauth.metadata() there"));
+    }
     signing_keys::lock()?;
     if signing_keys::current()?.is_none() {
         insert_current_and_next(alg)?;

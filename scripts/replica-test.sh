@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Read-only routes on a hot standby: a primary and a streaming standby (synchronous,
+# remote_apply) on loopback, oauth-front with --replica-url, then e2e/ha/standby_reads.test.js:
+# reads land on the standby, a token issued a moment ago verifies, a revocation is seen at
+# once, and with the primary stopped every read-only route still answers from the standby.
+#   scripts/replica-test.sh [front binary]   (default target/debug/oauth-front)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=$("$PG_CONFIG" --bindir)
+WORK=${OAUTH_REPLICA_DIR:-/tmp/oauth_server-replica}
+PPORT=${OAUTH_REPLICA_PORT:-55451}
+SPORT=$((PPORT + 1))
+FPORT=${OAUTH_REPLICA_FRONT_PORT:-18451}
+FRONT_BIN=${1:-target/debug/oauth-front}
+FRONT_URL="http://127.0.0.1:$FPORT"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+cleanup() {
+  [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
+  [ -n "${FRONT2_PID:-}" ] && kill "$FRONT2_PID" 2>/dev/null
+  bash scripts/cluster.sh stop "$WORK/primary" 2>/dev/null || true
+  bash scripts/cluster.sh stop "$WORK/standby" 2>/dev/null || true
+}
+cleanup
+trap cleanup EXIT
+rm -rf "$WORK" && mkdir -p "$WORK" && chmod 777 "$WORK"
+bash scripts/cluster.sh start "$WORK/primary" "$PPORT"
+PSQL_PRIMARY="-h $WORK/primary/sock -p $PPORT -U postgres"
+psql -X -q $PSQL_PRIMARY -v ON_ERROR_STOP=1 <<SQL
+CREATE DATABASE app;
+CREATE DATABASE app_async;
+ALTER SYSTEM SET synchronous_standby_names = 'standby1';
+SELECT pg_reload_conf();
+-- Per database: it overrides the test cluster's synchronous_commit=off (cluster.sh).
+ALTER DATABASE app SET synchronous_commit = 'remote_apply';
+SQL
+# The standby: a base backup of the primary, following it (application_name names it in
+# synchronous_standby_names); the same max_connections, as a standby needs.
+mkdir -p "$WORK/standby/sock" && chown -R postgres "$WORK/standby" 2>/dev/null || true
+as_pg "$PGBIN/pg_basebackup" -h "$WORK/primary/sock" -p "$PPORT" -U postgres -D "$WORK/standby/data" \
+  -X stream -R -d "application_name=standby1" >/dev/null
+bash scripts/cluster.sh start "$WORK/standby" "$SPORT"
+# Every statement in the standby's log: the test counts the calls it answered.
+psql -X -q -h "$WORK/standby/sock" -p "$SPORT" -U postgres \
+  -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+psql -X -q $PSQL_PRIMARY -d app -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION oauth_server;
+ALTER DATABASE app SET oauth_server.issuer = '$FRONT_URL';
+ALTER DATABASE app SET oauth_server.consent_url = '$FRONT_URL/consent';
+-- The first signing keys are made on first use, on the primary (a standby cannot).
+SELECT oauth.metadata() IS NOT NULL;
+SQL
+# app_async: commits do not wait for the standby (the test pauses its replay there), and a
+# second front lets that standby be any distance behind.
+psql -X -q $PSQL_PRIMARY -d app_async -v ON_ERROR_STOP=1 <<SQL
+ALTER DATABASE app_async SET synchronous_commit = 'local';
+CREATE EXTENSION oauth_server;
+ALTER DATABASE app_async SET oauth_server.issuer = 'http://127.0.0.1:$((FPORT + 1))';
+SELECT oauth.metadata() IS NOT NULL;
+SQL
+"$FRONT_BIN" --listen "127.0.0.1:$((FPORT + 1))" --demo-login --purge-interval 0 \
+  --jwks-refresh-interval 0 --log-format text --replica-max-lag 3600 \
+  --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app_async" \
+  --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
+  --replica-check-interval 100 >"$WORK/front2.log" 2>&1 &
+FRONT2_PID=$!
+"$FRONT_BIN" --listen "127.0.0.1:$FPORT" --public-url "$FRONT_URL" --demo-login --purge-interval 0 \
+  --jwks-refresh-interval 0 --log-format text \
+  --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app" \
+  --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app" \
+  --replica-check-interval 100 >"$WORK/front.log" 2>&1 &
+FRONT_PID=$!
+for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && break; sleep 0.2; done
+(cd e2e && FRONT_URL="$FRONT_URL" LAGGING_FRONT_URL="http://127.0.0.1:$((FPORT + 1))" \
+  PSQL_PRIMARY="$PSQL_PRIMARY -d app" PSQL_STANDBY="-h $WORK/standby/sock -p $SPORT -U postgres -d app" \
+  PSQL_ASYNC="$PSQL_PRIMARY -d app_async" \
+  STOP_PRIMARY="bash ../scripts/cluster.sh stop $WORK/primary" STANDBY_LOG="$WORK/standby/data/postgres.log" \
+  node --test --test-concurrency=1 ha/standby_reads.test.js) \
+  || { echo "--- front log (tail)"; tail -30 "$WORK/front.log"; exit 1; }
+if grep -E 'status=5[0-9][0-9]' "$WORK/front.log" | grep -vq 'status=503'; then
+  echo "the front answered a 5xx other than 503:"; grep 'status=5' "$WORK/front.log" | head; exit 1
+fi
