@@ -11,7 +11,8 @@ log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
 
 need_apt=()
 # chromium: the headless browser test of the consent page (Debian's, driven by Playwright).
-for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium openssl; do
+# postgresql-15-auto-failover: pg_autoctl for the failover test (scripts/failover-test.sh).
+for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo pkg-config libssl-dev chromium openssl postgresql-$PG_MAJOR-auto-failover; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # Downloads (apt, npm, pip) wait on the network and cargo-pgrx's build on the CPU: on a bare

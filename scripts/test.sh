@@ -11,7 +11,8 @@
 #      (openid-client, the MCP SDK), raw fetch, headless Chromium through the reference consent
 #      page, and a fault test; then a short schemathesis run and a short soak against it
 #   6. a primary and a hot standby: the read-only routes answered by the standby, also with the
-#      primary stopped (scripts/replica-test.sh)
+#      primary stopped (scripts/replica-test.sh); a pg_auto_failover formation whose primary is
+#      killed under load, then checked for lost or doubled tokens (scripts/failover-test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -75,6 +76,9 @@ stack_up "$WORK" "$PORT" "${OAUTH_TEST_FRONT_PORT:-18080}" target/debug/oauth-fr
 
 step "read-only routes on a hot standby (--replica-url): read-your-writes, and every read with the primary stopped"
 bash scripts/replica-test.sh target/debug/oauth-front
+
+step "failover (pg_auto_failover, synchronous standby): the primary killed under load, nothing lost or doubled"
+bash scripts/failover-test.sh target/debug/oauth-front 15 6
 
 step "HTTP fuzz of the front (schemathesis, short run; scripts/proof.sh runs the long one)"
 HTTP_FUZZ_EXAMPLES=30 bash scripts/http-fuzz.sh
