@@ -270,3 +270,73 @@ fn no_retry_once_the_family_moved_on_past_the_grace_or_without_one() {
         Err("invalid_grant".into())
     );
 }
+
+#[test]
+fn a_superseded_token_still_ends_the_family_after_the_purge() {
+    let db = TestDb::new("rretrypurge");
+    db.set("refresh_retry_grace", "10");
+    let mut c = db.connect();
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let stolen = rt(&tokens(&mut c, &client, "openid", "victim")).unwrap();
+    let holders = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
+    let thiefs = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
+    // The purge keeps a superseded token until its own expiry, like any used one...
+    c.batch_execute("SELECT oauth.purge_expired()").unwrap();
+    // ...so the holder's refresh is still seen as reuse, and the thief's chain ends.
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &holders, None)),
+        Err("invalid_grant".into())
+    );
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &thiefs, None)),
+        Err("invalid_grant".into())
+    );
+    let revoked: bool = c
+        .query_one("SELECT revoked_at IS NOT NULL FROM oauth.grants", &[])
+        .unwrap()
+        .get(0);
+    assert!(revoked);
+}
+
+#[test]
+fn a_retry_that_waited_for_the_original_refresh_is_a_retry_not_reuse() {
+    let db = Arc::new(TestDb::new("rretrywait"));
+    db.set("refresh_retry_grace", "10");
+    let mut c = db.connect();
+    let client = Arc::new(create_client(&mut c, &[REDIRECT], "confidential"));
+    let a = rt(&tokens(&mut c, &client, "openid", "u")).unwrap();
+    // The original refresh, still in its transaction (its answer about to be lost)...
+    let mut first = db.connect();
+    first.batch_execute("BEGIN").unwrap();
+    let lost = rt(&refresh(&mut first, &client, &a, None)).unwrap();
+    // ...and the client's retry, which waits for it.
+    let retry = {
+        let (db, client, a) = (db.clone(), client.clone(), a.clone());
+        std::thread::spawn(move || refresh(&mut db.connect(), &client, &a, None))
+    };
+    let waiting = (0..500).any(|_| {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%oauth.refresh%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        n > 0 || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        }
+    });
+    assert!(waiting, "the retry never waited for the original");
+    first.batch_execute("COMMIT").unwrap();
+    let b = rt(&retry.join().unwrap()).expect("the retry is answered, not refused as reuse");
+    assert_ne!(b, lost);
+    // The family lives on from the retry's answer; the lost token is dead.
+    let c2 = rt(&refresh(&mut c, &client, &b, None)).unwrap();
+    assert!(!c2.is_empty());
+    assert_eq!(
+        rt(&refresh(&mut c, &client, &lost, None)),
+        Err("invalid_grant".into())
+    );
+}

@@ -210,6 +210,12 @@ fn refresh_grant(
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
     let hash = secret::hash(token);
     let row = grants::lock_refresh_token(hash)?;
+    let retry_grace = settings::refresh_retry_grace();
+    // Read only once the family is locked, by a statement of its own (see retry_age.sql).
+    let retry_age = match &row {
+        Some(r) if r.used && retry_grace > 0.0 => grants::retry_age(hash)?,
+        _ => None,
+    };
     let state = row.as_ref().map(|r| RefreshState {
         client_id: &r.client_id,
         scopes: &r.scopes,
@@ -217,14 +223,14 @@ fn refresh_grant(
         used: r.used,
         expired: r.expired,
         revoked: r.revoked,
-        retry_age: r.retry_age,
+        retry_age,
     });
     let outcome = refresh_decision::decide(
         state.as_ref(),
         &client.client_id,
         requested_scope,
         requested_resources,
-        settings::refresh_retry_grace(),
+        retry_grace,
     );
     let (grant_id, current_kid) = row.map(|r| (r.grant_id, r.current_kid)).unwrap_or_default();
     match outcome {

@@ -161,8 +161,6 @@ row_type! {
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,
-        /// See `oauth_core::decisions::refresh::RefreshState::retry_age`.
-        pub retry_age: Option<f64>,
         /// The current signing key's id, when there is one.
         pub current_kid: Option<String>,
     }
@@ -193,6 +191,12 @@ pub fn rotate(
         ],
     )?
     .ok_or_else(|| internal("the family of a locked refresh token vanished"))
+}
+
+/// For a used token of a family locked by [`lock_refresh_token`]: see
+/// `oauth_core::decisions::refresh::RefreshState::retry_age`.
+pub fn retry_age(token_hash: [u8; 32]) -> Result<Option<f64>, MisuseError> {
+    scalar(query!("grants/retry_age"), &[token_hash.to_vec().into()])
 }
 
 /// A retried refresh (see `retry_rotate.sql`): the family's open tokens superseded, the next

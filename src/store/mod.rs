@@ -173,8 +173,10 @@ fn run<'conn>(
             (plan, writes)
         }
     };
-    // A read runs read-only: no transaction id is assigned (pgrx's `update` assigns one), so it
-    // works on a hot standby and a call that only reads writes no commit record.
+    // A statement that cannot write is run without asking for a transaction id first (pgrx's
+    // `update` assigns one up front; `select` does not, and still takes a fresh snapshot per
+    // statement), so it works on a hot standby and a call that only reads writes no commit
+    // record.
     if writes {
         client.update(&*plan, limit, args).map_err(spi_failure)
     } else {

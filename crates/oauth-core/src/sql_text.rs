@@ -1,7 +1,6 @@
 //! What the store's statements do, read from their (static) text: whether one may change the
-//! database. A statement that cannot is run read-only, which assigns no transaction id: it
-//! works on a hot standby, and a call made only of such statements commits without writing or
-//! flushing WAL. The reading is conservative: any word that could mean a write (a row lock
+//! database. A statement that cannot is run without a transaction id: it works on a hot
+//! standby, and a call made only of such statements commits without writing or flushing WAL. The reading is conservative: any word that could mean a write (a row lock
 //! included) counts, so a mistake costs only the read-only path, never a failed write.
 
 /// Words that make a statement one that may write (or lock rows, which also needs a

@@ -1,10 +1,10 @@
 -- A retry of a refresh (the token $1 was used and its answer lost): the family's open tokens,
--- which the client never received, are superseded (used and expired at once, so presenting
--- one later is reuse), the presented token's rotation moves to now, and the next token is
--- stored. No row when nothing was open any more (the family moved on while this waited): that
--- is reuse.
+-- which the client never received, are superseded — marked used at their own creation, so
+-- that presenting one later is reuse (retry_age.sql) and the purge keeps them until their
+-- expiry, like any used token — the presented token's rotation moves to now, and the next
+-- token is stored. No row when nothing was open any more: that is reuse.
 WITH superseded AS (
-    UPDATE oauth.refresh_tokens SET used_at = now(), expires_at = now()
+    UPDATE oauth.refresh_tokens SET used_at = created_at
     WHERE grant_id = $2::uuid AND used_at IS NULL
     RETURNING 1
 ), presented AS (
