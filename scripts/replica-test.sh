@@ -19,6 +19,8 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   [ -n "${FRONT2_PID:-}" ] && kill "$FRONT2_PID" 2>/dev/null
+  [ -n "${FRONT3_PID:-}" ] && kill "$FRONT3_PID" 2>/dev/null
+  [ -n "${WALSENDER:-}" ] && kill -CONT "$WALSENDER" 2>/dev/null
   bash scripts/cluster.sh stop "$WORK/primary" 2>/dev/null || true
   bash scripts/cluster.sh stop "$WORK/standby" 2>/dev/null || true
 }
@@ -65,6 +67,14 @@ SQL
   --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
   --replica-check-interval 100 >"$WORK/front2.log" 2>&1 &
 FRONT2_PID=$!
+# A third front on app_async with a short bound (0.5 s): a standby that stops receiving must
+# fall out of it.
+"$FRONT_BIN" --listen "127.0.0.1:$((FPORT + 2))" --demo-login --purge-interval 0 \
+  --jwks-refresh-interval 0 --log-format text --replica-max-lag 0.5 \
+  --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app_async" \
+  --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
+  --replica-check-interval 100 >"$WORK/front3.log" 2>&1 &
+FRONT3_PID=$!
 "$FRONT_BIN" --listen "127.0.0.1:$FPORT" --public-url "$FRONT_URL" --demo-login --purge-interval 0 \
   --jwks-refresh-interval 0 --log-format text \
   --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app" \
@@ -73,6 +83,7 @@ FRONT2_PID=$!
 FRONT_PID=$!
 for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && break; sleep 0.2; done
 (cd e2e && FRONT_URL="$FRONT_URL" LAGGING_FRONT_URL="http://127.0.0.1:$((FPORT + 1))" \
+  STRICT_FRONT_URL="http://127.0.0.1:$((FPORT + 2))" \
   PSQL_PRIMARY="$PSQL_PRIMARY -d app" PSQL_STANDBY="-h $WORK/standby/sock -p $SPORT -U postgres -d app" \
   PSQL_ASYNC="$PSQL_PRIMARY -d app_async" \
   STOP_PRIMARY="bash ../scripts/cluster.sh stop $WORK/primary" STANDBY_LOG="$WORK/standby/data/postgres.log" \

@@ -53,7 +53,13 @@ test("the standby is a streaming, synchronous replica", async () => {
 });
 
 test("reads are answered by the standby", async () => {
-  await new Promise((r) => setTimeout(r, 500)); // the front's first replica checks
+  // The standby is used once the front has a sample of the primary's position older than the
+  // lag bound (1 s) and the standby has replayed it: wait for its first answer.
+  const first = standbyCalls("oauth.jwks()");
+  for (let i = 0; i < 100 && standbyCalls("oauth.jwks()") === first; i++) {
+    await fetch(`${FRONT}/.well-known/jwks.json`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const before = [standbyCalls("oauth.jwks()"), standbyCalls("oauth.metadata()")];
   for (let i = 0; i < 20; i++) {
     for (const path of ["/.well-known/jwks.json", "/.well-known/openid-configuration"]) {
@@ -93,6 +99,34 @@ test("a replica that has not replayed a token yet: the primary answers for it", 
     assert.equal((await intro.json()).active, true);
   } finally {
     standby("SELECT pg_wal_replay_resume()");
+  }
+});
+
+test("a standby that stops receiving falls out of the lag bound: a revocation is not hidden", async () => {
+  const strict = process.env.STRICT_FRONT_URL;
+  const c = JSON.parse(psql(process.env.PSQL_ASYNC, `SELECT oauth.create_client('Strict App', ARRAY['${REDIRECT}'])`));
+  const basicC = { authorization: "Basic " + Buffer.from(`${c.client_id}:${c.client_secret}`).toString("base64") };
+  const post = (path, body) => fetch(`${strict}${path}`, { method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...basicC }, body: new URLSearchParams(body) });
+  const t = await tokens("partitioned", strict, c);
+  await new Promise((r) => setTimeout(r, 1000)); // replicated, and the replica usable again
+  // The primary's WAL sender stops (as in a partition): the standby still calls itself
+  // caught up with what it received, but it receives nothing more.
+  const sender = primary("SELECT pid FROM pg_stat_replication");
+  execSync(`kill -STOP ${sender}`);
+  try {
+    assert.equal((await post("/oauth/revoke", { token: t.refresh_token })).status, 200);
+    const asyncStandby = process.env.PSQL_STANDBY.replace("-d app", "-d app_async");
+    let active = true;
+    for (let i = 0; i < 100 && active; i++) {
+      active = (await (await post("/oauth/introspect", { token: t.access_token })).json()).active;
+      if (active) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(active, false, "the revoked token was still active after 10 s");
+    // The standby itself still has the token active: the front stopped asking it.
+    assert.equal(psql(asyncStandby, `SELECT oauth.introspect(jsonb_build_object('token', '${t.access_token}'), '${basicC.authorization}')->>'active'`), "true");
+  } finally {
+    execSync(`kill -CONT ${sender}`);
   }
 });
 

@@ -88,6 +88,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if !replicas.is_empty() {
         tokio::spawn(replica_checks(
             replicas.clone(),
+            pool.clone(),
             config.replica_check_interval,
         ));
     }
@@ -207,11 +208,12 @@ async fn refresh_timer(
 }
 
 /// Checks every replica's state every `every_ms` milliseconds.
-async fn replica_checks(replicas: Arc<replicas::Replicas>, every_ms: u64) {
+async fn replica_checks(replicas: Arc<replicas::Replicas>, primary: Pool, every_ms: u64) {
     let mut tick = tokio::time::interval(Duration::from_millis(every_ms.max(50)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        replicas.check_all().await;
+        replicas.check_all(&primary).await;
     }
 }
 

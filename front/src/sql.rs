@@ -61,6 +61,10 @@ pub struct CallError {
     pub unknown_key_issuer: Option<String>,
     /// Seconds for `Retry-After` (a 429).
     pub retry_after: Option<u64>,
+    /// The database could not be reached at all (refused, gone, a connection that could not
+    /// be made in time) — as opposed to reached but busy (every pooled connection in use, a
+    /// statement timeout, out of resources). Only this makes reads go to replicas alone.
+    pub unreachable: bool,
 }
 
 impl IntoResponse for CallError {
@@ -99,6 +103,7 @@ impl CallError {
             description: description.into(),
             unknown_key_issuer: None,
             retry_after: None,
+            unreachable: false,
         }
     }
 
@@ -136,14 +141,22 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 
 impl From<PoolError> for CallError {
     fn from(e: PoolError) -> Self {
-        CallError::unavailable(with_causes(&e))
+        // Waiting for a free pooled connection is being busy; failing to make one is not
+        // reaching the server.
+        let unreachable = !matches!(e, PoolError::Timeout(deadpool_postgres::TimeoutType::Wait));
+        let mut out = CallError::unavailable(with_causes(&e));
+        out.unreachable = unreachable;
+        out
     }
 }
 
 impl From<tokio_postgres::Error> for CallError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            return CallError::unavailable(with_causes(&e));
+            // The connection closed or broke: the server is gone.
+            let mut out = CallError::unavailable(with_causes(&e));
+            out.unreachable = true;
+            return out;
         };
         let message = db.message().to_string();
         let code = db.code();
@@ -167,7 +180,11 @@ impl From<tokio_postgres::Error> for CallError {
                 || code.code().starts_with("53")
             {
                 // Serialization failures, shutdowns, connection and resource trouble: transient.
-                return CallError::unavailable(format!("{}: {message}", code.code()));
+                // Of these, a server shutting down or refusing connections is going away.
+                let mut out = CallError::unavailable(format!("{}: {message}", code.code()));
+                out.unreachable = code.code().starts_with("08")
+                    || ["57P01", "57P02", "57P03"].contains(&code.code());
+                return out;
             } else {
                 tracing::error!(sqlstate = code.code(), %message, "SQL call failed");
                 return CallError::new(
