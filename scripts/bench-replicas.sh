@@ -36,7 +36,7 @@ SELECT oauth.create_client('Bench reads', ARRAY['http://127.0.0.1:9/callback']);
 SQL
 for i in 1 2; do
   mkdir -p "$WORK/s$i" && chown postgres "$WORK/s$i" 2>/dev/null || true
-  as_pg "$PGBIN/pg_basebackup" -h "$WORK/primary/sock" -p "$PORT" -U postgres -D "$WORK/s$i/data" -X stream -R >/dev/null
+  as_pg "$PGBIN/pg_basebackup" --checkpoint=fast -h "$WORK/primary/sock" -p "$PORT" -U postgres -D "$WORK/s$i/data" -X stream -R >/dev/null
   bash scripts/cluster.sh start "$WORK/s$i" $((PORT + i))
 done
 export CLIENT_ID CLIENT_SECRET

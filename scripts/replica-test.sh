@@ -40,7 +40,7 @@ SQL
 # The standby: a base backup of the primary, following it (application_name names it in
 # synchronous_standby_names); the same max_connections, as a standby needs.
 mkdir -p "$WORK/standby/sock" && chown -R postgres "$WORK/standby" 2>/dev/null || true
-as_pg "$PGBIN/pg_basebackup" -h "$WORK/primary/sock" -p "$PPORT" -U postgres -D "$WORK/standby/data" \
+as_pg "$PGBIN/pg_basebackup" --checkpoint=fast -h "$WORK/primary/sock" -p "$PPORT" -U postgres -D "$WORK/standby/data" \
   -X stream -R -d "application_name=standby1" >/dev/null
 bash scripts/cluster.sh start "$WORK/standby" "$SPORT"
 # Every statement in the standby's log: the test counts the calls it answered.
@@ -61,19 +61,18 @@ CREATE EXTENSION oauth_server;
 ALTER DATABASE app_async SET oauth_server.issuer = 'http://127.0.0.1:$((FPORT + 1))';
 SELECT oauth.metadata() IS NOT NULL;
 SQL
-"$FRONT_BIN" --listen "127.0.0.1:$((FPORT + 1))" --demo-login --purge-interval 0 \
-  --jwks-refresh-interval 0 --log-format text --replica-max-lag 3600 \
-  --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app_async" \
-  --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
-  --replica-check-interval 100 >"$WORK/front2.log" 2>&1 &
+async_front() { # port max-lag log: a front on app_async with that lag bound
+  "$FRONT_BIN" --listen "127.0.0.1:$1" --demo-login --purge-interval 0 \
+    --jwks-refresh-interval 0 --log-format text --replica-max-lag "$2" \
+    --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app_async" \
+    --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
+    --replica-check-interval 100 >"$WORK/$3" 2>&1 &
+}
+async_front $((FPORT + 1)) 3600 front2.log
 FRONT2_PID=$!
 # A third front on app_async with a short bound (0.5 s): a standby that stops receiving must
 # fall out of it.
-"$FRONT_BIN" --listen "127.0.0.1:$((FPORT + 2))" --demo-login --purge-interval 0 \
-  --jwks-refresh-interval 0 --log-format text --replica-max-lag 0.5 \
-  --database-url "host=$WORK/primary/sock port=$PPORT user=postgres dbname=app_async" \
-  --replica-url "host=$WORK/standby/sock port=$SPORT user=postgres dbname=app_async" \
-  --replica-check-interval 100 >"$WORK/front3.log" 2>&1 &
+async_front $((FPORT + 2)) 0.5 front3.log
 FRONT3_PID=$!
 "$FRONT_BIN" --listen "127.0.0.1:$FPORT" --public-url "$FRONT_URL" --demo-login --purge-interval 0 \
   --jwks-refresh-interval 0 --log-format text \
