@@ -17,6 +17,8 @@ PORT=55471 FPORT=18471
 FRONT_URL="http://127.0.0.1:$FPORT"
 export CLUSTER_DURABILITY=durable
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# Ours only: test.sh exports FRONT_PID for its own stack's front.
+FRONT_PID= FRONT2_PID= FRONT3_PID=
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   for n in primary s1 s2; do bash scripts/cluster.sh stop "$WORK/$n" 2>/dev/null || true; done

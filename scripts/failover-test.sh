@@ -55,6 +55,8 @@ wait_for() { # port state seconds
   for _ in $(seq $(($3 * 10))); do [ "$(state_of "$1")" = "$2" ] && return 0; sleep 0.1; done
   echo "port $1 never became $2"; return 1
 }
+# Ours only: test.sh exports FRONT_PID for its own stack's front.
+FRONT_PID= FRONT2_PID= FRONT3_PID=
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   for n in node1 node2 monitor; do kill_node "$n"; done

@@ -16,6 +16,8 @@ FRONT_BIN=${1:-target/debug/oauth-front}
 FRONT_URL="http://127.0.0.1:$FPORT"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# Ours only: test.sh exports FRONT_PID for its own stack's front.
+FRONT_PID= FRONT2_PID= FRONT3_PID=
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   [ -n "${FRONT2_PID:-}" ] && kill "$FRONT2_PID" 2>/dev/null
