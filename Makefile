@@ -22,7 +22,7 @@ INSTALL := $(if $(NO_INSTALL),,install)
 
 .DEFAULT_GOAL := help
 .PHONY: help unit pgtest install db-up db-down e2e front-e2e golden links upgrade-test bench \
-	bench-http proof fuzz lint test run
+	bench-http bench-replicas replica-test failover-test proof fuzz lint test run
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,17 @@ links: ## only the docs' relative link check (no Postgres)
 
 upgrade-test: $(INSTALL) ## every released version upgrades to this one, schema and data intact
 	bash scripts/upgrade-test.sh
+
+replica-test: $(INSTALL) ## a primary and a hot standby: the read routes on the standby (--replica-url)
+	cargo build -p oauth-front
+	bash scripts/replica-test.sh target/debug/oauth-front
+
+failover-test: $(INSTALL) ## pg_auto_failover: the primary killed under load, nothing lost (as root)
+	cargo build -p oauth-front
+	bash scripts/failover-test.sh target/debug/oauth-front 20 8
+
+bench-replicas: ## read capacity with 0, 1 and 2 hot standbys (release build)
+	bash scripts/bench-replicas.sh
 
 bench: ## SQL benchmarks (pgbench; release build)
 	bash scripts/bench.sh
