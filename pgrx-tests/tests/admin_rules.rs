@@ -204,6 +204,10 @@ fn admin_clients_administers_like_the_owner_functions_and_audits_who() {
     assert_eq!(updated["name"], "Renamed");
     let fresh = call(&mut p, "regenerate_secret", Some(&id), json!({})).unwrap();
     assert_ne!(fresh["client_secret"], secret);
+    assert_eq!(
+        fresh["name"], "Renamed",
+        "the whole client, with its new secret"
+    );
     let page = call(&mut p, "list", None, json!({"page": 1, "per_page": 10})).unwrap();
     assert_eq!(page["total"], 1);
     // Bad input: clear SQLSTATEs, nothing written.

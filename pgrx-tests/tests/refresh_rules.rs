@@ -155,12 +155,27 @@ fn rt(v: &Value) -> Result<String, String> {
         .ok_or_else(|| v["error"].as_str().unwrap_or("?").to_string())
 }
 
-#[test]
-fn a_retry_within_the_grace_replaces_a_lost_answer_and_nothing_else() {
-    let db = TestDb::new("rretry");
+/// A database whose refresh retry grace is 10 s, a connection and a confidential client.
+fn with_grace(tag: &str) -> (TestDb, postgres::Client, TestClient) {
+    let db = TestDb::new(tag);
     db.set("refresh_retry_grace", "10");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
+    (db, c, client)
+}
+
+/// Presenting `token` is refused (reuse, or a dead family).
+#[track_caller]
+fn refused(c: &mut postgres::Client, client: &TestClient, token: &str) {
+    assert_eq!(
+        rt(&refresh(c, client, token, None)),
+        Err("invalid_grant".into())
+    );
+}
+
+#[test]
+fn a_retry_within_the_grace_replaces_a_lost_answer_and_nothing_else() {
+    let (_db, mut c, client) = with_grace("rretry");
     // A retry after a lost answer gets a new token; the lost one dies; retrying again works.
     let a = rt(&tokens(&mut c, &client, "openid", "u")).unwrap();
     let lost = rt(&refresh(&mut c, &client, &a, None)).unwrap();
@@ -178,14 +193,8 @@ fn a_retry_within_the_grace_replaces_a_lost_answer_and_nothing_else() {
     // The family moves on normally from the last answer.
     let c3 = rt(&refresh(&mut c, &client, &b2, None)).unwrap();
     // Now presenting the first token again is reuse: the family is revoked.
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &a, None)),
-        Err("invalid_grant".into())
-    );
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &c3, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &a);
+    refused(&mut c, &client, &c3);
     let retried: i64 = c
         .query_one(
             "SELECT count(*) FROM oauth.audit_log WHERE event = 'refresh_token_retried'",
@@ -198,47 +207,29 @@ fn a_retry_within_the_grace_replaces_a_lost_answer_and_nothing_else() {
 
 #[test]
 fn a_thief_retrying_within_the_grace_is_caught_when_the_holder_refreshes() {
-    let db = TestDb::new("rretrythief");
-    db.set("refresh_retry_grace", "10");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let (_db, mut c, client) = with_grace("rretrythief");
     let stolen = rt(&tokens(&mut c, &client, "openid", "victim")).unwrap();
     let holders = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
     let thiefs = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
     // The holder's token was superseded: presenting it is reuse, which ends the family,
     // the thief's token included.
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &holders, None)),
-        Err("invalid_grant".into())
-    );
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &thiefs, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &holders);
+    refused(&mut c, &client, &thiefs);
     // Another client cannot retry someone's token at all.
     let other = create_client(&mut c, &[REDIRECT], "confidential");
     let a = rt(&tokens(&mut c, &client, "openid", "u2")).unwrap();
     rt(&refresh(&mut c, &client, &a, None)).unwrap();
-    assert_eq!(
-        rt(&refresh(&mut c, &other, &a, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &other, &a);
 }
 
 #[test]
 fn no_retry_once_the_family_moved_on_past_the_grace_or_without_one() {
-    let db = TestDb::new("rretrylate");
-    db.set("refresh_retry_grace", "10");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let (db, mut c, client) = with_grace("rretrylate");
     // Moved on: the successor was used.
     let a = rt(&tokens(&mut c, &client, "openid", "u1")).unwrap();
     let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
     rt(&refresh(&mut c, &client, &b, None)).unwrap();
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &a, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &a);
     // Past the grace: the family's times moved a minute back (no waiting in a test).
     let a = rt(&tokens(&mut c, &client, "openid", "u2")).unwrap();
     let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
@@ -248,49 +239,28 @@ fn no_retry_once_the_family_moved_on_past_the_grace_or_without_one() {
          FROM oauth.grants g WHERE g.id = t.grant_id AND g.user_id = 'u2'",
     )
     .unwrap();
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &a, None)),
-        Err("invalid_grant".into())
-    );
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &b, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &a);
+    refused(&mut c, &client, &b);
     // Without a grace (the default), a retry is reuse.
     db.set("refresh_retry_grace", "0");
     let mut c = db.connect();
     let a = rt(&tokens(&mut c, &client, "openid", "u3")).unwrap();
     let b = rt(&refresh(&mut c, &client, &a, None)).unwrap();
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &a, None)),
-        Err("invalid_grant".into())
-    );
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &b, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &a);
+    refused(&mut c, &client, &b);
 }
 
 #[test]
 fn a_superseded_token_still_ends_the_family_after_the_purge() {
-    let db = TestDb::new("rretrypurge");
-    db.set("refresh_retry_grace", "10");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let (_db, mut c, client) = with_grace("rretrypurge");
     let stolen = rt(&tokens(&mut c, &client, "openid", "victim")).unwrap();
     let holders = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
     let thiefs = rt(&refresh(&mut c, &client, &stolen, None)).unwrap();
     // The purge keeps a superseded token until its own expiry, like any used one...
     c.batch_execute("SELECT oauth.purge_expired()").unwrap();
     // ...so the holder's refresh is still seen as reuse, and the thief's chain ends.
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &holders, None)),
-        Err("invalid_grant".into())
-    );
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &thiefs, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &holders);
+    refused(&mut c, &client, &thiefs);
     let revoked: bool = c
         .query_one("SELECT revoked_at IS NOT NULL FROM oauth.grants", &[])
         .unwrap()
@@ -335,8 +305,5 @@ fn a_retry_that_waited_for_the_original_refresh_is_a_retry_not_reuse() {
     // The family lives on from the retry's answer; the lost token is dead.
     let c2 = rt(&refresh(&mut c, &client, &b, None)).unwrap();
     assert!(!c2.is_empty());
-    assert_eq!(
-        rt(&refresh(&mut c, &client, &lost, None)),
-        Err("invalid_grant".into())
-    );
+    refused(&mut c, &client, &lost);
 }

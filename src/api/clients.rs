@@ -211,7 +211,8 @@ fn get(client_id: Option<&str>) -> Result<Value, MisuseError> {
 /// authorised by `credential`, an administrator key or a session with an administrator role
 /// (see `services::admin_access`), never a user's session. `action` is `list` (params `page`,
 /// `per_page`), `get`, `create` (params as `oauth.create_client`'s arguments), `update`
-/// (params as `oauth.update_client`'s changes), `delete` or `regenerate_secret`.
+/// (params as `oauth.update_client`'s changes), `delete` or `regenerate_secret` (the client, as
+/// `get` shows it, with its new secret).
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn admin_clients(
@@ -269,7 +270,13 @@ fn admin_action(
         }
         "update" => update(client_id, Some(params), Some(admin)),
         "delete" => delete(client_id, Some(admin)).map(|()| json!({"deleted": true})),
-        "regenerate_secret" => regenerate_secret(client_id, Some(admin)),
+        // The whole client with its new secret, as Supabase's admin API answers it.
+        "regenerate_secret" => {
+            let rotated = regenerate_secret(client_id, Some(admin))?;
+            let mut client = get(client_id)?;
+            client["client_secret"] = rotated["client_secret"].clone();
+            Ok(client)
+        }
         other => Err(bad_param(format!(
             "unknown action {other:?}: list, get, create, update, delete or regenerate_secret"
         ))),

@@ -239,19 +239,17 @@ fn admin_credential(headers: &HeaderMap) -> Result<&str, SbError> {
 async fn admin(
     s: &AppState,
     headers: &HeaderMap,
-    call: &str,
     action: &str,
     client_id: Option<&str>,
     params: Value,
 ) -> Result<Value, SbError> {
     let credential = admin_credential(headers)?;
+    let call = "oauth.admin_clients($1, $2, $3, $4)";
     let res = sql::call(&s.pool, call, &[&credential, &action, &client_id, &params])
         .await
         .map_err(|e| SbError::from_call(e, Subject::Client))?;
     accepted(res, Subject::Client)
 }
-
-const ADMIN_CALL: &str = "oauth.admin_clients($1, $2, $3, $4)";
 
 #[derive(Deserialize)]
 struct PageQuery {
@@ -280,7 +278,7 @@ async fn list_clients(
     let page = page_param(q.page.as_deref(), "page", 1)?;
     let per_page = page_param(q.per_page.as_deref(), "per_page", 50)?;
     let params = json!({"page": page, "per_page": per_page});
-    let ours = admin(&s, &headers, ADMIN_CALL, "list", None, params).await?;
+    let ours = admin(&s, &headers, "list", None, params).await?;
     let clients: Vec<Value> = ours["clients"]
         .as_array()
         .into_iter()
@@ -305,12 +303,12 @@ fn json_body(body: &Bytes) -> Result<Value, SbError> {
 
 async fn create_client(State(s): St, headers: HeaderMap, body: Bytes) -> SbResult {
     let params = shapes::create_params(&json_body(&body)?).map_err(SbError::validation)?;
-    let ours = admin(&s, &headers, ADMIN_CALL, "create", None, params).await?;
+    let ours = admin(&s, &headers, "create", None, params).await?;
     Ok((StatusCode::CREATED, Json(shapes::client(&ours))).into_response())
 }
 
 async fn get_client(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> SbResult {
-    let ours = admin(&s, &headers, ADMIN_CALL, "get", Some(&id), json!({})).await?;
+    let ours = admin(&s, &headers, "get", Some(&id), json!({})).await?;
     Ok(Json(shapes::client(&ours)).into_response())
 }
 
@@ -321,30 +319,18 @@ async fn update_client(
     body: Bytes,
 ) -> SbResult {
     let params = shapes::update_params(&json_body(&body)?).map_err(SbError::validation)?;
-    let ours = admin(&s, &headers, ADMIN_CALL, "update", Some(&id), params).await?;
+    let ours = admin(&s, &headers, "update", Some(&id), params).await?;
     Ok(Json(shapes::client(&ours)).into_response())
 }
 
 async fn delete_client(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> SbResult {
-    admin(&s, &headers, ADMIN_CALL, "delete", Some(&id), json!({})).await?;
+    admin(&s, &headers, "delete", Some(&id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Supabase answers the whole client with its new secret: the rotation and the read are one
-/// transaction (a public client's refusal rolls back both), and the read adds no secret.
+/// The whole client with its new secret (`oauth.admin_clients` answers it so: the rotation and
+/// the read are one call).
 async fn regenerate_secret(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> SbResult {
-    // The rotation first, then the read (arguments are evaluated in order, and the second
-    // call sees the first's write): the answer's updated_at is the rotation's.
-    let call = "jsonb_concat(oauth.admin_clients($1, $2, $3, $4), \
-                oauth.admin_clients($1, 'get', $3, $4))";
-    let ours = admin(
-        &s,
-        &headers,
-        call,
-        "regenerate_secret",
-        Some(&id),
-        json!({}),
-    )
-    .await?;
+    let ours = admin(&s, &headers, "regenerate_secret", Some(&id), json!({})).await?;
     Ok(Json(shapes::client(&ours)).into_response())
 }
