@@ -74,7 +74,8 @@ GRANT EXECUTE ON FUNCTION
     -- Refuses unless the DBA turned oauth_server.dynamic_registration on.
     oauth.register_client(jsonb),
     -- Authorised by its credential argument: an administrator key or an admin-role session.
-    oauth.admin_clients(text, text, text, jsonb)
+    oauth.admin_clients(text, text, text, jsonb),
+    oauth.admin_users(text, text, text, jsonb)
 TO PUBLIC;
 
 -- oauth.authorization(text), oauth.consent(text, boolean), oauth.grants() and
@@ -113,3 +114,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.revoked_users', '');

@@ -429,3 +429,225 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.identities', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');
+
+-- Issue 28, items 8 and 9 (prompt / hints / freshness; upstream sign-in).
+-- The `sub` of an authorization request's id_token_hint: no other user's session answers it.
+ALTER TABLE oauth.authorizations ADD COLUMN hint_sub text;
+-- The identity a session was signed in through (with `provider`): unlinking it ends the
+-- session. Sessions from before 0.2.0 name none.
+ALTER TABLE oauth.sessions ADD COLUMN identity_issuer text, ADD COLUMN identity_subject text;
+CREATE INDEX sessions_identity ON oauth.sessions (provider, identity_subject)
+    WHERE identity_subject IS NOT NULL;
+-- The callback's RFC 9207 `iss` is checked before the code is redeemed upstream.
+DROP FUNCTION oauth.sign_in_token_request(text, text, text, text, text, text);
+-- oauth_server::api::sign_in::sign_in_token_request
+CREATE  FUNCTION "sign_in_token_request"(
+	"provider" TEXT, /* Option < & str > */
+	"state" TEXT, /* Option < & str > */
+	"browser_binding" TEXT, /* Option < & str > */
+	"code" TEXT, /* Option < & str > */
+	"error" TEXT DEFAULT NULL, /* Option < & str > */
+	"error_description" TEXT DEFAULT NULL, /* Option < & str > */
+	"iss" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_in_token_request_wrapper';
+REVOKE ALL ON FUNCTION oauth.sign_in_token_request(text, text, text, text, text, text, text) FROM PUBLIC;
+-- Nor what the installing role's default privileges granted on it (as for every function).
+DO $$
+DECLARE
+    revoke text;
+BEGIN
+    FOR revoke IN
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.oid = 'oauth.sign_in_token_request(text, text, text, text, text, text, text)'::regprocedure
+          AND a.grantee NOT IN (0, p.proowner)
+    LOOP
+        EXECUTE revoke;
+    END LOOP;
+END
+$$;
+
+-- Issue 28, items 1-5 (decisions re-checked against today's grounds; users disabled,
+-- enabled and deleted; scopes removed).
+-- What a deleted user leaves behind goes with them: consents, token families (their access
+-- tokens stop verifying), requests, sessions, wrong-code counts. Not foreign keys: `user_id`
+-- in those tables is also the `sub` of users this extension does not hold (an app's own
+-- login, a trusted issuer's), so oauth.delete_user runs this for those too.
+CREATE FUNCTION oauth.forget_user(sub text) RETURNS void
+LANGUAGE sql SET search_path = oauth, pg_temp AS $$
+    DELETE FROM oauth.consents WHERE user_id = sub;
+    -- Requests before families: a redemption in flight holds its request's row, so this
+    -- waits for it, and the family it started is seen by the next statement.
+    DELETE FROM oauth.authorizations WHERE user_id = sub;
+    DELETE FROM oauth.grants WHERE user_id = sub AND grant_type <> 'client_credentials';
+    DELETE FROM oauth.sessions WHERE user_id = sub;
+    DELETE FROM oauth.user_code_failures WHERE user_id = sub;
+$$;
+
+-- Disabling ends the user's sessions at once (their families are refused while disabled, at
+-- every check, and work again once enabled); deleting forgets the user. Audited either way.
+CREATE FUNCTION oauth.users_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM oauth.forget_user(OLD.id);
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
+        RETURN OLD;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL AND OLD.disabled_at IS NULL THEN
+        UPDATE oauth.sessions SET ended_at = now(), end_reason = 'user disabled'
+        WHERE user_id = NEW.id AND ended_at IS NULL;
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
+    ELSIF NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_changed AFTER UPDATE OF disabled_at OR DELETE ON oauth.users
+    FOR EACH ROW EXECUTE FUNCTION oauth.users_changed();
+
+-- A scope removed from the registry (oauth.remove_scope, or a direct DELETE) is taken out of
+-- every client's explicit list too, so that no client is allowed it any more and every family
+-- granted it is narrowed at its next use. The built-in OpenID Connect scopes are not rows: a
+-- row of that name only overrides their text, and deleting it restores the text
+-- (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+CREATE FUNCTION oauth.scope_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.name NOT IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
+        UPDATE oauth.clients SET scopes = array_remove(scopes, OLD.name), updated_at = now()
+        WHERE OLD.name = ANY (scopes);
+        -- Nor does any consent cover it: a scope added again later under that name (perhaps
+        -- meaning something else) is asked for again.
+        UPDATE oauth.consents c
+        SET scopes_by_audience = (SELECT jsonb_object_agg(a.key, a.value - OLD.name)
+                                  FROM jsonb_each(c.scopes_by_audience) a),
+            updated_at = now()
+        WHERE EXISTS (SELECT FROM jsonb_each(c.scopes_by_audience) a WHERE a.value ? OLD.name);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
+    FOR EACH ROW EXECUTE FUNCTION oauth.scope_removed();
+
+-- A resource server removed (oauth.remove_resource, or a direct DELETE) leaves no consent
+-- behind: another server registered later at that URL is asked for, never approved silently.
+-- (Families and codes naming it are narrowed or refused at their next use.)
+CREATE FUNCTION oauth.resource_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    UPDATE oauth.consents SET scopes_by_audience = scopes_by_audience - OLD.resource,
+                              updated_at = now()
+    WHERE scopes_by_audience ? OLD.resource;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER resource_removed AFTER DELETE ON oauth.resources
+    FOR EACH ROW EXECUTE FUNCTION oauth.resource_removed();
+REVOKE ALL ON FUNCTION oauth.forget_user(text), oauth.users_changed(), oauth.scope_removed(),
+    oauth.resource_removed() FROM PUBLIC;
+
+-- Issue 28, items 6 and 7 and oauth.revoke_user (sessions from claims judged as tokens are;
+-- issuers compared exactly; a trusted issuer's user revoked).
+CREATE TABLE oauth.revoked_users (
+    issuer      text NOT NULL CHECK (issuer ~ '^https?://'),
+    sub         text NOT NULL CHECK (length(sub) BETWEEN 1 AND 255),
+    revoked_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (issuer, sub)
+);
+REVOKE ALL ON oauth.revoked_users FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('oauth.revoked_users', '');
+-- oauth_server::api::issuers::revoke_user
+CREATE  FUNCTION "revoke_user"(
+	"sub" TEXT, /* Option < & str > */
+	"issuer" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'revoke_user_wrapper';
+REVOKE ALL ON FUNCTION oauth.revoke_user(text, text) FROM PUBLIC;
+-- oauth.remove_scope, oauth.disable_user, oauth.enable_user, oauth.delete_user (administrators).
+-- oauth_server::api::clients::remove_scope
+CREATE  FUNCTION "remove_scope"(
+	"name" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'remove_scope_wrapper';
+-- oauth_server::api::users::disable_user
+CREATE  FUNCTION "disable_user"(
+	"sub" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'disable_user_wrapper';
+-- oauth_server::api::users::enable_user
+CREATE  FUNCTION "enable_user"(
+	"sub" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'enable_user_wrapper';
+-- oauth_server::api::users::delete_user
+CREATE  FUNCTION "delete_user"(
+	"sub" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delete_user_wrapper';
+REVOKE ALL ON FUNCTION oauth.remove_scope(text), oauth.disable_user(text), oauth.enable_user(text), oauth.delete_user(text) FROM PUBLIC;
+
+-- Issue 28, item 5 on the Supabase admin surface: oauth.admin_users (ban / delete a user for
+-- the front's /auth/v1/admin/users/{id}); authorised by its credential argument, as
+-- oauth.admin_clients is.
+-- oauth_server::api::admin_users::admin_users
+CREATE  FUNCTION "admin_users"(
+	"credential" TEXT, /* Option < & str > */
+	"action" TEXT, /* Option < & str > */
+	"user_id" TEXT, /* Option < & str > */
+	"params" jsonb DEFAULT '{}' /* Option < JsonB > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'admin_users_wrapper';
+REVOKE ALL ON FUNCTION oauth.admin_users(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oauth.admin_users(text, text, text, jsonb) TO PUBLIC;
+
+-- As the block above after the first 0.2.0 objects: the installing role's default privileges
+-- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).
+DO $$
+DECLARE
+    revoke text;
+BEGIN
+    FOR revoke IN
+        SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
+          AND c.relname IN ('revoked_users')
+        UNION
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.pronamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, p.proowner)
+          AND p.proname IN ('forget_user', 'users_changed', 'scope_removed', 'resource_removed', 'revoke_user',
+                            'remove_scope', 'disable_user', 'enable_user', 'delete_user',
+                            'admin_users')
+    LOOP
+        EXECUTE revoke;
+    END LOOP;
+END
+$$;

@@ -81,6 +81,8 @@ CREATE TABLE oauth.authorizations (
     grant_id            uuid,
     created_at          timestamptz NOT NULL DEFAULT now(),
     expires_at          timestamptz NOT NULL,
+    -- The `sub` of the request's id_token_hint (OIDC Core §3.1.2.1): no other user answers it.
+    hint_sub            text,
     CHECK (kind = 'device' OR (status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL)),
     CHECK ((kind = 'code') = (redirect_uri IS NOT NULL AND code_challenge IS NOT NULL)),
     CHECK ((kind = 'device') = (device_code_hash IS NOT NULL AND user_code IS NOT NULL
@@ -311,10 +313,16 @@ CREATE TABLE oauth.sessions (
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
     ended_at    timestamptz,
-    end_reason  text
+    end_reason  text,
+    -- The identity (with `provider`) the session was signed in through: unlinking it ends
+    -- the session. NULL for sessions minted otherwise (oauth.issue_session_token).
+    identity_issuer  text,
+    identity_subject text
 );
 CREATE INDEX sessions_user ON oauth.sessions (user_id);
 CREATE INDEX sessions_expires ON oauth.sessions (expires_at);
+CREATE INDEX sessions_identity ON oauth.sessions (provider, identity_subject)
+    WHERE identity_subject IS NOT NULL;
 
 -- Keys that authorise the HTTP admin API (the front's /auth/v1/admin routes): only the
 -- SHA-256 of each high-entropy key is stored. Several may be live at once, so a key rotates
@@ -324,4 +332,101 @@ CREATE TABLE oauth.admin_keys (
     key_hash     bytea NOT NULL UNIQUE CHECK (octet_length(key_hash) = 32),
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz
+);
+
+-- Decisions that outlive their grounds (docs/security.md#decisions-that-outlive-their-grounds):
+-- state changes an owner may also make with a direct UPDATE or DELETE take effect the same
+-- way as through the functions, so these are triggers rather than code in the functions.
+
+-- What a deleted user leaves behind goes with them: consents, token families (their access
+-- tokens stop verifying), requests, sessions, wrong-code counts. Not foreign keys: `user_id`
+-- in those tables is also the `sub` of users this extension does not hold (an app's own
+-- login, a trusted issuer's), so oauth.delete_user runs this for those too.
+CREATE FUNCTION oauth.forget_user(sub text) RETURNS void
+LANGUAGE sql SET search_path = oauth, pg_temp AS $$
+    DELETE FROM oauth.consents WHERE user_id = sub;
+    -- Requests before families: a redemption in flight holds its request's row, so this
+    -- waits for it, and the family it started is seen by the next statement.
+    DELETE FROM oauth.authorizations WHERE user_id = sub;
+    DELETE FROM oauth.grants WHERE user_id = sub AND grant_type <> 'client_credentials';
+    DELETE FROM oauth.sessions WHERE user_id = sub;
+    DELETE FROM oauth.user_code_failures WHERE user_id = sub;
+$$;
+
+-- Disabling ends the user's sessions at once (their families are refused while disabled, at
+-- every check, and work again once enabled); deleting forgets the user. Audited either way.
+CREATE FUNCTION oauth.users_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM oauth.forget_user(OLD.id);
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
+        RETURN OLD;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL AND OLD.disabled_at IS NULL THEN
+        UPDATE oauth.sessions SET ended_at = now(), end_reason = 'user disabled'
+        WHERE user_id = NEW.id AND ended_at IS NULL;
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
+    ELSIF NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_changed AFTER UPDATE OF disabled_at OR DELETE ON oauth.users
+    FOR EACH ROW EXECUTE FUNCTION oauth.users_changed();
+
+-- A scope removed from the registry (oauth.remove_scope, or a direct DELETE) is taken out of
+-- every client's explicit list too, so that no client is allowed it any more and every family
+-- granted it is narrowed at its next use. The built-in OpenID Connect scopes are not rows: a
+-- row of that name only overrides their text, and deleting it restores the text
+-- (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+CREATE FUNCTION oauth.scope_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.name NOT IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
+        UPDATE oauth.clients SET scopes = array_remove(scopes, OLD.name), updated_at = now()
+        WHERE OLD.name = ANY (scopes);
+        -- Nor does any consent cover it: a scope added again later under that name (perhaps
+        -- meaning something else) is asked for again.
+        UPDATE oauth.consents c
+        SET scopes_by_audience = (SELECT jsonb_object_agg(a.key, a.value - OLD.name)
+                                  FROM jsonb_each(c.scopes_by_audience) a),
+            updated_at = now()
+        WHERE EXISTS (SELECT FROM jsonb_each(c.scopes_by_audience) a WHERE a.value ? OLD.name);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
+    FOR EACH ROW EXECUTE FUNCTION oauth.scope_removed();
+
+-- A resource server removed (oauth.remove_resource, or a direct DELETE) leaves no consent
+-- behind: another server registered later at that URL is asked for, never approved silently.
+-- (Families and codes naming it are narrowed or refused at their next use.)
+CREATE FUNCTION oauth.resource_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    UPDATE oauth.consents SET scopes_by_audience = scopes_by_audience - OLD.resource,
+                              updated_at = now()
+    WHERE scopes_by_audience ? OLD.resource;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER resource_removed AFTER DELETE ON oauth.resources
+    FOR EACH ROW EXECUTE FUNCTION oauth.resource_removed();
+
+-- Users of trusted issuers revoked by an administrator (oauth.revoke_user): we cannot end
+-- another issuer's sessions, so those of `sub` issued at or before `revoked_at` are refused
+-- (as tokens and as request.jwt.claims). `issuer` is the trusted issuer exactly as stored and
+-- `sub` the user id as sessions are normalised (what oauth.uid() reads). Kept after the
+-- issuer is removed: trusting it again must not bring old sessions back.
+CREATE TABLE oauth.revoked_users (
+    issuer      text NOT NULL CHECK (issuer ~ '^https?://'),
+    sub         text NOT NULL CHECK (length(sub) BETWEEN 1 AND 255),
+    revoked_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (issuer, sub)
 );

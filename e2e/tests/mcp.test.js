@@ -16,10 +16,12 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { FRONT, consentThrough, sql } from "./helpers.js";
+import { FRONT, bearer, consentThrough, pkce, postForm, session, sql } from "./helpers.js";
 
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url"));
 let mcpServer, mcpBase, resource, prm, documentServer, documentUrl;
+// How many times the document server was asked for a document.
+let documentFetches = 0;
 // Tokens issued before this second count as expired at the MCP server (a stand-in for time
 // passing beyond their lifetime).
 let notBefore = 0;
@@ -68,6 +70,7 @@ before(async () => {
     documentServer = https.createServer({
       cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY),
     }, (req, res) => {
+      documentFetches++;
       const doc = {
         client_id: documentUrl, client_name: "Whoami MCP client (metadata document)",
         client_uri: "https://mcp-client.example", redirect_uris: ["http://127.0.0.1/callback"],
@@ -180,4 +183,78 @@ test("a client ID metadata document that names another URL is refused without a 
   const body = await res.json();
   assert.equal(body.error, "invalid_client");
   assert.match(body.error_description, /client_id/);
+});
+
+const SETTING = "oauth_server.client_id_metadata_documents";
+
+/** Turns client metadata documents on or off for the whole cluster with ALTER SYSTEM and a
+ * reload, which reaches the front's open connections at their next statement (ALTER DATABASE
+ * would reach new connections only); waits until discovery says so. */
+async function documentsSwitch(on) {
+  sql(`SELECT oauth.metadata() IS NOT NULL;
+       ALTER SYSTEM ${on ? `RESET ${SETTING}` : `SET ${SETTING} = off`};
+       SELECT pg_reload_conf();`);
+  for (let i = 0; i < 50; i++) {
+    const md = await (await fetch(`${FRONT}/.well-known/oauth-authorization-server`)).json();
+    if (md.client_id_metadata_document_supported === on) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`discovery never said client_id_metadata_document_supported: ${on}`);
+}
+
+function assertSwitchedOff(what, res, body) {
+  assert.equal(res.status, 400, `${what}: ${JSON.stringify(body)}`);
+  assert.equal(body.error, "unauthorized_client", what);
+  assert.ok(body.error_description.includes(SETTING), `${what} names the setting: ${body.error_description}`);
+  assert.equal(res.headers.get("location"), null, what);
+}
+
+test("client metadata documents switched off: the next request is refused, cache or not, nothing is fetched; switched on, the client goes on", { skip: !process.env.TLS_CERT && "TLS_CERT not set" }, async () => {
+  const { verifier, challenge } = pkce();
+  const callback = "http://127.0.0.1:4242/callback";
+  const authorizeUrl = (clientId) => `${FRONT}/oauth/authorize?` + new URLSearchParams({
+    response_type: "code", client_id: clientId, redirect_uri: callback, scope: "openid",
+    code_challenge: challenge, code_challenge_method: "S256",
+  });
+  // While on: tokens with a refresh token, and a request left pending on the consent page.
+  const back = await consentThrough(new URL(authorizeUrl(documentUrl)), { user: "doc-carol" });
+  const tokenRes = await postForm("/oauth/token", { grant_type: "authorization_code", code: back.searchParams.get("code"),
+    code_verifier: verifier, redirect_uri: callback, client_id: documentUrl });
+  const tokens = await tokenRes.json();
+  assert.equal(tokenRes.status, 200, JSON.stringify(tokens));
+  const open = await fetch(authorizeUrl(documentUrl), { redirect: "manual" });
+  assert.equal(open.status, 302);
+  const pendingId = new URL(open.headers.get("location")).searchParams.get("authorization_id");
+  const carol = await session("doc-carol");
+
+  await documentsSwitch(false);
+  try {
+    const fetchesBefore = documentFetches;
+    // The document is cached by the front (fetched moments ago): refused all the same.
+    let res = await fetch(authorizeUrl(documentUrl), { redirect: "manual" });
+    assertSwitchedOff("authorize", res, await res.json());
+    // A URL never seen: refused naming the setting, and not fetched.
+    res = await fetch(authorizeUrl(documentUrl + "?never-seen"), { redirect: "manual" });
+    assertSwitchedOff("authorize, a URL never seen", res, await res.json());
+    assert.equal(documentFetches, fetchesBefore, "nothing is fetched while documents are off");
+    res = await postForm("/oauth/token", { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: documentUrl });
+    assertSwitchedOff("refresh", res, await res.json());
+    res = await fetch(`${FRONT}/oauth/authorizations/${pendingId}`, { headers: bearer(carol) });
+    assertSwitchedOff("the consent page", res, await res.json());
+  } finally {
+    await documentsSwitch(true);
+  }
+  // Back on: the pending request is approved, the refresh token (not used up) rotates, and a
+  // new request is accepted.
+  const decided = await fetch(`${FRONT}/oauth/authorizations/${pendingId}/consent`, {
+    method: "POST", headers: { ...bearer(carol), "content-type": "application/json" },
+    body: JSON.stringify({ approve: true }),
+  });
+  const redirect = await decided.json();
+  assert.equal(decided.status, 200, JSON.stringify(redirect));
+  assert.ok(new URL(redirect.redirect_to).searchParams.get("code"));
+  const refreshed = await postForm("/oauth/token", { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: documentUrl });
+  assert.equal(refreshed.status, 200, await refreshed.text());
+  const again = await fetch(authorizeUrl(documentUrl), { redirect: "manual" });
+  assert.equal(again.status, 302);
 });

@@ -2,6 +2,7 @@
 // Supabase Auth surface): a consent page's whole life through auth.oauth.*, the admin API
 // through auth.admin.oauth.*, and what each refuses. See docs/supabase.md.
 import { test, before } from "node:test";
+import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { createClient as supabaseClient } from "@supabase/supabase-js";
 import {
@@ -17,8 +18,9 @@ const OPTIONS = {
 const supabase = (key) => supabaseClient(FRONT, key, OPTIONS);
 
 let adminKey;
+const adminKeyName = `supabase-e2e-${Date.now()}`;
 before(() => {
-  adminKey = sql(`SELECT oauth.create_admin_key('supabase-e2e-${Date.now()}')`);
+  adminKey = sql(`SELECT oauth.create_admin_key('${adminKeyName}')`);
 });
 
 /** supabase-js as a signed-in user: a session from the demo login, handed to setSession. */
@@ -279,6 +281,70 @@ test("the admin API takes an administrator key, never a user's or a client's cre
   assert.equal(anonymous.status, 401);
   assert.equal((await anonymous.json()).code, "no_authorization");
   assert.equal((await fetch(`${AUTH}/admin/oauth/clients`, { headers: { apikey: adminKey } })).status, 200);
+});
+
+test("admin users: a ban forever ends the user's session and refresh, none lifts it, deleteUser deletes", async () => {
+  const client = createClient({ name: "Banned User App" });
+  // supabase-js sends only UUIDs here (GoTrue's user ids), longer than a demo login's names:
+  // the session comes from the login an app would have, oauth.issue_session_token.
+  const user = randomUUID();
+  const userSession = sql(`SELECT oauth.issue_session_token('${user}')`);
+  const p = pkce();
+  const back = await consentThrough(`${FRONT}/oauth/authorize?` + new URLSearchParams({
+    response_type: "code", client_id: client.client_id, redirect_uri: REDIRECT, scope: "openid",
+    state: "s", code_challenge: p.challenge, code_challenge_method: "S256" }), { token: userSession });
+  let { refresh_token } = await (await redeem(client, back.searchParams.get("code"), p.verifier)).json();
+  const rotate = () => postForm("/auth/v1/oauth/token", { grant_type: "refresh_token", refresh_token },
+    basic(client.client_id, client.client_secret));
+  const admin = supabase(adminKey).auth.admin;
+
+  // The user cannot ban anyone, themself included; other attributes and timed bans are refused.
+  const self = await supabase(userSession).auth.admin.updateUserById(user, { ban_duration: "none" });
+  assert.equal(self.error?.code, "not_admin");
+  const email = await admin.updateUserById(user, { ban_duration: "876000h", email: "x@example.com" });
+  assert.equal(email.error?.status, 400);
+  assert.match(email.error.message, /only ban_duration is supported here/);
+  const timed = await admin.updateUserById(user, { ban_duration: "24h" });
+  assert.equal(timed.error?.status, 400);
+  assert.equal(timed.error.code, "validation_failed");
+  assert.match(timed.error.message, /timed bans are not supported.*"none".*"876000h"/);
+  const ok = await rotate();
+  assert.equal(ok.status, 200);
+  ({ refresh_token } = await ok.json());
+
+  const banned = await admin.updateUserById(user, { ban_duration: "876000h" });
+  assert.equal(banned.error, null);
+  assert.equal(banned.data.user.id, user);
+  assert.ok(Date.parse(banned.data.user.banned_until) > Date.now() + 50 * 365 * 86400e3);
+  const got = await admin.getUserById(user);
+  assert.equal(got.data.user.banned_until, banned.data.user.banned_until);
+  const refused = await rotate();
+  assert.equal(refused.status, 400);
+  assert.equal((await refused.json()).error, "invalid_grant");
+  const me = await fetch(`${AUTH}/user`, { headers: { ...bearer(userSession), "x-supabase-api-version": "2024-01-01" } });
+  assert.equal(me.status, 403);
+  assert.equal((await me.json()).code, "bad_jwt");
+
+  const lifted = await admin.updateUserById(user, { ban_duration: "none" });
+  assert.equal(lifted.error, null);
+  assert.equal(lifted.data.user.banned_until, null);
+  const again = await rotate();
+  assert.equal(again.status, 200);
+  ({ refresh_token } = await again.json());
+  // The session the ban ended stays ended.
+  assert.equal((await fetch(`${AUTH}/user`, { headers: bearer(userSession) })).status, 403);
+
+  const soft = await admin.deleteUser(user, true);
+  assert.equal(soft.error?.status, 400);
+  assert.match(soft.error.message, /soft deletion is not supported/);
+  const deleted = await admin.deleteUser(user);
+  assert.equal(deleted.error, null);
+  assert.equal(deleted.data.user.id, user);
+  assert.equal((await rotate()).status, 400);
+  assert.equal(sql(`SELECT count(*) FROM oauth.consents WHERE user_id = '${user}'`), "0");
+  const by = sql(`SELECT string_agg(event || ':' || (details->>'by'), ',' ORDER BY at) FROM oauth.audit_log
+    WHERE user_id = '${user}' AND event LIKE 'admin_user_%'`);
+  assert.equal(by, ["banned", "unbanned", "deleted"].map((e) => `admin_user_${e}:admin key ${adminKeyName}`).join(","));
 });
 
 test("what the router itself refuses is a GoTrue error too, not plain text", async () => {

@@ -3,6 +3,13 @@
 //! `oauth.register_metadata_document`, which checks it (its `client_id` must be the URL, its
 //! redirect URIs valid) and stores the client. Fetched documents are reused for a few minutes.
 //!
+//! Whether documents are accepted at all (`oauth_server.client_id_metadata_documents`) is asked
+//! of the database on every request, before the cache is looked at: when it is off, nothing is
+//! fetched, the cache is emptied, and the request goes on to `oauth.authorize`, which refuses
+//! the client naming the setting (stored clients too: the database decides, not our cache). So
+//! turning the setting off takes effect on the next request, not when a cached entry expires,
+//! and turning it back on fetches afresh.
+//!
 //! The URL comes from anyone, so the fetch is fenced: https only, no redirects, 16 kB, 5 s,
 //! no proxy, and no private, loopback or link-local addresses (see `fetch`: checked on the
 //! addresses the name resolves to, which are then the ones connected to), unless
@@ -97,7 +104,14 @@ impl ClientDocuments {
 
     /// Makes sure the client `client_id` (a document URL) is stored and fresh; a refusal is
     /// a 400 the authorization endpoint returns as is (never a redirect: the client is unknown).
+    /// With documents off there is nothing to make sure of: `oauth.authorize` refuses.
     pub async fn ensure(&self, client_id: &str, addr: AddrKey) -> Result<(), CallError> {
+        if !self.accepted().await? {
+            if let Ok(mut m) = self.seen.lock() {
+                m.clear();
+            }
+            return Ok(());
+        }
         let cached = self
             .seen
             .lock()
@@ -125,6 +139,14 @@ impl ClientDocuments {
             }
         };
         outcome.map_err(|d| CallError::new(StatusCode::BAD_REQUEST, "invalid_client", d))
+    }
+
+    /// Whether the database accepts client metadata documents now: its discovery document's
+    /// `client_id_metadata_document_supported`, read on every call (one statement on a pooled
+    /// connection; a setting changed with `ALTER SYSTEM` and a reload reaches it at once).
+    async fn accepted(&self) -> Result<bool, CallError> {
+        let res = sql::call(&self.pool, "oauth.metadata()", &[]).await?;
+        Ok(res.body["client_id_metadata_document_supported"] == Value::Bool(true))
     }
 
     async fn fetch_and_store(&self, client_id: &str) -> Result<(), String> {

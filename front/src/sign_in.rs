@@ -179,6 +179,8 @@ struct Callback {
     error_description: Option<String>,
     /// Apple's `user` (a JSON string with the name, on the first sign-in only).
     user: Option<String>,
+    /// RFC 9207: who sent the response; the database checks it before the code is used.
+    iss: Option<String>,
 }
 
 fn parse_callback(params: &Value) -> Result<Callback, ErrorPage> {
@@ -191,6 +193,7 @@ fn parse_callback(params: &Value) -> Result<Callback, ErrorPage> {
         error: single(params, "error")?,
         error_description: single(params, "error_description")?,
         user: single(params, "user")?,
+        iss: single(params, "iss")?,
     })
 }
 
@@ -303,7 +306,7 @@ async fn callback(s: &AppState, name: &str, headers: &HeaderMap, params: &Value)
     let binding = cookie_value(headers, cookie_name(https));
     let plan = sql::call(
         &s.pool,
-        "oauth.sign_in_token_request($1, $2, $3, $4, $5, $6)",
+        "oauth.sign_in_token_request($1, $2, $3, $4, $5, $6, $7)",
         &[
             &name,
             &cb.state,
@@ -311,6 +314,7 @@ async fn callback(s: &AppState, name: &str, headers: &HeaderMap, params: &Value)
             &cb.code,
             &cb.error,
             &cb.error_description,
+            &cb.iss,
         ],
     )
     .await?;
@@ -547,6 +551,7 @@ mod tests {
             Callback {
                 state: "s1".into(),
                 code: Some("c1".into()),
+                iss: Some("x".into()),
                 ..Callback::default()
             }
         );

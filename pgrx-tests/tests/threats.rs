@@ -502,6 +502,7 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
 
     let public: Vec<&str> = vec![
         "oauth.admin_clients(text,text,text,jsonb)",
+        "oauth.admin_users(text,text,text,jsonb)",
         "oauth.authorization(text,text)",
         "oauth.authorize(jsonb)",
         "oauth.begin_sign_in(text,text,text)",

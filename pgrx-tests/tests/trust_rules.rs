@@ -578,7 +578,14 @@ fn prompt_login_and_max_age_need_a_fresh_session_whose_auth_time_the_id_token_ca
         (Some("login_required"), "401"),
         "{d}"
     );
-    let fresh_time = now(&mut c) + 1;
+    // A sign-in strictly after the request, in whole seconds: the request is moved back
+    // rather than the sign-in ahead (a sign-in in the future is no evidence of one).
+    c.execute(
+        "UPDATE oauth.authorizations SET created_at = created_at - interval '2 seconds' WHERE id = $1",
+        &[&aid],
+    )
+    .unwrap();
+    let fresh_time = now(&mut c);
     let fresh = session(&mut c, "alice", json!({"auth_time": fresh_time}));
     let d = json(
         &mut c,

@@ -22,17 +22,17 @@ fn unlink(
 ) -> ApiResult<Value> {
     let caller = caller?;
     let (provider, subject) = (provider.unwrap_or_default(), subject.unwrap_or_default());
-    if !accounts::unlink(&caller.user_id, provider, subject)? {
+    let Some(ended) = accounts::unlink(&caller.user_id, provider, subject)? else {
         return Err(OAuthError::InvalidRequest(
             "no such identity, or it is the last one (a user needs one to sign in)".into(),
         )
         .into());
-    }
+    };
     audit::record(
         "identity_unlinked",
         None,
         Some(&caller.user_id),
-        json!({"provider": provider}),
+        json!({"provider": provider, "sessions_ended": ended}),
     )?;
     Ok(accounts::identities_of(&caller.user_id)?)
 }

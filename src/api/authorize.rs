@@ -56,7 +56,8 @@ fn identify_client<'a>(p: &Params<'a>) -> ApiResult<Request<'a>> {
     let client_id = p
         .get("client_id")?
         .ok_or_else(|| invalid_request("client_id is required"))?;
-    let client = clients::find(client_id)?.ok_or_else(|| invalid_request("unknown client_id"))?;
+    // `find` refuses a client today's switches stop, naming the setting; never redirected.
+    let client = clients::find(client_id)?.ok_or_else(|| clients::unknown(client_id))?;
     let (redirect_uri, given) = match p.get("redirect_uri")? {
         Some(requested) => match redirect_uri::find_match(&client.redirect_uris, requested) {
             Some(uri) => (uri.to_string(), true),
@@ -121,6 +122,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     let resources = crate::services::resources::requested(&p.get_all("resource")?)?;
     let prompt = prompt::parse(p.get("prompt")?).map_err(invalid_request)?;
     let max_age = prompt::parse_max_age(p.get("max_age")?).map_err(invalid_request)?;
+    let hint_sub = hinted_user(p.get("id_token_hint")?, &req.client.client_id)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,
@@ -143,6 +145,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         resources: &resources,
         prompt: prompt.as_deref(),
         max_age,
+        hint_sub: hint_sub.as_deref(),
         lifetime_secs: settings::code_lifetime(),
     })?;
     // The consent page learns prompt and max_age before it has a session: with prompt=none
@@ -156,6 +159,31 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         query.push(("max_age", m));
     }
     Ok(redirect(&redirect_uri::with_query(&consent_url, &query)))
+}
+
+/// The user an `id_token_hint` names (OIDC Core §3.1.2.1): the `sub` of an ID token we
+/// issued to this client. Expired ones are hints still (the ID token's lifetime is minutes;
+/// the hint is needed exactly when the client comes back later, and it grants nothing: it
+/// only narrows who may answer), within the grace `end_session` allows too. Anything else,
+/// or another client's ID token, is `invalid_request`: a hint that cannot be honoured must
+/// not be ignored, or the code goes to whoever is signed in.
+fn hinted_user(hint: Option<&str>, client_id: &str) -> ApiResult<Option<String>> {
+    let Some(hint) = hint else { return Ok(None) };
+    let claims = crate::services::keys::verify_id_token_hint(hint).map_err(|e| {
+        invalid_request(format!(
+            "id_token_hint is not an ID token of this server: {}",
+            e.message
+        ))
+    })?;
+    if !prompt::hint_is_for(&claims, client_id) {
+        return Err(invalid_request("id_token_hint was issued to another client").into());
+    }
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid_request("id_token_hint has no sub"))?;
+    Ok(Some(sub.to_string()))
 }
 
 /// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any

@@ -1,6 +1,6 @@
 //! Client administration: `oauth.create_client`, `oauth.update_client`, `oauth.delete_client`,
 //! `oauth.regenerate_client_secret`, `oauth.clients()`, `oauth.client(client_id)`,
-//! `oauth.set_scope`. Not executable by PUBLIC: the DBA
+//! `oauth.set_scope`, `oauth.remove_scope`. Not executable by PUBLIC: the DBA
 //! grants them to the roles that administer clients. And `oauth.admin_clients`, the same
 //! operations for the HTTP admin API: executable by all, authorised by the credential passed.
 
@@ -110,7 +110,7 @@ fn update(
     if !changes.is_object() {
         return Err(bad_param("changes must be a JSON object"));
     }
-    let current = clients::find(client_id)?.ok_or_else(|| not_found(client_id))?;
+    let current = clients::find_stored(client_id)?.ok_or_else(|| not_found(client_id))?;
     let stored = current.metadata(clients::post_logout_uris(client_id)?);
     let md = client_metadata::validate(&changes, Caller::Update(&stored)).map_err(misuse)?;
     clients::update_metadata(client_id, &md)?;
@@ -152,7 +152,7 @@ fn regenerate_client_secret(client_id: Option<&str>) -> JsonB {
 
 fn regenerate_secret(client_id: Option<&str>, by: Option<&Admin>) -> Result<Value, MisuseError> {
     let client_id = required(client_id, "client_id")?;
-    let client = clients::find(client_id)?.ok_or_else(|| not_found(client_id))?;
+    let client = clients::find_stored(client_id)?.ok_or_else(|| not_found(client_id))?;
     if !client.is_confidential() {
         return Err(bad_param("a public client has no secret"));
     }
@@ -171,6 +171,37 @@ fn set_scope(name: Option<&str>, description: default!(Option<&str>, "''")) -> b
         super::raise(bad_param(format!("malformed scope {name:?}")));
     }
     or_raise(store::scopes::set(name, description.unwrap_or("")));
+    true
+}
+
+/// Removes a scope from the registry and from every client's explicit list: no client may ask
+/// for it any more, and every token family, code or pending request granted it is narrowed at
+/// its next use (docs/security.md#decisions-that-outlive-their-grounds). The built-in OpenID
+/// Connect scopes cannot be removed (narrow the clients instead). Audited.
+#[pg_extern(volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn remove_scope(name: Option<&str>) -> bool {
+    let name = or_raise(required(name, "name"));
+    if scope::BUILT_IN.iter().any(|(b, _)| *b == name) {
+        super::raise(
+            bad_param(format!(
+                "{name:?} is a built-in OpenID Connect scope and cannot be removed"
+            ))
+            .hint("take it out of the clients' scopes with oauth.update_client"),
+        );
+    }
+    if !or_raise(store::scopes::remove(name)) {
+        super::raise(MisuseError::new(
+            Misuse::NotFound,
+            format!("there is no scope {name:?}"),
+        ));
+    }
+    or_raise(crate::store::audit::record(
+        "scope_removed",
+        None,
+        None,
+        json!({"scope": name}),
+    ));
     true
 }
 

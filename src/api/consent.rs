@@ -6,10 +6,12 @@
 
 use super::{respond, ApiResult};
 use crate::decisions::auto_approve::{self, ConsentStep};
+use crate::decisions::grounds::{recheck, redirect_still_registered, Recorded};
 use crate::error::{invalid_request, OAuthError};
-use crate::model::AuthorizationKind;
+use crate::model::{AuthorizationKind, GrantType};
 use crate::protocol::consent;
 use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
+use crate::services::grounds;
 use crate::services::sessions::{self as session, Caller};
 use crate::settings;
 use crate::store::authorizations::{self, Pending};
@@ -74,6 +76,12 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
         find_by_user_code(given, caller)?
     };
     let row = row.ok_or_else(not_found)?;
+    // The client as today's switches allow (a refusal names the setting; the request stays
+    // pending and goes on if the setting is turned back on).
+    crate::store::clients::find(&row.client_id)?;
+    if row.hint_sub.as_ref().is_some_and(|h| *h != caller.user_id) {
+        return another_user(&row).map(Claimed::Ended);
+    }
     if !fresh_enough(&row, caller)? {
         return stale_session(&row).map(Claimed::Ended);
     }
@@ -102,11 +110,19 @@ fn fresh_enough(row: &Pending, caller: &Caller) -> ApiResult<bool> {
     if !need.login && need.max_age.is_none() {
         return Ok(true);
     }
+    // The clock skew allowance is for other issuers' clocks; ours wrote our sessions' times.
+    let clock = if caller.ours {
+        prompt::SessionClock::Ours
+    } else {
+        prompt::SessionClock::Theirs {
+            skew: settings::clock_skew() as i64,
+        }
+    };
     Ok(prompt::session_is_fresh(
         &need,
         caller.auth_time,
         db::now_epoch()?,
-        settings::clock_skew() as i64,
+        clock,
     ))
 }
 
@@ -117,6 +133,20 @@ fn stale_session(row: &Pending) -> ApiResult<Value> {
     let e = OAuthError::LoginRequired(
         "this request needs a fresh sign-in (prompt=login or max_age): sign the user in again"
             .into(),
+    );
+    if prompt_has(row, "none") {
+        return deny(row, e);
+    }
+    Err(e.into())
+}
+
+/// A session of another user than the request's `id_token_hint` names (OIDC Core §3.1.2.1):
+/// never silently that user's code. With `prompt=none` the client is told
+/// (`login_required`); otherwise the consent page is (401), and signs the named user in.
+/// The request stays unclaimed, so the right user's session can still take it.
+fn another_user(row: &Pending) -> ApiResult<Value> {
+    let e = OAuthError::LoginRequired(
+        "this request is for another user (id_token_hint): sign in as that user".into(),
     );
     if prompt_has(row, "none") {
         return deny(row, e);
@@ -165,7 +195,13 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
     record_consent(row, caller)?;
     let Some(redirect) = row.redirect_uri.as_deref() else {
         // A device authorization: the device redeems it with its device code.
-        authorizations::approve_device(&row.id, &caller.user_claims, caller.auth_time)?;
+        authorizations::approve_device(
+            &row.id,
+            &caller.user_claims,
+            caller.auth_time,
+            &row.scopes,
+            &row.resources,
+        )?;
         return Ok(json!({ "device": true, "approved": true }));
     };
     let code = secret::random_token(secret::TOKEN_BYTES);
@@ -174,6 +210,8 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
         secret::hash(&code),
         &caller.user_claims,
         caller.auth_time,
+        &row.scopes,
+        &row.resources,
     )?;
     let issuer = settings::issuer();
     let mut params: Vec<(&str, &str)> = vec![("code", &code)];
@@ -182,6 +220,51 @@ fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> 
     }
     params.push(("iss", &issuer));
     Ok(json!({ "redirect_to": redirect_uri::with_query(redirect, &params) }))
+}
+
+/// The request re-checked against today's client, registries and user
+/// (`decisions::grounds`): what may still be shown and approved — its scopes and resources
+/// narrowed — or, when nothing may, the request ends. A redirect URI the client no longer
+/// owns is never sent anything, not even the error: the page is told instead.
+fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
+    let recorded = Recorded {
+        scopes: &row.scopes,
+        resources: &row.resources,
+        redirect_uri: row.redirect_uri.as_deref(),
+        resources_named: false,
+        grant: match row.kind {
+            AuthorizationKind::Code => GrantType::AuthorizationCode,
+            AuthorizationKind::Device => GrantType::DeviceCode,
+        },
+    };
+    let loaded = grounds::load(&row.client_id, &caller.user_id, &row.scopes, &row.resources)?;
+    let current = loaded.current();
+    if !redirect_still_registered(&recorded, &current) {
+        authorizations::deny(&row.id)?;
+        audit::record(
+            "consent_denied",
+            Some(&row.client_id),
+            Some(&caller.user_id),
+            json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),
+        )?;
+        return Err(invalid_request(
+            "the redirect URI of this request is no longer registered for the client: start again from the app",
+        )
+        .into());
+    }
+    match recheck(&recorded, &current) {
+        Ok(now) => {
+            if now.scopes != row.scopes || now.resources != row.resources {
+                authorizations::narrow(&row.id, &now.scopes, &now.resources)?;
+            }
+            Ok(Claimed::Open(Box::new(Pending {
+                scopes: now.scopes,
+                resources: now.resources,
+                ..row
+            })))
+        }
+        Err(e) => deny(&row, e).map(Claimed::Ended),
+    }
 }
 
 /// Scope names with the description the consent page shows.
@@ -230,6 +313,10 @@ fn authorization_details(
 ) -> ApiResult<Value> {
     let caller = caller?;
     let row = match claim_pending(authorization_id, &caller)? {
+        Claimed::Open(row) => under_todays_grounds(*row, &caller)?,
+        ended => ended,
+    };
+    let row = match row {
         Claimed::Open(row) => row,
         Claimed::Ended(redirect) => return Ok(redirect),
     };
@@ -291,6 +378,8 @@ fn end_prompt_none(authorization_id: Option<&str>, error: Option<&str>) -> ApiRe
     let row = authorizations::lock_pending_by_id(id)?
         .filter(|r| prompt_has(r, "none"))
         .ok_or_else(not_found)?;
+    // Never redirected to a client today's switches stop.
+    crate::store::clients::find(&row.client_id)?;
     deny(&row, e)
 }
 
@@ -302,6 +391,10 @@ fn record_decision(
     let caller = caller?;
     let approve_it = approve_it.ok_or_else(|| invalid_request("approve must be true or false"))?;
     let row = match claim_pending(authorization_id, &caller)? {
+        Claimed::Open(row) if approve_it => under_todays_grounds(*row, &caller)?,
+        claimed => claimed,
+    };
+    let row = match row {
         Claimed::Open(row) => row,
         Claimed::Ended(redirect) => return Ok(redirect),
     };

@@ -20,10 +20,12 @@ fn revoke(client_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value
     let caller = caller?;
     let client_id = client_id.filter(|c| !c.is_empty()).unwrap_or_default();
     let withdrawn = consents::withdraw(&caller.user_id, client_id)?;
-    let families = grants::revoke_for(&caller.user_id, client_id)?;
     // Requests the user approved (or opened) but the client has not redeemed yet die too: a
-    // withdrawn consent must not be redeemable a moment later.
+    // withdrawn consent must not be redeemable a moment later. They go first: a redemption in
+    // flight holds its request's row, so this waits for it, and the family it started is then
+    // seen (and revoked) by the next statement.
     let requests = authorizations::end_open_for(&caller.user_id, client_id)?;
+    let families = grants::revoke_for(&caller.user_id, client_id)?;
     if !withdrawn && families == 0 && requests == 0 {
         return Err(OAuthError::NotFound("no grant to this client".into()).into());
     }

@@ -1,15 +1,17 @@
 //! Trusted session issuers: `oauth.add_issuer`, `oauth.update_issuer`, `oauth.remove_issuer`,
 //! `oauth.issuers()`; the two functions the front calls when it refreshes an issuer's keys,
-//! `oauth.set_issuer_jwks` and `oauth.report_issuer_error`; and `oauth.verify_session`, which
-//! accepts a user's session token from us or from any trusted issuer.
+//! `oauth.set_issuer_jwks` and `oauth.report_issuer_error`; `oauth.verify_session`, which
+//! accepts a user's session token from us or from any trusted issuer; and `oauth.revoke_user`,
+//! which refuses a trusted issuer's user's earlier sessions.
 //!
 //! The database cannot fetch URLs, so the keys arrive through the front (or inline in the
 //! options); everything here works on what is stored.
 
 use super::{or_raise, raise, required};
 use crate::error::{bad_param, Misuse, MisuseError};
+use crate::protocol::issuer;
 use crate::protocol::issuer_policy::{self, IssuerPolicy};
-use crate::services::sessions;
+use crate::services::{sessions, trusted_sessions};
 use crate::settings;
 use crate::store::{audit, issuers};
 use pgrx::prelude::*;
@@ -31,10 +33,14 @@ fn unknown(issuer: &str) -> MisuseError {
 /// The policy and keys of a validated `options` object; `jwks` is split off (it is stored in
 /// its own column) and sanitised.
 fn validate(issuer: &str, options: &Value) -> Result<(IssuerPolicy, Option<Value>), MisuseError> {
-    if issuer == settings::issuer() {
+    // Any spelling of ours: a trusted entry spelt as ours plus `/` (or in capitals, with the
+    // default port, …) would have its sessions judged by a policy, not by our keys and `sid`.
+    let ours = settings::issuer();
+    if issuer::respells(issuer, &ours) {
         return Err(bad_param(format!(
-            "{issuer} is this server's own issuer; its tokens are always verified with its own keys"
-        )));
+            "{issuer} is this server's own issuer ({ours}) spelt another way; its tokens are always verified with its own keys"
+        ))
+        .hint("issuers are compared exactly; a trusted issuer is another server"));
     }
     let policy = IssuerPolicy::from_options(issuer, options).map_err(bad_param)?;
     let jwks = match options.get("jwks") {
@@ -218,5 +224,17 @@ fn report_issuer_error(issuer: Option<&str>, error: Option<&str>) {
 #[search_path(@extschema@, pg_temp)]
 fn verify_session(token: Option<&str>) -> JsonB {
     let token = or_raise(required(token, "token"));
-    JsonB(or_raise(sessions::verify_session_token(token)))
+    JsonB(or_raise(sessions::verify_session(token)))
+}
+
+/// Revokes user `sub` of trusted issuer `issuer` (whose sessions we cannot end): from now on
+/// its sessions issued before now are refused, as tokens and as `request.jwt.claims`; the
+/// user's token families and approved requests are revoked and consents withdrawn. Audited
+/// (`user_revoked`). A session issued afterwards is accepted again.
+#[pg_extern(security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn revoke_user(sub: Option<&str>, issuer: Option<&str>) -> JsonB {
+    let sub = or_raise(required(sub, "sub"));
+    let issuer = or_raise(required(issuer, "issuer"));
+    JsonB(or_raise(trusted_sessions::revoke_user(sub, issuer)))
 }

@@ -4,6 +4,7 @@
 //! and stores the client as a public one, refreshed on every later fetch.
 
 use super::{or_raise, ApiResult, Failure};
+use crate::decisions::client_standing::METADATA_DOCUMENTS_SETTING;
 use crate::error::OAuthError;
 use crate::protocol::client_metadata::{self, Caller, Invalid};
 use crate::settings;
@@ -14,9 +15,9 @@ use serde_json::{json, Value};
 
 fn check(url: &str, document: &Value) -> ApiResult<Value> {
     if !settings::client_metadata_documents() {
-        return Err(OAuthError::InvalidClient(
-            "client ID metadata documents are disabled on this server".into(),
-        )
+        return Err(OAuthError::InvalidClient(format!(
+            "client ID metadata documents are off on this server ({METADATA_DOCUMENTS_SETTING})"
+        ))
         .into());
     }
     let md = client_metadata::validate(document, Caller::MetadataDocument { client_id: url })

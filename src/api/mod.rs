@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin_keys;
+pub mod admin_users;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
@@ -26,6 +27,7 @@ pub mod sign_in;
 pub mod sign_in_providers;
 pub mod token;
 pub mod userinfo;
+pub mod users;
 
 use crate::error::{Misuse, MisuseError, OAuthError};
 use pgrx::pg_sys::panic::ErrorReport;

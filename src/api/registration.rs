@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 fn register(metadata: &Value) -> ApiResult<Value> {
     if !settings::dynamic_registration() {
         return Err(OAuthError::AccessDenied(
-            "dynamic client registration is disabled on this server".into(),
+            "dynamic client registration is disabled on this server (oauth_server.dynamic_registration is off)".into(),
         )
         .into());
     }

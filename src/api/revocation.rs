@@ -9,8 +9,8 @@ use crate::protocol::secret;
 use crate::services::client_auth::authenticate_request;
 use crate::services::issuance::revoke_family;
 use crate::services::keys::verify_access_token;
-use crate::store::db;
 use crate::store::grants::{self, RefreshTokenInfo};
+use crate::store::{accounts, db};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -75,7 +75,8 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
     }
     // A refresh token is only ever shown to the client holding it.
     if let Some(row) = find_refresh_token(token)? {
-        if row.active && row.client_id == client.client_id {
+        if row.active && row.client_id == client.client_id && !accounts::is_disabled(&row.user_id)?
+        {
             return Ok(json!({
                 "active": true,
                 "token_type": "refresh_token",

@@ -37,7 +37,7 @@ fn begin_sign_in(
 }
 
 /// The callback's first step: checks the state (single use, this browser's, unexpired) and
-/// describes the token request to make upstream.
+/// the response's RFC 9207 `iss`, and describes the token request to make upstream.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn sign_in_token_request(
@@ -47,15 +47,19 @@ fn sign_in_token_request(
     code: Option<&str>,
     error: default!(Option<&str>, "NULL"),
     error_description: default!(Option<&str>, "NULL"),
+    iss: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     crate::api::set_no_store();
     respond(sign_in::token_request(
         provider.unwrap_or_default(),
         state.unwrap_or_default(),
         browser_binding,
-        code,
-        error,
-        error_description,
+        &sign_in::Callback {
+            code,
+            error,
+            error_description,
+            iss,
+        },
     ))
 }
 

@@ -17,6 +17,7 @@ use crate::protocol::{resource, scope, secret, token_kind};
 use crate::services::client_auth::{
     authenticate_for_grant, authenticate_request, ensure_grant_allowed,
 };
+use crate::services::grounds;
 use crate::services::issuance::{self, Approved};
 use crate::settings;
 use crate::store::clients::{self, Client};
@@ -102,6 +103,8 @@ fn exchange(
                     auth_time: row.auth_time,
                     user_claims: row.user_claims.clone(),
                     nonce: row.nonce.as_deref(),
+                    redirect_uri: row.redirect_uri.as_deref(),
+                    grant: GrantType::AuthorizationCode,
                     what: "authorization code",
                 },
                 requested_resources,
@@ -151,6 +154,8 @@ fn redeem_device_code(
                     auth_time: row.auth_time,
                     user_claims: row.user_claims.clone(),
                     nonce: None,
+                    redirect_uri: None,
+                    grant: GrantType::DeviceCode,
                     what: "device code",
                 },
                 requested_resources,
@@ -216,6 +221,18 @@ fn refresh_grant(
         Some(r) if r.used && retry_grace > 0.0 => grants::retry_age(hash)?,
         _ => None,
     };
+    // Today's grounds of the family: what the client, the registries and the user allow now.
+    let grounds = match &row {
+        Some(r) => Some(grounds::load(
+            &r.client_id,
+            &r.user_id,
+            &r.scopes,
+            &r.resources,
+        )?),
+        None => None,
+    };
+    let empty = grounds::empty();
+    let current = grounds.as_ref().unwrap_or(&empty).current();
     let state = row.as_ref().map(|r| RefreshState {
         client_id: &r.client_id,
         scopes: &r.scopes,
@@ -231,6 +248,7 @@ fn refresh_grant(
         requested_scope,
         requested_resources,
         retry_grace,
+        &current,
     );
     let (grant_id, current_kid) = row.map(|r| (r.grant_id, r.current_kid)).unwrap_or_default();
     match outcome {
@@ -239,7 +257,11 @@ fn refresh_grant(
             issuance::revoke_family(&grant_id, "refresh_token_reused", "refresh token reused")?;
             Err(refresh_decision::reuse_error().into())
         }
-        RefreshOutcome::Rotate { scopes, audience } => {
+        RefreshOutcome::Rotate {
+            scopes,
+            audience,
+            family,
+        } => {
             // The rotation and the next token are one statement; the client may refresh (it
             // was authenticated for this grant) and the family is a user's (machines get none).
             // The key id was read by the lock statement: only two key rotations while this
@@ -251,6 +273,7 @@ fn refresh_grant(
                 hash,
                 secret::hash(&next),
                 settings::refresh_token_lifetime(),
+                &family,
             )?;
             let done = issuance::Done {
                 current_kid,
@@ -258,10 +281,15 @@ fn refresh_grant(
             };
             issuance::issue_tokens(&grant, &client, &scopes, None, &audience, done)
         }
-        RefreshOutcome::Retry { scopes, audience } => {
+        RefreshOutcome::Retry {
+            scopes,
+            audience,
+            family,
+        } => {
             let next = secret::random_token(secret::TOKEN_BYTES);
             let lifetime = settings::refresh_token_lifetime();
-            let Some(grant) = grants::retry_rotate(&grant_id, hash, secret::hash(&next), lifetime)?
+            let Some(grant) =
+                grants::retry_rotate(&grant_id, hash, secret::hash(&next), lifetime, &family)?
             else {
                 issuance::revoke_family(&grant_id, "refresh_token_reused", "refresh token reused")?;
                 return Err(refresh_decision::reuse_error().into());

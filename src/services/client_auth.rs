@@ -3,6 +3,9 @@
 //! method used must be the one the client registered. Every failure is the same
 //! `invalid_client`, so the response does not tell an attacker which part was wrong, and every
 //! failure is audited: repeated failures for one client_id are the signal of a guessed secret.
+//! The client is loaded through `store::clients::find`, which refuses a client today's switches
+//! stop (`unauthorized_client` naming the setting): not a failed authentication, so neither
+//! audited as one nor counted against the front's failure budget.
 
 use crate::api::{ApiResult, Failure};
 use crate::error::{invalid_client, MisuseError, OAuthError};

@@ -3,10 +3,12 @@
 //! code, a client acting for itself) and end (`revoke_family`).
 
 use crate::api::{set_no_store, ApiResult};
+use crate::decisions::grounds::{recheck, Recorded};
 use crate::error::{invalid_grant, Misuse, MisuseError};
 use crate::model::GrantType;
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::{jws, resource, scope, secret, token_kind};
+use crate::services::grounds;
 use crate::services::keys::signer_of_current;
 use crate::services::user_claims;
 use crate::settings;
@@ -24,21 +26,41 @@ pub struct Approved<'a> {
     pub auth_time: Option<i64>,
     pub user_claims: Option<Value>,
     pub nonce: Option<&'a str>,
+    /// Where the code was sent (`None` for a device request): still the client's?
+    pub redirect_uri: Option<&'a str>,
+    /// The grant redeeming it: authorization_code or the device grant.
+    pub grant: GrantType,
     /// "authorization code" or "device code", for the error message.
     pub what: &'a str,
 }
 
-/// The valid redemption shared by codes and device codes: narrow the audience, start the token
-/// family, mark the authorization redeemed by it, issue the tokens.
+/// The valid redemption shared by codes and device codes: re-check the approval against
+/// today's client, registries and user (narrowing it, or refusing), narrow the audience, start
+/// the token family, mark the authorization redeemed by it, issue the tokens.
 pub fn redeem_approved(
     client: &Client,
     a: Approved,
     requested_resources: &[String],
 ) -> ApiResult<Value> {
-    let audience = resource::narrow(requested_resources, a.resources)?;
     let user_id = a
         .user_id
         .ok_or_else(|| invalid_grant(format!("{} has no user", a.what)))?;
+    let recorded = |scopes, resources, resources_named| Recorded {
+        scopes,
+        resources,
+        redirect_uri: a.redirect_uri,
+        resources_named,
+        grant: a.grant,
+    };
+    let loaded = grounds::load(&client.client_id, user_id, a.scopes, a.resources)?;
+    let family = recheck(&recorded(a.scopes, a.resources, false), &loaded.current())?;
+    let audience = resource::narrow(requested_resources, a.resources)?;
+    let named = !requested_resources.is_empty();
+    let audience = recheck(
+        &recorded(&family.scopes, &audience, named),
+        &loaded.current(),
+    )?
+    .resources;
     // The family, the redemption and its first refresh token (if the client may refresh) are
     // one statement.
     let refresh_token = client
@@ -48,8 +70,8 @@ pub fn redeem_approved(
         NewFamily {
             client_id: &client.client_id,
             user_id,
-            scopes: a.scopes,
-            resources: a.resources,
+            scopes: &family.scopes,
+            resources: &family.resources,
             grant_type: GrantType::AuthorizationCode,
             auth_time: a.auth_time,
             authorization_id: Some(a.id),
@@ -63,7 +85,7 @@ pub fn redeem_approved(
         current_kid,
         refresh_token,
     };
-    issue_tokens(&grant, client, a.scopes, a.nonce, &audience, done)
+    issue_tokens(&grant, client, &family.scopes, a.nonce, &audience, done)
 }
 
 /// A family for a client acting for itself (client_credentials): its `sub` is the client.

@@ -16,7 +16,7 @@ use crate::protocol::jws::{self, Signer};
 use crate::protocol::key_wrap::{self, Kek};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::settings;
-use crate::store::{db, grants, sign_in_providers, signing_keys};
+use crate::store::{accounts, db, grants, sign_in_providers, signing_keys};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -150,6 +150,11 @@ fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value
         }
         if !grants::is_live(sid)? {
             return Err(invalid("token has been revoked".into()));
+        }
+        // A machine's token (client_credentials) has the client as its subject, no user.
+        let sub = claims["sub"].as_str().unwrap_or_default();
+        if claims["client_id"].as_str() != Some(sub) && accounts::is_disabled(sub)? {
+            return Err(invalid("the user of this token has been disabled".into()));
         }
     }
     Ok(claims)

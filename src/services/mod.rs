@@ -6,6 +6,7 @@
 pub mod admin_access;
 pub mod client_auth;
 pub mod clients;
+pub mod grounds;
 pub mod issuance;
 pub mod keys;
 pub mod requests;
@@ -13,4 +14,5 @@ pub mod resources;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_in_providers;
+pub mod trusted_sessions;
 pub mod user_claims;

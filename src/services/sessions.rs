@@ -6,12 +6,12 @@
 
 use crate::api::ApiResult;
 use crate::error::{Misuse, MisuseError, OAuthError};
-use crate::protocol::issuer_policy::IssuerPolicy;
+use crate::protocol::issuer;
 use crate::protocol::prompt;
 use crate::protocol::session_jwt::{self, SessionError};
 use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
-use crate::services::keys;
+use crate::services::{keys, trusted_sessions};
 use crate::settings;
 use crate::store::{db, issuers, sessions};
 use serde_json::{json, Value};
@@ -19,8 +19,11 @@ use serde_json::{json, Value};
 /// The caller as the consent API sees them.
 pub struct Caller {
     pub user_id: String,
-    /// When the user authenticated, if the session says (see `prompt::session_auth_time`).
+    /// When the user authenticated, if the session says (see `prompt::session_auth_time`;
+    /// for ours, only their signed `auth_time`: `prompt::our_session_auth_time`).
     pub auth_time: Option<i64>,
+    /// Whether the session is one of ours: its `auth_time` is by our clock (no skew).
+    pub ours: bool,
     /// The session's OpenID Connect user claims (email, name, …), normalised.
     pub user_claims: Value,
 }
@@ -37,44 +40,57 @@ pub fn raw_claims() -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// The caller from already-verified claims (PostgREST's or the front's).
+/// The caller from claims someone verified (PostgREST's `request.jwt.claims`), judged as
+/// their token would be by `verify_session` ([`judge_claims`]).
 pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
-    let ours = claims.get("iss").and_then(Value::as_str) == Some(settings::issuer().as_str());
-    // A trusted issuer's claims as its token carried them (PostgREST's) are judged by its
-    // policy, exactly as its token is by verify_session; what verify_session returned (the
-    // front's) says it is a session already.
-    let normalised;
-    let is_session =
-        claims.get(token_kind::KIND_CLAIM).and_then(Value::as_str) == Some(token_kind::SESSION);
-    let claims = if ours || is_session {
-        claims
-    } else {
-        match policy_for_claims(claims)? {
-            None => claims,
-            Some(Ok(session)) => {
-                normalised = session;
-                &normalised
-            }
-            Some(Err(why)) => return Err(OAuthError::AccessDenied(why).into()),
+    let (session, ours) = judge_claims(claims)?;
+    caller(&session, ours)
+}
+
+/// Verified claims judged by whose they are; the session's claims and whether it is ours.
+/// - `iss` exactly ours ([`issuer::same`]): ours only as a session (`token_use: session`, no
+///   other kind's marks) whose `sid` names an active session;
+/// - `iss` of a trusted issuer: its whole policy, `enabled` included, and the revocations of
+///   its users, whatever `token_use` says (`trusted_sessions::judge_claims`);
+/// - any other `iss`: refused, whoever verified the token (a removed issuer, ours respelt);
+/// - no `iss`: the install's own login whose token PostgREST verified with its own secret,
+///   which names no issuer to judge by; still only a session (`caller` checks the kind).
+fn judge_claims(claims: &Value) -> ApiResult<(Value, bool)> {
+    match claims.get("iss").filter(|v| !v.is_null()) {
+        None => Ok((claims.clone(), false)),
+        Some(Value::String(iss)) if issuer::same(iss, &settings::issuer()) => {
+            // The kind first: an older session of ours without token_use is of no kind.
+            ensure_session_kind(claims, true)?;
+            ensure_live(claims).map_err(|e| OAuthError::LoginRequired(e.message))?;
+            Ok((claims.clone(), true))
         }
-    };
+        Some(Value::String(iss)) => Ok((trusted_sessions::judge_claims(iss, claims)?, false)),
+        Some(other) => Err(OAuthError::AccessDenied(format!(
+            "the session's iss {other} is not a string"
+        ))
+        .into()),
+    }
+}
+
+/// Refuses claims of any kind but a user session: an access token (it carries `client_id`),
+/// an ID token, a security event, a token of ours of no kind.
+fn ensure_session_kind(claims: &Value, ours: bool) -> ApiResult<()> {
     match token_kind::of_claims(claims, ours) {
-        TokenKind::Session if ours => {
-            ensure_live(claims).map_err(|e| OAuthError::LoginRequired(e.message))?
-        }
-        TokenKind::Session => {}
-        TokenKind::Access => {
-            return Err(OAuthError::AccessDenied(
-                "a token issued to an OAuth client is not a user session".into(),
-            )
-            .into())
-        }
+        TokenKind::Session => Ok(()),
+        TokenKind::Access => Err(OAuthError::AccessDenied(
+            "a token issued to an OAuth client is not a user session".into(),
+        )
+        .into()),
         other => {
-            return Err(
-                OAuthError::AccessDenied(format!("{} is not a user session", other.name())).into(),
-            )
+            Err(OAuthError::AccessDenied(format!("{} is not a user session", other.name())).into())
         }
     }
+}
+
+/// The caller of a judged session: the one place a `Caller` is built, whichever path the
+/// session came by (claims, the front's verified claims, a token).
+fn caller(claims: &Value, ours: bool) -> ApiResult<Caller> {
+    ensure_session_kind(claims, ours)?;
     let user_id = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -82,7 +98,11 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
         .ok_or_else(|| {
             OAuthError::LoginRequired("no signed-in user: the session has no sub".into())
         })?;
-    let auth_time = prompt::session_auth_time(claims);
+    let auth_time = if ours {
+        prompt::our_session_auth_time(claims)
+    } else {
+        prompt::session_auth_time(claims)
+    };
     let mut user_claims = user_claims::normalise(claims);
     // Our session's id travels with the grant, so its ID tokens carry `sid` (RP-initiated
     // logout names the session by it).
@@ -91,9 +111,20 @@ pub fn from_claims(claims: &Value) -> ApiResult<Caller> {
             user_claims.insert("sid".into(), sid.clone());
         }
     }
+    // So does the issuer of the session: user ids of different issuers share one namespace,
+    // and `oauth.revoke_user` revokes only what this issuer's user (or nobody known) approved.
+    if let Some(iss) = claims.get("iss").filter(|v| v.is_string()) {
+        user_claims.insert("iss".into(), iss.clone());
+    }
+    // A disabled user's session approves, lists and revokes nothing (whichever login signed
+    // them in: the flag lives in oauth.users for every `sub`).
+    if crate::store::accounts::is_disabled(user_id)? {
+        return Err(OAuthError::AccessDenied("this user has been disabled".into()).into());
+    }
     Ok(Caller {
         user_id: user_id.to_string(),
         auth_time,
+        ours,
         user_claims: Value::Object(user_claims),
     })
 }
@@ -147,6 +178,14 @@ pub fn start(
     ] {
         c[k] = v;
     }
+    // `auth_time: null` from the caller: nobody knows when the user authenticated (an upstream
+    // sign-in whose provider did not say); the session is of unknown age, not of now.
+    if let Some(o) = c
+        .as_object_mut()
+        .filter(|o| o.get("auth_time").is_some_and(Value::is_null))
+    {
+        o.remove("auth_time");
+    }
     Ok((signer.sign(token_kind::JWT_TYP, &c)?, sid))
 }
 
@@ -157,6 +196,11 @@ pub fn from_request() -> ApiResult<Caller> {
     })?;
     let claims: Value = serde_json::from_str(&raw)
         .map_err(|_| OAuthError::LoginRequired("request.jwt.claims is not valid JSON".into()))?;
+    // The front sets what oauth.verify_session returned a moment ago, in this transaction:
+    // judged already, by the same rule, and normalised (which cannot be done twice).
+    if trusted_sessions::verified_here(&claims) {
+        return caller(&claims, false);
+    }
     from_claims(&claims)
 }
 
@@ -169,15 +213,20 @@ pub fn from_token(token: Option<&str>) -> ApiResult<Caller> {
         Misuse::Privilege => OAuthError::AccessDenied(e.message),
         _ => OAuthError::LoginRequired(e.message),
     })?;
-    from_claims(&claims)
+    let ours = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .is_some_and(|iss| issuer::same(iss, &settings::issuer()));
+    caller(&claims, ours)
 }
 
-/// Verifies a user's session token: ours (checked with our keys) or a trusted issuer's
-/// (checked with its keys and policy, then normalised). Errors are 28000.
+/// Verifies a user's session token: ours (checked with our keys, and its `sid` live) or a
+/// trusted issuer's (checked with its keys and whole policy, then normalised, and refused if
+/// its user was revoked after it was issued). Errors are 28000.
 pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let iss = session_jwt::unverified_issuer(token).map_err(invalid)?;
-    if iss == settings::issuer() {
+    if issuer::same(&iss, &settings::issuer()) {
         let claims = keys::verify_our_session(token)?;
         ensure_live(&claims)?;
         return Ok(claims);
@@ -186,32 +235,34 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
         invalid(format!("token issuer {iss} is not trusted"))
             .hint("an administrator trusts an issuer with oauth.add_issuer")
     })?;
-    let policy = IssuerPolicy::from_options(&iss, &stored.options)
-        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
-    session_jwt::verify(token, &policy, &stored.jwks, settings::clock_skew()).map_err(|e| {
-        let refused = invalid(e.message(&iss));
-        match e {
-            SessionError::UnknownKey { .. } => {
-                refused.detail(oauth_core::wire::unknown_kid_detail(&iss))
+    let policy = trusted_sessions::policy(&iss, &stored.options)?;
+    let session = session_jwt::verify(token, &policy, &stored.jwks, settings::clock_skew())
+        .map_err(|e| {
+            let refused = invalid(e.message(&iss));
+            match e {
+                SessionError::UnknownKey { .. } => {
+                    refused.detail(oauth_core::wire::unknown_kid_detail(&iss))
+                }
+                SessionError::Invalid(_) => refused,
             }
-            SessionError::Invalid(_) => refused,
-        }
-    })
+        })?;
+    trusted_sessions::ensure_not_revoked(&policy, &session)?;
+    Ok(session)
 }
 
-/// Claims a caller already verified (PostgREST sets `request.jwt.claims` from a token it
-/// checked) judged by the same policy as `verify_session`: `None` when `iss` is not a
-/// trusted issuer, else the normalised session or why it is none.
-pub fn policy_for_claims(claims: &Value) -> Result<Option<Result<Value, String>>, MisuseError> {
-    let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    let Some(options) = issuers::options(iss)? else {
-        return Ok(None);
-    };
-    let policy = IssuerPolicy::from_options(iss, &options)
-        .map_err(|e| MisuseError::new(Misuse::Misconfigured, format!("issuer {iss}: {e}")))?;
-    Ok(Some(session_jwt::normalise(claims.clone(), &policy)))
+/// `oauth.verify_session`: [`verify_session_token`], remembering for the rest of the
+/// transaction the normalised claims of a trusted issuer's session, so that when they come
+/// back as `request.jwt.claims` (the front sets them) they are not judged a second time.
+pub fn verify_session(token: &str) -> Result<Value, MisuseError> {
+    let session = verify_session_token(token)?;
+    let ours = session
+        .get("iss")
+        .and_then(Value::as_str)
+        .is_some_and(|iss| issuer::same(iss, &settings::issuer()));
+    if !ours {
+        trusted_sessions::remember(&session);
+    }
+    Ok(session)
 }
 
 /// `oauth.sign_out`: ends the session of one of our session tokens.

@@ -8,7 +8,7 @@ use crate::protocol::issuer_policy::sanitize_jwks;
 use crate::protocol::redirect_uri;
 use crate::protocol::upstream::identity::{self, Expected, Identity};
 use crate::protocol::upstream::request::{self, Attempt};
-use crate::protocol::upstream::{self, apple, Provider};
+use crate::protocol::upstream::{self, apple, callback, Provider};
 use crate::protocol::{jws, pkce, secret, token_kind};
 use crate::services::{keys, sessions};
 use crate::settings;
@@ -212,17 +212,34 @@ fn consent_page(authorization_id: &str, extra: &[(&str, &str)]) -> Result<String
     Ok(redirect_uri::with_query(&consent, &q))
 }
 
+/// The callback's parameters as the provider sent them.
+pub struct Callback<'a> {
+    pub code: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub error_description: Option<&'a str>,
+    /// RFC 9207: the issuer that sent the response.
+    pub iss: Option<&'a str>,
+}
+
 /// The callback's first step: the code (or the provider's error) for the state; answers the
-/// token request the front is to make.
+/// token request the front is to make. The response must come from the provider (its `iss`)
+/// before its code is sent anywhere.
 pub fn token_request(
     name: &str,
     state: &str,
     binding: Option<&str>,
-    code: Option<&str>,
-    error: Option<&str>,
-    error_description: Option<&str>,
+    cb: &Callback,
 ) -> ApiResult<Value> {
     let (s, hash) = checked_state(name, state, binding, "pending")?;
+    let loaded = load(name)?.filter(|l| l.provider.enabled);
+    if let Some(l) = &loaded {
+        if let Err(why) = callback::check_iss(&l.provider, l.stored.discovery.as_ref(), cb.iss) {
+            sign_in_states::set_status(&hash, "failed")?;
+            audit_refusal(name, &why)?;
+            return Err(refused(why));
+        }
+    }
+    let (code, error, error_description) = (cb.code, cb.error, cb.error_description);
     if let Some(e) = error {
         sign_in_states::set_status(&hash, "failed")?;
         let e: String = e.chars().take(64).collect();
@@ -239,9 +256,7 @@ pub fn token_request(
         sign_in_states::set_status(&hash, "failed")?;
         return Err(refused("the provider's callback has no code"));
     };
-    let loaded = load(name)?
-        .filter(|l| l.provider.enabled)
-        .ok_or_else(|| refused("the provider was removed or disabled"))?;
+    let loaded = loaded.ok_or_else(|| refused("the provider was removed or disabled"))?;
     let (p, stored) = (&loaded.provider, &loaded.stored);
     let endpoints = p
         .endpoints(stored.discovery.as_ref())
@@ -406,15 +421,23 @@ pub fn finish(
         }
     }
     claims.insert("idp".into(), json!(name));
-    // When the user really authenticated: the provider's auth_time (never in the future),
-    // else now (the sign-in just happened).
-    if let Some(t) = id.auth_time {
-        claims.insert("auth_time".into(), json!(t.min(db::now_epoch()?)));
-    }
+    // When the user really authenticated: the provider's auth_time (by its clock: a little
+    // ahead is now, far ahead is no evidence). Without one (GitHub and WorkOS never say; an
+    // OpenID provider that ignored our max_age) nobody knows: the session is of unknown age,
+    // never fresh enough for prompt=login or max_age. It is not now: the provider may have
+    // signed the user in silently from a sign-in of months ago.
+    let now = db::now_epoch()?;
+    let auth_time = id
+        .auth_time
+        .filter(|t| *t <= now.saturating_add(settings::clock_skew() as i64))
+        .map(|t| t.min(now));
+    claims.insert("auth_time".into(), json!(auth_time));
     for (k, v) in user.extra {
         claims.insert(k, v);
     }
-    let (token, _sid) = sessions::start(&user.id, Some(name), Value::Object(claims))?;
+    let (token, sid) = sessions::start(&user.id, Some(name), Value::Object(claims))?;
+    // Unlinking this identity ends the session (accounts::unlink).
+    crate::store::sessions::bind_identity(&sid, &issuer, &id.subject)?;
     sign_in_states::set_status(&hash, "done")?;
     audit::record(
         "signed_in",

@@ -53,9 +53,29 @@ pub fn users_with_verified_email(email: &str) -> Result<Vec<String>, MisuseError
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-/// Whether user `id` exists and is disabled.
+/// Whether user `id` exists and is disabled: asked at every check a user's decision passes
+/// (`services::grounds`, access-token verification, userinfo, introspection, sessions).
 pub fn is_disabled(id: &str) -> Result<bool, MisuseError> {
+    if !users_exist()? {
+        return Ok(false);
+    }
     Ok(scalar::<bool>(query!("accounts/is_disabled"), &[id.into()])?.unwrap_or(false))
+}
+
+thread_local! {
+    static USERS_EXIST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether `oauth.users` exists: not in a 0.1.0 schema, which this library serves until
+/// `ALTER EXTENSION oauth_server UPDATE` (no user can be disabled there). Once it exists it
+/// stays, so only that answer is remembered for the backend's life.
+fn users_exist() -> Result<bool, MisuseError> {
+    if USERS_EXIST.get() {
+        return Ok(true);
+    }
+    let exists = scalar::<bool>(query!("accounts/users_exist"), &[])?.unwrap_or(false);
+    USERS_EXIST.set(exists);
+    Ok(exists)
 }
 
 /// The user `id` (new when `None`), created with these claims if it does not exist.
@@ -140,16 +160,47 @@ pub fn identities_of(id: &str) -> Result<Value, MisuseError> {
     Ok(scalar(query!("accounts/identities_of"), &[id.into()])?.unwrap_or(Value::Array(vec![])))
 }
 
-/// Unlinks an identity unless it is the user's last; whether one was removed.
-pub fn unlink(user_id: &str, provider: &str, subject: &str) -> Result<bool, MisuseError> {
+row_type! {
+    struct Unlinked {
+        pub unlinked: i64,
+        pub sessions_ended: i64,
+    }
+}
+
+/// Unlinks an identity unless it is the user's last, and ends the sessions signed in through
+/// it: `None` when nothing was removed, else how many sessions ended.
+pub fn unlink(user_id: &str, provider: &str, subject: &str) -> Result<Option<i64>, MisuseError> {
     execute(query!("accounts/lock_user"), &[user_id.into()])?;
-    Ok(execute(
+    let r: Option<Unlinked> = one(
         query!("accounts/unlink"),
         &[user_id.into(), provider.into(), subject.into()],
-    )? > 0)
+    )?;
+    Ok(r.filter(|r| r.unlinked > 0).map(|r| r.sessions_ended))
 }
 
 /// User `id` of `oauth.users` as OpenID Connect claims, if there is such a user.
 pub fn user_claims(id: &str) -> Result<Option<Value>, MisuseError> {
     scalar(query!("accounts/user_claims"), &[id.into()])
+}
+
+/// Disables (`true`) or enables user `sub`, making an `oauth.users` row for a user of another
+/// login or issuer so that the flag has somewhere to live; whether the state changed. The
+/// trigger on `oauth.users` ends the sessions and writes the audit row.
+pub fn set_disabled(sub: &str, disabled: bool) -> Result<bool, MisuseError> {
+    if disabled {
+        execute(query!("accounts/ensure_row"), &[sub.into()])?;
+    }
+    Ok(execute(
+        query!("accounts/set_disabled"),
+        &[sub.into(), disabled.into()],
+    )? > 0)
+}
+
+/// Deletes user `sub` and everything they left behind (consents, token families, requests,
+/// sessions; identities by cascade); whether `oauth.users` had the user. A user of another
+/// login gets a row first, so that the one trigger on `oauth.users` forgets them the same way.
+pub fn delete_user(sub: &str) -> Result<bool, MisuseError> {
+    let made = execute(query!("accounts/ensure_row"), &[sub.into()])? > 0;
+    execute(query!("accounts/delete_user"), &[sub.into()])?;
+    Ok(!made)
 }

@@ -22,6 +22,8 @@ pub struct NewCodeRequest<'a> {
     pub resources: &'a [String],
     pub prompt: Option<&'a str>,
     pub max_age: Option<i32>,
+    /// The `sub` of the request's `id_token_hint`: only that user's session may answer it.
+    pub hint_sub: Option<&'a str>,
     pub lifetime_secs: i64,
 }
 
@@ -42,8 +44,14 @@ pub fn create_code_request(r: &NewCodeRequest) -> Result<(), MisuseError> {
             r.max_age.into(),
             (r.lifetime_secs as f64).into(),
         ],
-    )
-    .map(|_| ())
+    )?;
+    if let Some(sub) = r.hint_sub {
+        execute(
+            query!("authorizations/set_hint_sub"),
+            &[r.id.into(), sub.into()],
+        )?;
+    }
+    Ok(())
 }
 
 /// A new device request.
@@ -152,6 +160,7 @@ row_type! {
         pub expires_at: String,
         pub requested_at: i64,
         pub failures_at_start: Option<i64>,
+        pub hint_sub: Option<String>,
     }
 }
 
@@ -189,6 +198,8 @@ pub fn approve_device(
     id: &str,
     user_claims: &Value,
     auth_time: Option<i64>,
+    scopes: &[String],
+    resources: &[String],
 ) -> Result<(), MisuseError> {
     execute(
         query!("authorizations/approve_device"),
@@ -196,6 +207,8 @@ pub fn approve_device(
             id.into(),
             JsonB(user_claims.clone()).into(),
             auth_time.map(|t| t as f64).into(),
+            scopes.to_vec().into(),
+            resources.to_vec().into(),
         ],
     )
     .map(|_| ())
@@ -207,6 +220,8 @@ pub fn approve_code(
     code_hash: [u8; 32],
     user_claims: &Value,
     auth_time: Option<i64>,
+    scopes: &[String],
+    resources: &[String],
 ) -> Result<(), MisuseError> {
     execute(
         query!("authorizations/approve_code"),
@@ -215,6 +230,8 @@ pub fn approve_code(
             code_hash.to_vec().into(),
             JsonB(user_claims.clone()).into(),
             auth_time.map(|t| t as f64).into(),
+            scopes.to_vec().into(),
+            resources.to_vec().into(),
         ],
     )
     .map(|_| ())
@@ -226,4 +243,13 @@ pub fn end_open_for(user_id: &str, client_id: &str) -> Result<usize, MisuseError
         query!("authorizations/end_open_for_user_client"),
         &[user_id.into(), client_id.into()],
     )
+}
+
+/// Narrows a pending request's scopes and resources (see `narrow.sql`).
+pub fn narrow(id: &str, scopes: &[String], resources: &[String]) -> Result<(), MisuseError> {
+    execute(
+        query!("authorizations/narrow"),
+        &[id.into(), scopes.to_vec().into(), resources.to_vec().into()],
+    )
+    .map(|_| ())
 }

@@ -1,7 +1,9 @@
 //! Storage of `oauth.clients`: see `store`. The metadata written here has been through
 //! `protocol::client_metadata` (one validator for every way a client comes to exist).
 
-use crate::error::MisuseError;
+use crate::api::ApiResult;
+use crate::decisions::client_standing::{self, Origin, Switches};
+use crate::error::{MisuseError, OAuthError};
 use crate::model::{AuthMethod, ClientType, GrantType};
 use crate::protocol::client_metadata::ClientMetadata;
 use crate::protocol::{scope, secret};
@@ -21,10 +23,21 @@ row_type! {
         pub token_endpoint_auth_method: AuthMethod,
         pub client_uri: Option<String>,
         pub logo_uri: Option<String>,
+        /// Identified by the URL of its metadata document (`metadata_document_fetched_at` set).
+        pub metadata_document: bool,
     }
 }
 
 impl Client {
+    /// How the client came to exist, as far as a switch cares.
+    pub fn origin(&self) -> Origin {
+        if self.metadata_document {
+            Origin::MetadataDocument
+        } else {
+            Origin::Registered
+        }
+    }
+
     pub fn is_confidential(&self) -> bool {
         self.client_type == ClientType::Confidential
     }
@@ -68,8 +81,38 @@ fn names(grants: &[GrantType]) -> Vec<String> {
     grants.iter().map(|g| g.as_str().to_string()).collect()
 }
 
-pub fn find(client_id: &str) -> Result<Option<Client>, MisuseError> {
+/// The client `client_id` names, as the protocol may use it today: `None` when there is none,
+/// and a refusal naming the setting when a switch that governs how it came to exist is off
+/// (`decisions::client_standing`). Every protocol step (authorize, consent, client
+/// authentication at the token, device, revocation and introspection endpoints, logout) loads
+/// its client here, so that a switch turned off stops them all on the next call, and a future
+/// switch is added in one place.
+pub fn find(client_id: &str) -> ApiResult<Option<Client>> {
+    let Some(client) = find_stored(client_id)? else {
+        return Ok(None);
+    };
+    client_standing::may_act(client.origin(), &switches())?;
+    Ok(Some(client))
+}
+
+/// The stored client whatever today's switches say: for administrators, who manage a client
+/// (update, delete, rotate) whether or not it may act now. Never for a protocol step.
+pub fn find_stored(client_id: &str) -> Result<Option<Client>, MisuseError> {
     super::one(query!("clients/find"), &[client_id.into()])
+}
+
+/// The refusal of an authorization request whose client [`find`] did not find: with metadata
+/// documents off, a URL-shaped client_id is refused naming the setting.
+pub fn unknown(client_id: &str) -> OAuthError {
+    client_standing::unknown(client_id, &switches())
+}
+
+/// The settings that govern clients, read per call (a setting changed with `ALTER SYSTEM` and
+/// a reload reaches open sessions at their next statement).
+fn switches() -> Switches {
+    Switches {
+        metadata_documents: crate::settings::client_metadata_documents(),
+    }
 }
 
 /// Inserts a client; `secret_hash` is the SHA-256 of a confidential client's secret.
@@ -171,19 +214,16 @@ pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<b
     Ok(n > 0)
 }
 
-/// The scopes a client may request: an explicit list always includes `offline_access`, which
-/// grants nothing the client's grant types do not (OIDC clients ask for it unprompted).
+/// The scopes a client may request (`scope::allowed_for_client`).
 pub fn allowed_scopes(client: &Client) -> Result<Vec<String>, MisuseError> {
-    match &client.scopes {
-        Some(s) => {
-            let mut s = s.clone();
-            if !s.iter().any(|x| x == scope::OFFLINE_ACCESS) {
-                s.push(scope::OFFLINE_ACCESS.into());
-            }
-            Ok(s)
-        }
-        None => super::scopes::known(),
-    }
+    let registered = match client.scopes {
+        Some(_) => Vec::new(),
+        None => super::scopes::registered()?,
+    };
+    Ok(scope::allowed_for_client(
+        client.scopes.as_deref(),
+        &registered,
+    ))
 }
 
 /// The post-logout redirect URIs of a client (OIDC RP-Initiated Logout).

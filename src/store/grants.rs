@@ -156,6 +156,7 @@ row_type! {
     pub struct LockedRefreshToken {
         pub grant_id: String,
         pub client_id: String,
+        pub user_id: String,
         pub scopes: Vec<String>,
         pub resources: Vec<String>,
         pub used: bool,
@@ -180,6 +181,7 @@ pub fn rotate(
     used_hash: [u8; 32],
     next_hash: [u8; 32],
     lifetime_secs: i64,
+    family: &Narrowed,
 ) -> Result<Grant, MisuseError> {
     one(
         query!("grants/rotate"),
@@ -188,6 +190,8 @@ pub fn rotate(
             grant_id.into(),
             next_hash.to_vec().into(),
             (lifetime_secs as f64).into(),
+            family.scopes.clone().into(),
+            family.resources.clone().into(),
         ],
     )?
     .ok_or_else(|| internal("the family of a locked refresh token vanished"))
@@ -206,6 +210,7 @@ pub fn retry_rotate(
     used_hash: [u8; 32],
     next_hash: [u8; 32],
     lifetime_secs: i64,
+    family: &Narrowed,
 ) -> Result<Option<Grant>, MisuseError> {
     one(
         query!("grants/retry_rotate"),
@@ -214,9 +219,15 @@ pub fn retry_rotate(
             grant_id.into(),
             next_hash.to_vec().into(),
             (lifetime_secs as f64).into(),
+            family.scopes.clone().into(),
+            family.resources.clone().into(),
         ],
     )
 }
+
+/// A family's scopes and resources as its grounds still allow them
+/// (`decisions::grounds::Effective`).
+pub use oauth_core::decisions::grounds::Effective as Narrowed;
 
 row_type! {
     /// A refresh token as introspection and revocation see it.

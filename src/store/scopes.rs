@@ -10,16 +10,24 @@ row_type! {
 
 /// Every scope this installation knows: the built-in OIDC ones and the rows of oauth.scopes.
 pub fn known() -> Result<Vec<String>, MisuseError> {
-    let mut all: Vec<String> = scope::BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
-    for r in super::all::<ScopeRow>(query!("scopes/known"), &[])? {
-        if !all.contains(&r.name) {
-            all.push(r.name);
-        }
-    }
-    Ok(all)
+    Ok(scope::allowed_for_client(None, &registered()?))
+}
+
+/// The rows of oauth.scopes.
+pub fn registered() -> Result<Vec<String>, MisuseError> {
+    Ok(super::all::<ScopeRow>(query!("scopes/known"), &[])?
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
 }
 
 /// Adds a scope, or changes the text the consent page shows for it.
 pub fn set(name: &str, description: &str) -> Result<(), MisuseError> {
     super::execute(query!("scopes/set"), &[name.into(), description.into()]).map(|_| ())
+}
+
+/// Removes a scope from the registry and from every client's explicit list (the trigger on
+/// oauth.scopes does the latter, so that a direct DELETE does it too); whether it existed.
+pub fn remove(name: &str) -> Result<bool, MisuseError> {
+    Ok(super::execute(query!("scopes/remove"), &[name.into()])? > 0)
 }

@@ -19,6 +19,15 @@ pub fn create(
     .ok_or_else(|| crate::error::internal("INSERT … RETURNING returned no row"))
 }
 
+/// Records the identity (of the session's provider) session `id` was signed in through.
+pub fn bind_identity(id: &str, issuer: &str, subject: &str) -> Result<(), MisuseError> {
+    execute(
+        query!("sessions/bind_identity"),
+        &[id.into(), issuer.into(), subject.into()],
+    )
+    .map(|_| ())
+}
+
 /// Whether session `id` exists, has not ended and has not expired.
 pub fn is_active(id: &str) -> Result<bool, MisuseError> {
     if !is_uuid(id) {

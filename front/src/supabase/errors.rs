@@ -28,6 +28,8 @@ pub enum Subject {
     User,
     /// `/admin/oauth/clients…`.
     Client,
+    /// `/admin/users/{id}`.
+    AdminUser,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +79,7 @@ impl SbError {
                 "bad_jwt",
                 format!("invalid JWT: {description}"),
             ),
-            403 if subject == Subject::Client => (
+            403 if matches!(subject, Subject::Client | Subject::AdminUser) => (
                 StatusCode::FORBIDDEN,
                 "not_admin",
                 format!("User not allowed: {description}"),
@@ -89,7 +91,7 @@ impl SbError {
                 let code = match subject {
                     Subject::Authorization => "oauth_authorization_not_found",
                     Subject::Grant => "oauth_consent_not_found",
-                    Subject::User => "user_not_found",
+                    Subject::User | Subject::AdminUser => "user_not_found",
                     Subject::Client => "oauth_client_not_found",
                 };
                 (StatusCode::NOT_FOUND, code, description.to_string())
@@ -252,6 +254,15 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.code), (403, "bad_jwt"));
         assert_eq!(c(403, "access_denied", Subject::Client).code, "not_admin");
         assert_eq!(c(401, "invalid_token", Subject::Client).code, "bad_jwt");
+        assert_eq!(
+            c(403, "access_denied", Subject::AdminUser).code,
+            "not_admin"
+        );
+        assert_eq!(c(401, "invalid_token", Subject::AdminUser).code, "bad_jwt");
+        assert_eq!(
+            c(400, "invalid_request", Subject::AdminUser).code,
+            "validation_failed"
+        );
         assert_eq!(
             c(404, "not_found", Subject::Authorization).code,
             "oauth_authorization_not_found"

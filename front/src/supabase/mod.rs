@@ -1,8 +1,9 @@
 //! The Supabase Auth surface, under `/auth/v1` (always on): the routes, bodies, statuses and
-//! errors that `@supabase/supabase-js`'s `auth.oauth.*` and `auth.admin.oauth.*` use, mapped
-//! onto the same SQL functions as our own routes, and the standard OAuth / OpenID endpoints
-//! again, so that one base URL serves both. Handlers only translate (see `shapes`); every
-//! decision stays in the database.
+//! errors that `@supabase/supabase-js`'s `auth.oauth.*`, `auth.admin.oauth.*` and
+//! `auth.admin`'s user bans and deletions (`admin_users`) use, mapped onto the same SQL
+//! functions as our own routes, and the standard OAuth / OpenID endpoints again, so that one
+//! base URL serves both. Handlers only translate (see `shapes`); every decision stays in the
+//! database.
 //!
 //! Credentials: the user routes take the session from `Authorization: Bearer`, verified as our
 //! own routes verify it (never an OAuth client's access token, an ID token or a machine token).
@@ -11,6 +12,7 @@
 //! there is no Authorization header, from `apikey`. Otherwise `apikey` identifies a Supabase
 //! project to Supabase's gateway and is not a credential: it is accepted and not read.
 
+mod admin_users;
 mod errors;
 mod shapes;
 
@@ -72,6 +74,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/admin/oauth/clients/{id}/regenerate_secret",
             post(regenerate_secret),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin_users::get_user)
+                .put(admin_users::update_user)
+                .delete(admin_users::delete_user),
         )
         .layer(middleware::from_fn(errors::error_shape));
     // The standard endpoints, as at the root; their errors stay RFC 6749's.
@@ -234,8 +242,26 @@ fn admin_credential(headers: &HeaderMap) -> Result<&str, SbError> {
         .ok_or_else(SbError::no_authorization)
 }
 
-/// One `oauth.admin_clients` call: the function authorises the credential and raises for
-/// every refusal.
+/// One call of an admin API function (`oauth.admin_clients`, `oauth.admin_users`), whose
+/// first argument `$1` is the administrator's credential and `args` the rest: the function
+/// authorises the credential and raises for every refusal.
+async fn admin_call(
+    s: &AppState,
+    headers: &HeaderMap,
+    subject: Subject,
+    call: &str,
+    args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Value, SbError> {
+    let credential = admin_credential(headers)?;
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&credential];
+    params.extend_from_slice(args);
+    let res = sql::call(&s.pool, call, &params)
+        .await
+        .map_err(|e| SbError::from_call(e, subject))?;
+    accepted(res, subject)
+}
+
+/// One `oauth.admin_clients` call.
 async fn admin(
     s: &AppState,
     headers: &HeaderMap,
@@ -243,12 +269,9 @@ async fn admin(
     client_id: Option<&str>,
     params: Value,
 ) -> Result<Value, SbError> {
-    let credential = admin_credential(headers)?;
     let call = "oauth.admin_clients($1, $2, $3, $4)";
-    let res = sql::call(&s.pool, call, &[&credential, &action, &client_id, &params])
-        .await
-        .map_err(|e| SbError::from_call(e, Subject::Client))?;
-    accepted(res, Subject::Client)
+    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&action, &client_id, &params];
+    admin_call(s, headers, Subject::Client, call, &args).await
 }
 
 #[derive(Deserialize)]

@@ -2,4 +2,5 @@ INSERT INTO oauth.clients (client_id, client_secret_hash, client_type, name, red
                            grant_types, token_endpoint_auth_method, client_uri, logo_uri)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING client_id, client_type, client_secret_hash, name, redirect_uris, scopes, grant_types,
-          token_endpoint_auth_method, client_uri, logo_uri
+          token_endpoint_auth_method, client_uri, logo_uri,
+          metadata_document_fetched_at IS NOT NULL AS metadata_document

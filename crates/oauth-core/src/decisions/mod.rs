@@ -4,6 +4,8 @@
 //! or writes the database, so every branch is unit-tested without Postgres.
 
 pub mod auto_approve;
+pub mod client_standing;
+pub mod grounds;
 pub mod poll_device;
 pub mod redeem_code;
 pub mod refresh;

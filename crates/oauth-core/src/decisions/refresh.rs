@@ -4,7 +4,9 @@
 //! used again while the family has not moved on since: the answer it lost (a failover, a
 //! dropped connection) is replaced by a new one, and the unused token it never received dies.
 
+use crate::decisions::grounds::{self, Current, Effective, Recorded};
 use crate::error::{invalid_grant, OAuthError};
+use crate::model::GrantType;
 use crate::protocol::{resource, scope};
 
 /// The presented refresh token and its family, as locked for this transaction.
@@ -23,17 +25,20 @@ pub struct RefreshState<'a> {
 
 #[derive(Debug, PartialEq)]
 pub enum RefreshOutcome {
-    /// Mark the token used and issue the next one of the family, for these scopes and this
-    /// audience (never wider than the original grant).
+    /// Mark the token used, narrow the family to what its grounds still allow (`family`), and
+    /// issue the next token of the family for these scopes and this audience (never wider than
+    /// the original grant nor than today's client, scopes and resources allow).
     Rotate {
         scopes: Vec<String>,
         audience: Vec<String>,
+        family: Effective,
     },
     /// A used token again, within the retry grace and before the family moved on: supersede
     /// the family's open token and issue the next one, as for `Rotate`.
     Retry {
         scopes: Vec<String>,
         audience: Vec<String>,
+        family: Effective,
     },
     /// A used token again: revoke the family, then answer [`reuse_error`].
     Reused,
@@ -46,13 +51,16 @@ pub fn reuse_error() -> OAuthError {
 
 /// `state`: the row of the token's hash, if any; `client_id`: the authenticated client;
 /// `retry_grace`: seconds after a rotation during which its token may be presented again as a
-/// retry (0: never).
+/// retry (0: never); `current`: today's grounds of the family (`grounds::recheck`), judged
+/// only once the token is known to be its client's, live and unused, so that whatever changed
+/// never hides a reuse.
 pub fn decide(
     state: Option<&RefreshState>,
     client_id: &str,
     requested_scope: Option<&str>,
     requested_resources: &[String],
     retry_grace: f64,
+    current: &Current,
 ) -> RefreshOutcome {
     let Some(row) = state else {
         return RefreshOutcome::Refuse(invalid_grant("refresh token is invalid"));
@@ -77,6 +85,19 @@ pub fn decide(
     if row.expired {
         return RefreshOutcome::Refuse(invalid_grant("refresh token has expired"));
     }
+    let recorded = |scopes, resources, resources_named| Recorded {
+        scopes,
+        resources,
+        redirect_uri: None,
+        resources_named,
+        grant: GrantType::RefreshToken,
+    };
+    // What the family may still have: kept from now on, so that a scope or resource server
+    // removed and later added again (perhaps another server at the same URL) is not regained.
+    let family = match grounds::recheck(&recorded(row.scopes, row.resources, false), current) {
+        Ok(f) => f,
+        Err(e) => return RefreshOutcome::Refuse(e),
+    };
     let scopes = match requested_scope.filter(|s| !s.trim().is_empty()) {
         Some(s) => match scope::parse(s).and_then(|requested| {
             scope::ensure_subset(&requested, row.scopes, "part of the original grant")
@@ -87,9 +108,22 @@ pub fn decide(
         },
         None => row.scopes.to_vec(),
     };
-    match resource::narrow(requested_resources, row.resources) {
-        Ok(audience) if retry => RefreshOutcome::Retry { scopes, audience },
-        Ok(audience) => RefreshOutcome::Rotate { scopes, audience },
+    let audience = match resource::narrow(requested_resources, row.resources) {
+        Ok(a) => a,
+        Err(e) => return RefreshOutcome::Refuse(e),
+    };
+    let named = !requested_resources.is_empty();
+    match grounds::recheck(&recorded(&scopes, &audience, named), current) {
+        Ok(issued) if retry => RefreshOutcome::Retry {
+            scopes: issued.scopes,
+            audience: issued.resources,
+            family,
+        },
+        Ok(issued) => RefreshOutcome::Rotate {
+            scopes: issued.scopes,
+            audience: issued.resources,
+            family,
+        },
         Err(e) => RefreshOutcome::Refuse(e),
     }
 }
@@ -100,6 +134,43 @@ mod tests {
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    const GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+    /// Grounds under which nothing changed since the grant.
+    fn unchanged<'a>(allowed: &'a [String], registered: &'a [String]) -> Current<'a> {
+        Current {
+            allowed_scopes: allowed,
+            redirect_uris: &[],
+            grant_types: GRANTS,
+            registered_resources: registered,
+            user_disabled: false,
+        }
+    }
+
+    fn all_scopes() -> Vec<String> {
+        strings(&["openid", "read", "write", "admin", "offline_access"])
+    }
+
+    fn all_resources() -> Vec<String> {
+        strings(&[
+            "https://api.example",
+            "https://mcp.example",
+            "https://evil.example",
+        ])
+    }
+
+    /// A rotation's issued scopes and audience, the family as it was granted.
+    fn rotate(scopes: &[&str], audience: &[&str]) -> RefreshOutcome {
+        RefreshOutcome::Rotate {
+            scopes: strings(scopes),
+            audience: strings(audience),
+            family: Effective {
+                scopes: strings(&["openid", "read", "write"]),
+                resources: strings(&["https://api.example", "https://mcp.example"]),
+            },
+        }
     }
 
     fn check(
@@ -121,7 +192,15 @@ mod tests {
             revoked,
             retry_age: None,
         };
-        decide(Some(&row), client, scope, &strings(resources), 0.0)
+        let (allowed, registered) = (all_scopes(), all_resources());
+        decide(
+            Some(&row),
+            client,
+            scope,
+            &strings(resources),
+            0.0,
+            &unchanged(&allowed, &registered),
+        )
     }
 
     fn refusal(o: RefreshOutcome) -> String {
@@ -135,10 +214,10 @@ mod tests {
     fn a_fresh_token_rotates_with_the_grant_or_narrower() {
         assert_eq!(
             check(false, false, false, "app", None, &[]),
-            RefreshOutcome::Rotate {
-                scopes: strings(&["openid", "read", "write"]),
-                audience: strings(&["https://api.example", "https://mcp.example"]),
-            }
+            rotate(
+                &["openid", "read", "write"],
+                &["https://api.example", "https://mcp.example"]
+            )
         );
         assert_eq!(
             check(
@@ -149,10 +228,7 @@ mod tests {
                 Some("read"),
                 &["https://mcp.example"]
             ),
-            RefreshOutcome::Rotate {
-                scopes: strings(&["read"]),
-                audience: strings(&["https://mcp.example"]),
-            }
+            rotate(&["read"], &["https://mcp.example"])
         );
         // A blank scope is no scope parameter.
         assert!(matches!(
@@ -179,7 +255,10 @@ mod tests {
 
     #[test]
     fn unknown_revoked_expired_and_wider_requests_are_refused() {
-        assert!(refusal(decide(None, "app", None, &[], 0.0)).ends_with("refresh token is invalid"));
+        let (allowed, registered) = (all_scopes(), all_resources());
+        let current = unchanged(&allowed, &registered);
+        assert!(refusal(decide(None, "app", None, &[], 0.0, &current))
+            .ends_with("refresh token is invalid"));
         assert!(refusal(check(false, false, true, "app", None, &[])).contains("revoked"));
         assert!(refusal(check(false, true, false, "app", None, &[])).contains("expired"));
         assert!(
@@ -208,7 +287,15 @@ mod tests {
             revoked: false,
             retry_age: age,
         };
-        decide(Some(&row), "app", scope, &[], grace)
+        let (allowed, registered) = (all_scopes(), all_resources());
+        decide(
+            Some(&row),
+            "app",
+            scope,
+            &[],
+            grace,
+            &unchanged(&allowed, &registered),
+        )
     }
 
     #[test]
@@ -216,6 +303,10 @@ mod tests {
         let retry = RefreshOutcome::Retry {
             scopes: strings(&["openid", "read"]),
             audience: vec![],
+            family: Effective {
+                scopes: strings(&["openid", "read"]),
+                resources: vec![],
+            },
         };
         assert_eq!(retried(Some(2.0), 10.0, false, None), retry);
         assert_eq!(retried(Some(0.0), 10.0, false, None), retry);
@@ -247,6 +338,89 @@ mod tests {
             revoked: false,
             retry_age: Some(1.0),
         };
-        assert!(refusal(decide(Some(&row), "other", None, &[], 10.0)).contains("another client"));
+        let (allowed, registered) = (all_scopes(), all_resources());
+        let current = unchanged(&allowed, &registered);
+        assert!(
+            refusal(decide(Some(&row), "other", None, &[], 10.0, &current))
+                .contains("another client")
+        );
+    }
+
+    /// The family of `check`, refreshed under today's grounds.
+    fn under(
+        current: &Current,
+        used: bool,
+        scope: Option<&str>,
+        resources: &[&str],
+    ) -> RefreshOutcome {
+        let scopes = strings(&["openid", "read", "write"]);
+        let granted = strings(&["https://api.example", "https://mcp.example"]);
+        let row = RefreshState {
+            client_id: "app",
+            scopes: &scopes,
+            resources: &granted,
+            used,
+            expired: false,
+            revoked: false,
+            retry_age: None,
+        };
+        decide(Some(&row), "app", scope, &strings(resources), 0.0, current)
+    }
+
+    #[test]
+    fn the_family_is_narrowed_to_its_grounds_today() {
+        let allowed = strings(&["openid", "read", "offline_access"]);
+        let registered = strings(&["https://mcp.example"]);
+        let current = unchanged(&allowed, &registered);
+        let narrowed = Effective {
+            scopes: strings(&["openid", "read"]),
+            resources: strings(&["https://mcp.example"]),
+        };
+        assert_eq!(
+            under(&current, false, None, &[]),
+            RefreshOutcome::Rotate {
+                scopes: strings(&["openid", "read"]),
+                audience: strings(&["https://mcp.example"]),
+                family: narrowed.clone(),
+            }
+        );
+        // Asking for a removed scope among others: the others; only for it: invalid_scope.
+        assert_eq!(
+            under(&current, false, Some("read write"), &[]),
+            RefreshOutcome::Rotate {
+                scopes: strings(&["read"]),
+                audience: strings(&["https://mcp.example"]),
+                family: narrowed,
+            }
+        );
+        assert!(refusal(under(&current, false, Some("write"), &[])).starts_with("invalid_scope"));
+        // Naming a removed resource server: invalid_target, never its audience.
+        assert!(
+            refusal(under(&current, false, None, &["https://api.example"]))
+                .starts_with("invalid_target")
+        );
+        // Every resource server gone: no fallback to the default audience.
+        let none: Vec<String> = vec![];
+        assert!(
+            refusal(under(&unchanged(&allowed, &none), false, None, &[]))
+                .starts_with("invalid_target")
+        );
+    }
+
+    #[test]
+    fn changed_grounds_refuse_without_hiding_a_reuse() {
+        let (allowed, registered) = (all_scopes(), all_resources());
+        let disabled = Current {
+            user_disabled: true,
+            ..unchanged(&allowed, &registered)
+        };
+        assert!(refusal(under(&disabled, false, None, &[])).contains("disabled"));
+        // A stolen token presented again is still reuse, whatever changed.
+        assert_eq!(under(&disabled, true, None, &[]), RefreshOutcome::Reused);
+        let no_refresh = Current {
+            grant_types: &[GrantType::AuthorizationCode],
+            ..unchanged(&allowed, &registered)
+        };
+        assert!(refusal(under(&no_refresh, false, None, &[])).starts_with("unauthorized_client"));
     }
 }

@@ -3,6 +3,7 @@
 //! session (role `authenticated`), and never a token of another kind: the session check
 //! refuses access tokens, ID tokens and machine tokens before the role is looked at.
 
+use super::issuer;
 use super::secret;
 
 /// Every administrator key starts with this, so a key is told from a JWT without parsing.
@@ -40,7 +41,9 @@ pub struct AdminRole {
 
 /// The entries of `oauth_server.admin_session_roles` (comma- or space-separated): `role` for
 /// this server's own sessions, `issuer#role` for a trusted issuer's (an issuer identifier
-/// never has a fragment, so the last `#` separates). Empty: no session is an administrator's.
+/// never has a fragment, so the last `#` separates). The issuer is kept as written: it names
+/// the issuer whose `iss` is exactly that string (Auth0's ends with `/`, others' do not).
+/// Empty: no session is an administrator's.
 pub fn parse_roles(setting: &str) -> Vec<AdminRole> {
     setting
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -48,7 +51,7 @@ pub fn parse_roles(setting: &str) -> Vec<AdminRole> {
         .filter(|r| !r.is_empty())
         .filter_map(|entry| match entry.rsplit_once('#') {
             Some((issuer, role)) if !issuer.is_empty() && !role.is_empty() => Some(AdminRole {
-                issuer: Some(issuer.trim_end_matches('/').to_string()),
+                issuer: Some(issuer.to_string()),
                 role: role.to_string(),
             }),
             Some(_) => None,
@@ -62,20 +65,20 @@ pub fn parse_roles(setting: &str) -> Vec<AdminRole> {
 
 /// Whether a verified session of `issuer` with `role` administers. A bare role names this
 /// server's own sessions (`own_issuer`) only: a trusted issuer whose tokens may carry that role
-/// for RLS does not thereby administer clients unless the DBA names it. `authenticated` and
-/// `anon` (the roles every user and every visitor has) never administer, whatever the setting.
+/// for RLS does not thereby administer clients unless the DBA names it. Issuers compare
+/// exactly ([`issuer::same`]): a trusted issuer spelt as ours plus `/`, or as a named entry
+/// plus `/`, is another issuer and administers through neither. `authenticated` and `anon`
+/// (the roles every user and every visitor has) never administer, whatever the setting.
 pub fn session_role_is_admin(
     role: Option<&str>,
-    issuer: &str,
+    session_issuer: &str,
     own_issuer: &str,
     admin_roles: &[AdminRole],
 ) -> bool {
-    let issuer = issuer.trim_end_matches('/');
-    let own = own_issuer.trim_end_matches('/');
     match role {
-        Some(r) if r != "authenticated" && r != "anon" => admin_roles
-            .iter()
-            .any(|a| a.role == r && a.issuer.as_deref().map_or(issuer == own, |i| i == issuer)),
+        Some(r) if r != "authenticated" && r != "anon" => admin_roles.iter().any(|a| {
+            a.role == r && issuer::same(session_issuer, a.issuer.as_deref().unwrap_or(own_issuer))
+        }),
         _ => false,
     }
 }
@@ -108,7 +111,6 @@ mod tests {
             session_role_is_admin(Some(role), issuer, OWN, roles)
         };
         assert!(admin("service_role", OWN, &roles));
-        assert!(admin("service_role", "https://auth.example.com/", &roles));
         assert!(!admin("authenticated", OWN, &roles));
         assert!(!session_role_is_admin(None, OWN, OWN, &roles));
         assert!(!admin("service_role", OWN, &[]));
@@ -125,7 +127,7 @@ mod tests {
         // A bare role is this server's own sessions only.
         let bare = parse_roles("ops_admin");
         assert!(!session_role_is_admin(Some("ops_admin"), CLERK, OWN, &bare));
-        let named = parse_roles("https://clerk.app.example/#ops_admin");
+        let named = parse_roles("https://clerk.app.example#ops_admin");
         assert_eq!(named[0].issuer.as_deref(), Some(CLERK));
         assert!(session_role_is_admin(Some("ops_admin"), CLERK, OWN, &named));
         assert!(!session_role_is_admin(Some("ops_admin"), OWN, OWN, &named));
@@ -143,6 +145,38 @@ mod tests {
         ));
         // Malformed entries name nobody.
         assert!(parse_roles("#ops_admin https://clerk.app.example#").is_empty());
+    }
+
+    #[test]
+    fn issuers_of_admin_entries_compare_exactly() {
+        const OWN: &str = "https://auth.example.com";
+        const CLERK: &str = "https://clerk.app.example";
+        let admin = |issuer, roles: &[AdminRole]| {
+            session_role_is_admin(Some("ops_admin"), issuer, OWN, roles)
+        };
+        // A bare role: our own issuer exactly, not a trusted issuer spelt as ours plus `/`.
+        let bare = parse_roles("ops_admin");
+        assert!(admin(OWN, &bare));
+        for respelt in [
+            "https://auth.example.com/",
+            "https://Auth.example.com",
+            "https://auth.example.com:443",
+        ] {
+            assert!(!admin(respelt, &bare), "{respelt}");
+        }
+        // A named entry: that issuer exactly, with or without its trailing slash as written.
+        let named = parse_roles("https://clerk.app.example#ops_admin");
+        assert!(admin(CLERK, &named));
+        assert!(!admin("https://clerk.app.example/", &named));
+        let slashed = parse_roles("https://tenant.auth0.com/#ops_admin");
+        assert_eq!(
+            slashed[0].issuer.as_deref(),
+            Some("https://tenant.auth0.com/")
+        );
+        assert!(admin("https://tenant.auth0.com/", &slashed));
+        assert!(!admin("https://tenant.auth0.com", &slashed));
+        // A session without an issuer is nobody's.
+        assert!(!admin("", &bare));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Protocol logic in plain Rust: no pgrx types, unit-tested with `cargo test` without Postgres.
 
 pub mod admin_access;
+pub mod ban_duration;
 pub mod claims;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod consent;
+pub mod issuer;
 pub mod issuer_policy;
 pub mod jws;
 pub mod key_wrap;

@@ -47,7 +47,8 @@ const MAX_EPOCH: i64 = 253_402_300_799;
 /// When the session's user authenticated: `auth_time`; else the latest `timestamp` of
 /// Supabase Auth's `amr`, or `iat` less Clerk's first-factor age `fva[0]` (minutes): both
 /// refresh their sessions silently, so `iat` is the last refresh; else `iat`. Values outside
-/// 0 ..= year 9999 count as unknown.
+/// 0 ..= year 9999 count as unknown. For another issuer's sessions; ours say it in
+/// `auth_time` or not at all (`our_session_auth_time`).
 pub fn session_auth_time(claims: &serde_json::Value) -> Option<i64> {
     let sane = |t: Option<i64>| t.filter(|t| (0..=MAX_EPOCH).contains(t));
     if let Some(t) = claims.get("auth_time") {
@@ -77,32 +78,87 @@ pub fn session_auth_time(claims: &serde_json::Value) -> Option<i64> {
     }
 }
 
+/// When the user of one of OUR session tokens authenticated: its `auth_time` claim, which we
+/// signed, and nothing else. A session without one (an upstream sign-in whose provider did
+/// not say when the user authenticated) is of unknown age: its `iat` is when we minted the
+/// token, not when anyone typed a password.
+pub fn our_session_auth_time(claims: &serde_json::Value) -> Option<i64> {
+    claims
+        .get("auth_time")
+        .and_then(|t| t.as_i64())
+        .filter(|t| (0..=MAX_EPOCH).contains(t))
+}
+
+/// Whether the verified claims of an ID token used as `id_token_hint` were issued to
+/// `client_id`: one of its audiences, and its `azp` when present (or when it has several
+/// audiences, OIDC Core §2). A client may only name users through its own ID tokens.
+pub fn hint_is_for(claims: &serde_json::Value, client_id: &str) -> bool {
+    use serde_json::Value;
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => return false,
+    };
+    if !audiences.contains(&client_id) {
+        return false;
+    }
+    match claims.get("azp") {
+        Some(azp) => azp.as_str() == Some(client_id),
+        None => audiences.len() == 1,
+    }
+}
+
 /// What the request asks of the session that answers it.
 pub struct Freshness {
     pub login: bool,
     pub max_age: Option<i64>,
-    /// When the request was made (seconds since the epoch).
+    /// When the request was made (seconds since the epoch, rounded down).
     pub requested_at: i64,
 }
 
-/// Whether a session that authenticated at `auth_time` satisfies the request at `now`:
-/// `prompt=login` needs an authentication after the request was made, `max_age` one at most
-/// that many seconds ago, each with `skew` seconds of leeway. A session that does not say
-/// when it authenticated satisfies neither.
-pub fn session_is_fresh(f: &Freshness, auth_time: Option<i64>, now: i64, skew: i64) -> bool {
+/// Whose clock wrote a session's `auth_time`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionClock {
+    /// Ours (the database's transaction time): no leeway, since no clocks disagree.
+    Ours,
+    /// Another issuer's: `skew` seconds of leeway either way.
+    Theirs { skew: i64 },
+}
+
+/// Whether a session that authenticated at `auth_time` satisfies the request at `now`. A
+/// session that does not say when it authenticated satisfies neither demand.
+///
+/// Our sessions: `prompt=login` needs a sign-in strictly after the request. Times are whole
+/// seconds (rounded down), so a sign-in in the request's own second counts as before it: the
+/// user is asked once more rather than a sign-in up to a second old being taken as new.
+/// `max_age` is met by a sign-in made for this request (after it), or one at most that many
+/// seconds ago.
+///
+/// Another issuer's sessions: the same, each bound widened by the clock skew allowance.
+pub fn session_is_fresh(
+    f: &Freshness,
+    auth_time: Option<i64>,
+    now: i64,
+    clock: SessionClock,
+) -> bool {
     if !f.login && f.max_age.is_none() {
         return true;
     }
     let Some(t) = auth_time else { return false };
+    let skew = match clock {
+        SessionClock::Ours => 0,
+        SessionClock::Theirs { skew } => skew.max(0),
+    };
     // A sign-in claimed to lie in the future is no evidence of a recent one.
     if t > now.saturating_add(skew) {
         return false;
     }
-    let after_request = !f.login || t.saturating_add(skew) >= f.requested_at;
-    let recent = f
-        .max_age
-        .is_none_or(|m| now.saturating_sub(t) <= m.saturating_add(skew));
-    after_request && recent
+    let after_request = match clock {
+        SessionClock::Ours => t > f.requested_at,
+        SessionClock::Theirs { .. } => t.saturating_add(skew) >= f.requested_at,
+    };
+    let recent = |m: i64| now.saturating_sub(t) <= m.saturating_add(skew);
+    (!f.login || after_request) && f.max_age.is_none_or(|m| after_request || recent(m))
 }
 
 #[cfg(test)]
@@ -169,38 +225,145 @@ mod tests {
 
     #[test]
     fn login_and_max_age_need_a_recent_enough_session() {
+        let theirs = SessionClock::Theirs { skew: 0 };
         let plain = Freshness {
             login: false,
             max_age: None,
             requested_at: 1000,
         };
-        assert!(session_is_fresh(&plain, None, 2000, 0));
+        assert!(session_is_fresh(&plain, None, 2000, SessionClock::Ours));
         let login = Freshness {
             login: true,
             max_age: None,
             requested_at: 1000,
         };
-        assert!(!session_is_fresh(&login, Some(900), 1010, 0));
-        assert!(session_is_fresh(&login, Some(1005), 1010, 0));
-        assert!(!session_is_fresh(&login, None, 1010, 0));
+        assert!(!session_is_fresh(&login, Some(900), 1010, theirs));
+        assert!(session_is_fresh(&login, Some(1005), 1010, theirs));
+        assert!(!session_is_fresh(&login, None, 1010, theirs));
         let max_age = Freshness {
             login: false,
             max_age: Some(60),
             requested_at: 1000,
         };
-        assert!(session_is_fresh(&max_age, Some(950), 1000, 0));
-        assert!(!session_is_fresh(&max_age, Some(900), 1000, 0));
+        assert!(session_is_fresh(&max_age, Some(950), 1000, theirs));
+        assert!(!session_is_fresh(&max_age, Some(900), 1000, theirs));
         // max_age=0 is prompt=login in effect: only a session of this very moment.
         let zero = Freshness {
             login: false,
             max_age: Some(0),
             requested_at: 1000,
         };
-        assert!(!session_is_fresh(&zero, Some(999), 1000, 0));
+        assert!(!session_is_fresh(&zero, Some(999), 1000, theirs));
         // Extreme or future sign-in times prove nothing and never overflow.
-        for t in [i64::MIN, i64::MAX, 99_999_999_999, 1_500] {
-            assert!(!session_is_fresh(&max_age, Some(t), 1000, 30), "{t}");
-            assert!(!session_is_fresh(&login, Some(t), 1010, 30), "{t}");
+        for clock in [SessionClock::Ours, SessionClock::Theirs { skew: 30 }] {
+            for t in [i64::MIN, i64::MAX, 99_999_999_999, 1_500] {
+                assert!(!session_is_fresh(&max_age, Some(t), 1000, clock), "{t}");
+                assert!(!session_is_fresh(&login, Some(t), 1010, clock), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn our_sessions_get_no_clock_skew_a_fresh_sign_in_is_one_after_the_request() {
+        let ours = SessionClock::Ours;
+        let login = Freshness {
+            login: true,
+            max_age: None,
+            requested_at: 1000,
+        };
+        // Five seconds before the request: the skew allowance must not make it fresh.
+        assert!(!session_is_fresh(&login, Some(995), 1010, ours));
+        assert!(session_is_fresh(
+            &login,
+            Some(995),
+            1010,
+            SessionClock::Theirs { skew: 30 }
+        ));
+        // The request's own second counts as before it; the next one is after.
+        assert!(!session_is_fresh(&login, Some(1000), 1010, ours));
+        assert!(session_is_fresh(&login, Some(1001), 1010, ours));
+        // Not in the future, not by a second.
+        assert!(!session_is_fresh(&login, Some(1011), 1010, ours));
+        assert!(!session_is_fresh(&login, None, 1010, ours));
+        let zero = Freshness {
+            login: false,
+            max_age: Some(0),
+            requested_at: 1000,
+        };
+        assert!(!session_is_fresh(&zero, Some(995), 1000, ours));
+        assert!(session_is_fresh(
+            &zero,
+            Some(995),
+            1000,
+            SessionClock::Theirs { skew: 30 }
+        ));
+        // A sign-in made for this request meets max_age=0 however long the consent takes.
+        assert!(session_is_fresh(&zero, Some(1001), 1300, ours));
+        // A sign-in of this very second does too (whole seconds: no time has passed).
+        assert!(session_is_fresh(&zero, Some(1000), 1000, ours));
+        assert!(!session_is_fresh(&zero, Some(1000), 1001, ours));
+        let minute = Freshness {
+            login: false,
+            max_age: Some(60),
+            requested_at: 1000,
+        };
+        assert!(session_is_fresh(&minute, Some(950), 1010, ours));
+        assert!(session_is_fresh(&minute, Some(950), 1010, ours));
+        assert!(!session_is_fresh(&minute, Some(949), 1010, ours));
+        assert!(session_is_fresh(&minute, Some(949), 1009, ours));
+        // Unknown age (an upstream sign-in whose provider did not say) is never fresh.
+        assert!(!session_is_fresh(&minute, None, 1000, ours));
+        // Both demands at once: max_age does not excuse prompt=login.
+        let both = Freshness {
+            login: true,
+            max_age: Some(3600),
+            requested_at: 1000,
+        };
+        assert!(!session_is_fresh(&both, Some(990), 1000, ours));
+        assert!(session_is_fresh(&both, Some(1002), 1003, ours));
+    }
+
+    #[test]
+    fn an_id_token_hint_must_be_the_clients_own() {
+        use serde_json::json;
+        assert!(hint_is_for(&json!({"aud": "c1", "sub": "u"}), "c1"));
+        assert!(hint_is_for(&json!({"aud": ["c1"], "azp": "c1"}), "c1"));
+        assert!(hint_is_for(
+            &json!({"aud": ["c1", "api"], "azp": "c1"}),
+            "c1"
+        ));
+        for other in [
+            json!({"aud": "c2"}),
+            json!({"aud": ["c2", "c1"], "azp": "c2"}),
+            json!({"aud": ["c1", "api"]}),
+            json!({"aud": "c1", "azp": "c2"}),
+            json!({"aud": "C1"}),
+            json!({"aud": ["c1 "]}),
+            json!({"sub": "u"}),
+            json!({"aud": 1}),
+        ] {
+            assert!(!hint_is_for(&other, "c1"), "{other}");
+        }
+    }
+
+    #[test]
+    fn our_sessions_say_when_in_auth_time_or_not_at_all() {
+        use serde_json::json;
+        assert_eq!(
+            our_session_auth_time(&json!({"auth_time": 5, "iat": 9})),
+            Some(5)
+        );
+        // No fallback to iat (when we minted the token) or to other issuers' conventions.
+        for unknown in [
+            json!({"iat": 9}),
+            json!({"auth_time": null, "iat": 9}),
+            json!({"iat": 900, "amr": [{"method": "otp", "timestamp": 100}]}),
+            json!({"iat": 1000, "fva": [10, -1]}),
+            json!({"auth_time": "5"}),
+            json!({"auth_time": -1}),
+            json!({"auth_time": i64::MAX}),
+        ] {
+            assert_eq!(our_session_auth_time(&unknown), None, "{unknown}");
         }
     }
 }

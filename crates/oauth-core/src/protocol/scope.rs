@@ -77,6 +77,31 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The scopes a client may be granted: its explicit list, which always includes
+/// `offline_access` (it grants nothing the client's grant types do not, and OIDC clients ask for
+/// it unprompted), or, when it has none (`None`), every known scope: the built-in ones and
+/// `registered` (rows of `oauth.scopes`).
+pub fn allowed_for_client(explicit: Option<&[String]>, registered: &[String]) -> Vec<String> {
+    match explicit {
+        Some(list) => {
+            let mut s = list.to_vec();
+            if !s.iter().any(|x| x == OFFLINE_ACCESS) {
+                s.push(OFFLINE_ACCESS.into());
+            }
+            s
+        }
+        None => {
+            let mut all: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
+            for r in registered {
+                if !all.contains(r) {
+                    all.push(r.clone());
+                }
+            }
+            all
+        }
+    }
+}
+
 /// OIDC Core §11: asks for a refresh token. Every client may ask for it; whether one is issued
 /// depends on the client being registered for the refresh_token grant.
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -115,6 +140,21 @@ mod tests {
         assert_eq!(union(&v(&["a", "b"]), &v(&["b", "c"])), v(&["a", "b", "c"]));
         assert!(covers(&v(&["a", "b"]), &v(&["b"])));
         assert!(!covers(&v(&["a"]), &v(&["a", "b"])));
+    }
+
+    #[test]
+    fn a_client_is_allowed_its_list_and_offline_access_or_every_known_scope() {
+        assert_eq!(
+            allowed_for_client(Some(&v(&["read"])), &v(&["write"])),
+            v(&["read", "offline_access"])
+        );
+        assert_eq!(
+            allowed_for_client(Some(&[]), &v(&["write"])),
+            v(&["offline_access"])
+        );
+        let all = allowed_for_client(None, &v(&["write", "openid"]));
+        assert!(all.contains(&"write".to_string()) && all.contains(&"openid".to_string()));
+        assert_eq!(all.iter().filter(|s| *s == "openid").count(), 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! to RLS: `sub` is the user id, `role` the Postgres role, `email_verified` true only when the
 //! issuer's policy says the upstream email is verified.
 
+use super::issuer;
 use super::issuer_policy::IssuerPolicy;
 use super::jws;
 use super::token_kind;
@@ -55,9 +56,7 @@ pub fn verify(
     default_leeway: u64,
 ) -> Result<Value, SessionError> {
     let invalid = SessionError::Invalid;
-    if !policy.enabled {
-        return Err(invalid(format!("issuer {} is disabled", policy.issuer)));
-    }
+    check_enabled(policy).map_err(invalid)?;
     let (kid, alg) = jws::peek_external_header(token).map_err(invalid)?;
     let jwk = jwks
         .get("keys")
@@ -68,7 +67,24 @@ pub fn verify(
     let claims = jws::verify_with(token, jwk, alg, None, leeway).map_err(invalid)?;
     check_declared_type(jws::peek_typ(token).map_err(invalid)?.as_deref(), policy)
         .map_err(invalid)?;
-    normalise(claims, policy).map_err(invalid)
+    judge(claims, policy).map_err(invalid)
+}
+
+/// Claims whose signature someone else checked (PostgREST's `request.jwt.claims`) judged by
+/// the issuer's whole policy, exactly as [`verify`] judges a token after its signature:
+/// refused while the issuer is disabled, then checked and normalised. Whatever the claims say
+/// of themselves (`token_use: session` included) changes nothing here.
+pub fn judge(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> {
+    check_enabled(policy)?;
+    normalise(claims, policy)
+}
+
+fn check_enabled(policy: &IssuerPolicy) -> Result<(), String> {
+    if policy.enabled {
+        Ok(())
+    } else {
+        Err(format!("issuer {} is disabled", policy.issuer))
+    }
 }
 
 /// A token that declares its type (RFC 8725 §3.11 explicit typing) is taken at its word: only
@@ -156,12 +172,17 @@ fn client_bound_sessions(policy: &IssuerPolicy) -> bool {
     policy.audience_claim == "client_id" && !policy.audiences.is_empty()
 }
 
-/// Checks the policy's claim rules on verified `claims` and maps them onto ours.
-pub fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> {
+/// Checks the policy's claim rules on verified `claims` and maps them onto ours. Private:
+/// every caller goes through [`judge`] or [`verify`], which refuse a disabled issuer first.
+fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, String> {
     let Value::Object(raw) = claims else {
         return Err("token claims are not a JSON object".into());
     };
-    if raw.get("iss").and_then(Value::as_str) != Some(policy.issuer.as_str()) {
+    if !raw
+        .get("iss")
+        .and_then(Value::as_str)
+        .is_some_and(|iss| issuer::same(iss, &policy.issuer))
+    {
         return Err(format!("token was not issued by {}", policy.issuer));
     }
     for (name, expected) in &policy.required_claims {
@@ -279,6 +300,23 @@ mod tests {
         let signer = Signer::from_pkcs8(&k.kid, Alg::EdDSA, &k.private_pkcs8).unwrap();
         let token = signer.sign("JWT", &claims).unwrap();
         (json!({"keys": [k.public_jwk]}), token)
+    }
+
+    #[test]
+    fn claims_are_judged_by_the_whole_policy_whatever_they_say_they_are() {
+        let iss = "https://idp.example";
+        let c = json!({"iss": iss, "sub": "u", "token_use": "session"});
+        assert_eq!(
+            judge(c.clone(), &policy(iss, json!({}))).unwrap()["sub"],
+            "u"
+        );
+        let off = policy(iss, json!({"enabled": false}));
+        assert!(judge(c.clone(), &off).unwrap_err().contains("disabled"));
+        let pinned = policy(iss, json!({"required_claims": {"org": "acme"}}));
+        assert!(judge(c.clone(), &pinned).is_err());
+        // Another spelling of the issuer is another issuer.
+        let slashed = json!({"iss": "https://idp.example/", "sub": "u"});
+        assert!(judge(slashed, &policy(iss, json!({}))).is_err());
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! - this module: a provider's validated options (`Provider::from_options`), its endpoints;
 //! - `request`: the authorization URL and the token request;
 //! - `identity`: ID token checks and the identity each kind asserts (honest `email_verified`);
+//! - `callback`: what the provider's authorization response must say (RFC 9207 `iss`);
 //! - `apple`: the client secret JWT Apple wants instead of a secret.
 
 pub mod apple;
+pub mod callback;
 pub mod identity;
 pub mod request;
 
@@ -537,6 +539,14 @@ pub fn accept_discovery(provider: &Provider, doc: &Value) -> Result<Value, Strin
             check_url(k, v)?;
         }
         kept.insert(k.into(), json!(v));
+    }
+    // RFC 9207: a provider that says it always names itself in its authorization responses
+    // has every callback without `iss` refused (upstream::callback).
+    if doc.get("authorization_response_iss_parameter_supported") == Some(&Value::Bool(true)) {
+        kept.insert(
+            "authorization_response_iss_parameter_supported".into(),
+            Value::Bool(true),
+        );
     }
     // Optional: claims some providers release only there (oidc-provider, Okta's defaults).
     if let Some(u) = doc.get("userinfo_endpoint").and_then(Value::as_str) {

@@ -8,6 +8,14 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+/// The `max_age` sent when the client asked for no freshness: a year (the longest
+/// `prompt::parse_max_age` keeps), which forces no new sign-in, but makes `auth_time`
+/// REQUIRED in the ID token (OIDC Core §2 and §3.1.2.1). `max_age` is a Core request
+/// parameter every OpenID provider takes, whereas the `claims` parameter that could ask for
+/// `auth_time` as essential is optional (`claims_parameter_supported`) and Google and
+/// Microsoft do not support it.
+pub const AUTH_TIME_MAX_AGE: i64 = 365 * 86400;
+
 /// What one sign-in attempt binds: sent upstream, checked on the way back.
 pub struct Attempt<'a> {
     pub state: &'a str,
@@ -59,15 +67,16 @@ pub fn authorization_url(p: &Provider, ep: &Endpoints, a: &Attempt<'_>) -> Resul
             },
             _ => {}
         }
-        // OpenID providers re-authenticate on request and say when in `auth_time`; the
-        // others (Apple, GitHub, WorkOS) do not take these parameters.
+        // OpenID providers re-authenticate on request and say when in `auth_time`, which
+        // they include only when asked: always ask (`max_age`), or a silent SSO of an old
+        // sign-in would be a session of unknown age. The others (Apple, GitHub, WorkOS) do
+        // not take these parameters.
         if matches!(p.kind, SignInKind::Oidc | SignInKind::Microsoft) {
             if a.prompt_login {
                 q.append_pair("prompt", "login");
             }
-            if let Some(m) = a.max_age {
-                q.append_pair("max_age", &m.to_string());
-            }
+            let max_age = a.max_age.unwrap_or(AUTH_TIME_MAX_AGE);
+            q.append_pair("max_age", &max_age.to_string());
         }
     }
     Ok(url.to_string())
@@ -244,6 +253,16 @@ mod tests {
         };
         let url = authorization_url(&p, &ep, &fresh).unwrap();
         assert!(url.contains("prompt=login&max_age=60"), "{url}");
+        // Without freshness demands, auth_time is still asked for.
+        let url = authorization_url(&p, &ep, &a).unwrap();
+        assert!(url.ends_with("&max_age=31536000"), "{url}");
+        assert!(!url.contains("prompt="), "{url}");
+        let login_only = Attempt {
+            prompt_login: true,
+            ..a
+        };
+        let url = authorization_url(&p, &ep, &login_only).unwrap();
+        assert!(url.contains("prompt=login&max_age=31536000"), "{url}");
         let t = token_request(&p, &ep, "c", "https://as/cb", Some("v"), "s:e");
         // "a b" and "s:e" form-urlencoded first (RFC 6749 §2.3.1).
         assert_eq!(

@@ -1,0 +1,296 @@
+//! Re-checking a stored decision against today's state. A refresh-token family, an approved
+//! code or device request, and a pending request the user is about to approve each recorded
+//! what was agreed (scopes, resources, a redirect URI) under the client, registries and user
+//! of that moment. Any of those may have changed since — an administrator narrowed the
+//! client's scopes, removed a resource server or a scope, pulled a redirect URI because the
+//! domain was lost, took a grant type away, disabled the user — and every place that turns a
+//! stored decision into a token or a redirect asks this one function first, so that none of
+//! them honours what is no longer true.
+//!
+//! The answer is to *narrow* where what remains is still something the user agreed to (fewer
+//! scopes, fewer resource servers), and to *refuse* where nothing sensible remains or the
+//! grounds of the whole decision are gone:
+//!
+//! | changed since | answer |
+//! |---|---|
+//! | a scope no longer allowed for the client (narrowed, or removed from the registry) | dropped; all of a non-empty grant gone: `invalid_scope` |
+//! | a resource server no longer registered | dropped; named explicitly, or all gone: `invalid_target` |
+//! | the redirect URI no longer registered for the client | `invalid_grant` (never redirected to) |
+//! | the grant type taken from the client | `unauthorized_client` |
+//! | the user disabled | `invalid_grant` |
+
+use crate::error::{invalid_grant, invalid_scope, OAuthError};
+use crate::model::GrantType;
+use crate::protocol::{redirect_uri, scope};
+
+/// What the stored decision would issue now.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub scopes: &'a [String],
+    pub resources: &'a [String],
+    /// The redirect URI a code goes (or went) to; `None` for refresh tokens and device
+    /// requests, which have none.
+    pub redirect_uri: Option<&'a str>,
+    /// Whether the token request named the resources itself (then a removed one is an error
+    /// about the request, not something to drop quietly).
+    pub resources_named: bool,
+    /// The grant the client must still be registered for: authorization_code for codes and
+    /// their pending requests, the device grant for device requests, refresh_token for a
+    /// refresh.
+    pub grant: GrantType,
+}
+
+/// Today's client, registries and user, as one store call loaded them.
+#[derive(Debug, Clone, Copy)]
+pub struct Current<'a> {
+    /// The scopes the client may be granted today (`store::clients::allowed_scopes`: its
+    /// explicit list plus offline_access, or every known scope).
+    pub allowed_scopes: &'a [String],
+    pub redirect_uris: &'a [String],
+    pub grant_types: &'a [GrantType],
+    /// Which of the recorded resources are still registered resource servers.
+    pub registered_resources: &'a [String],
+    pub user_disabled: bool,
+}
+
+/// What may be issued now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// Re-checks `recorded` against `current`: what may still be issued, or why nothing may.
+pub fn recheck(recorded: &Recorded, current: &Current) -> Result<Effective, OAuthError> {
+    if current.user_disabled {
+        return Err(invalid_grant("the user has been disabled"));
+    }
+    if !current.grant_types.contains(&recorded.grant) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "the client is no longer registered for the {} grant",
+            recorded.grant.as_str()
+        )));
+    }
+    if !redirect_still_registered(recorded, current) {
+        return Err(invalid_grant(
+            "the redirect_uri of this authorization is no longer registered for the client",
+        ));
+    }
+    let scopes: Vec<String> = recorded
+        .scopes
+        .iter()
+        .filter(|s| current.allowed_scopes.contains(s))
+        .cloned()
+        .collect();
+    // A grant whose every scope was withdrawn would still mint a token with the user's `sub`
+    // and role, which row-level policies keyed on the user alone would honour.
+    if scopes.is_empty() && !recorded.scopes.is_empty() {
+        return Err(invalid_scope(format!(
+            "none of the granted scopes ({}) is still allowed for the client",
+            scope::join(recorded.scopes)
+        )));
+    }
+    let mut resources = Vec::with_capacity(recorded.resources.len());
+    for r in recorded.resources {
+        if current.registered_resources.contains(r) {
+            resources.push(r.clone());
+        } else if recorded.resources_named {
+            return Err(removed_resource(r));
+        }
+    }
+    // Dropping every resource would fall back to the default audience: a token for a server
+    // the user never named.
+    if resources.is_empty() {
+        if let Some(r) = recorded.resources.first() {
+            return Err(removed_resource(r));
+        }
+    }
+    Ok(Effective { scopes, resources })
+}
+
+/// Whether the redirect URI the decision sends to (if any) is still one of the client's, as
+/// authorize matches it. When it is not, nothing may be sent there, not even an error.
+pub fn redirect_still_registered(recorded: &Recorded, current: &Current) -> bool {
+    recorded
+        .redirect_uri
+        .is_none_or(|uri| redirect_uri::find_match(current.redirect_uris, uri).is_some())
+}
+
+fn removed_resource(r: &str) -> OAuthError {
+    OAuthError::InvalidTarget(format!(
+        "resource {r} is no longer a resource server of this authorization server"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    struct Case {
+        scopes: Vec<String>,
+        resources: Vec<String>,
+        redirect: Option<&'static str>,
+        named: bool,
+        grant: GrantType,
+        allowed: Vec<String>,
+        uris: Vec<String>,
+        grants: Vec<GrantType>,
+        registered: Vec<String>,
+        disabled: bool,
+    }
+
+    fn case() -> Case {
+        Case {
+            scopes: strings(&["openid", "read", "write"]),
+            resources: strings(&["https://api.example", "https://mcp.example"]),
+            redirect: Some("https://app.example/cb"),
+            named: false,
+            grant: GrantType::AuthorizationCode,
+            allowed: strings(&["openid", "read", "write", "offline_access"]),
+            uris: strings(&["https://app.example/cb", "http://127.0.0.1/cb"]),
+            grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            registered: strings(&["https://api.example", "https://mcp.example"]),
+            disabled: false,
+        }
+    }
+
+    fn run(c: &Case) -> Result<Effective, OAuthError> {
+        recheck(
+            &Recorded {
+                scopes: &c.scopes,
+                resources: &c.resources,
+                redirect_uri: c.redirect,
+                resources_named: c.named,
+                grant: c.grant,
+            },
+            &Current {
+                allowed_scopes: &c.allowed,
+                redirect_uris: &c.uris,
+                grant_types: &c.grants,
+                registered_resources: &c.registered,
+                user_disabled: c.disabled,
+            },
+        )
+    }
+
+    fn refused(c: &Case) -> (String, String) {
+        let e = run(c).expect_err("expected a refusal");
+        (e.code().to_string(), e.description().to_string())
+    }
+
+    #[test]
+    fn unchanged_grounds_keep_the_whole_decision() {
+        let c = case();
+        assert_eq!(
+            run(&c).unwrap(),
+            Effective {
+                scopes: c.scopes.clone(),
+                resources: c.resources.clone()
+            }
+        );
+        // A loopback redirect registered without a port matches with any port, as at
+        // authorize.
+        let c = Case {
+            redirect: Some("http://127.0.0.1:5173/cb"),
+            ..case()
+        };
+        assert!(run(&c).is_ok());
+        // A grant with no scopes and no resources stays one.
+        let c = Case {
+            scopes: vec![],
+            resources: vec![],
+            ..case()
+        };
+        assert_eq!(run(&c).unwrap().scopes, Vec::<String>::new());
+    }
+
+    #[test]
+    fn scopes_no_longer_allowed_are_dropped_but_never_all() {
+        let c = Case {
+            allowed: strings(&["read", "offline_access"]),
+            ..case()
+        };
+        assert_eq!(run(&c).unwrap().scopes, strings(&["read"]));
+        let c = Case {
+            allowed: strings(&["offline_access"]),
+            ..case()
+        };
+        let (code, why) = refused(&c);
+        assert_eq!(code, "invalid_scope");
+        assert!(why.contains("openid read write"), "{why}");
+    }
+
+    #[test]
+    fn removed_resources_are_dropped_unless_named_or_all_gone() {
+        let c = Case {
+            registered: strings(&["https://mcp.example"]),
+            ..case()
+        };
+        assert_eq!(
+            run(&c).unwrap().resources,
+            strings(&["https://mcp.example"])
+        );
+        let c = Case {
+            registered: strings(&["https://mcp.example"]),
+            named: true,
+            ..case()
+        };
+        assert_eq!(
+            refused(&c),
+            (
+                "invalid_target".into(),
+                "resource https://api.example is no longer a resource server of this authorization server".into()
+            )
+        );
+        let c = Case {
+            registered: vec![],
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "invalid_target");
+    }
+
+    #[test]
+    fn a_removed_redirect_uri_a_removed_grant_type_or_a_disabled_user_refuse() {
+        let c = Case {
+            uris: strings(&["https://other.example/cb"]),
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "invalid_grant");
+        // Exactly: another spelling of the removed URI is not it.
+        let c = Case {
+            uris: strings(&["https://app.example/cb/"]),
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "invalid_grant");
+        let c = Case {
+            grants: vec![GrantType::RefreshToken],
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "unauthorized_client");
+        let c = Case {
+            redirect: None,
+            grant: GrantType::DeviceCode,
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "unauthorized_client");
+        let c = Case {
+            disabled: true,
+            ..case()
+        };
+        assert_eq!(
+            refused(&c),
+            ("invalid_grant".into(), "the user has been disabled".into())
+        );
+        // No redirect URI recorded (a refresh, a device request): nothing to match.
+        let c = Case {
+            redirect: None,
+            uris: vec![],
+            ..case()
+        };
+        assert!(run(&c).is_ok());
+    }
+}

@@ -1,0 +1,1 @@
+INSERT INTO oauth.users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING

@@ -1,0 +1,1 @@
+SELECT to_regclass('oauth.users') IS NOT NULL AS value

@@ -1,0 +1,1 @@
+DELETE FROM oauth.scopes WHERE name = $1
