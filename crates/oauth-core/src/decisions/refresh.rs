@@ -173,7 +173,9 @@ mod tests {
         }
     }
 
-    fn check(
+    /// The family `openid read write` for two resources, presented under `current`.
+    fn present(
+        current: &Current,
         used: bool,
         expired: bool,
         revoked: bool,
@@ -192,15 +194,21 @@ mod tests {
             revoked,
             retry_age: None,
         };
+        decide(Some(&row), client, scope, &strings(resources), 0.0, current)
+    }
+
+    /// That family under grounds that did not change.
+    fn check(
+        used: bool,
+        expired: bool,
+        revoked: bool,
+        client: &str,
+        scope: Option<&str>,
+        resources: &[&str],
+    ) -> RefreshOutcome {
         let (allowed, registered) = (all_scopes(), all_resources());
-        decide(
-            Some(&row),
-            client,
-            scope,
-            &strings(resources),
-            0.0,
-            &unchanged(&allowed, &registered),
-        )
+        let current = unchanged(&allowed, &registered);
+        present(&current, used, expired, revoked, client, scope, resources)
     }
 
     fn refusal(o: RefreshOutcome) -> String {
@@ -346,25 +354,14 @@ mod tests {
         );
     }
 
-    /// The family of `check`, refreshed under today's grounds.
+    /// That family, unexpired and unrevoked, refreshed by its client under `current`.
     fn under(
         current: &Current,
         used: bool,
         scope: Option<&str>,
         resources: &[&str],
     ) -> RefreshOutcome {
-        let scopes = strings(&["openid", "read", "write"]);
-        let granted = strings(&["https://api.example", "https://mcp.example"]);
-        let row = RefreshState {
-            client_id: "app",
-            scopes: &scopes,
-            resources: &granted,
-            used,
-            expired: false,
-            revoked: false,
-            retry_age: None,
-        };
-        decide(Some(&row), "app", scope, &strings(resources), 0.0, current)
+        present(current, used, false, false, "app", scope, resources)
     }
 
     #[test]
