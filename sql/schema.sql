@@ -355,6 +355,9 @@ $$;
 
 -- Disabling ends the user's sessions at once (their families are refused while disabled, at
 -- every check, and work again once enabled); deleting forgets the user. Audited either way.
+-- Any write of a non-null disabled_at ends the sessions, not only the first: a session an
+-- administrator minted while the user was disabled (oauth.issue_session_token) must not wake
+-- up at enable_user because disabled_at was rewritten rather than set.
 CREATE FUNCTION oauth.users_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 BEGIN
@@ -363,9 +366,11 @@ BEGIN
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
         RETURN OLD;
     END IF;
-    IF NEW.disabled_at IS NOT NULL AND OLD.disabled_at IS NULL THEN
+    IF NEW.disabled_at IS NOT NULL THEN
         UPDATE oauth.sessions SET ended_at = now(), end_reason = 'user disabled'
         WHERE user_id = NEW.id AND ended_at IS NULL;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL AND OLD.disabled_at IS NULL THEN
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
     ELSIF NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
@@ -375,6 +380,59 @@ END
 $$;
 CREATE TRIGGER users_changed AFTER UPDATE OF disabled_at OR DELETE ON oauth.users
     FOR EACH ROW EXECUTE FUNCTION oauth.users_changed();
+
+-- Writes the triggers above could not follow are refused rather than half done:
+-- - `id` never changes. It is the `sub` of every token, consent, family, request and session,
+--   which name it without a foreign key (see oauth.forget_user): a new id would leave all of
+--   them live under a sub no row holds, for the next user given that id to inherit, and OpenID
+--   Connect never reassigns a sub (Core §2). Deleting the user and creating another is the way.
+-- - disabled_at is never in the future. A user is disabled from the moment it is set until it
+--   is cleared (accounts/is_disabled reads `IS NOT NULL`); a future value reads as a scheduled
+--   disable to some and as GoTrue's banned_until to others, and neither exists here
+--   (oauth.admin_users refuses timed bans too). clock_timestamp(), not now(): a value taken
+--   from the clock earlier in the same transaction is not in the future.
+CREATE FUNCTION oauth.users_checked() RETURNS trigger
+LANGUAGE plpgsql SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id IS DISTINCT FROM OLD.id THEN
+        RAISE EXCEPTION 'the id of a user (their sub) never changes'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Tokens, consents and sessions name user %L; OpenID Connect never reassigns a sub.', OLD.id),
+                  HINT = 'Delete the user (oauth.delete_user or DELETE FROM oauth.users) and create another.';
+    END IF;
+    IF NEW.disabled_at > clock_timestamp() THEN
+        RAISE EXCEPTION 'disabled_at of user % is in the future', quote_literal(NEW.id)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A user is disabled from the moment disabled_at is set until it is cleared; there are no scheduled or timed bans.',
+                  HINT = 'Use oauth.disable_user(sub), or SET disabled_at = now().';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_checked BEFORE INSERT OR UPDATE ON oauth.users
+    FOR EACH ROW EXECUTE FUNCTION oauth.users_checked();
+
+-- TRUNCATE fires no row trigger: it would leave every user's families, consents, sessions and
+-- requests working (identities go with it only under CASCADE). Refused rather than turned into
+-- a DELETE: that is a slow statement holding an exclusive lock and writing an audit row per
+-- user, which whoever typed TRUNCATE should choose knowingly. An empty table leaves nothing
+-- behind, so it may be truncated (restores, test resets); hence 55000, the table not being
+-- empty (a TRUNCATE without CASCADE meets identities' foreign key first: 0A000). The lock
+-- TRUNCATE holds before this runs keeps rows from arriving in between. Definer: TRUNCATE may
+-- be granted without SELECT.
+CREATE FUNCTION oauth.users_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM oauth.users) THEN
+        RAISE EXCEPTION 'TRUNCATE oauth.users would leave its users'' token families, consents and sessions working'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'DELETE FROM oauth.users (or oauth.delete_user(sub) per user) forgets what each user leaves behind.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_truncated BEFORE TRUNCATE ON oauth.users
+    FOR EACH STATEMENT EXECUTE FUNCTION oauth.users_truncated();
 
 -- A scope removed from the registry (oauth.remove_scope, or a direct DELETE) is taken out of
 -- every client's explicit list too, so that no client is allowed it any more and every family
@@ -418,6 +476,52 @@ END
 $$;
 CREATE TRIGGER resource_removed AFTER DELETE ON oauth.resources
     FOR EACH ROW EXECUTE FUNCTION oauth.resource_removed();
+
+-- An identity gone by any path — unlinked, deleted directly, its provider removed, its user
+-- deleted — or re-pointed to another provider, issuer, subject or user ends the sessions signed
+-- in through it: whoever removed it said that account no longer signs this user in
+-- (accounts/unlink.sql ends them itself, to count them, and this then finds none left).
+CREATE FUNCTION oauth.identity_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (NEW.provider, NEW.issuer, NEW.subject, NEW.user_id)
+                            IS NOT DISTINCT FROM (OLD.provider, OLD.issuer, OLD.subject, OLD.user_id) THEN
+        RETURN NULL;
+    END IF;
+    UPDATE oauth.sessions SET ended_at = now(), end_reason = 'identity removed'
+    WHERE user_id = OLD.user_id AND provider = OLD.provider AND identity_issuer = OLD.issuer
+      AND identity_subject = OLD.subject AND ended_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER identity_removed AFTER UPDATE OR DELETE ON oauth.identities
+    FOR EACH ROW EXECUTE FUNCTION oauth.identity_removed();
+
+-- TRUNCATE fires no row trigger, so on these tables it would skip what the triggers above do:
+-- consents and clients would keep a scope or resource the registry no longer has (and approve
+-- it silently if one of that name came back), sessions would outlive their identity. Refused
+-- while the table has rows, as for oauth.users (users_truncated); DELETE does it all.
+CREATE FUNCTION oauth.truncate_refused() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+DECLARE
+    has_rows boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT FROM %I.%I)', TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO has_rows;
+    IF has_rows THEN
+        RAISE EXCEPTION 'TRUNCATE %.% would skip the triggers that withdraw what its rows granted',
+                        TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('DELETE FROM %I.%I does the same and withdraws it.', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER scopes_truncated BEFORE TRUNCATE ON oauth.scopes
+    FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
+CREATE TRIGGER resources_truncated BEFORE TRUNCATE ON oauth.resources
+    FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
+CREATE TRIGGER identities_truncated BEFORE TRUNCATE ON oauth.identities
+    FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
 
 -- Users of trusted issuers revoked by an administrator (oauth.revoke_user): we cannot end
 -- another issuer's sessions, so those of `sub` issued at or before `revoked_at` are refused

@@ -332,3 +332,117 @@ pub fn status_of(
     tx.commit().unwrap();
     (body, status.unwrap_or_default())
 }
+
+// What the grounds tests (issue 28) do over and over, shared so that a new test of a decision
+// that outlives its grounds obtains, changes and uses the same way the others do.
+
+/// `oauth.token(form, authorization)` as `client` authenticating with HTTP Basic, as the front
+/// calls it for `POST /oauth/token` → (body, response.status).
+pub fn token_endpoint(c: &mut Client, form: Value, client: &TestClient) -> (Value, String) {
+    status_of(
+        c,
+        "SELECT oauth.token($1, $2)",
+        &[&form, &Some(basic_header(client))],
+    )
+}
+
+/// The authorization code grant at the token endpoint, for a code of a request made with
+/// [`auth_params`] at [`REDIRECT`] → (body, response.status).
+pub fn redeem_code(c: &mut Client, client: &TestClient, code: &str) -> (Value, String) {
+    token_endpoint(
+        c,
+        serde_json::json!({"grant_type": "authorization_code", "code": code,
+                           "code_verifier": VERIFIER, "redirect_uri": REDIRECT}),
+        client,
+    )
+}
+
+/// The refresh_token grant at the token endpoint with `extra` form parameters (`scope`,
+/// `resource`, …) → (body, response.status).
+pub fn refresh_grant(
+    c: &mut Client,
+    client: &TestClient,
+    refresh_token: &str,
+    extra: Value,
+) -> (Value, String) {
+    let mut form =
+        serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token});
+    for (k, v) in extra
+        .as_object()
+        .expect("extra form parameters as an object")
+    {
+        form[k] = v.clone();
+    }
+    token_endpoint(c, form, client)
+}
+
+/// The id of a pending request of `client` for `scope` at [`REDIRECT`], naming `resources`
+/// (RFC 8707) when there are any.
+pub fn pending_request(
+    c: &mut Client,
+    client: &TestClient,
+    scope: &str,
+    resources: &[&str],
+) -> String {
+    let mut p = auth_params(client, REDIRECT, scope);
+    if !resources.is_empty() {
+        p["resource"] = serde_json::json!(resources);
+    }
+    pending(c, &p)
+}
+
+/// A code for a request of `client` for `scope` and `resources`, approved by `sub` (with
+/// `oauth.consent`, whatever an earlier consent covers).
+pub fn approved_code(
+    c: &mut Client,
+    client: &TestClient,
+    scope: &str,
+    resources: &[&str],
+    sub: &str,
+) -> String {
+    let aid = pending_request(c, client, scope, resources);
+    let out = call_as(c, &user(sub), "SELECT oauth.consent($1, true)", &aid);
+    let to = out["redirect_to"]
+        .as_str()
+        .unwrap_or_else(|| panic!("consent failed: {out}"));
+    query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"))
+}
+
+/// The claims of a token response's access token (decoded, not verified).
+pub fn access_token_claims(token_response: &Value) -> Value {
+    jwt_parts(
+        token_response["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token in {token_response}")),
+    )
+    .1
+}
+
+/// `oauth.update_client(client_id, changes)`.
+pub fn update_client(c: &mut Client, client: &TestClient, changes: Value) {
+    json(
+        c,
+        "SELECT oauth.update_client($1, $2)",
+        &[&client.id, &changes],
+    );
+}
+
+/// A session token of ours for `sub` (`oauth.issue_session_token`).
+pub fn session_token(c: &mut Client, sub: &str) -> String {
+    c.query_one("SELECT oauth.issue_session_token($1)", &[&sub])
+        .unwrap()
+        .get(0)
+}
+
+/// `oauth.introspect` of `token`, asked by the resource server `rs` with HTTP Basic.
+pub fn introspect(c: &mut Client, rs: &TestClient, token: &str) -> Value {
+    let (body, _) = status_of(
+        c,
+        "SELECT oauth.introspect($1, $2)",
+        &[
+            &serde_json::json!({ "token": token }),
+            &Some(basic_header(rs)),
+        ],
+    );
+    body
+}

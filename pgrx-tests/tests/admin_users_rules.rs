@@ -42,12 +42,6 @@ fn ban(duration: &str) -> Value {
     json!({ "ban_duration": duration })
 }
 
-fn session_token(c: &mut Client, sub: &str) -> String {
-    c.query_one("SELECT oauth.issue_session_token($1)", &[&sub])
-        .unwrap()
-        .get(0)
-}
-
 fn live_sessions(c: &mut Client, sub: &str) -> i64 {
     c.query_one(
         "SELECT count(*) FROM oauth.sessions WHERE user_id = $1 AND ended_at IS NULL",

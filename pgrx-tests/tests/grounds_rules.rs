@@ -11,74 +11,6 @@ const API: &str = "https://api.example/";
 const MCP: &str = "https://mcp.example/mcp";
 const OTHER: &str = "https://app.example/other";
 
-/// `oauth.token(form, authorization)` → (body, response.status).
-fn token(c: &mut Client, form: Value, client: &TestClient) -> (Value, String) {
-    status_of(
-        c,
-        "SELECT oauth.token($1, $2)",
-        &[&form, &Some(basic_header(client))],
-    )
-}
-
-fn claims_of(t: &Value) -> Value {
-    jwt_parts(
-        t["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token in {t}")),
-    )
-    .1
-}
-
-fn update(c: &mut Client, client: &TestClient, changes: Value) {
-    json(
-        c,
-        "SELECT oauth.update_client($1, $2)",
-        &[&client.id, &changes],
-    );
-}
-
-/// A code for a request with `resources`, approved by `sub`.
-fn code_for(
-    c: &mut Client,
-    client: &TestClient,
-    scope: &str,
-    resources: &[&str],
-    sub: &str,
-) -> String {
-    let aid = request(c, client, scope, resources);
-    let out = call_as(c, &user(sub), "SELECT oauth.consent($1, true)", &aid);
-    let to = out["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("consent failed: {out}"));
-    query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"))
-}
-
-/// A pending request's id.
-fn request(c: &mut Client, client: &TestClient, scope: &str, resources: &[&str]) -> String {
-    let mut p = auth_params(client, REDIRECT, scope);
-    if !resources.is_empty() {
-        p["resource"] = json!(resources);
-    }
-    pending(c, &p)
-}
-
-fn redeem(c: &mut Client, client: &TestClient, code: &str) -> (Value, String) {
-    token(
-        c,
-        json!({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
-               "redirect_uri": REDIRECT}),
-        client,
-    )
-}
-
-fn refresh_form(c: &mut Client, client: &TestClient, rt: &str, extra: Value) -> (Value, String) {
-    let mut form = json!({"grant_type": "refresh_token", "refresh_token": rt});
-    for (k, v) in extra.as_object().unwrap() {
-        form[k] = v.clone();
-    }
-    token(c, form, client)
-}
-
 fn setup(tag: &str) -> (TestDb, Client, TestClient) {
     let db = TestDb::new(tag);
     let mut c = db.connect();
@@ -96,25 +28,25 @@ fn narrowed_client_scopes_narrow_refreshes_codes_and_requests_already_shown() {
     let (_db, mut c, client) = setup("g_scopes");
     let t = tokens(&mut c, &client, "openid read write", "u");
     let approved = get_code(&mut c, &client, REDIRECT, "openid read write", "u");
-    let shown = request(&mut c, &client, "openid read write", &[]);
+    let shown = pending_request(&mut c, &client, "openid read write", &[]);
     // Another user, who has consented to nothing yet, is shown the request.
     let details = call_as(&mut c, &user("w"), "SELECT oauth.authorization($1)", &shown);
     assert_eq!(details["scopes"].as_array().unwrap().len(), 3, "{details}");
 
-    update(&mut c, &client, json!({"scopes": ["openid", "read"]}));
+    update_client(&mut c, &client, json!({"scopes": ["openid", "read"]}));
 
     // The refresh drops the scope the client may no longer have, and the family keeps it
     // dropped even when the client is widened again.
     let r = refresh(&mut c, &client, t["refresh_token"].as_str().unwrap(), None);
     assert_eq!(r["scope"], "openid read", "{r}");
-    assert_eq!(claims_of(&r)["scope"], "openid read");
-    update(&mut c, &client, json!({"scopes": null}));
+    assert_eq!(access_token_claims(&r)["scope"], "openid read");
+    update_client(&mut c, &client, json!({"scopes": null}));
     let r = refresh(&mut c, &client, r["refresh_token"].as_str().unwrap(), None);
     assert_eq!(r["scope"], "openid read", "{r}");
-    update(&mut c, &client, json!({"scopes": ["openid", "read"]}));
+    update_client(&mut c, &client, json!({"scopes": ["openid", "read"]}));
 
     // The code approved before the change.
-    let (t2, _) = redeem(&mut c, &client, &approved);
+    let (t2, _) = redeem_code(&mut c, &client, &approved);
     assert_eq!(t2["scope"], "openid read", "{t2}");
 
     // The request shown before the change, approved after it: what the consent records and
@@ -133,13 +65,13 @@ fn narrowed_client_scopes_narrow_refreshes_codes_and_requests_already_shown() {
         json!(["openid", "read"]),
         "{consented}"
     );
-    let (t3, _) = redeem(&mut c, &client, &code);
+    let (t3, _) = redeem_code(&mut c, &client, &code);
     assert_eq!(t3["scope"], "openid read", "{t3}");
 
     // Every scope of a family withdrawn: nothing is minted.
     let t4 = tokens(&mut c, &client, "read", "v");
-    update(&mut c, &client, json!({"scopes": ["openid"]}));
-    let (r, status) = refresh_form(
+    update_client(&mut c, &client, json!({"scopes": ["openid"]}));
+    let (r, status) = refresh_grant(
         &mut c,
         &client,
         t4["refresh_token"].as_str().unwrap(),
@@ -156,13 +88,13 @@ fn narrowed_client_scopes_narrow_refreshes_codes_and_requests_already_shown() {
 fn a_removed_resource_is_never_an_audience_again() {
     let (_db, mut c, client) = setup("g_resources");
     // A family for both servers, one for the API only, a code for the API, a request shown.
-    let code = code_for(&mut c, &client, "read", &[API, MCP], "u");
-    let (both, _) = redeem(&mut c, &client, &code);
-    assert_eq!(claims_of(&both)["aud"], json!([API, MCP]));
-    let code = code_for(&mut c, &client, "read", &[API], "u");
-    let (only_api, _) = redeem(&mut c, &client, &code);
-    let approved = code_for(&mut c, &client, "read", &[API], "u");
-    let shown = request(&mut c, &client, "read", &[API]);
+    let code = approved_code(&mut c, &client, "read", &[API, MCP], "u");
+    let (both, _) = redeem_code(&mut c, &client, &code);
+    assert_eq!(access_token_claims(&both)["aud"], json!([API, MCP]));
+    let code = approved_code(&mut c, &client, "read", &[API], "u");
+    let (only_api, _) = redeem_code(&mut c, &client, &code);
+    let approved = approved_code(&mut c, &client, "read", &[API], "u");
+    let shown = pending_request(&mut c, &client, "read", &[API]);
     let d = call_as(&mut c, &user("w"), "SELECT oauth.authorization($1)", &shown);
     assert!(d.get("client").is_some(), "{d}");
 
@@ -172,22 +104,26 @@ fn a_removed_resource_is_never_an_audience_again() {
     // Narrowed to what remains, and refused when it is named or when nothing remains (never
     // the default audience instead).
     let rt = both["refresh_token"].as_str().unwrap();
-    let (r, status) = refresh_form(&mut c, &client, rt, json!({"resource": API}));
+    let (r, status) = refresh_grant(&mut c, &client, rt, json!({"resource": API}));
     assert_eq!(
         (r["error"].as_str(), status.as_str()),
         (Some("invalid_target"), "400"),
         "{r}"
     );
-    let (narrowed, _) = refresh_form(&mut c, &client, rt, json!({}));
-    assert_eq!(claims_of(&narrowed)["aud"], json!(MCP), "{narrowed}");
-    let (r, _) = refresh_form(
+    let (narrowed, _) = refresh_grant(&mut c, &client, rt, json!({}));
+    assert_eq!(
+        access_token_claims(&narrowed)["aud"],
+        json!(MCP),
+        "{narrowed}"
+    );
+    let (r, _) = refresh_grant(
         &mut c,
         &client,
         only_api["refresh_token"].as_str().unwrap(),
         json!({}),
     );
     assert_eq!(r["error"], "invalid_target", "{r}");
-    let (r, _) = redeem(&mut c, &client, &approved);
+    let (r, _) = redeem_code(&mut c, &client, &approved);
     assert_eq!(r["error"], "invalid_target", "{r}");
     // The request approved after the removal ends with the error, back at the client.
     let out = call_as(&mut c, &user("w"), "SELECT oauth.consent($1, true)", &shown);
@@ -203,21 +139,21 @@ fn a_removed_resource_is_never_an_audience_again() {
     c.batch_execute(&format!("SELECT oauth.add_resource('{API}')"))
         .unwrap();
     let rt = narrowed["refresh_token"].as_str().unwrap();
-    let (r, _) = refresh_form(&mut c, &client, rt, json!({}));
-    assert_eq!(claims_of(&r)["aud"], json!(MCP), "{r}");
+    let (r, _) = refresh_grant(&mut c, &client, rt, json!({}));
+    assert_eq!(access_token_claims(&r)["aud"], json!(MCP), "{r}");
 }
 
 #[test]
 fn a_removed_redirect_uri_gets_nothing_more() {
     let (_db, mut c, client) = setup("g_redirect");
     let approved = get_code(&mut c, &client, REDIRECT, "read", "u");
-    let shown = request(&mut c, &client, "read", &[]);
+    let shown = pending_request(&mut c, &client, "read", &[]);
     let d = call_as(&mut c, &user("w"), "SELECT oauth.authorization($1)", &shown);
     assert!(d.get("client").is_some(), "{d}");
 
-    update(&mut c, &client, json!({"redirect_uris": [OTHER]}));
+    update_client(&mut c, &client, json!({"redirect_uris": [OTHER]}));
 
-    let (r, status) = redeem(&mut c, &client, &approved);
+    let (r, status) = redeem_code(&mut c, &client, &approved);
     assert_eq!(
         (r["error"].as_str(), status.as_str()),
         (Some("invalid_grant"), "400"),
@@ -252,8 +188,8 @@ fn a_removed_redirect_uri_gets_nothing_more() {
     assert_eq!(st, "denied");
     // The URI registered again (the client owns it once more): the code, never redeemed and
     // still unexpired, may be.
-    update(&mut c, &client, json!({"redirect_uris": [REDIRECT]}));
-    let (t, _) = redeem(&mut c, &client, &approved);
+    update_client(&mut c, &client, json!({"redirect_uris": [REDIRECT]}));
+    let (t, _) = redeem_code(&mut c, &client, &approved);
     assert!(t.get("access_token").is_some(), "{t}");
 }
 
@@ -261,7 +197,7 @@ fn a_removed_redirect_uri_gets_nothing_more() {
 fn a_removed_scope_is_granted_by_nothing() {
     let (_db, mut c, client) = setup("g_scope_row");
     let listed = create_client(&mut c, &[REDIRECT], "confidential");
-    update(
+    update_client(
         &mut c,
         &listed,
         json!({"scopes": ["openid", "read", "write"]}),
@@ -288,7 +224,7 @@ fn a_removed_scope_is_granted_by_nothing() {
         None,
     );
     assert_eq!(r["scope"], "openid", "{r}");
-    let (r, _) = redeem(&mut c, &client, &approved);
+    let (r, _) = redeem_code(&mut c, &client, &approved);
     assert_eq!(r["scope"], "openid", "{r}");
     let scopes: Vec<String> = c
         .query_one(
@@ -326,7 +262,7 @@ fn a_removed_scope_is_granted_by_nothing() {
     // A row overriding a built-in scope's text, deleted: the scope stays allowed.
     c.batch_execute("SELECT oauth.set_scope('email', 'Your address'); DELETE FROM oauth.scopes WHERE name = 'email'")
         .unwrap();
-    update(&mut c, &listed, json!({"scopes": ["openid", "email"]}));
+    update_client(&mut c, &listed, json!({"scopes": ["openid", "email"]}));
     c.batch_execute("SELECT oauth.set_scope('email', 'Your address'); DELETE FROM oauth.scopes WHERE name = 'email'")
         .unwrap();
     let scopes: Vec<String> = c
@@ -339,21 +275,6 @@ fn a_removed_scope_is_granted_by_nothing() {
     assert_eq!(scopes, vec!["openid".to_string(), "email".to_string()]);
 }
 
-fn session_token(c: &mut Client, sub: &str) -> String {
-    c.query_one("SELECT oauth.issue_session_token($1)", &[&sub])
-        .unwrap()
-        .get(0)
-}
-
-fn introspect(c: &mut Client, rs: &TestClient, token: &str) -> Value {
-    let (body, _) = status_of(
-        c,
-        "SELECT oauth.introspect($1, $2)",
-        &[&json!({"token": token}), &Some(basic_header(rs))],
-    );
-    body
-}
-
 #[test]
 fn a_disabled_user_is_refused_at_every_check_until_enabled() {
     let (_db, mut c, client) = setup("g_disabled");
@@ -362,7 +283,7 @@ fn a_disabled_user_is_refused_at_every_check_until_enabled() {
     let at = t["access_token"].as_str().unwrap().to_string();
     let approved = get_code(&mut c, &client, REDIRECT, "openid read", "u");
     let session = session_token(&mut c, "u");
-    let shown = request(&mut c, &client, "openid", &[]);
+    let shown = pending_request(&mut c, &client, "openid", &[]);
 
     assert!(
         json(&mut c, "SELECT to_jsonb(oauth.disable_user('u'))", &[])
@@ -376,9 +297,9 @@ fn a_disabled_user_is_refused_at_every_check_until_enabled() {
     );
 
     let rt = t["refresh_token"].as_str().unwrap();
-    let (r, _) = refresh_form(&mut c, &client, rt, json!({}));
+    let (r, _) = refresh_grant(&mut c, &client, rt, json!({}));
     assert_eq!(r["error"], "invalid_grant", "{r}");
-    let (r, _) = redeem(&mut c, &client, &approved);
+    let (r, _) = redeem_code(&mut c, &client, &approved);
     assert_eq!(r["error"], "invalid_grant", "{r}");
     assert_eq!(
         sqlstate(&mut c, &format!("SELECT oauth.verify('{at}')")),
@@ -402,7 +323,7 @@ fn a_disabled_user_is_refused_at_every_check_until_enabled() {
     assert!(json(&mut c, "SELECT to_jsonb(oauth.enable_user('u'))", &[])
         .as_bool()
         .unwrap());
-    let (r, _) = refresh_form(&mut c, &client, rt, json!({}));
+    let (r, _) = refresh_grant(&mut c, &client, rt, json!({}));
     assert_eq!(r["scope"], "openid read", "{r}");
     let d = json(
         &mut c,
@@ -424,7 +345,7 @@ fn a_disabled_user_is_refused_at_every_check_until_enabled() {
     // A direct UPDATE has the same effect as the function.
     c.batch_execute("UPDATE oauth.users SET disabled_at = now() WHERE id = 'u'")
         .unwrap();
-    let (r, _) = refresh_form(
+    let (r, _) = refresh_grant(
         &mut c,
         &client,
         r["refresh_token"].as_str().unwrap(),
@@ -454,7 +375,7 @@ fn a_deleted_user_leaves_nothing_that_works() {
             .unwrap()
     );
     for (sub, t, code, session) in held {
-        let (r, _) = refresh_form(
+        let (r, _) = refresh_grant(
             &mut c,
             &client,
             t["refresh_token"].as_str().unwrap(),
@@ -466,7 +387,7 @@ fn a_deleted_user_leaves_nothing_that_works() {
             sqlstate(&mut c, &format!("SELECT oauth.verify('{at}')")),
             "28000"
         );
-        let (r, _) = redeem(&mut c, &client, &code);
+        let (r, _) = redeem_code(&mut c, &client, &code);
         assert_eq!(r["error"], "invalid_grant", "{sub}: {r}");
         let d = json(&mut c, "SELECT oauth.grants($1)", &[&session]);
         assert!(d.get("error").is_some(), "{sub}: {d}");
@@ -512,9 +433,9 @@ fn a_deleted_user_leaves_nothing_that_works() {
 #[test]
 fn a_scope_or_resource_removed_and_added_back_is_asked_for_again() {
     let (_db, mut c, client) = setup("g_readded");
-    let code = code_for(&mut c, &client, "openid read write", &[API], "u");
-    redeem(&mut c, &client, &code);
-    let shown = request(&mut c, &client, "openid read write", &[]);
+    let code = approved_code(&mut c, &client, "openid read write", &[API], "u");
+    redeem_code(&mut c, &client, &code);
+    let shown = pending_request(&mut c, &client, "openid read write", &[]);
 
     c.batch_execute(&format!(
         "SELECT oauth.remove_scope('write'); SELECT oauth.remove_resource('{API}');"
@@ -543,10 +464,10 @@ fn a_scope_or_resource_removed_and_added_back_is_asked_for_again() {
     .unwrap();
     let out = call_as(&mut c, &user("w"), "SELECT oauth.consent($1, true)", &shown);
     let code = query_param(out["redirect_to"].as_str().unwrap(), "code").unwrap();
-    let (t, _) = redeem(&mut c, &client, &code);
+    let (t, _) = redeem_code(&mut c, &client, &code);
     assert_eq!(t["scope"], "openid read", "{t}");
     // The earlier approval no longer approves the scope or the server silently.
-    let again = request(&mut c, &client, "openid write", &[API]);
+    let again = pending_request(&mut c, &client, "openid write", &[API]);
     let d = call_as(&mut c, &user("u"), "SELECT oauth.authorization($1)", &again);
     assert!(d.get("client").is_some(), "approved without asking: {d}");
 }

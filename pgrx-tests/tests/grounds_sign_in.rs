@@ -316,3 +316,134 @@ fn unlinking_an_identity_ends_the_sessions_signed_in_through_it() {
         .collect();
     assert_eq!(reasons, vec![Some("identity unlinked".to_string()); 2]);
 }
+
+/// Issue 28, item 7 for upstream providers: the issuer a provider names — in its discovery
+/// document (OIDC Discovery §4.3, RFC 8414 §3.3), its ID tokens (OIDC Core §3.1.3.7) and its
+/// callbacks (RFC 9207) — is the configured one exactly. Before, trailing slashes were trimmed
+/// from the configured issuer and on both sides of the discovery and ID token comparisons, so
+/// another spelling passed, and an issuer that really ends with `/` (Auth0's) was stored
+/// without it.
+#[test]
+fn a_providers_issuer_is_the_configured_one_exactly() {
+    let db = TestDb::new("upiss");
+    let mut c = db.connect();
+    let op = StandInIssuer::new(OP);
+    add_oidc(&mut c, "op", &op, json!({}));
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let params = auth_params(&client, REDIRECT, "openid");
+
+    // A discovery document naming the issuer with a trailing slash is another issuer's.
+    let slashed = format!("{OP}/");
+    let doc = json!({"issuer": slashed, "authorization_endpoint": format!("{OP}/authorize"),
+        "token_endpoint": format!("{OP}/token"), "jwks_uri": format!("{OP}/jwks")});
+    let e = c
+        .query_one(
+            "SELECT oauth.set_sign_in_provider_metadata('op', $1, $2)",
+            &[&doc, &op.jwks()],
+        )
+        .unwrap_err();
+    let msg = e.as_db_error().unwrap().message().to_string();
+    assert!(msg.contains("names issuer"), "{msg}");
+
+    // So is an ID token naming it so, signed with the provider's own key.
+    let f = start(&mut c, "op", &params);
+    token_request(&mut c, "op", &f, Some(OP));
+    let r = finish(&mut c, "op", &op, &f, json!({ "iss": slashed }));
+    assert_eq!(r["error"], "access_denied", "{r}");
+    assert!(
+        r["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("issued by"),
+        "{r}"
+    );
+
+    // An issuer configured with its trailing slash is kept as given, and is that issuer only.
+    let auth0 = StandInIssuer::new("https://tenant.auth0.example/");
+    add_oidc(&mut c, "auth0", &auth0, json!({}));
+    let listed = json(&mut c, "SELECT oauth.sign_in_providers()", &[]);
+    let shown = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "auth0")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(shown["options"]["issuer"], auth0.issuer, "{shown}");
+    let f = start(&mut c, "auth0", &params);
+    let t = token_request(&mut c, "auth0", &f, Some(&auth0.issuer));
+    assert!(t.get("token_request").is_some(), "{t}");
+    let done = finish(&mut c, "auth0", &auth0, &f, json!({}));
+    assert!(done["session_token"].is_string(), "{done}");
+    let recorded: String = c
+        .query_one(
+            "SELECT issuer FROM oauth.identities WHERE provider = 'auth0'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, auth0.issuer);
+    let f = start(&mut c, "auth0", &params);
+    token_request(&mut c, "auth0", &f, Some(&auth0.issuer));
+    let bare = auth0.issuer.trim_end_matches('/');
+    let r = finish(&mut c, "auth0", &auth0, &f, json!({ "iss": bare }));
+    assert_eq!(r["error"], "access_denied", "{r}");
+}
+
+/// An identity gone by another path than unlinking — a direct DELETE, its provider removed, a
+/// row re-pointed — ends the sessions signed in through it, as unlinking does; TRUNCATE of the
+/// identities (which fires no row trigger) is refused while there are any.
+#[test]
+fn an_identity_removed_by_any_path_ends_the_sessions_signed_in_through_it() {
+    let db = TestDb::new("upidgone");
+    let mut c = db.connect();
+    let op = StandInIssuer::new(OP);
+    let op2 = StandInIssuer::new("https://other-op.example");
+    add_oidc(&mut c, "op", &op, json!({}));
+    add_oidc(&mut c, "op2", &op2, json!({}));
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let p = auth_params(&client, REDIRECT, "openid");
+    let live = |c: &mut Client, s: &str| {
+        c.query_one("SELECT oauth.verify_session($1)", &[&s])
+            .is_ok()
+    };
+
+    let (_, deleted) = sign_in(&mut c, "op", &op, &p, json!({"sub": "u-deleted"}));
+    let (_, repointed) = sign_in(&mut c, "op", &op, &p, json!({"sub": "u-repointed"}));
+    let (_, kept) = sign_in(&mut c, "op", &op, &p, json!({"sub": "u-kept"}));
+    let f = start(&mut c, "op2", &p);
+    token_request(&mut c, "op2", &f, Some("https://other-op.example"));
+    let done = finish(&mut c, "op2", &op2, &f, json!({"sub": "u-op2"}));
+    let through_op2 = done["session_token"].as_str().unwrap().to_string();
+    for s in [&deleted, &repointed, &kept, &through_op2] {
+        assert!(live(&mut c, s));
+    }
+
+    let e = c.batch_execute("TRUNCATE oauth.identities").unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "55000", "{e}");
+    assert!(live(&mut c, &kept));
+
+    c.batch_execute("DELETE FROM oauth.identities WHERE subject = 'u-deleted'")
+        .unwrap();
+    c.batch_execute(
+        "UPDATE oauth.identities SET subject = 'someone-else' WHERE subject = 'u-repointed'",
+    )
+    .unwrap();
+    assert!(!live(&mut c, &deleted), "a deleted identity's session");
+    assert!(!live(&mut c, &repointed), "a re-pointed identity's session");
+    assert!(live(&mut c, &kept));
+    // A provider removed takes its identities, and their sessions, with it; another's stay.
+    c.batch_execute("SELECT oauth.remove_sign_in_provider('op')")
+        .unwrap();
+    assert!(!live(&mut c, &kept), "a removed provider's session");
+    assert!(live(&mut c, &through_op2));
+    let reasons: Vec<String> = c
+        .query(
+            "SELECT DISTINCT end_reason FROM oauth.sessions WHERE provider = 'op'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(reasons, vec!["identity removed".to_string()]);
+}

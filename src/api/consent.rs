@@ -237,7 +237,13 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
             AuthorizationKind::Device => GrantType::DeviceCode,
         },
     };
-    let loaded = grounds::load(&row.client_id, &caller.user_id, &row.scopes, &row.resources)?;
+    let loaded = grounds::load(
+        &row.client_id,
+        &caller.user_id,
+        grounds::issuer_of(Some(&caller.user_claims)),
+        &row.scopes,
+        &row.resources,
+    )?;
     let current = loaded.current();
     if !redirect_still_registered(&recorded, &current) {
         authorizations::deny(&row.id)?;

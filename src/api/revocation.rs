@@ -3,14 +3,17 @@
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
 use super::{respond, set_no_store, ApiResult};
+use crate::decisions::grounds::{Effective, Recorded};
 use crate::error::invalid_client;
+use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::secret;
 use crate::services::client_auth::authenticate_request;
+use crate::services::grounds;
 use crate::services::issuance::revoke_family;
 use crate::services::keys::verify_access_token;
+use crate::store::db;
 use crate::store::grants::{self, RefreshTokenInfo};
-use crate::store::{accounts, db};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -75,17 +78,40 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
     }
     // A refresh token is only ever shown to the client holding it.
     if let Some(row) = find_refresh_token(token)? {
-        if row.active && row.client_id == client.client_id && !accounts::is_disabled(&row.user_id)?
-        {
-            return Ok(json!({
-                "active": true,
-                "token_type": "refresh_token",
-                "scope": row.scopes.join(" "), "client_id": row.client_id, "sub": row.user_id,
-                "exp": row.exp, "iat": row.iat,
-            }));
+        if row.active && row.client_id == client.client_id {
+            if let Ok(family) = under_todays_grounds(&row)? {
+                return Ok(json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "scope": family.scopes.join(" "), "client_id": row.client_id,
+                    "sub": row.user_id, "exp": row.exp, "iat": row.iat,
+                }));
+            }
         }
     }
     Ok(json!({ "active": false }))
+}
+
+/// What the next refresh of the family could still be granted: the same re-check against
+/// today's client, registries, user and issuer the refresh makes first
+/// (`decisions::refresh::decide`), so that introspection never calls active, or shows a scope
+/// of, what the token endpoint would refuse or drop.
+fn under_todays_grounds(
+    row: &RefreshTokenInfo,
+) -> ApiResult<Result<Effective, crate::error::OAuthError>> {
+    let recorded = Recorded {
+        scopes: &row.scopes,
+        resources: &row.resources,
+        redirect_uri: None,
+        resources_named: false,
+        grant: GrantType::RefreshToken,
+    };
+    Ok(grounds::recheck(
+        &row.client_id,
+        &row.user_id,
+        row.issuer.as_deref(),
+        &recorded,
+    )?)
 }
 
 /// RFC 7009 revocation: `form` holds token, token_type_hint and the client's credentials.

@@ -7,7 +7,7 @@
 //! WorkOS carry no signature; only the front, which fetched them over TLS, may call them.
 
 use super::{or_raise, respond};
-use crate::services::sign_in;
+use crate::services::{sign_in, sign_in_callback};
 use crate::store::sign_in_providers;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -50,11 +50,11 @@ fn sign_in_token_request(
     iss: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     crate::api::set_no_store();
-    respond(sign_in::token_request(
+    respond(sign_in_callback::token_request(
         provider.unwrap_or_default(),
         state.unwrap_or_default(),
         browser_binding,
-        &sign_in::Callback {
+        &sign_in_callback::Callback {
             code,
             error,
             error_description,
@@ -76,7 +76,7 @@ fn finish_sign_in(
 ) -> JsonB {
     crate::api::set_no_store();
     let responses = responses.map(|r| r.0).unwrap_or(Value::Null);
-    respond(sign_in::finish(
+    respond(sign_in_callback::finish(
         provider.unwrap_or_default(),
         state.unwrap_or_default(),
         browser_binding,

@@ -6,7 +6,7 @@
 //! Secrets go in, never out.
 
 use super::{or_raise, required};
-use crate::services::{sign_in, sign_in_providers as providers};
+use crate::services::{sign_in_metadata, sign_in_providers as providers};
 use crate::store::sign_in_providers;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -65,7 +65,7 @@ fn set_sign_in_provider_metadata(
 ) -> JsonB {
     let name = or_raise(required(name, "name"));
     let jwks = jwks.map(|j| j.0).unwrap_or(json!({"keys": []}));
-    JsonB(or_raise(sign_in::store_metadata(
+    JsonB(or_raise(sign_in_metadata::store_metadata(
         name,
         discovery.map(|d| d.0).as_ref(),
         &jwks,

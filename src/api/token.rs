@@ -226,6 +226,7 @@ fn refresh_grant(
         Some(r) => Some(grounds::load(
             &r.client_id,
             &r.user_id,
+            r.issuer.as_deref(),
             &r.scopes,
             &r.resources,
         )?),

@@ -52,7 +52,13 @@ pub fn redeem_approved(
         resources_named,
         grant: a.grant,
     };
-    let loaded = grounds::load(&client.client_id, user_id, a.scopes, a.resources)?;
+    let loaded = grounds::load(
+        &client.client_id,
+        user_id,
+        grounds::issuer_of(a.user_claims.as_ref()),
+        a.scopes,
+        a.resources,
+    )?;
     let family = recheck(&recorded(a.scopes, a.resources, false), &loaded.current())?;
     let audience = resource::narrow(requested_resources, a.resources)?;
     let named = !requested_resources.is_empty();

@@ -10,8 +10,9 @@
 //! `oauth_server.previous_key_encryption_key_file` at the old file and the main setting at the
 //! new one, run `oauth.rekey_signing_keys()`, then drop the previous setting.
 
+use crate::decisions::grounds::{issuer_still_trusted, SessionIssuer};
 use crate::error::{internal, Misuse, MisuseError};
-use crate::model::{KeyAlg, KeyStatus};
+use crate::model::{GrantType, KeyAlg, KeyStatus};
 use crate::protocol::jws::{self, Signer};
 use crate::protocol::key_wrap::{self, Kek};
 use crate::protocol::token_kind::{self, TokenKind};
@@ -112,7 +113,9 @@ pub fn rotate(alg: KeyAlg) -> Result<(), MisuseError> {
 
 /// Verifies a token we issued and that it is of `kind`: signature with one of our keys,
 /// `exp`/`nbf` with the configured clock skew, `iss`, the kind from header and claims, and, for
-/// access tokens, that their grant is not revoked. Invalid tokens are 28000; valid ones of
+/// access tokens, that their family still stands: not revoked, its user not disabled, and the
+/// trusted issuer whose session approved it still trusted and enabled
+/// (`decisions::grounds::issuer_still_trusted`). Invalid tokens are 28000; valid ones of
 /// another kind 42501, naming both kinds.
 fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
     verify_ours_within(token, kind, settings::clock_skew())
@@ -132,7 +135,8 @@ fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
     let jwk = signing_keys::public_jwk(&kid)?
         .ok_or_else(|| invalid(format!("token key {kid:?} is not one of ours")))?;
-    let claims = jws::verify(token, &jwk, &settings::issuer(), leeway).map_err(invalid)?;
+    let ours = settings::issuer();
+    let claims = jws::verify(token, &jwk, &ours, leeway).map_err(invalid)?;
     let typ = jws::peek_typ(token).map_err(invalid)?;
     let found = token_kind::of_ours(typ.as_deref(), &claims);
     // A genuine token of the wrong kind is a privilege failure (42501, 403), not a bad
@@ -148,12 +152,21 @@ fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value
         if !db::is_uuid(sid) {
             return Err(invalid("token has no valid session_id".into()));
         }
-        if !grants::is_live(sid)? {
-            return Err(invalid("token has been revoked".into()));
-        }
-        // A machine's token (client_credentials) has the client as its subject, no user.
-        let sub = claims["sub"].as_str().unwrap_or_default();
-        if claims["client_id"].as_str() != Some(sub) && accounts::is_disabled(sub)? {
+        // One statement: this runs for every request PostgREST verifies with our token.
+        let family =
+            grants::is_live(sid)?.ok_or_else(|| invalid("token has been revoked".into()))?;
+        issuer_still_trusted(&SessionIssuer {
+            recorded: family.issuer.as_deref(),
+            ours: &ours,
+            enabled: family.issuer_enabled,
+        })
+        .map_err(|e| invalid(e.description().to_string()))?;
+        // A machine's family (client_credentials) has the client as its subject, no user: told
+        // by the family's grant type, not by a sub that equals some client_id (a user may be
+        // called that too, and is checked like any other).
+        if family.grant_type != GrantType::ClientCredentials
+            && accounts::is_disabled(&family.user_id)?
+        {
             return Err(invalid("the user of this token has been disabled".into()));
         }
     }

@@ -13,7 +13,7 @@ use crate::protocol::token_kind::{self, TokenKind};
 use crate::protocol::user_claims;
 use crate::services::{keys, trusted_sessions};
 use crate::settings;
-use crate::store::{db, issuers, sessions};
+use crate::store::{accounts, db, issuers, sessions};
 use serde_json::{json, Value};
 
 /// The caller as the consent API sees them.
@@ -148,12 +148,21 @@ fn ensure_live(claims: &Value) -> Result<(), MisuseError> {
 
 /// Starts a first-party session of `sub`: a row of `oauth.sessions` and a session token
 /// naming it (`sid`), signed with our key. `extra` are further claims (email, name, …),
-/// already checked by the caller. Returns the token and the session id.
+/// already checked by the caller. Returns the token and the session id. Never for a disabled
+/// user: their sessions are refused anyway, but one minted now (`oauth.issue_session_token`)
+/// would start working the moment they are enabled, which nobody decided.
 pub fn start(
     sub: &str,
     provider: Option<&str>,
     extra: Value,
 ) -> Result<(String, String), MisuseError> {
+    if accounts::is_disabled(sub)? {
+        return Err(MisuseError::new(
+            Misuse::Misconfigured,
+            format!("user {sub:?} is disabled: no session is started for them"),
+        )
+        .hint("oauth.enable_user(sub) enables them again"));
+    }
     let lifetime = settings::session_token_lifetime();
     let sid = sessions::create(sub, provider, lifetime as f64)?;
     let signer = keys::current_signer()?;

@@ -108,9 +108,22 @@ pub fn find_live(id: &str) -> Result<Option<LiveGrant>, MisuseError> {
     one(query!("grants/find_live"), &[id.into()])
 }
 
-/// Whether the family `id` (a uuid) exists and is not revoked.
-pub fn is_live(id: &str) -> Result<bool, MisuseError> {
-    Ok(scalar::<bool>(query!("grants/is_live"), &[id.into()])?.unwrap_or(false))
+row_type! {
+    /// A family that is not revoked, as access-token verification sees it.
+    pub struct LiveFamily {
+        pub grant_type: GrantType,
+        pub user_id: String,
+        /// The issuer of the session that approved it (`user_claims->>'iss'`).
+        pub issuer: Option<String>,
+        /// That issuer's row in `oauth.issuers`: `None` when there is none, else whether it
+        /// is enabled.
+        pub issuer_enabled: Option<bool>,
+    }
+}
+
+/// The family `id` (a uuid) if it exists and is not revoked.
+pub fn is_live(id: &str) -> Result<Option<LiveFamily>, MisuseError> {
+    one(query!("grants/is_live"), &[id.into()])
 }
 
 row_type! {
@@ -162,6 +175,8 @@ row_type! {
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,
+        /// The issuer of the session that approved the family (`user_claims->>'iss'`).
+        pub issuer: Option<String>,
         /// The current signing key's id, when there is one.
         pub current_kid: Option<String>,
     }
@@ -236,6 +251,9 @@ row_type! {
         pub client_id: String,
         pub user_id: String,
         pub scopes: Vec<String>,
+        pub resources: Vec<String>,
+        /// The issuer of the session that approved the family (`user_claims->>'iss'`).
+        pub issuer: Option<String>,
         pub active: bool,
         pub iat: i64,
         pub exp: i64,

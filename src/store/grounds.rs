@@ -16,6 +16,9 @@ row_type! {
         pub grant_types: Vec<GrantType>,
         pub registered_scopes: Vec<String>,
         pub registered_resources: Vec<String>,
+        /// The approving session's issuer in `oauth.issuers`: `None` when no row names it
+        /// (or none was recorded), else whether it is enabled.
+        pub issuer_enabled: Option<bool>,
     }
 }
 
@@ -26,12 +29,14 @@ impl Grounds {
     }
 }
 
-/// The grounds of a decision of `client_id` about `scopes` and `resources`; `None` when the
-/// client no longer exists. (The user's state: `accounts::is_disabled`.)
+/// The grounds of a decision of `client_id` about `scopes` and `resources`, approved through
+/// a session of `issuer` (as recorded; `None`: none was); `None` when the client no longer
+/// exists. (The user's state: `accounts::is_disabled`.)
 pub fn current(
     client_id: &str,
     scopes: &[String],
     resources: &[String],
+    issuer: Option<&str>,
 ) -> Result<Option<Grounds>, MisuseError> {
     super::one(
         query!("grounds/current"),
@@ -39,6 +44,7 @@ pub fn current(
             client_id.into(),
             scopes.to_vec().into(),
             resources.to_vec().into(),
+            issuer.into(),
         ],
     )
 }

@@ -30,10 +30,16 @@ pub fn revoke(issuer: &str, sub: &str) -> Result<Revocation, MisuseError> {
     let args = || [issuer.into(), sub.into()];
     let revoked_at = scalar::<Value>(query!("revoked_users/record"), &args())?
         .ok_or_else(|| internal("INSERT … RETURNING returned no row"))?;
+    // Requests before families: a code being redeemed holds its request's row until it
+    // commits, so ending the requests waits for it, and the families, read by the next
+    // statement, then include the one it started (the other way round, that family was not
+    // there yet when the families were revoked, and survived).
+    let requests = execute(query!("revoked_users/end_requests"), &args())?;
+    let grants = execute(query!("revoked_users/revoke_grants"), &args())?;
     Ok(Revocation {
         revoked_at,
-        grants: execute(query!("revoked_users/revoke_grants"), &args())?,
-        requests: execute(query!("revoked_users/end_requests"), &args())?,
+        grants,
+        requests,
         consents: execute(query!("revoked_users/withdraw_consents"), &[sub.into()])?,
     })
 }

@@ -18,10 +18,17 @@
 //! | the redirect URI no longer registered for the client | `invalid_grant` (never redirected to) |
 //! | the grant type taken from the client | `unauthorized_client` |
 //! | the user disabled | `invalid_grant` |
+//! | the trusted issuer whose session approved it disabled, or removed | `invalid_grant` |
+//!
+//! The issuer of the approving session is what `user_claims->>'iss'` recorded. Ours (exactly)
+//! and none recorded (a family from before 0.2.0, a login whose claims name no issuer, a
+//! machine) always stand; any other must be a trusted issuer, enabled, today. Re-enabling the
+//! issuer (or trusting it again) makes what it approved usable again, as `oauth.enable_user`
+//! does for a user: nothing was revoked, only refused while the grounds were missing.
 
 use crate::error::{invalid_grant, invalid_scope, OAuthError};
 use crate::model::GrantType;
-use crate::protocol::{redirect_uri, scope};
+use crate::protocol::{issuer, redirect_uri, scope};
 
 /// What the stored decision would issue now.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +58,54 @@ pub struct Current<'a> {
     /// Which of the recorded resources are still registered resource servers.
     pub registered_resources: &'a [String],
     pub user_disabled: bool,
+    /// The issuer of the session that approved the decision, as today's registry sees it.
+    pub session_issuer: SessionIssuer<'a>,
+}
+
+/// The issuer of the session that approved a decision, and what `oauth.issuers` says of it
+/// now.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionIssuer<'a> {
+    /// As recorded with the decision (`user_claims->>'iss'`); `None`: none recorded.
+    pub recorded: Option<&'a str>,
+    /// This server's issuer today.
+    pub ours: &'a str,
+    /// The row of `oauth.issuers` named exactly `recorded`: `None` when there is none (never
+    /// trusted, or removed), else whether its policy is enabled.
+    pub enabled: Option<bool>,
+}
+
+impl SessionIssuer<'static> {
+    /// No issuer recorded: nothing to re-check.
+    pub const UNRECORDED: SessionIssuer<'static> = SessionIssuer {
+        recorded: None,
+        ours: "",
+        enabled: None,
+    };
+}
+
+/// Whether a decision approved through a session of `i.recorded` still stands on it: always
+/// when none is recorded or it is exactly ours (`issuer::same`); otherwise only while it is a
+/// trusted issuer, enabled, and not another spelling of ours (an entry that became one when
+/// the issuer setting changed is refused wherever it is used, as `trusted_sessions::policy`
+/// does). The same rule for refresh, redemption, consent, introspection and access-token
+/// verification.
+pub fn issuer_still_trusted(i: &SessionIssuer) -> Result<(), OAuthError> {
+    let Some(iss) = i.recorded else {
+        return Ok(());
+    };
+    if issuer::same(iss, i.ours) {
+        return Ok(());
+    }
+    let why = match i.enabled {
+        Some(true) if !issuer::respells(iss, i.ours) => return Ok(()),
+        Some(true) => "it is now another spelling of this server's issuer",
+        Some(false) => "it has been disabled",
+        None => "it has been removed",
+    };
+    Err(invalid_grant(format!(
+        "the issuer {iss} of the session that approved this is no longer trusted: {why}"
+    )))
 }
 
 /// What may be issued now.
@@ -65,6 +120,7 @@ pub fn recheck(recorded: &Recorded, current: &Current) -> Result<Effective, OAut
     if current.user_disabled {
         return Err(invalid_grant("the user has been disabled"));
     }
+    issuer_still_trusted(&current.session_issuer)?;
     if !current.grant_types.contains(&recorded.grant) {
         return Err(OAuthError::UnauthorizedClient(format!(
             "the client is no longer registered for the {} grant",
@@ -141,7 +197,12 @@ mod tests {
         grants: Vec<GrantType>,
         registered: Vec<String>,
         disabled: bool,
+        issuer: Option<&'static str>,
+        issuer_enabled: Option<bool>,
     }
+
+    const OURS: &str = "https://auth.example";
+    const IDP: &str = "https://idp.example";
 
     fn case() -> Case {
         Case {
@@ -155,6 +216,8 @@ mod tests {
             grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             registered: strings(&["https://api.example", "https://mcp.example"]),
             disabled: false,
+            issuer: Some(IDP),
+            issuer_enabled: Some(true),
         }
     }
 
@@ -173,6 +236,11 @@ mod tests {
                 grant_types: &c.grants,
                 registered_resources: &c.registered,
                 user_disabled: c.disabled,
+                session_issuer: SessionIssuer {
+                    recorded: c.issuer,
+                    ours: OURS,
+                    enabled: c.issuer_enabled,
+                },
             },
         )
     }
@@ -292,5 +360,83 @@ mod tests {
             ..case()
         };
         assert!(run(&c).is_ok());
+    }
+
+    #[test]
+    fn a_disabled_or_removed_issuer_of_the_approving_session_refuses() {
+        for (enabled, why) in [(Some(false), "disabled"), (None, "removed")] {
+            let c = Case {
+                issuer_enabled: enabled,
+                ..case()
+            };
+            assert_eq!(
+                refused(&c),
+                (
+                    "invalid_grant".into(),
+                    format!(
+                        "the issuer {IDP} of the session that approved this is no longer trusted: it has been {why}"
+                    )
+                )
+            );
+        }
+        // Enabled (again): the decision stands.
+        assert!(run(&case()).is_ok());
+        // Ours, exactly, or none recorded: whatever oauth.issuers says (ours is never a row).
+        for recorded in [Some(OURS), None] {
+            let c = Case {
+                issuer: recorded,
+                issuer_enabled: None,
+                ..case()
+            };
+            assert!(run(&c).is_ok(), "{recorded:?}");
+        }
+        // Ours spelt another way is not ours: not trusted unless a row says so, and a row
+        // that became a spelling of ours is refused too.
+        for spelling in ["https://auth.example/", "HTTPS://AUTH.EXAMPLE"] {
+            for enabled in [None, Some(true), Some(false)] {
+                let c = Case {
+                    issuer: Some(spelling),
+                    issuer_enabled: enabled,
+                    ..case()
+                };
+                assert_eq!(refused(&c).0, "invalid_grant", "{spelling} {enabled:?}");
+            }
+        }
+        // An issuer that is not ours recorded without a row (an empty one too) is refused.
+        let c = Case {
+            issuer: Some(""),
+            issuer_enabled: None,
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "invalid_grant");
+        // A disabled user is told first; a disabled issuer before a removed grant type.
+        let c = Case {
+            issuer_enabled: Some(false),
+            disabled: true,
+            ..case()
+        };
+        assert!(refused(&c).1.contains("user"));
+        let c = Case {
+            issuer_enabled: Some(false),
+            grants: vec![],
+            ..case()
+        };
+        assert_eq!(refused(&c).0, "invalid_grant");
+    }
+
+    #[test]
+    fn the_issuer_rule_alone() {
+        let i = |recorded, enabled| SessionIssuer {
+            recorded,
+            ours: OURS,
+            enabled,
+        };
+        assert!(issuer_still_trusted(&SessionIssuer::UNRECORDED).is_ok());
+        assert!(issuer_still_trusted(&i(Some(IDP), Some(true))).is_ok());
+        assert!(issuer_still_trusted(&i(Some(IDP), Some(false))).is_err());
+        assert!(issuer_still_trusted(&i(Some(IDP), None)).is_err());
+        assert!(issuer_still_trusted(&i(Some(OURS), None)).is_ok());
+        // Exactly: a trailing slash is another issuer.
+        assert!(issuer_still_trusted(&i(Some("https://idp.example/"), None)).is_err());
     }
 }

@@ -146,6 +146,7 @@ mod tests {
             grant_types: GRANTS,
             registered_resources: registered,
             user_disabled: false,
+            session_issuer: grounds::SessionIssuer::UNRECORDED,
         }
     }
 
@@ -419,5 +420,16 @@ mod tests {
             ..unchanged(&allowed, &registered)
         };
         assert!(refusal(under(&no_refresh, false, None, &[])).starts_with("unauthorized_client"));
+        // The trusted issuer whose session approved the family, disabled since.
+        let issuer_off = Current {
+            session_issuer: grounds::SessionIssuer {
+                recorded: Some("https://idp.example"),
+                ours: "https://auth.example",
+                enabled: Some(false),
+            },
+            ..unchanged(&allowed, &registered)
+        };
+        assert!(refusal(under(&issuer_off, false, None, &[])).contains("no longer trusted"));
+        assert_eq!(under(&issuer_off, true, None, &[]), RefreshOutcome::Reused);
     }
 }

@@ -2,25 +2,21 @@
 //! redeemed: RFC 9207's `iss`, which tells a response of this provider from one another
 //! provider (or an attacker's) sent to our callback for it (a mix-up attack).
 
-use super::identity::expected_issuer;
+use super::id_token::expected_issuer;
 use super::Provider;
 use crate::model::SignInKind;
+use crate::protocol::issuer;
 use serde_json::{json, Value};
 
 /// The issuer a provider's authorization responses name, for the kinds that have one:
-/// an OpenID provider's (its discovery document's exact spelling when fetched, else the
-/// configured one), Apple's, a single Microsoft tenant's (`{authority}/{tenant}/v2.0`) and
-/// GitHub's (`{web_base}/login/oauth`, what github.com sends). `None` for WorkOS, which
-/// documents none, and for multi-tenant Microsoft, whose issuer is per tenant
-/// (`callback_issuer_ok` checks its form instead).
-fn fixed_issuer(p: &Provider, discovery: Option<&Value>) -> Option<String> {
+/// an OpenID provider's and Apple's as configured (a stored discovery document names the
+/// same, exactly: `discovery::accept_discovery`), a single Microsoft tenant's
+/// (`{authority}/{tenant}/v2.0`) and GitHub's (`{web_base}/login/oauth`, what github.com
+/// sends). `None` for WorkOS, which documents none, and for multi-tenant Microsoft, whose
+/// issuer is per tenant (`microsoft_tenant_issuer` checks its form instead).
+fn fixed_issuer(p: &Provider) -> Option<String> {
     match p.kind {
-        SignInKind::Oidc => discovery
-            .and_then(|d| d.get("issuer"))
-            .and_then(Value::as_str)
-            .map(String::from)
-            .or_else(|| p.issuer.clone()),
-        SignInKind::Apple => p.issuer.clone(),
+        SignInKind::Oidc | SignInKind::Apple => p.issuer.clone(),
         SignInKind::Microsoft => {
             let t = p.tenant.as_deref().unwrap_or("common");
             super::MICROSOFT_MULTI_TENANT
@@ -60,8 +56,8 @@ pub fn check_iss(p: &Provider, discovery: Option<&Value>, iss: Option<&str>) -> 
         }
         return Ok(());
     };
-    let ok = match fixed_issuer(p, discovery) {
-        Some(expected) => iss == expected,
+    let ok = match fixed_issuer(p) {
+        Some(expected) => issuer::same(iss, &expected),
         None if p.kind == SignInKind::Microsoft => microsoft_tenant_issuer(p, iss),
         None => true,
     };
@@ -86,16 +82,13 @@ fn microsoft_tenant_issuer(p: &Provider, iss: &str) -> bool {
         return false;
     };
     // The tenant id as the ID token would carry it: the tenant rules, then the exact form.
-    expected_issuer(p, &json!({ "tid": tid })).is_ok_and(|e| e == iss)
+    expected_issuer(p, &json!({ "tid": tid })).is_ok_and(|e| issuer::same(&e, iss))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::provider;
     use super::*;
-
-    fn provider(o: Value) -> Provider {
-        Provider::from_options("p", &o).unwrap()
-    }
 
     #[test]
     fn a_present_iss_must_be_the_providers_exactly() {
@@ -112,10 +105,12 @@ mod tests {
         ] {
             assert!(check_iss(&op, None, Some(other)).is_err(), "{other}");
         }
-        // The discovery document's spelling is the issuer's own.
+        // An issuer configured with its trailing slash is that issuer, exactly.
+        let slashed =
+            provider(json!({"kind": "oidc", "client_id": "c", "issuer": "https://op.example/"}));
         let d = json!({"issuer": "https://op.example/", "authorization_response_iss_parameter_supported": true});
-        assert!(check_iss(&op, Some(&d), Some("https://op.example/")).is_ok());
-        assert!(check_iss(&op, Some(&d), Some("https://op.example")).is_err());
+        assert!(check_iss(&slashed, Some(&d), Some("https://op.example/")).is_ok());
+        assert!(check_iss(&slashed, Some(&d), Some("https://op.example")).is_err());
         // Advertised: required.
         assert!(check_iss(&op, Some(&d), None).is_err());
         let not_advertised = json!({"issuer": "https://op.example", "authorization_response_iss_parameter_supported": "true"});
