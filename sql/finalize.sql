@@ -115,3 +115,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.sign_in_states', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.revoked_users', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.deleted_users', '');

@@ -759,6 +759,224 @@ CREATE TRIGGER identities_truncated BEFORE TRUNCATE ON oauth.identities
     FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
 REVOKE ALL ON FUNCTION oauth.identity_removed(), oauth.truncate_refused() FROM PUBLIC;
 
+-- Issue 28 review: a deleted user's sessions of other logins are refused (oauth.deleted_users),
+-- and a user inserted already disabled is disabled as any other (users_changed on INSERT).
+CREATE TABLE oauth.deleted_users (
+    sub         text PRIMARY KEY CHECK (sub <> ''),
+    deleted_at  timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON oauth.deleted_users FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('oauth.deleted_users', '');
+CREATE OR REPLACE FUNCTION oauth.forget_user(sub text) RETURNS void
+LANGUAGE sql SET search_path = oauth, pg_temp AS $$
+    -- Requests before families: a redemption in flight holds its request's row, so this
+    -- waits for it, and the family it started is seen by the next statement. Consents after
+    -- both: the consent step locks its request and then the consent, and taking them in the
+    -- same order (as oauth.withdraw_grounds does) leaves no deadlock between the two.
+    DELETE FROM oauth.authorizations WHERE user_id = sub;
+    DELETE FROM oauth.grants WHERE user_id = sub AND grant_type <> 'client_credentials';
+    DELETE FROM oauth.consents WHERE user_id = sub;
+    DELETE FROM oauth.sessions WHERE user_id = sub;
+    DELETE FROM oauth.user_code_failures WHERE user_id = sub;
+    INSERT INTO oauth.deleted_users (sub) VALUES (sub)
+    ON CONFLICT ON CONSTRAINT deleted_users_pkey DO UPDATE SET deleted_at = now();
+$$;
+CREATE OR REPLACE FUNCTION oauth.users_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM oauth.forget_user(OLD.id);
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
+        RETURN OLD;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL THEN
+        UPDATE oauth.sessions SET ended_at = now(), end_reason = 'user disabled'
+        WHERE user_id = NEW.id AND ended_at IS NULL;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.disabled_at IS NULL) THEN
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
+    ELSIF TG_OP = 'UPDATE' AND NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER users_changed ON oauth.users;
+CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OF disabled_at OR DELETE ON oauth.users
+    FOR EACH ROW EXECUTE FUNCTION oauth.users_changed();
+
+-- Issue 28 review, removals for good: a scope or resource server removed (or renamed), a
+-- client's scopes narrowed or a redirect URI removed is taken out of the requests, families and
+-- consents that recorded it, so that adding it back revives nothing (docs/security.md).
+-- Two of oauth-core's rules in SQL, for the triggers below; kept exactly alike (grounds_removals.rs
+-- compares each with the Rust over the same inputs). oauth_core::protocol::scope::allowed_for_client:
+-- the scopes a client may be granted are its explicit list plus offline_access or, when it has
+-- none (NULL), every built-in scope (scope::BUILT_IN) and every row of oauth.scopes.
+CREATE FUNCTION oauth.scopes_allowed_for(client_scopes text[]) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = oauth, pg_temp AS $$
+    SELECT CASE WHEN client_scopes IS NULL
+                THEN ARRAY['openid', 'profile', 'email', 'phone', 'offline_access']
+                     || ARRAY(SELECT name FROM oauth.scopes)
+                ELSE client_scopes || 'offline_access'::text END
+$$;
+
+-- oauth_core::protocol::redirect_uri::find_match: exact, except that a loopback redirect matches
+-- a registered one with any port (RFC 8252 §7.3). loopback_parts is its split_loopback: the host
+-- and what follows the port of http://127.0.0.1, http://[::1] or http://localhost with at most a
+-- 5-digit port up to 65535 and then nothing, `/` or `?`; NULL for any other URI.
+CREATE FUNCTION oauth.loopback_parts(uri text) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = oauth, pg_temp AS $$
+    SELECT ARRAY[m[1], coalesce(m[3], '')]
+    FROM regexp_match(uri, '^http://(127\.0\.0\.1|\[::1\]|localhost)(?::([0-9]{1,5}))?([/?].*)?$') m
+    WHERE m IS NOT NULL AND (m[2] IS NULL OR m[2]::integer <= 65535)
+$$;
+CREATE FUNCTION oauth.redirect_uri_matches(registered text[], requested text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = oauth, pg_temp AS $$
+    SELECT requested <> '' AND octet_length(requested) <= 2000 AND position('#' in requested) = 0
+           AND (requested = ANY (registered)
+                OR EXISTS (SELECT FROM unnest(registered) r
+                           WHERE oauth.loopback_parts(r) = oauth.loopback_parts(requested)))
+$$;
+
+-- `list` without `gone` and, when `allowed` is not NULL, without what it does not hold; in order.
+CREATE FUNCTION oauth.kept(list text[], gone text[], allowed text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = oauth, pg_temp AS $$
+    SELECT ARRAY(SELECT x FROM unnest(list) WITH ORDINALITY u(x, i)
+                 WHERE x <> ALL (gone) AND (allowed IS NULL OR x = ANY (allowed)) ORDER BY i)
+$$;
+
+-- Takes scopes out of what the decisions of `of_client` (NULL: of every client) still to be used
+-- recorded — requests not yet redeemed (pending, approved codes, device authorizations), live
+-- token families, consents: the scopes in `gone_scopes` and, when `allowed_scopes` is not NULL,
+-- those it does not hold; and the resource servers in `gone_resources`. Out for good: a scope or
+-- server registered again under that name (perhaps meaning something else), or a client allowed
+-- the scope again, is asked for again, never revived by what was recorded before.
+-- A request or family this leaves with nothing is ended (requests deleted, families revoked with
+-- `reason`), never kept: with no resource left it would fall back to the default audience, a
+-- token for a server the user never named; with no scope left but offline_access (which grants
+-- nothing itself) it would mint tokens carrying only the user's sub and role, which policies keyed
+-- on the user alone honour — and an empty recorded list is issued as empty, not refused
+-- (decisions::grounds::recheck refuses only a list it empties itself).
+-- Lock order: requests, then families, then consents. A redemption in flight holds its request's
+-- row, so this waits for it and then sees the family it started (as oauth.forget_user; race tests
+-- in grounds_removals.rs); the consent step locks its request before its consent.
+CREATE FUNCTION oauth.withdraw_grounds(of_client text, gone_scopes text[], allowed_scopes text[],
+                                       gone_resources text[], reason text) RETURNS void
+LANGUAGE sql SET search_path = oauth, pg_temp AS $$
+    DELETE FROM oauth.authorizations a
+    WHERE (of_client IS NULL OR a.client_id = of_client) AND a.status IN ('pending', 'approved')
+      AND ((a.scopes && gone_scopes OR NOT a.scopes <@ coalesce(allowed_scopes, a.scopes))
+           AND oauth.kept(a.scopes, gone_scopes, allowed_scopes) <@ ARRAY['offline_access']
+           OR a.resources && gone_resources AND a.resources <@ gone_resources);
+    UPDATE oauth.authorizations a
+    SET scopes = oauth.kept(a.scopes, gone_scopes, allowed_scopes),
+        resources = oauth.kept(a.resources, gone_resources, NULL)
+    WHERE (of_client IS NULL OR a.client_id = of_client) AND a.status IN ('pending', 'approved')
+      AND (a.scopes && gone_scopes OR NOT a.scopes <@ coalesce(allowed_scopes, a.scopes)
+           OR a.resources && gone_resources);
+    UPDATE oauth.grants g SET revoked_at = now(), revoked_reason = reason
+    WHERE (of_client IS NULL OR g.client_id = of_client) AND g.revoked_at IS NULL
+      AND ((g.scopes && gone_scopes OR NOT g.scopes <@ coalesce(allowed_scopes, g.scopes))
+           AND oauth.kept(g.scopes, gone_scopes, allowed_scopes) <@ ARRAY['offline_access']
+           OR g.resources && gone_resources AND g.resources <@ gone_resources);
+    UPDATE oauth.grants g
+    SET scopes = oauth.kept(g.scopes, gone_scopes, allowed_scopes),
+        resources = oauth.kept(g.resources, gone_resources, NULL)
+    WHERE (of_client IS NULL OR g.client_id = of_client) AND g.revoked_at IS NULL
+      AND (g.scopes && gone_scopes OR NOT g.scopes <@ coalesce(allowed_scopes, g.scopes)
+           OR g.resources && gone_resources);
+    UPDATE oauth.consents c
+    SET scopes_by_audience = coalesce(
+            (SELECT jsonb_object_agg(a.key, to_jsonb(oauth.kept(ARRAY(SELECT jsonb_array_elements_text(a.value)),
+                                                                gone_scopes, allowed_scopes)))
+             FROM jsonb_each(c.scopes_by_audience) a WHERE a.key <> ALL (gone_resources)), '{}'),
+        updated_at = now()
+    WHERE (of_client IS NULL OR c.client_id = of_client)
+      AND EXISTS (SELECT FROM jsonb_each(c.scopes_by_audience) a
+                  WHERE a.key = ANY (gone_resources)
+                     OR EXISTS (SELECT FROM jsonb_array_elements_text(a.value) s
+                                WHERE s = ANY (gone_scopes)
+                                   OR s <> ALL (coalesce(allowed_scopes, ARRAY[s]))));
+$$;
+
+-- A scope removed from the registry (oauth.remove_scope, a direct DELETE, or renamed with an
+-- UPDATE) is taken out of every client's explicit list, so that no client is allowed it any more,
+-- and out of every request, family and consent that recorded it (oauth.withdraw_grounds): for
+-- good, so a scope added again later under that name is asked for again. The built-in OpenID
+-- Connect scopes are not rows: a row of that name only overrides their text, and deleting it
+-- restores the text (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+-- Clients first: the lock order of oauth.update_client (client_changed below), which this fires
+-- for the clients that listed the scope.
+CREATE OR REPLACE FUNCTION oauth.scope_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.name NOT IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
+        UPDATE oauth.clients SET scopes = array_remove(scopes, OLD.name), updated_at = now()
+        WHERE OLD.name = ANY (scopes);
+        PERFORM oauth.withdraw_grounds(NULL, ARRAY[OLD.name], NULL, '{}', 'scope removed');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A resource server removed (oauth.remove_resource, a direct DELETE, or moved to another URL with
+-- an UPDATE) is taken out of every request, family and consent that named it
+-- (oauth.withdraw_grounds): another server registered later at that URL is asked for, never
+-- approved silently, and no token is minted for it from an earlier decision.
+CREATE OR REPLACE FUNCTION oauth.resource_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.resource = OLD.resource THEN
+        RETURN NULL;
+    END IF;
+    PERFORM oauth.withdraw_grounds(NULL, '{}', NULL, ARRAY[OLD.resource], 'resource removed');
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER resource_removed ON oauth.resources;
+CREATE TRIGGER resource_removed AFTER UPDATE OF resource OR DELETE ON oauth.resources
+    FOR EACH ROW EXECUTE FUNCTION oauth.resource_removed();
+
+-- A client changed by any path (oauth.update_client, the admin API, a metadata document fetched
+-- again, a direct UPDATE) loses for good what it may no longer have, so that changing it back
+-- revives nothing:
+-- - its requests not yet redeemed (pending, or an approved code) to a redirect URI it no longer
+--   registers, matched as authorize matches (redirect_uri_matches), are ended: a code is never
+--   sent to, nor redeemed for, a URI the client no longer owns, even once it is registered again;
+-- - its requests, families and consents lose the scopes it may no longer be granted
+--   (scopes_allowed_for), as oauth.withdraw_grounds does for a removed scope. A family ended
+--   so is revoked for 'client scopes narrowed', or for 'scope removed' when a scope the client
+--   had is in the registry no more (this fires from scope_removed).
+-- Requests to a removed URI first: requests, then families, then consents (withdraw_grounds).
+CREATE FUNCTION oauth.client_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+DECLARE
+    allowed text[];
+BEGIN
+    IF NEW.redirect_uris IS DISTINCT FROM OLD.redirect_uris THEN
+        DELETE FROM oauth.authorizations a
+        WHERE a.client_id = NEW.client_id AND a.kind = 'code' AND a.status IN ('pending', 'approved')
+          AND NOT coalesce(oauth.redirect_uri_matches(NEW.redirect_uris, a.redirect_uri), false);
+    END IF;
+    IF NEW.scopes IS DISTINCT FROM OLD.scopes THEN
+        allowed := oauth.scopes_allowed_for(NEW.scopes);
+        PERFORM oauth.withdraw_grounds(NEW.client_id, '{}', allowed, '{}',
+            CASE WHEN oauth.scopes_allowed_for(OLD.scopes)
+                      <@ (allowed || oauth.scopes_allowed_for(NULL))
+                 THEN 'client scopes narrowed' ELSE 'scope removed' END);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER client_changed AFTER UPDATE OF scopes, redirect_uris ON oauth.clients
+    FOR EACH ROW EXECUTE FUNCTION oauth.client_changed();
+REVOKE ALL ON FUNCTION oauth.scopes_allowed_for(text[]), oauth.loopback_parts(text),
+    oauth.redirect_uri_matches(text[], text), oauth.kept(text[], text[], text[]),
+    oauth.withdraw_grounds(text, text[], text[], text[], text), oauth.client_changed() FROM PUBLIC;
+
 -- As the block above after the first 0.2.0 objects: the installing role's default privileges
 -- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).
 DO $$
@@ -769,7 +987,7 @@ BEGIN
         SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
-          AND c.relname IN ('revoked_users')
+          AND c.relname IN ('revoked_users', 'deleted_users')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -777,7 +995,9 @@ BEGIN
           AND p.proname IN ('forget_user', 'users_changed', 'users_checked', 'users_truncated',
                             'scope_removed', 'resource_removed', 'revoke_user',
                             'remove_scope', 'disable_user', 'enable_user', 'delete_user',
-                            'admin_users', 'identity_removed', 'truncate_refused')
+                            'admin_users', 'identity_removed', 'truncate_refused',
+                            'scopes_allowed_for', 'loopback_parts', 'redirect_uri_matches', 'kept',
+                            'withdraw_grounds', 'client_changed')
     LOOP
         EXECUTE revoke;
     END LOOP;

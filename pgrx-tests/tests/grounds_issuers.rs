@@ -351,9 +351,10 @@ fn introspecting_a_refresh_token_answers_what_the_next_refresh_would_grant() {
     // Refused by the refresh: not active.
     c.batch_execute(&format!("SELECT oauth.remove_resource('{API}')"))
         .unwrap();
+    // (The family's only resource: the removal ended it.)
     assert_eq!(
         peek_refresh(&mut c, &client, rt(&for_api))["error"],
-        "invalid_target"
+        "invalid_grant"
     );
     assert_eq!(introspect(&mut c, &client, rt(&for_api))["active"], false);
     c.batch_execute("SELECT oauth.remove_scope('read')")

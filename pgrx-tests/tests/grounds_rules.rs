@@ -68,7 +68,8 @@ fn narrowed_client_scopes_narrow_refreshes_codes_and_requests_already_shown() {
     let (t3, _) = redeem_code(&mut c, &client, &code);
     assert_eq!(t3["scope"], "openid read", "{t3}");
 
-    // Every scope of a family withdrawn: nothing is minted.
+    // Every scope of a family withdrawn: nothing is minted (the narrowing ended the family:
+    // grounds_removals.rs).
     let t4 = tokens(&mut c, &client, "read", "v");
     update_client(&mut c, &client, json!({"scopes": ["openid"]}));
     let (r, status) = refresh_grant(
@@ -79,7 +80,7 @@ fn narrowed_client_scopes_narrow_refreshes_codes_and_requests_already_shown() {
     );
     assert_eq!(
         (r["error"].as_str(), status.as_str()),
-        (Some("invalid_scope"), "400"),
+        (Some("invalid_grant"), "400"),
         "{r}"
     );
 }
@@ -122,18 +123,14 @@ fn a_removed_resource_is_never_an_audience_again() {
         only_api["refresh_token"].as_str().unwrap(),
         json!({}),
     );
-    assert_eq!(r["error"], "invalid_target", "{r}");
+    // The family, the code and the request whose only resource it was were ended by the
+    // removal (grounds_removals.rs), never left to fall back to the default audience.
+    assert_eq!(r["error"], "invalid_grant", "{r}");
     let (r, _) = redeem_code(&mut c, &client, &approved);
-    assert_eq!(r["error"], "invalid_target", "{r}");
-    // The request approved after the removal ends with the error, back at the client.
+    assert_eq!(r["error"], "invalid_grant", "{r}");
     let out = call_as(&mut c, &user("w"), "SELECT oauth.consent($1, true)", &shown);
-    let to = out["redirect_to"].as_str().unwrap();
-    assert_eq!(
-        query_param(to, "error").as_deref(),
-        Some("invalid_target"),
-        "{to}"
-    );
-    assert!(query_param(to, "code").is_none());
+    assert_eq!(out["error"], "not_found", "{out}");
+    assert!(out.get("redirect_to").is_none(), "{out}");
     // Registered again later (perhaps another server at that URL): the narrowed family does
     // not regain it.
     c.batch_execute(&format!("SELECT oauth.add_resource('{API}')"))
@@ -160,7 +157,7 @@ fn a_removed_redirect_uri_gets_nothing_more() {
         "{r}"
     );
     // Approving the request shown before: no code, and no redirect to the URI the client
-    // no longer owns (not even an error); the page is told, and the request is over.
+    // no longer owns (not even an error); the request ended with the URI.
     let (out, status) = as_user(&mut c, &user("w"), |tx| {
         let body: Value = tx
             .query_one("SELECT oauth.consent($1, true)", &[&shown])
@@ -174,23 +171,14 @@ fn a_removed_redirect_uri_gets_nothing_more() {
     });
     assert_eq!(
         (out["error"].as_str(), status.as_str()),
-        (Some("invalid_request"), "400"),
+        (Some("not_found"), "404"),
         "{out}"
     );
     assert!(out.get("redirect_to").is_none());
-    let st: String = c
-        .query_one(
-            "SELECT status FROM oauth.authorizations WHERE id = $1",
-            &[&shown],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(st, "denied");
-    // The URI registered again (the client owns it once more): the code, never redeemed and
-    // still unexpired, may be.
+    // The URI registered again: the code stays ended (grounds_removals.rs).
     update_client(&mut c, &client, json!({"redirect_uris": [REDIRECT]}));
-    let (t, _) = redeem_code(&mut c, &client, &approved);
-    assert!(t.get("access_token").is_some(), "{t}");
+    let (r, _) = redeem_code(&mut c, &client, &approved);
+    assert_eq!(r["error"], "invalid_grant", "{r}");
 }
 
 #[test]

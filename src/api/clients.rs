@@ -175,8 +175,8 @@ fn set_scope(name: Option<&str>, description: default!(Option<&str>, "''")) -> b
 }
 
 /// Removes a scope from the registry and from every client's explicit list: no client may ask
-/// for it any more, and every token family, code or pending request granted it is narrowed at
-/// its next use (docs/security.md#decisions-that-outlive-their-grounds). The built-in OpenID
+/// for it any more, and every token family, request and consent that recorded it loses it at
+/// once and for good, by trigger (docs/security.md#removals-are-for-good). The built-in OpenID
 /// Connect scopes cannot be removed (narrow the clients instead). Audited.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]

@@ -169,8 +169,21 @@ fn decided_redirect(row: &Pending, e: &OAuthError) -> Value {
     json!({ "redirect_to": redirect_uri::with_query(redirect, &params) })
 }
 
+/// Ends the request with `e`, sent to the client's redirect URI — unless the client no longer
+/// owns that URI (removed since the request began): then nothing is sent there, not even the
+/// error, and the page is told instead (400), whichever path ends the request (the user's
+/// denial, `prompt=none`, a stale session, a changed ground).
 fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
     authorizations::deny(&row.id)?;
+    if !redirect_still_owned(row)? {
+        audit::record(
+            "consent_denied",
+            Some(&row.client_id),
+            row.user_id.as_deref(),
+            json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),
+        )?;
+        return Err(redirect_uri_removed().into());
+    }
     audit::record(
         "consent_denied",
         Some(&row.client_id),
@@ -178,6 +191,22 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
         json!({"authorization_id": row.id, "reason": e.code()}),
     )?;
     Ok(decided_redirect(row, &e))
+}
+
+/// Whether the request's redirect URI (a device authorization has none) is still one of its
+/// client's, as authorize matches it.
+fn redirect_still_owned(row: &Pending) -> ApiResult<bool> {
+    let Some(uri) = row.redirect_uri.as_deref() else {
+        return Ok(true);
+    };
+    Ok(crate::store::clients::find(&row.client_id)?
+        .is_some_and(|c| redirect_uri::find_match(&c.redirect_uris, uri).is_some()))
+}
+
+fn redirect_uri_removed() -> OAuthError {
+    invalid_request(
+        "the redirect URI of this request is no longer registered for the client: start again from the app",
+    )
 }
 
 /// Records the consent (scopes and resources accumulate), issues the code, and returns the
@@ -253,10 +282,7 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
             Some(&caller.user_id),
             json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),
         )?;
-        return Err(invalid_request(
-            "the redirect URI of this request is no longer registered for the client: start again from the app",
-        )
-        .into());
+        return Err(redirect_uri_removed().into());
     }
     match recheck(&recorded, &current) {
         Ok(now) => {

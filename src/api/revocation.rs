@@ -8,10 +8,10 @@ use crate::error::invalid_client;
 use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::secret;
-use crate::services::client_auth::authenticate_request;
+use crate::services::client_auth::{authenticate_request, authenticate_request_to_revoke};
 use crate::services::grounds;
 use crate::services::issuance::revoke_family;
-use crate::services::keys::verify_access_token;
+use crate::services::keys::{verify_access_token, verify_access_token_to_revoke};
 use crate::store::db;
 use crate::store::grants::{self, RefreshTokenInfo};
 use pgrx::prelude::*;
@@ -33,9 +33,23 @@ fn access_token_claims(token: &str) -> Option<Value> {
         .filter(|c| c.get("client_id").is_some_and(Value::is_string))
 }
 
+/// The claims of an access token we signed, whether or not its family still stands: what
+/// revocation needs to find the family to end.
+fn signed_access_token_claims(token: &str) -> Option<Value> {
+    if token.split('.').count() != 3 {
+        return None;
+    }
+    verify_access_token_to_revoke(token)
+        .ok()
+        .filter(|c| c.get("client_id").is_some_and(Value::is_string))
+}
+
 fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
     let form = Params::new(form)?;
-    let client = authenticate_request(&form, authorization)?;
+    // Whatever today's switches say of the client: ending its own tokens only ever reduces
+    // access, so a client they stop may still revoke what it holds (and must authenticate as
+    // itself to).
+    let client = authenticate_request_to_revoke(&form, authorization)?;
     let token = form.require("token")?;
     // token_type_hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
     if let Some(row) = find_refresh_token(token)? {
@@ -46,7 +60,7 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
                 "refresh token revoked by the client",
             )?;
         }
-    } else if let Some(claims) = access_token_claims(token) {
+    } else if let Some(claims) = signed_access_token_claims(token) {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
             revoke_family(sid, "token_revoked", "access token revoked by the client")?;
@@ -109,7 +123,7 @@ fn under_todays_grounds(
     Ok(grounds::recheck(
         &row.client_id,
         &row.user_id,
-        row.issuer.as_deref(),
+        grounds::issuer_of(row.user_claims.as_ref()),
         &recorded,
     )?)
 }

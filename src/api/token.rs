@@ -226,7 +226,7 @@ fn refresh_grant(
         Some(r) => Some(grounds::load(
             &r.client_id,
             &r.user_id,
-            r.issuer.as_deref(),
+            grounds::issuer_of(r.user_claims.as_ref()),
             &r.scopes,
             &r.resources,
         )?),

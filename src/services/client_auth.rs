@@ -16,9 +16,29 @@ use crate::store::audit;
 use crate::store::clients::{self, Client};
 use serde_json::json;
 
+/// How a client is looked up: as today's switches let it act (every endpoint but revocation),
+/// or as stored whatever they say (revocation only, which ever only reduces access).
+type Lookup = fn(&str) -> ApiResult<Option<Client>>;
+
+fn acting(client_id: &str) -> ApiResult<Option<Client>> {
+    clients::find(client_id)
+}
+
+fn stored(client_id: &str) -> ApiResult<Option<Client>> {
+    Ok(clients::find_stored(client_id)?)
+}
+
 /// The client whose credentials these are.
 pub fn authenticate(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
-    let result = check_credentials(client_id, client_secret);
+    authenticate_with(client_id, client_secret, acting)
+}
+
+fn authenticate_with(
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    lookup: Lookup,
+) -> ApiResult<Client> {
+    let result = check_credentials(client_id, client_secret, lookup);
     if let Err(Failure::OAuth(e @ OAuthError::InvalidClient(_))) = &result {
         record_failure(client_id, e)?;
     }
@@ -34,11 +54,15 @@ fn record_failure(client_id: Option<&str>, e: &OAuthError) -> Result<(), MisuseE
     )
 }
 
-fn check_credentials(client_id: Option<&str>, client_secret: Option<&str>) -> ApiResult<Client> {
+fn check_credentials(
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    lookup: Lookup,
+) -> ApiResult<Client> {
     let client_id = client_id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid_client("client_id is required"))?;
-    let client = clients::find(client_id)?;
+    let client = lookup(client_id)?;
     let secret = client_secret.filter(|s| !s.is_empty());
     match (client, secret) {
         (Some(c), Some(s)) if c.is_confidential() && c.secret_matches(s) => Ok(c),
@@ -76,12 +100,27 @@ pub fn authenticate_for_grant(
 /// Authentication from an endpoint's form and `Authorization` header: the credentials must
 /// verify, and the method used must be the one the client registered.
 pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiResult<Client> {
+    request_with(form, authorization, acting)
+}
+
+/// [`authenticate_request`] for RFC 7009 revocation: the client is authenticated as the client
+/// it is, whatever today's switches say of clients like it (a metadata-document client while
+/// `oauth_server.client_id_metadata_documents` is off may still end its own tokens: revoking
+/// only ever reduces access).
+pub fn authenticate_request_to_revoke(
+    form: &Params,
+    authorization: Option<&str>,
+) -> ApiResult<Client> {
+    request_with(form, authorization, stored)
+}
+
+fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> ApiResult<Client> {
     let creds = client_auth::credentials(
         authorization,
         form.get("client_id")?,
         form.get("client_secret")?,
     )?;
-    let client = authenticate(Some(&creds.client_id), creds.secret.as_deref())?;
+    let client = authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?;
     if client.token_endpoint_auth_method.as_str() != creds.method.name() {
         let e = invalid_client(format!(
             "this client must authenticate with {}",

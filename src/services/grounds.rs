@@ -14,8 +14,9 @@ pub struct Loaded {
     grounds: Option<Grounds>,
     allowed_scopes: Vec<String>,
     user_disabled: bool,
-    /// The approving session's issuer as recorded, and ours now.
-    issuer: Option<String>,
+    /// The user claims recorded with the decision (its approving session's issuer, and what
+    /// that issuer's policy judged), and our issuer now.
+    user_claims: Option<Value>,
     ours: String,
 }
 
@@ -31,9 +32,10 @@ impl Loaded {
                 registered_resources: &g.registered_resources,
                 user_disabled: self.user_disabled,
                 session_issuer: SessionIssuer {
-                    recorded: self.issuer.as_deref(),
+                    recorded: self.user_claims.as_ref().and_then(recorded_issuer),
                     ours: &self.ours,
-                    enabled: g.issuer_enabled,
+                    options: g.issuer_options.as_ref(),
+                    user_claims: self.user_claims.as_ref(),
                 },
             },
             None => Current {
@@ -54,27 +56,44 @@ pub fn empty() -> Loaded {
         grounds: None,
         allowed_scopes: Vec::new(),
         user_disabled: false,
-        issuer: None,
+        user_claims: None,
         ours: String::new(),
     }
 }
 
-/// The issuer of the session that approved a decision, from the user claims recorded with it
-/// (`sessions::caller` adds `iss`); `None` when none was recorded.
-pub fn issuer_of(user_claims: Option<&Value>) -> Option<&str> {
-    user_claims?.get("iss")?.as_str()
+/// The session that approved a decision, as the user claims recorded with it describe it
+/// (`sessions::caller` adds `iss`, and for a trusted issuer's session what its policy judged,
+/// `session_jwt::RECORD`).
+#[derive(Debug, Clone, Copy)]
+pub struct Approver<'a>(Option<&'a Value>);
+
+impl<'a> Approver<'a> {
+    /// The issuer of the approving session; `None` when none was recorded.
+    pub fn issuer(&self) -> Option<&'a str> {
+        self.0.and_then(recorded_issuer)
+    }
+}
+
+fn recorded_issuer(user_claims: &Value) -> Option<&str> {
+    user_claims.get("iss")?.as_str()
+}
+
+/// The approving session of a decision, from the user claims recorded with it: its issuer,
+/// and what that issuer's policy judged of it.
+pub fn issuer_of(user_claims: Option<&Value>) -> Approver<'_> {
+    Approver(user_claims)
 }
 
 /// The grounds of a decision of `client_id` for `user_id` about `scopes` and `resources`,
-/// approved through a session of `issuer` (as recorded: [`issuer_of`]).
+/// approved by `approver` (as recorded: [`issuer_of`]).
 pub fn load(
     client_id: &str,
     user_id: &str,
-    issuer: Option<&str>,
+    approver: Approver,
     scopes: &[String],
     resources: &[String],
 ) -> Result<Loaded, crate::error::MisuseError> {
-    let grounds = store::current(client_id, scopes, resources, issuer)?;
+    let grounds = store::current(client_id, scopes, resources, approver.issuer())?;
     let allowed_scopes = grounds
         .as_ref()
         .map(Grounds::allowed_scopes)
@@ -83,7 +102,7 @@ pub fn load(
         grounds,
         allowed_scopes,
         user_disabled: accounts::is_disabled(user_id)?,
-        issuer: issuer.map(String::from),
+        user_claims: approver.0.cloned(),
         ours: settings::issuer(),
     })
 }
@@ -92,13 +111,13 @@ pub fn load(
 pub fn recheck(
     client_id: &str,
     user_id: &str,
-    issuer: Option<&str>,
+    approver: Approver,
     recorded: &Recorded,
 ) -> Result<Result<Effective, OAuthError>, crate::error::MisuseError> {
     let loaded = load(
         client_id,
         user_id,
-        issuer,
+        approver,
         recorded.scopes,
         recorded.resources,
     )?;

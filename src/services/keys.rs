@@ -10,6 +10,7 @@
 //! `oauth_server.previous_key_encryption_key_file` at the old file and the main setting at the
 //! new one, run `oauth.rekey_signing_keys()`, then drop the previous setting.
 
+use crate::decisions::client_standing::{self, Origin, Switches};
 use crate::decisions::grounds::{issuer_still_trusted, SessionIssuer};
 use crate::error::{internal, Misuse, MisuseError};
 use crate::model::{GrantType, KeyAlg, KeyStatus};
@@ -113,9 +114,10 @@ pub fn rotate(alg: KeyAlg) -> Result<(), MisuseError> {
 
 /// Verifies a token we issued and that it is of `kind`: signature with one of our keys,
 /// `exp`/`nbf` with the configured clock skew, `iss`, the kind from header and claims, and, for
-/// access tokens, that their family still stands: not revoked, its user not disabled, and the
-/// trusted issuer whose session approved it still trusted and enabled
-/// (`decisions::grounds::issuer_still_trusted`). Invalid tokens are 28000; valid ones of
+/// access tokens, that their family still stands: not revoked, its client one today's switches
+/// let act (`decisions::client_standing::may_act`), its user not disabled, and the trusted
+/// issuer whose session approved it still trusted, enabled, and admitting that session by its
+/// policy of today (`decisions::grounds::issuer_still_trusted`). Invalid tokens are 28000; valid ones of
 /// another kind 42501, naming both kinds.
 fn verify_ours(token: &str, kind: TokenKind) -> Result<Value, MisuseError> {
     verify_ours_within(token, kind, settings::clock_skew())
@@ -131,6 +133,23 @@ pub fn verify_id_token_hint(token: &str) -> Result<Value, MisuseError> {
 }
 
 fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value, MisuseError> {
+    let claims = verify_signed(token, kind, leeway)?;
+    if kind == TokenKind::Access {
+        ensure_family_stands(&claims)?;
+    }
+    Ok(claims)
+}
+
+/// An access token we signed, whether or not its family still stands: only for RFC 7009
+/// revocation, which must find the family of a token to end it even when today's grounds
+/// refuse it (a client the switches stop, a disabled user): ending a family only ever reduces
+/// access.
+pub fn verify_access_token_to_revoke(token: &str) -> Result<Value, MisuseError> {
+    verify_signed(token, TokenKind::Access, settings::clock_skew())
+}
+
+/// Signature with one of our keys, `exp`/`nbf` within `leeway`, `iss`, and the kind.
+fn verify_signed(token: &str, kind: TokenKind, leeway: u64) -> Result<Value, MisuseError> {
     let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
     let (kid, _) = jws::peek_header(token).map_err(invalid)?;
     let jwk = signing_keys::public_jwk(&kid)?
@@ -147,30 +166,45 @@ fn verify_ours_within(token: &str, kind: TokenKind, leeway: u64) -> Result<Value
             format!("{} is not {}", capitalised(found.name()), kind.name()),
         ));
     }
-    if kind == TokenKind::Access {
-        let sid = claims["session_id"].as_str().unwrap_or_default();
-        if !db::is_uuid(sid) {
-            return Err(invalid("token has no valid session_id".into()));
-        }
-        // One statement: this runs for every request PostgREST verifies with our token.
-        let family =
-            grants::is_live(sid)?.ok_or_else(|| invalid("token has been revoked".into()))?;
-        issuer_still_trusted(&SessionIssuer {
-            recorded: family.issuer.as_deref(),
-            ours: &ours,
-            enabled: family.issuer_enabled,
-        })
-        .map_err(|e| invalid(e.description().to_string()))?;
-        // A machine's family (client_credentials) has the client as its subject, no user: told
-        // by the family's grant type, not by a sub that equals some client_id (a user may be
-        // called that too, and is checked like any other).
-        if family.grant_type != GrantType::ClientCredentials
-            && accounts::is_disabled(&family.user_id)?
-        {
-            return Err(invalid("the user of this token has been disabled".into()));
-        }
-    }
     Ok(claims)
+}
+
+/// An access token's family still stands (see [`verify_ours`]).
+fn ensure_family_stands(claims: &Value) -> Result<(), MisuseError> {
+    let invalid = |m: String| MisuseError::new(Misuse::InvalidToken, m);
+    let sid = claims["session_id"].as_str().unwrap_or_default();
+    if !db::is_uuid(sid) {
+        return Err(invalid("token has no valid session_id".into()));
+    }
+    // One statement: this runs for every request PostgREST verifies with our token.
+    let family = grants::is_live(sid)?.ok_or_else(|| invalid("token has been revoked".into()))?;
+    // A client the switches stop (a metadata-document client while they are off) has its
+    // tokens refused too: a switch that is off is off for everything it governs.
+    let origin = if family.metadata_document {
+        Origin::MetadataDocument
+    } else {
+        Origin::Registered
+    };
+    let switches = Switches {
+        metadata_documents: settings::client_metadata_documents(),
+    };
+    client_standing::may_act(origin, &switches)
+        .map_err(|e| invalid(e.description().to_string()))?;
+    issuer_still_trusted(&SessionIssuer {
+        recorded: family.issuer.as_deref(),
+        ours: &settings::issuer(),
+        options: family.issuer_options.as_ref(),
+        user_claims: family.user_claims.as_ref(),
+    })
+    .map_err(|e| invalid(e.description().to_string()))?;
+    // A machine's family (client_credentials) has the client as its subject, no user: told by
+    // the family's grant type, not by a sub that equals some client_id (a user may be called
+    // that too, and is checked like any other).
+    if family.grant_type != GrantType::ClientCredentials && accounts::is_disabled(&family.user_id)?
+    {
+        return Err(invalid("the user of this token has been disabled".into()));
+    }
+    Ok(())
 }
 
 fn capitalised(s: &str) -> String {

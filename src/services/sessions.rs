@@ -115,11 +115,21 @@ fn caller(claims: &Value, ours: bool) -> ApiResult<Caller> {
     // and `oauth.revoke_user` revokes only what this issuer's user (or nobody known) approved.
     if let Some(iss) = claims.get("iss").filter(|v| v.is_string()) {
         user_claims.insert("iss".into(), iss.clone());
+        // And, for a trusted issuer's session (judged by its policy on every path that reaches
+        // here not ours), what that policy judged: every later use of what this session
+        // approves judges it again by the policy of that day (`session_jwt::rejudge`). Never
+        // released by a scope, so never in an ID token or userinfo.
+        if !ours {
+            if let Some(judged) = claims.get(session_jwt::RECORD) {
+                user_claims.insert(session_jwt::RECORD.into(), judged.clone());
+            }
+        }
     }
-    // A disabled user's session approves, lists and revokes nothing (whichever login signed
-    // them in: the flag lives in oauth.users for every `sub`).
-    if crate::store::accounts::is_disabled(user_id)? {
-        return Err(OAuthError::AccessDenied("this user has been disabled".into()).into());
+    // A disabled or deleted user's session approves, lists and revokes nothing.
+    match user_standing(claims)? {
+        Some(Fallen::Disabled(m)) => return Err(OAuthError::AccessDenied(m).into()),
+        Some(Fallen::Deleted(m)) => return Err(OAuthError::LoginRequired(m).into()),
+        None => {}
     }
     Ok(Caller {
         user_id: user_id.to_string(),
@@ -127,6 +137,44 @@ fn caller(claims: &Value, ours: bool) -> ApiResult<Caller> {
         ours,
         user_claims: Value::Object(user_claims),
     })
+}
+
+/// Why a user's session is refused whatever its token says.
+enum Fallen {
+    Disabled(String),
+    Deleted(String),
+}
+
+/// Whether the user of session `claims` is disabled (whichever login signed them in: the flag
+/// lives in `oauth.users` for every `sub`) or, for a session of the install's own login (no
+/// `iss`: nobody's policy to judge by), was deleted after it was issued. Our sessions are rows
+/// deleted with the user; a trusted issuer's are judged with its leeway by
+/// `trusted_sessions::ensure_not_revoked`; these, with the clock skew. Deleting is never
+/// weaker than disabling.
+fn user_standing(claims: &Value) -> Result<Option<Fallen>, MisuseError> {
+    let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let standing = accounts::standing(sub)?;
+    if standing.disabled {
+        return Ok(Some(Fallen::Disabled("this user has been disabled".into())));
+    }
+    let own_login = claims.get("iss").is_none_or(Value::is_null);
+    match standing.deleted_at {
+        Some(at)
+            if own_login
+                && issuer::issued_before_revocation(
+                    claims.get("iat").and_then(Value::as_f64),
+                    at,
+                    settings::clock_skew(),
+                ) =>
+        {
+            Ok(Some(Fallen::Deleted(format!(
+                "user {sub} was deleted after this session was issued; sign in again"
+            ))))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// One of our session tokens is good only while its session (`sid`) is: signed out, logged
@@ -238,6 +286,9 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
     if issuer::same(&iss, &settings::issuer()) {
         let claims = keys::verify_our_session(token)?;
         ensure_live(&claims)?;
+        if let Some(Fallen::Disabled(m) | Fallen::Deleted(m)) = user_standing(&claims)? {
+            return Err(invalid(m));
+        }
         return Ok(claims);
     }
     let stored = issuers::find(&iss)?.ok_or_else(|| {
@@ -256,6 +307,11 @@ pub fn verify_session_token(token: &str) -> Result<Value, MisuseError> {
             }
         })?;
     trusted_sessions::ensure_not_revoked(&policy, &session)?;
+    // Every path that takes a verified session (the consent API, the Supabase routes,
+    // administration by session) refuses a disabled user (a deleted one: ensure_not_revoked).
+    if let Some(Fallen::Disabled(m) | Fallen::Deleted(m)) = user_standing(&session)? {
+        return Err(invalid(m));
+    }
     Ok(session)
 }
 

@@ -22,7 +22,7 @@ use crate::protocol::issuer;
 use crate::protocol::issuer_policy::IssuerPolicy;
 use crate::protocol::session_jwt;
 use crate::settings;
-use crate::store::{audit, issuers, revoked_users};
+use crate::store::{accounts, audit, issuers, revoked_users};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 
@@ -59,15 +59,25 @@ pub fn judge_claims(iss: &str, claims: &Value) -> ApiResult<Value> {
 
 /// Refuses (28000) a session of a user of `policy`'s issuer revoked at or after the session's
 /// `iat` (`issuer::issued_before_revocation`, with the issuer's leeway).
+/// Likewise a session of a user deleted here (`oauth.deleted_users`) at or after its `iat`,
+/// whichever issuer: user ids share one namespace, and deleting is never weaker than disabling.
 pub fn ensure_not_revoked(policy: &IssuerPolicy, session: &Value) -> Result<(), MisuseError> {
     let Some(sub) = session.get("sub").and_then(Value::as_str) else {
         return Ok(());
     };
+    let iat = session.get("iat").and_then(Value::as_f64);
+    let leeway = policy.leeway.unwrap_or_else(settings::clock_skew);
+    if let Some(deleted_at) = accounts::standing(sub)?.deleted_at {
+        if issuer::issued_before_revocation(iat, deleted_at, leeway) {
+            return Err(MisuseError::new(
+                Misuse::InvalidToken,
+                format!("user {sub} was deleted after this session was issued; sign in again"),
+            ));
+        }
+    }
     let Some(revoked_at) = revoked_users::revoked_at(&policy.issuer, sub)? else {
         return Ok(());
     };
-    let iat = session.get("iat").and_then(Value::as_f64);
-    let leeway = policy.leeway.unwrap_or_else(settings::clock_skew);
     if issuer::issued_before_revocation(iat, revoked_at, leeway) {
         return Err(MisuseError::new(
             Misuse::InvalidToken,
@@ -97,7 +107,12 @@ fn local_xid() -> u32 {
         if proc_.is_null() {
             0
         } else {
-            (*proc_).lxid
+            // PostgreSQL 17 moved it into the virtual transaction id (PGPROC.vxid).
+            #[cfg(feature = "pg15")]
+            let lxid = (*proc_).lxid;
+            #[cfg(any(feature = "pg17", feature = "pg18"))]
+            let lxid = (*proc_).vxid.lxid;
+            lxid
         }
     }
 }

@@ -62,6 +62,29 @@ pub fn is_disabled(id: &str) -> Result<bool, MisuseError> {
     Ok(scalar::<bool>(query!("accounts/is_disabled"), &[id.into()])?.unwrap_or(false))
 }
 
+row_type! {
+    /// What a user's sessions are checked against (`accounts/standing.sql`).
+    pub struct Standing {
+        pub disabled: bool,
+        /// When the user was last deleted (epoch seconds).
+        pub deleted_at: Option<f64>,
+    }
+}
+
+/// Whether user `id` is disabled and when they were last deleted, in one statement: what a
+/// session of theirs must be checked against (`services::sessions`). Neither in a 0.1.0
+/// schema.
+pub fn standing(id: &str) -> Result<Standing, MisuseError> {
+    let none = Standing {
+        disabled: false,
+        deleted_at: None,
+    };
+    if !users_exist()? {
+        return Ok(none);
+    }
+    Ok(one(query!("accounts/standing"), &[id.into()])?.unwrap_or(none))
+}
+
 thread_local! {
     static USERS_EXIST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }

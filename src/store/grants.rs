@@ -115,9 +115,15 @@ row_type! {
         pub user_id: String,
         /// The issuer of the session that approved it (`user_claims->>'iss'`).
         pub issuer: Option<String>,
-        /// That issuer's row in `oauth.issuers`: `None` when there is none, else whether it
-        /// is enabled.
-        pub issuer_enabled: Option<bool>,
+        /// That issuer's row in `oauth.issuers`: `None` when there is none, else its options
+        /// (its policy today).
+        pub issuer_options: Option<Value>,
+        /// The user claims recorded with the family, loaded only when `issuer_options` is
+        /// (what the issuer's policy judged is re-judged from them).
+        pub user_claims: Option<Value>,
+        /// Whether the family's client is identified by the URL of its metadata document
+        /// (governed by `oauth_server.client_id_metadata_documents`).
+        pub metadata_document: bool,
     }
 }
 
@@ -175,8 +181,9 @@ row_type! {
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,
-        /// The issuer of the session that approved the family (`user_claims->>'iss'`).
-        pub issuer: Option<String>,
+        /// The user claims recorded with the family: the issuer of the session that approved
+        /// it (`iss`) and what that issuer's policy judged (`services::grounds::issuer_of`).
+        pub user_claims: Option<Value>,
         /// The current signing key's id, when there is one.
         pub current_kid: Option<String>,
     }
@@ -252,8 +259,9 @@ row_type! {
         pub user_id: String,
         pub scopes: Vec<String>,
         pub resources: Vec<String>,
-        /// The issuer of the session that approved the family (`user_claims->>'iss'`).
-        pub issuer: Option<String>,
+        /// The user claims recorded with the family: the issuer of the session that approved
+        /// it (`iss`) and what that issuer's policy judged (`services::grounds::issuer_of`).
+        pub user_claims: Option<Value>,
         pub active: bool,
         pub iat: i64,
         pub exp: i64,

@@ -7,6 +7,7 @@ use crate::error::MisuseError;
 use crate::model::GrantType;
 use crate::protocol::scope;
 use crate::{query, row_type};
+use serde_json::Value;
 
 row_type! {
     /// The client, registries and user as they are now.
@@ -17,8 +18,8 @@ row_type! {
         pub registered_scopes: Vec<String>,
         pub registered_resources: Vec<String>,
         /// The approving session's issuer in `oauth.issuers`: `None` when no row names it
-        /// (or none was recorded), else whether it is enabled.
-        pub issuer_enabled: Option<bool>,
+        /// (or none was recorded), else its options (the policy of today).
+        pub issuer_options: Option<Value>,
     }
 }
 

@@ -2,9 +2,9 @@
 -- the client as it is now, which of the decision's scopes ($2) are rows of oauth.scopes, and
 -- which of its resources ($3) are still registered resource servers, and what oauth.issuers says
 -- today of the issuer of the session that approved it ($4, user_claims->>'iss'; NULL: none
--- recorded): NULL when no row names it exactly (never trusted, or removed), else whether its
--- policy is enabled (IssuerPolicy's `enabled`: true when absent; anything but true or false
--- is a policy it refuses, so not enabled either). No row: the client is gone. (Whether the
+-- recorded): NULL when no row names it exactly (never trusted, or removed), else its options,
+-- the policy that decisions::grounds::issuer_still_trusted reads (enabled, and whether it still
+-- admits the approving session). No row: the client is gone. (Whether the
 -- user is disabled is asked of accounts::is_disabled: oauth.users does not exist in a 0.1.0
 -- schema, which this library serves until ALTER EXTENSION UPDATE.)
 -- Read-only, so it runs on a standby too.
@@ -13,7 +13,6 @@ SELECT c.scopes AS client_scopes, c.redirect_uris, c.grant_types,
              WHERE EXISTS (SELECT FROM oauth.scopes x WHERE x.name = s)) AS registered_scopes,
        ARRAY(SELECT r FROM unnest($3::text[]) r
              WHERE EXISTS (SELECT FROM oauth.resources x WHERE x.resource = r)) AS registered_resources,
-       (SELECT coalesce(i.options->'enabled', 'true') = 'true'
-        FROM oauth.issuers i WHERE i.issuer = $4) AS issuer_enabled
+       (SELECT i.options FROM oauth.issuers i WHERE i.issuer = $4) AS issuer_options
 FROM oauth.clients c
 WHERE c.client_id = $1

@@ -19,16 +19,22 @@
 //! | the grant type taken from the client | `unauthorized_client` |
 //! | the user disabled | `invalid_grant` |
 //! | the trusted issuer whose session approved it disabled, or removed | `invalid_grant` |
+//! | that issuer's policy changed so that it would no longer admit that session | `invalid_grant` |
 //!
 //! The issuer of the approving session is what `user_claims->>'iss'` recorded. Ours (exactly)
 //! and none recorded (a family from before 0.2.0, a login whose claims name no issuer, a
-//! machine) always stand; any other must be a trusted issuer, enabled, today. Re-enabling the
-//! issuer (or trusting it again) makes what it approved usable again, as `oauth.enable_user`
-//! does for a user: nothing was revoked, only refused while the grounds were missing.
+//! machine) always stand; any other must be a trusted issuer, enabled, today, whose policy
+//! still admits the session as recorded (`session_jwt::rejudge`: the claims its policy judged
+//! are kept under `user_claims->'judged_session'`). Re-enabling the issuer (or trusting it
+//! again, or widening its policy back) makes what it approved usable again, as
+//! `oauth.enable_user` does for a user: nothing was revoked, only refused while the grounds
+//! were missing.
 
 use crate::error::{invalid_grant, invalid_scope, OAuthError};
 use crate::model::GrantType;
-use crate::protocol::{issuer, redirect_uri, scope};
+use crate::protocol::issuer_policy::IssuerPolicy;
+use crate::protocol::{issuer, redirect_uri, scope, session_jwt};
+use serde_json::Value;
 
 /// What the stored decision would issue now.
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +76,12 @@ pub struct SessionIssuer<'a> {
     pub recorded: Option<&'a str>,
     /// This server's issuer today.
     pub ours: &'a str,
-    /// The row of `oauth.issuers` named exactly `recorded`: `None` when there is none (never
-    /// trusted, or removed), else whether its policy is enabled.
-    pub enabled: Option<bool>,
+    /// The options (policy) of the row of `oauth.issuers` named exactly `recorded`: `None`
+    /// when there is none (never trusted, or removed).
+    pub options: Option<&'a Value>,
+    /// The user claims recorded with the decision: where the claims the issuer's policy
+    /// judged are kept (`session_jwt::RECORD`).
+    pub user_claims: Option<&'a Value>,
 }
 
 impl SessionIssuer<'static> {
@@ -80,16 +89,18 @@ impl SessionIssuer<'static> {
     pub const UNRECORDED: SessionIssuer<'static> = SessionIssuer {
         recorded: None,
         ours: "",
-        enabled: None,
+        options: None,
+        user_claims: None,
     };
 }
 
 /// Whether a decision approved through a session of `i.recorded` still stands on it: always
 /// when none is recorded or it is exactly ours (`issuer::same`); otherwise only while it is a
-/// trusted issuer, enabled, and not another spelling of ours (an entry that became one when
-/// the issuer setting changed is refused wherever it is used, as `trusted_sessions::policy`
-/// does). The same rule for refresh, redemption, consent, introspection and access-token
-/// verification.
+/// trusted issuer, not another spelling of ours (an entry that became one when the issuer
+/// setting changed is refused wherever it is used, as `trusted_sessions::policy` does),
+/// enabled, and whose policy today still admits the approving session as recorded
+/// (`session_jwt::rejudge`). The same rule for refresh, redemption, consent, introspection
+/// and access-token verification.
 pub fn issuer_still_trusted(i: &SessionIssuer) -> Result<(), OAuthError> {
     let Some(iss) = i.recorded else {
         return Ok(());
@@ -97,15 +108,29 @@ pub fn issuer_still_trusted(i: &SessionIssuer) -> Result<(), OAuthError> {
     if issuer::same(iss, i.ours) {
         return Ok(());
     }
-    let why = match i.enabled {
-        Some(true) if !issuer::respells(iss, i.ours) => return Ok(()),
-        Some(true) => "it is now another spelling of this server's issuer",
-        Some(false) => "it has been disabled",
-        None => "it has been removed",
+    let untrusted = |why: &str| {
+        invalid_grant(format!(
+            "the issuer {iss} of the session that approved this is no longer trusted: {why}"
+        ))
     };
-    Err(invalid_grant(format!(
-        "the issuer {iss} of the session that approved this is no longer trusted: {why}"
-    )))
+    let Some(options) = i.options else {
+        return Err(untrusted("it has been removed"));
+    };
+    if issuer::respells(iss, i.ours) {
+        return Err(untrusted(
+            "it is now another spelling of this server's issuer",
+        ));
+    }
+    let policy = IssuerPolicy::from_options(iss, options)
+        .map_err(|e| untrusted(&format!("its stored policy is unusable ({e})")))?;
+    if !policy.enabled {
+        return Err(untrusted("it has been disabled"));
+    }
+    session_jwt::rejudge(i.user_claims.unwrap_or(&Value::Null), iss, &policy).map_err(|why| {
+        invalid_grant(format!(
+            "the session that approved this would not be admitted by issuer {iss} today: {why}"
+        ))
+    })
 }
 
 /// What may be issued now.
@@ -181,6 +206,7 @@ fn removed_resource(r: &str) -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -199,6 +225,8 @@ mod tests {
         disabled: bool,
         issuer: Option<&'static str>,
         issuer_enabled: Option<bool>,
+        /// The issuer's policy today (with `enabled` from `issuer_enabled`).
+        policy: Value,
     }
 
     const OURS: &str = "https://auth.example";
@@ -218,10 +246,29 @@ mod tests {
             disabled: false,
             issuer: Some(IDP),
             issuer_enabled: Some(true),
+            policy: json!({}),
         }
     }
 
+    /// The user claims a decision records when a session of IDP saying `role: authenticated`
+    /// approved it under IDP's default policy.
+    fn approved_by_idp() -> Value {
+        let policy = IssuerPolicy::from_options(IDP, &json!({})).unwrap();
+        let session = session_jwt::judge(
+            json!({"iss": IDP, "sub": "u1", "role": "authenticated"}),
+            &policy,
+        )
+        .unwrap();
+        json!({"iss": IDP, session_jwt::RECORD: session[session_jwt::RECORD]})
+    }
+
     fn run(c: &Case) -> Result<Effective, OAuthError> {
+        let options = c.issuer_enabled.map(|e| {
+            let mut o = c.policy.clone();
+            o["enabled"] = json!(e);
+            o
+        });
+        let user_claims = approved_by_idp();
         recheck(
             &Recorded {
                 scopes: &c.scopes,
@@ -239,7 +286,8 @@ mod tests {
                 session_issuer: SessionIssuer {
                     recorded: c.issuer,
                     ours: OURS,
-                    enabled: c.issuer_enabled,
+                    options: options.as_ref(),
+                    user_claims: Some(&user_claims),
                 },
             },
         )
@@ -425,11 +473,56 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_that_no_longer_admits_the_approving_session_refuses() {
+        for narrowed in [
+            json!({"allowed_roles": ["admin"], "default_role": "admin"}),
+            json!({"required_claims": {"aal": "aal2"}}),
+            json!({"audience": "spa"}),
+        ] {
+            let c = Case {
+                policy: narrowed.clone(),
+                ..case()
+            };
+            let (code, why) = refused(&c);
+            assert_eq!(code, "invalid_grant", "{narrowed}");
+            assert!(
+                why.contains("would not be admitted by issuer https://idp.example today"),
+                "{why}"
+            );
+        }
+        // Widened: still admitted.
+        let c = Case {
+            policy: json!({"allowed_roles": ["authenticated", "admin"]}),
+            ..case()
+        };
+        assert!(run(&c).is_ok());
+        // A stored policy this library cannot read refuses, never admits.
+        let c = Case {
+            policy: json!({"allowed_roles": "admin"}),
+            ..case()
+        };
+        assert!(refused(&c).1.contains("unusable"));
+        // Ours and none recorded are never judged by a policy.
+        for recorded in [Some(OURS), None] {
+            let c = Case {
+                issuer: recorded,
+                policy: json!({"allowed_roles": ["admin"], "default_role": "admin"}),
+                ..case()
+            };
+            assert!(run(&c).is_ok(), "{recorded:?}");
+        }
+    }
+
+    #[test]
     fn the_issuer_rule_alone() {
-        let i = |recorded, enabled| SessionIssuer {
+        let open = json!({});
+        let off = json!({"enabled": false});
+        let uc = approved_by_idp();
+        let i = |recorded, enabled: Option<bool>| SessionIssuer {
             recorded,
             ours: OURS,
-            enabled,
+            options: enabled.map(|e| if e { &open } else { &off }),
+            user_claims: Some(&uc),
         };
         assert!(issuer_still_trusted(&SessionIssuer::UNRECORDED).is_ok());
         assert!(issuer_still_trusted(&i(Some(IDP), Some(true))).is_ok());

@@ -425,7 +425,8 @@ mod tests {
             session_issuer: grounds::SessionIssuer {
                 recorded: Some("https://idp.example"),
                 ours: "https://auth.example",
-                enabled: Some(false),
+                options: Some(&serde_json::json!({"enabled": false})),
+                user_claims: None,
             },
             ..unchanged(&allowed, &registered)
         };

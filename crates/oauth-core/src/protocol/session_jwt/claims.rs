@@ -165,6 +165,12 @@ pub(super) fn normalise(claims: Value, policy: &IssuerPolicy) -> Result<Value, S
         out.remove(id_only);
     }
     out.insert(token_kind::KIND_CLAIM.into(), json!(token_kind::SESSION));
+    // What the policy judged, for what this session approves to be judged again later; an
+    // upstream claim of that name is replaced, never carried.
+    out.insert(
+        super::RECORD.into(),
+        super::recorded::record(&raw, policy, &user_id),
+    );
     out.insert("sub".into(), json!(user_id));
     out.insert("role".into(), json!(role));
     match email {

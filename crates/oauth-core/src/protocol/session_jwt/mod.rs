@@ -6,9 +6,14 @@
 //!
 //! - this module: verifying a token (signature, declared type) and judging claims whose
 //!   signature someone else checked, both refused while the issuer is disabled;
-//! - `claims`: what the claims must say to be a user session, and how they map onto ours.
+//! - `claims`: what the claims must say to be a user session, and how they map onto ours;
+//! - `recorded`: what the policy judged, kept with what the session approves, and judged
+//!   again by today's policy at every later use (`rejudge`).
 
 mod claims;
+mod recorded;
+
+pub use recorded::{rejudge, RECORD};
 
 use super::issuer_policy::IssuerPolicy;
 use super::jws;
