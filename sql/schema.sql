@@ -482,8 +482,11 @@ LANGUAGE sql IMMUTABLE SET search_path = oauth, pg_temp AS $$
 $$;
 
 -- `list` without `gone` and, when `allowed` is not NULL, without what it does not hold; in order.
+-- No SET search_path: that would stop the planner inlining it, and withdraw_grounds calls it per
+-- row (a whole-table rewrite when a scope is removed); inlined, it is parsed under the caller's
+-- pinned search_path. It is executable by the owner only.
 CREATE FUNCTION oauth.kept(list text[], gone text[], allowed text[]) RETURNS text[]
-LANGUAGE sql IMMUTABLE SET search_path = oauth, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY(SELECT x FROM unnest(list) WITH ORDINALITY u(x, i)
                  WHERE x <> ALL (gone) AND (allowed IS NULL OR x = ANY (allowed)) ORDER BY i)
 $$;
@@ -534,12 +537,17 @@ LANGUAGE sql SET search_path = oauth, pg_temp AS $$
                                                                 gone_scopes, allowed_scopes)))
              FROM jsonb_each(c.scopes_by_audience) a WHERE a.key <> ALL (gone_resources)), '{}'),
         updated_at = now()
+    -- Which consents name what goes: operators in C first (a key in gone_resources, a scope
+    -- in gone_scopes anywhere), so a removal nobody recorded costs a scan, not a jsonb_each
+    -- per consent; the element-by-element test only for a client's narrowed scopes.
     WHERE (of_client IS NULL OR c.client_id = of_client)
-      AND EXISTS (SELECT FROM jsonb_each(c.scopes_by_audience) a
-                  WHERE a.key = ANY (gone_resources)
-                     OR EXISTS (SELECT FROM jsonb_array_elements_text(a.value) s
-                                WHERE s = ANY (gone_scopes)
-                                   OR s <> ALL (coalesce(allowed_scopes, ARRAY[s]))));
+      AND (c.scopes_by_audience ?| gone_resources
+           OR jsonb_path_exists(c.scopes_by_audience, '$.*[*] ? (@ == $gone[*])',
+                                jsonb_build_object('gone', to_jsonb(gone_scopes)))
+           OR allowed_scopes IS NOT NULL
+              AND EXISTS (SELECT FROM jsonb_each(c.scopes_by_audience) a,
+                                      jsonb_array_elements_text(a.value) s
+                          WHERE s <> ALL (allowed_scopes)));
 $$;
 
 -- A scope removed from the registry (oauth.remove_scope, a direct DELETE, or renamed with an

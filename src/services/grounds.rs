@@ -74,8 +74,15 @@ impl<'a> Approver<'a> {
     }
 }
 
+/// A recorded `iss` that is not a string (nothing we write is; a row written by hand may be)
+/// names no issuer we trust: it reads as `""`, refused as an issuer no longer trusted, as
+/// `grants/is_live.sql` (which reads it as text) refuses it too — never as "none recorded".
 fn recorded_issuer(user_claims: &Value) -> Option<&str> {
-    user_claims.get("iss")?.as_str()
+    match user_claims.get("iss")? {
+        Value::Null => None,
+        Value::String(iss) => Some(iss),
+        _ => Some(""),
+    }
 }
 
 /// The approving session of a decision, from the user claims recorded with it: its issuer,

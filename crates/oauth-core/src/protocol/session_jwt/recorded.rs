@@ -72,29 +72,22 @@ pub(super) fn record(raw: &Map<String, Value>, policy: &IssuerPolicy, sub: &str)
 /// from the `user_claims` recorded with it: `Ok` when a session saying what it said would be
 /// admitted today, as the same user; otherwise why not.
 ///
-/// A decision recorded without [`RECORD`] (approved before records were kept) is judged on
-/// the user claims it recorded, which hold no user id or role claim: every policy needs the
-/// user id claim, so in practice it is refused, and the user signs in again.
+/// A decision recorded without [`RECORD`] (approved before records were kept, or a row written
+/// by hand), or whose record names no user, is refused: what the policy judged is unknown,
+/// and the user signs in again. Nothing else recorded stands in for it — the OpenID Connect
+/// claims kept for ID tokens may hold the user id claim (`email`) of someone else.
 pub fn rejudge(user_claims: &Value, iss: &str, policy: &IssuerPolicy) -> Result<(), String> {
     if !policy.enabled {
         return Err(format!("issuer {} is disabled", policy.issuer));
     }
-    let (recorded, sub) = match user_claims.get(RECORD) {
-        Some(r) => (
-            r.get("claims").and_then(Value::as_object).cloned(),
-            r.get("sub").and_then(Value::as_str),
-        ),
-        None => (
-            user_claims.as_object().map(|o| {
-                let mut o = o.clone();
-                for ours in ["iss", "sid"] {
-                    o.remove(ours);
-                }
-                o
-            }),
-            None,
-        ),
-    };
+    let unknown =
+        || "what its policy judged of the session that approved this was not recorded".to_string();
+    let record = user_claims.get(RECORD).ok_or_else(unknown)?;
+    let sub = record
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or_else(unknown)?;
+    let recorded = record.get("claims").and_then(Value::as_object).cloned();
     let recorded = recorded.unwrap_or_default();
     if let Some(missing) = needed(policy)
         .into_iter()
@@ -108,12 +101,12 @@ pub fn rejudge(user_claims: &Value, iss: &str, policy: &IssuerPolicy) -> Result<
         recorded.into_iter().filter(|(_, v)| !v.is_null()).collect();
     claims.insert("iss".into(), json!(iss));
     let session = normalise(Value::Object(claims), policy)?;
-    match sub {
-        Some(sub) if session.get("sub").and_then(Value::as_str) != Some(sub) => Err(format!(
+    if session.get("sub").and_then(Value::as_str) != Some(sub) {
+        return Err(format!(
             "its policy now maps the session to another user than {sub}"
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -238,9 +231,21 @@ mod tests {
         let mut uc = plain();
         uc[RECORD]["sub"] = json!("u2");
         assert!(again(&uc, json!({})).unwrap_err().contains("another user"));
-        // Recorded before records were kept: judged on the user claims, which have no sub.
+        // Recorded before records were kept: refused, whatever the user claims hold — also
+        // when they hold the policy's user id claim (email), which may be someone else's.
         let legacy = json!({"iss": IDP, "email": "a@example.com"});
-        assert!(again(&legacy, json!({})).unwrap_err().contains("sub"));
+        assert!(again(&legacy, json!({}))
+            .unwrap_err()
+            .contains("not recorded"));
+        assert!(again(
+            &legacy,
+            json!({"user_id_claim": "email", "role_claim": null})
+        )
+        .is_err());
+        // A record without a user.
+        let mut nameless = plain();
+        nameless[RECORD]["sub"] = json!(7);
+        assert!(again(&nameless, json!({})).is_err());
         assert!(again(&Value::Null, json!({})).is_err());
         // A record that is not an object is no record.
         let broken = json!({"iss": IDP, RECORD: "x"});
