@@ -3,6 +3,7 @@
 //! `OAUTH_TEST_PGPORT`; every test gets its own database so settings never leak between tests.
 
 pub mod stand_in;
+pub mod trusted;
 
 use postgres::{Client, NoTls};
 use serde_json::Value;
@@ -79,11 +80,34 @@ pub fn json(c: &mut Client, sql: &str, params: &[&(dyn postgres::types::ToSql + 
 pub fn sqlstate(c: &mut Client, sql: &str) -> String {
     match c.batch_execute(sql) {
         Ok(()) => panic!("expected an error from {sql}"),
-        Err(e) => e
-            .code()
-            .map(|s| s.code().to_string())
-            .unwrap_or_else(|| format!("no SQLSTATE: {e}")),
+        Err(e) => sqlstate_in(&e),
     }
+}
+
+/// The SQLSTATE `sql` with `$1 = arg` raises, or "ok": one value to compare, so that a test
+/// states in the same shape that a call passes before a change and why it is refused after.
+pub fn sqlstate_of(c: &mut Client, sql: &str, arg: &str) -> String {
+    match c.query_one(sql, &[&arg]) {
+        Ok(_) => "ok".into(),
+        Err(e) => sqlstate_in(&e),
+    }
+}
+
+/// [`sqlstate_of`] `oauth.verify(access_token)`: whether a resource server would accept it.
+pub fn verify_sqlstate(c: &mut Client, access_token: &str) -> String {
+    sqlstate_of(c, "SELECT oauth.verify($1)", access_token)
+}
+
+/// [`sqlstate_of`] `oauth.verify_session(token)`: whether the front would take it as a login.
+pub fn verify_session_sqlstate(c: &mut Client, session_token: &str) -> String {
+    sqlstate_of(c, "SELECT oauth.verify_session($1)", session_token)
+}
+
+/// The SQLSTATE of `e`, or why it has none (the connection failed: no answer of the server's).
+fn sqlstate_in(e: &postgres::Error) -> String {
+    e.code()
+        .map(|s| s.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 pub struct TestClient {
@@ -245,9 +269,7 @@ pub fn exchange_sqlstate(c: &mut Client, client: &TestClient, code: &str) -> Str
             &[&code, &VERIFIER, &REDIRECT, &client.id, &client.secret],
         )
         .expect_err("exchange_code should have raised");
-    err.code()
-        .map(|s| s.code().to_string())
-        .unwrap_or_else(|| format!("no SQLSTATE: {err}"))
+    sqlstate_in(&err)
 }
 
 pub fn refresh(c: &mut Client, client: &TestClient, token: &str, scope: Option<&str>) -> Value {
@@ -346,13 +368,46 @@ pub fn token_endpoint(c: &mut Client, form: Value, client: &TestClient) -> (Valu
     )
 }
 
+/// `oauth.token(form, authorization)` as [`token_endpoint`] calls it, inside a transaction
+/// rolled back → the body: what the grant answers now, the code or refresh token left as it
+/// was, so that one test can ask again after each change of the grounds.
+pub fn peek_token_endpoint(c: &mut Client, form: Value, client: &TestClient) -> Value {
+    let mut tx = c.transaction().unwrap();
+    let body: Value = tx
+        .query_one(
+            "SELECT oauth.token($1, $2)",
+            &[&form, &Some(basic_header(client))],
+        )
+        .unwrap_or_else(|e| panic!("oauth.token({form}): {e}"))
+        .get(0);
+    tx.rollback().unwrap();
+    body
+}
+
+/// The form of the authorization code grant for a code of a request made with
+/// [`auth_params`] at [`REDIRECT`].
+fn code_grant(code: &str) -> Value {
+    serde_json::json!({"grant_type": "authorization_code", "code": code,
+                       "code_verifier": VERIFIER, "redirect_uri": REDIRECT})
+}
+
 /// The authorization code grant at the token endpoint, for a code of a request made with
 /// [`auth_params`] at [`REDIRECT`] → (body, response.status).
 pub fn redeem_code(c: &mut Client, client: &TestClient, code: &str) -> (Value, String) {
-    token_endpoint(
+    token_endpoint(c, code_grant(code), client)
+}
+
+/// [`redeem_code`] without redeeming (see [`peek_token_endpoint`]) → the body.
+pub fn peek_redeem_code(c: &mut Client, client: &TestClient, code: &str) -> Value {
+    peek_token_endpoint(c, code_grant(code), client)
+}
+
+/// The refresh_token grant (no other parameter) without rotating the token (see
+/// [`peek_token_endpoint`]) → the body.
+pub fn peek_refresh_grant(c: &mut Client, client: &TestClient, refresh_token: &str) -> Value {
+    peek_token_endpoint(
         c,
-        serde_json::json!({"grant_type": "authorization_code", "code": code,
-                           "code_verifier": VERIFIER, "redirect_uri": REDIRECT}),
+        serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
         client,
     )
 }

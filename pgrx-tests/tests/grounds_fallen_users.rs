@@ -3,33 +3,10 @@
 //! redirect URI the client no longer owns (docs/security.md#decisions-that-outlive-their-grounds).
 
 use oauth_server_e2e::stand_in::{now, StandInIssuer};
+use oauth_server_e2e::trusted::*;
 use oauth_server_e2e::*;
 use postgres::Client;
 use serde_json::{json, Value};
-
-/// Trusts `i` with `options`, its keys given inline, never fetched.
-fn trust(c: &mut Client, i: &StandInIssuer, mut options: Value) {
-    options["jwks"] = i.jwks();
-    options["refresh"] = json!(false);
-    json(c, "SELECT oauth.add_issuer($1, $2)", &[&i.issuer, &options]);
-}
-
-/// A session of `i` for `sub` with `extra` claims, issued now.
-fn session_of(i: &StandInIssuer, sub: &str, extra: Value) -> String {
-    let mut claims = json!({"iss": i.issuer, "sub": sub, "iat": now(), "exp": now() + 600});
-    for (k, v) in extra.as_object().unwrap() {
-        claims[k] = v.clone();
-    }
-    i.token(claims)
-}
-
-/// The SQLSTATE `sql` with `$1 = arg` raises, or "ok".
-fn state(c: &mut Client, sql: &str, arg: &str) -> String {
-    match c.query_one(sql, &[&arg]) {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
-    }
-}
 
 /// What `oauth.authorization(aid, token)` answers for a new request of `client`.
 fn shown_with(c: &mut Client, client: &TestClient, token: &str) -> (Value, String) {
@@ -54,23 +31,17 @@ fn a_disabled_user_of_a_trusted_issuer_is_refused_wherever_their_session_is_veri
     db.set("admin_session_roles", &format!("{}#ops", idp.issuer));
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let mallory = session_of(&idp, "mallory", json!({"role": "ops"}));
+    let mallory = session_token_of(&idp, "mallory", json!({"role": "ops"}));
     let list = "SELECT oauth.admin_clients($1, 'list')";
-    assert_eq!(state(&mut c, list, &mallory), "ok");
-    assert_eq!(
-        state(&mut c, "SELECT oauth.verify_session($1)", &mallory),
-        "ok"
-    );
+    assert_eq!(sqlstate_of(&mut c, list, &mallory), "ok");
+    assert_eq!(verify_session_sqlstate(&mut c, &mallory), "ok");
 
     c.batch_execute("SELECT oauth.disable_user('mallory')")
         .unwrap();
     // verify_session (what the front and GET /auth/v1/user rely on), administration by
     // session, and the consent API all refuse her.
-    assert_eq!(
-        state(&mut c, "SELECT oauth.verify_session($1)", &mallory),
-        "28000"
-    );
-    assert_eq!(state(&mut c, list, &mallory), "28000");
+    assert_eq!(verify_session_sqlstate(&mut c, &mallory), "28000");
+    assert_eq!(sqlstate_of(&mut c, list, &mallory), "28000");
     let (d, status) = shown_with(&mut c, &client, &mallory);
     assert_eq!(status, "401", "{d}");
     // In particular she cannot enable herself again.
@@ -98,7 +69,7 @@ fn deleting_a_user_is_never_weaker_than_disabling_them() {
     let idp = StandInIssuer::new("https://idp.fallen-deleted.example");
     trust(&mut c, &idp, json!({"leeway": 0}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let kate = session_of(&idp, "kate", json!({}));
+    let kate = session_token_of(&idp, "kate", json!({}));
     // The install's own login, through request.jwt.claims: no issuer to judge by.
     let liam = json!({"sub": "liam", "role": "authenticated", "iat": now(), "exp": now() + 600});
     let ours = session_token(&mut c, "nora");
@@ -116,24 +87,18 @@ fn deleting_a_user_is_never_weaker_than_disabling_them() {
     let (d, status) = shown_with(&mut c, &client, &kate);
     assert_eq!(status, "401", "{d}");
     assert_eq!(d["error"], "login_required", "{d}");
-    assert_eq!(
-        state(&mut c, "SELECT oauth.verify_session($1)", &kate),
-        "28000"
-    );
+    assert_eq!(verify_session_sqlstate(&mut c, &kate), "28000");
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let d = call_as(&mut c, &liam, "SELECT oauth.consent($1, true)", &aid);
     assert_eq!(d["error"], "login_required", "{d}");
     assert!(d.get("redirect_to").is_none(), "{d}");
     // Our own session went with its row.
-    assert_eq!(
-        state(&mut c, "SELECT oauth.verify_session($1)", &ours),
-        "28000"
-    );
+    assert_eq!(verify_session_sqlstate(&mut c, &ours), "28000");
 
     // Deleting ends what was; it does not ban: a session issued after the deletion works
     // (one second later: `iat` counts whole seconds).
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let again = session_of(&idp, "kate", json!({}));
+    let again = session_token_of(&idp, "kate", json!({}));
     let (d, status) = shown_with(&mut c, &client, &again);
     assert!(d.get("client").is_some(), "{status} {d}");
     let liam_again =
@@ -155,10 +120,7 @@ fn a_user_inserted_already_disabled_is_disabled() {
     let before = session_token(&mut c, "carol");
     c.batch_execute("INSERT INTO oauth.users (id, disabled_at) VALUES ('carol', now())")
         .unwrap();
-    assert_eq!(
-        state(&mut c, "SELECT oauth.verify_session($1)", &before),
-        "28000"
-    );
+    assert_eq!(verify_session_sqlstate(&mut c, &before), "28000");
     c.batch_execute("SELECT oauth.enable_user('carol')")
         .unwrap();
     // Enabled again, the session from before the disabling stays ended.

@@ -7,56 +7,14 @@
 //! introspecting a refresh token answers what the next refresh would grant, and
 //! `oauth.revoke_user` running while a code is redeemed leaves no working family.
 
-use oauth_server_e2e::stand_in::{now, StandInIssuer};
+use oauth_server_e2e::stand_in::StandInIssuer;
+use oauth_server_e2e::trusted::*;
 use oauth_server_e2e::*;
 use postgres::Client;
 use serde_json::{json, Value};
 
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const API: &str = "https://api.example/";
-
-/// Trusts `i`, its keys given inline, never fetched.
-fn trust(c: &mut Client, i: &StandInIssuer) {
-    let options = json!({"jwks": i.jwks(), "refresh": false});
-    json(c, "SELECT oauth.add_issuer($1, $2)", &[&i.issuer, &options]);
-}
-
-fn set_enabled(c: &mut Client, i: &StandInIssuer, enabled: bool) {
-    json(
-        c,
-        "SELECT oauth.update_issuer($1, $2)",
-        &[&i.issuer, &json!({ "enabled": enabled })],
-    );
-}
-
-/// A session token of `i` for `sub`, issued now.
-fn session_of(i: &StandInIssuer, sub: &str) -> String {
-    let t = now();
-    i.token(json!({"iss": i.issuer, "sub": sub, "iat": t, "exp": t + 600}))
-}
-
-/// A code for `client` approved with session `token` (of any issuer, ours included).
-fn code_via(c: &mut Client, client: &TestClient, token: &str) -> String {
-    let aid = pending(c, &auth_params(client, REDIRECT, "openid"));
-    let shown = json(c, "SELECT oauth.authorization($1, $2)", &[&aid, &token]);
-    let done = if shown.get("redirect_to").is_some() {
-        shown
-    } else {
-        json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &token])
-    };
-    let to = done["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code: {done}"));
-    query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"))
-}
-
-/// The token response of a family started with session `token`.
-fn family_via(c: &mut Client, client: &TestClient, token: &str) -> Value {
-    let code = code_via(c, client, token);
-    let t = exchange(c, client, &code, REDIRECT);
-    assert!(t["refresh_token"].is_string(), "{t}");
-    t
-}
 
 fn rt(t: &Value) -> &str {
     t["refresh_token"].as_str().unwrap()
@@ -66,70 +24,17 @@ fn at(t: &Value) -> &str {
     t["access_token"].as_str().unwrap()
 }
 
-/// `oauth.token(form, Basic)` → the body.
-fn token(c: &mut Client, form: Value, client: &TestClient) -> Value {
-    status_of(
-        c,
-        "SELECT oauth.token($1, $2)",
-        &[&form, &Some(basic_header(client))],
-    )
-    .0
-}
-
-fn redeem(c: &mut Client, client: &TestClient, code: &str) -> Value {
-    token(
-        c,
-        json!({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
-               "redirect_uri": REDIRECT}),
-        client,
-    )
-}
-
-/// Refreshes `rt` (peeking: inside a transaction rolled back, so the token stays usable).
-fn peek_refresh(c: &mut Client, client: &TestClient, rt: &str) -> Value {
-    let mut tx = c.transaction().unwrap();
-    let r: Value = tx
-        .query_one(
-            "SELECT oauth.token($1, $2)",
-            &[
-                &json!({"grant_type": "refresh_token", "refresh_token": rt}),
-                &Some(basic_header(client)),
-            ],
-        )
-        .unwrap()
-        .get(0);
-    tx.rollback().unwrap();
-    r
-}
-
-/// The SQLSTATE of `oauth.verify(token)`, or "ok".
-fn verify_state(c: &mut Client, token: &str) -> String {
-    match c.query_one("SELECT oauth.verify($1)", &[&token]) {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
-    }
-}
-
-fn introspect(c: &mut Client, by: &TestClient, token: &str) -> Value {
-    status_of(
-        c,
-        "SELECT oauth.introspect($1, $2)",
-        &[&json!({ "token": token }), &Some(basic_header(by))],
-    )
-    .0
-}
-
 /// Everything a family approved through `issuer`'s session is refused: refresh, verify,
 /// userinfo, introspection of both tokens.
 fn assert_family_refused(c: &mut Client, client: &TestClient, t: &Value, issuer: &str) {
-    let r = peek_refresh(c, client, rt(t));
+    let r = peek_refresh_grant(c, client, rt(t));
     assert_eq!(r["error"], "invalid_grant", "{r}");
     let why = r["error_description"].as_str().unwrap();
     assert!(
         why.contains(issuer) && why.contains("no longer trusted"),
         "{why}"
     );
-    assert_eq!(verify_state(c, at(t)), "28000");
+    assert_eq!(verify_sqlstate(c, at(t)), "28000");
     let u = json(c, "SELECT oauth.userinfo($1)", &[&at(t)]);
     assert_eq!(u["error"], "invalid_token", "{u}");
     assert_eq!(introspect(c, client, at(t))["active"], false);
@@ -137,41 +42,21 @@ fn assert_family_refused(c: &mut Client, client: &TestClient, t: &Value, issuer:
 }
 
 fn assert_family_stands(c: &mut Client, client: &TestClient, t: &Value) {
-    let r = peek_refresh(c, client, rt(t));
+    let r = peek_refresh_grant(c, client, rt(t));
     assert!(r["access_token"].is_string(), "{r}");
-    assert_eq!(verify_state(c, at(t)), "ok");
+    assert_eq!(verify_sqlstate(c, at(t)), "ok");
     assert_eq!(introspect(c, client, at(t))["active"], true);
     assert_eq!(introspect(c, client, rt(t))["active"], true);
 }
 
-/// A device request of `client` approved with session `token`: its device code.
-fn device_approved_via(c: &mut Client, client: &TestClient, token: &str) -> String {
-    let d = json(
-        c,
-        "SELECT oauth.device_authorization($1, $2)",
-        &[&json!({"scope": "openid"}), &basic_header(client)],
-    );
-    let user_code = d["user_code"].as_str().unwrap();
-    let shown = json(
-        c,
-        "SELECT oauth.authorization($1, $2)",
-        &[&user_code, &token],
-    );
-    let aid = shown["authorization_id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{shown}"));
-    let done = json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &token]);
-    assert_eq!(done["approved"], true, "{done}");
-    d["device_code"].as_str().unwrap().to_string()
-}
-
 fn poll(c: &mut Client, client: &TestClient, device_code: &str) -> Value {
     // The first poll is never too fast.
-    token(
+    token_endpoint(
         c,
         json!({"grant_type": DEVICE, "device_code": device_code}),
         client,
     )
+    .0
 }
 
 #[test]
@@ -180,8 +65,8 @@ fn a_disabled_trusted_issuer_refuses_what_its_sessions_approved_until_enabled_ag
     let mut c = db.connect();
     let idp = StandInIssuer::new("https://idp.gi-disabled.example");
     let other = StandInIssuer::new("https://other.gi-disabled.example");
-    trust(&mut c, &idp);
-    trust(&mut c, &other);
+    trust(&mut c, &idp, json!({}));
+    trust(&mut c, &other, json!({}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
     let tv = TestClient::from_json(&json(
         &mut c,
@@ -189,27 +74,29 @@ fn a_disabled_trusted_issuer_refuses_what_its_sessions_approved_until_enabled_ag
                 grant_types => ARRAY[$1, 'refresh_token'])",
         &[&DEVICE],
     ));
-    let session = session_of(&idp, "alice");
-    let ours: String = c
-        .query_one("SELECT oauth.issue_session_token('alice')", &[])
-        .unwrap()
-        .get(0);
-    let family = family_via(&mut c, &client, &session);
-    let approved = code_via(&mut c, &client, &session);
-    let device = device_approved_via(&mut c, &tv, &session);
+    let session = session_token_of(&idp, "alice", json!({}));
+    let ours = session_token(&mut c, "alice");
+    let family = family_via(&mut c, &client, &session, "openid");
+    let approved = code_via(&mut c, &client, &session, "openid");
+    let device = device_code_via(&mut c, &tv, &session);
     // Namesakes who keep theirs: another trusted issuer's alice, ours, and a login whose
     // claims name no issuer (request.jwt.claims without iss; families from before 0.2.0).
-    let of_other = family_via(&mut c, &client, &session_of(&other, "alice"));
-    let of_ours = family_via(&mut c, &client, &ours);
+    let of_other = family_via(
+        &mut c,
+        &client,
+        &session_token_of(&other, "alice", json!({})),
+        "openid",
+    );
+    let of_ours = family_via(&mut c, &client, &ours, "openid");
     let unnamed = tokens(&mut c, &client, "openid", "alice");
     for t in [&family, &of_other, &of_ours, &unnamed] {
         assert_family_stands(&mut c, &client, t);
     }
 
-    set_enabled(&mut c, &idp, false);
+    update_issuer(&mut c, &idp, json!({"enabled": false}));
 
     assert_family_refused(&mut c, &client, &family, &idp.issuer);
-    let r = redeem(&mut c, &client, &approved);
+    let r = redeem_code(&mut c, &client, &approved).0;
     assert_eq!(r["error"], "invalid_grant", "{r}");
     assert!(
         r["error_description"]
@@ -225,11 +112,11 @@ fn a_disabled_trusted_issuer_refuses_what_its_sessions_approved_until_enabled_ag
     }
 
     // Enabled again: nothing was revoked, only refused while the grounds were missing.
-    set_enabled(&mut c, &idp, true);
+    update_issuer(&mut c, &idp, json!({"enabled": true}));
     assert_family_stands(&mut c, &client, &family);
     let next = refresh(&mut c, &client, rt(&family), None);
     assert!(next["access_token"].is_string(), "{next}");
-    let r = redeem(&mut c, &client, &approved);
+    let r = redeem_code(&mut c, &client, &approved).0;
     assert!(r["access_token"].is_string(), "{r}");
     c.batch_execute("UPDATE oauth.authorizations SET last_polled_at = now() - interval '1 minute'")
         .unwrap();
@@ -251,28 +138,28 @@ fn a_removed_trusted_issuer_refuses_what_its_sessions_approved_and_compares_exac
     let db = TestDb::new("giremoved");
     let mut c = db.connect();
     let idp = StandInIssuer::new("https://idp.gi-removed.example");
-    trust(&mut c, &idp);
+    trust(&mut c, &idp, json!({}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let session = session_of(&idp, "alice");
-    let family = family_via(&mut c, &client, &session);
-    let approved = code_via(&mut c, &client, &session);
+    let session = session_token_of(&idp, "alice", json!({}));
+    let family = family_via(&mut c, &client, &session, "openid");
+    let approved = code_via(&mut c, &client, &session, "openid");
 
     c.query_one("SELECT oauth.remove_issuer($1)", &[&idp.issuer])
         .unwrap();
     assert_family_refused(&mut c, &client, &family, &idp.issuer);
-    let r = redeem(&mut c, &client, &approved);
+    let r = redeem_code(&mut c, &client, &approved).0;
     assert_eq!(r["error"], "invalid_grant", "{r}");
 
     // Another spelling of it trusted instead is another issuer: still refused.
     let slashed = StandInIssuer::new(&format!("{}/", idp.issuer));
-    trust(&mut c, &slashed);
+    trust(&mut c, &slashed, json!({}));
     assert_family_refused(&mut c, &client, &family, &idp.issuer);
 
     // Trusted again under its own name: what it approved stands again (as for a disabled
     // one; `oauth.revoke_user` is the way to end a user's families for good).
-    trust(&mut c, &idp);
+    trust(&mut c, &idp, json!({}));
     assert_family_stands(&mut c, &client, &family);
-    let r = redeem(&mut c, &client, &approved);
+    let r = redeem_code(&mut c, &client, &approved).0;
     assert!(r["access_token"].is_string(), "{r}");
 }
 
@@ -286,14 +173,14 @@ fn a_user_whose_sub_is_a_client_id_is_still_checked_by_verify() {
     let t = tokens(&mut c, &client, "openid", &client.id);
     let (_, claims) = jwt_parts(at(&t));
     assert_eq!(claims["sub"], claims["client_id"]);
-    assert_eq!(verify_state(&mut c, at(&t)), "ok");
+    assert_eq!(verify_sqlstate(&mut c, at(&t)), "ok");
     // A machine of the same client.
     c.query_one(
         "SELECT oauth.update_client($1, '{\"grant_types\": [\"authorization_code\", \"refresh_token\", \"client_credentials\"]}')",
         &[&client.id],
     )
     .unwrap();
-    let m = token(&mut c, json!({"grant_type": "client_credentials"}), &client);
+    let m = token_endpoint(&mut c, json!({"grant_type": "client_credentials"}), &client).0;
     let machine = at(&m).to_string();
 
     json(
@@ -303,10 +190,10 @@ fn a_user_whose_sub_is_a_client_id_is_still_checked_by_verify() {
     );
 
     // The user is disabled: refused, whatever their sub looks like...
-    assert_eq!(verify_state(&mut c, at(&t)), "28000");
+    assert_eq!(verify_sqlstate(&mut c, at(&t)), "28000");
     assert_eq!(introspect(&mut c, &client, at(&t))["active"], false);
     // ...while the machine's family, which has no user, is not one.
-    assert_eq!(verify_state(&mut c, &machine), "ok");
+    assert_eq!(verify_sqlstate(&mut c, &machine), "ok");
 }
 
 #[test]
@@ -319,20 +206,13 @@ fn introspecting_a_refresh_token_answers_what_the_next_refresh_would_grant() {
     ))
     .unwrap();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let update = |c: &mut Client, changes: Value| {
-        json(
-            c,
-            "SELECT oauth.update_client($1, $2)",
-            &[&client.id, &changes],
-        );
-    };
     let t = tokens(&mut c, &client, "openid read write", "u");
     let mut p = auth_params(&client, REDIRECT, "read");
     p["resource"] = json!([API]);
     let aid = pending(&mut c, &p);
     let out = call_as(&mut c, &user("u"), "SELECT oauth.consent($1, true)", &aid);
     let code = query_param(out["redirect_to"].as_str().unwrap(), "code").unwrap();
-    let for_api = redeem(&mut c, &client, &code);
+    let for_api = redeem_code(&mut c, &client, &code).0;
     let scope_of = |c: &mut Client, t: &Value| {
         let i = introspect(c, &client, rt(t));
         assert_eq!(i["active"], true, "{i}");
@@ -341,10 +221,10 @@ fn introspecting_a_refresh_token_answers_what_the_next_refresh_would_grant() {
     assert_eq!(scope_of(&mut c, &t), "openid read write");
 
     // Narrowed: what the refresh would issue, not what the family once recorded.
-    update(&mut c, json!({"scopes": ["openid", "read"]}));
+    update_client(&mut c, &client, json!({"scopes": ["openid", "read"]}));
     assert_eq!(scope_of(&mut c, &t), "openid read");
     assert_eq!(
-        peek_refresh(&mut c, &client, rt(&t))["scope"],
+        peek_refresh_grant(&mut c, &client, rt(&t))["scope"],
         "openid read"
     );
 
@@ -353,17 +233,22 @@ fn introspecting_a_refresh_token_answers_what_the_next_refresh_would_grant() {
         .unwrap();
     // (The family's only resource: the removal ended it.)
     assert_eq!(
-        peek_refresh(&mut c, &client, rt(&for_api))["error"],
+        peek_refresh_grant(&mut c, &client, rt(&for_api))["error"],
         "invalid_grant"
     );
     assert_eq!(introspect(&mut c, &client, rt(&for_api))["active"], false);
     c.batch_execute("SELECT oauth.remove_scope('read')")
         .unwrap();
     assert_eq!(scope_of(&mut c, &t), "openid");
-    update(&mut c, json!({"grant_types": ["authorization_code"]}));
-    assert_eq!(introspect(&mut c, &client, rt(&t))["active"], false);
-    update(
+    update_client(
         &mut c,
+        &client,
+        json!({"grant_types": ["authorization_code"]}),
+    );
+    assert_eq!(introspect(&mut c, &client, rt(&t))["active"], false);
+    update_client(
+        &mut c,
+        &client,
         json!({"grant_types": ["authorization_code", "refresh_token"]}),
     );
     assert_eq!(scope_of(&mut c, &t), "openid");
@@ -376,9 +261,14 @@ fn revoke_user_during_a_code_redemption_leaves_no_working_family() {
     let db = TestDb::new("girace");
     let mut c = db.connect();
     let idp = StandInIssuer::new("https://idp.gi-race.example");
-    trust(&mut c, &idp);
+    trust(&mut c, &idp, json!({}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let code = code_via(&mut c, &client, &session_of(&idp, "alice"));
+    let code = code_via(
+        &mut c,
+        &client,
+        &session_token_of(&idp, "alice", json!({})),
+        "openid",
+    );
     // Session 1 redeems the code inside a transaction the test keeps open: the family is
     // written and the request's row held, not yet committed (ordered by locks, not timing).
     let mut s1 = db.connect();
@@ -418,8 +308,8 @@ fn revoke_user_during_a_code_redemption_leaves_no_working_family() {
     // It ends the requests first, so once the redemption commits it sees the family.
     assert_eq!(r["grants_revoked"], 1, "{r}");
     assert_eq!(
-        peek_refresh(&mut c, &client, rt(&t))["error"],
+        peek_refresh_grant(&mut c, &client, rt(&t))["error"],
         "invalid_grant"
     );
-    assert_eq!(verify_state(&mut c, at(&t)), "28000");
+    assert_eq!(verify_sqlstate(&mut c, at(&t)), "28000");
 }

@@ -8,29 +8,15 @@
 //! nothing. Also: with `oauth_server.client_id_metadata_documents` off, a metadata-document
 //! client's access tokens no longer verify, and the client may still revoke its own tokens.
 
-use oauth_server_e2e::stand_in::{now, StandInIssuer};
+use oauth_server_e2e::stand_in::StandInIssuer;
+use oauth_server_e2e::trusted::*;
 use oauth_server_e2e::*;
 use postgres::Client;
 use serde_json::{json, Value};
 
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// Trusts `i` with `options`, its keys given inline, never fetched.
-fn trust(c: &mut Client, i: &StandInIssuer, options: Value) {
-    let mut o = json!({"jwks": i.jwks(), "refresh": false});
-    for (k, v) in options.as_object().unwrap() {
-        o[k] = v.clone();
-    }
-    json(c, "SELECT oauth.add_issuer($1, $2)", &[&i.issuer, &o]);
-}
-
-fn update(c: &mut Client, i: &StandInIssuer, changes: &Value) {
-    json(
-        c,
-        "SELECT oauth.update_issuer($1, $2)",
-        &[&i.issuer, changes],
-    );
-}
+/// What every session here approves.
+const SCOPE: &str = "openid email";
 
 /// The issuer's stored options (to restore them whole).
 fn options_of(c: &mut Client, i: &StandInIssuer) -> Value {
@@ -40,100 +26,6 @@ fn options_of(c: &mut Client, i: &StandInIssuer) -> Value {
     )
     .unwrap()
     .get(0)
-}
-
-/// A session token of `i` with `claims`, issued now.
-fn session_of(i: &StandInIssuer, claims: Value) -> String {
-    let t = now();
-    let mut c = json!({"iss": i.issuer, "iat": t, "exp": t + 600});
-    for (k, v) in claims.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    i.token(c)
-}
-
-/// A code for `client` approved with session `token`.
-fn code_via(c: &mut Client, client: &TestClient, token: &str) -> String {
-    let aid = pending(c, &auth_params(client, REDIRECT, "openid email"));
-    let shown = json(c, "SELECT oauth.authorization($1, $2)", &[&aid, &token]);
-    let done = if shown.get("redirect_to").is_some() {
-        shown
-    } else {
-        json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &token])
-    };
-    let to = done["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code: {done}"));
-    query_param(to, "code").unwrap_or_else(|| panic!("no code in {to}"))
-}
-
-fn token(c: &mut Client, form: Value, client: &TestClient) -> Value {
-    status_of(
-        c,
-        "SELECT oauth.token($1, $2)",
-        &[&form, &Some(basic_header(client))],
-    )
-    .0
-}
-
-fn redeem(c: &mut Client, client: &TestClient, code: &str) -> Value {
-    token(
-        c,
-        json!({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
-               "redirect_uri": REDIRECT}),
-        client,
-    )
-}
-
-/// Refreshes `rt` inside a transaction rolled back, so the token stays usable.
-fn peek_refresh(c: &mut Client, client: &TestClient, rt: &str) -> Value {
-    let mut tx = c.transaction().unwrap();
-    let r: Value = tx
-        .query_one(
-            "SELECT oauth.token($1, $2)",
-            &[
-                &json!({"grant_type": "refresh_token", "refresh_token": rt}),
-                &Some(basic_header(client)),
-            ],
-        )
-        .unwrap()
-        .get(0);
-    tx.rollback().unwrap();
-    r
-}
-
-/// Redeems `code` inside a transaction rolled back, so the code stays unredeemed.
-fn peek_redeem(c: &mut Client, client: &TestClient, code: &str) -> Value {
-    let mut tx = c.transaction().unwrap();
-    let r: Value = tx
-        .query_one(
-            "SELECT oauth.token($1, $2)",
-            &[
-                &json!({"grant_type": "authorization_code", "code": code,
-                        "code_verifier": VERIFIER, "redirect_uri": REDIRECT}),
-                &Some(basic_header(client)),
-            ],
-        )
-        .unwrap()
-        .get(0);
-    tx.rollback().unwrap();
-    r
-}
-
-fn verify_state(c: &mut Client, token: &str) -> String {
-    match c.query_one("SELECT oauth.verify($1)", &[&token]) {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
-    }
-}
-
-fn introspect_by(c: &mut Client, by: &TestClient, token: &str) -> Value {
-    status_of(
-        c,
-        "SELECT oauth.introspect($1, $2)",
-        &[&json!({ "token": token }), &Some(basic_header(by))],
-    )
-    .0
 }
 
 fn s<'a>(t: &'a Value, k: &str) -> &'a str {
@@ -149,69 +41,53 @@ struct Approved {
 }
 
 fn approve_all(c: &mut Client, client: &TestClient, tv: &TestClient, session: &str) -> Approved {
-    let code = code_via(c, client, session);
-    let family = exchange(c, client, &code, REDIRECT);
-    assert!(family["refresh_token"].is_string(), "{family}");
-    let code = code_via(c, client, session);
-    let d = json(
-        c,
-        "SELECT oauth.device_authorization($1, $2)",
-        &[&json!({"scope": "openid"}), &basic_header(tv)],
-    );
-    let shown = json(
-        c,
-        "SELECT oauth.authorization($1, $2)",
-        &[&s(&d, "user_code"), &session],
-    );
-    let aid = s(&shown, "authorization_id").to_string();
-    let done = json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &session]);
-    assert_eq!(done["approved"], true, "{done}");
     Approved {
-        family,
-        code,
-        device: s(&d, "device_code").to_string(),
+        family: family_via(c, client, session, SCOPE),
+        code: code_via(c, client, session, SCOPE),
+        device: device_code_via(c, tv, session),
     }
 }
 
 /// Every use of what the session approved is refused, naming the issuer's policy.
 fn assert_refused(c: &mut Client, client: &TestClient, tv: &TestClient, a: &Approved, why: &str) {
-    let r = peek_refresh(c, client, s(&a.family, "refresh_token"));
+    let r = peek_refresh_grant(c, client, s(&a.family, "refresh_token"));
     assert_eq!(r["error"], "invalid_grant", "{why}: {r}");
     assert!(
         s(&r, "error_description").contains("would not be admitted"),
         "{why}: {r}"
     );
-    let r = peek_redeem(c, client, &a.code);
+    let r = peek_redeem_code(c, client, &a.code);
     assert_eq!(r["error"], "invalid_grant", "{why}: {r}");
     c.batch_execute("UPDATE oauth.authorizations SET last_polled_at = NULL")
         .unwrap();
-    let r = token(
+    let r = token_endpoint(
         c,
         json!({"grant_type": DEVICE, "device_code": a.device}),
         tv,
-    );
+    )
+    .0;
     assert_eq!(r["error"], "invalid_grant", "{why}: {r}");
     let at = s(&a.family, "access_token");
-    assert_eq!(verify_state(c, at), "28000", "{why}");
+    assert_eq!(verify_sqlstate(c, at), "28000", "{why}");
     let u = json(c, "SELECT oauth.userinfo($1)", &[&at]);
     assert_eq!(u["error"], "invalid_token", "{why}: {u}");
-    assert_eq!(introspect_by(c, client, at)["active"], false, "{why}");
+    assert_eq!(introspect(c, client, at)["active"], false, "{why}");
     let rt = s(&a.family, "refresh_token");
-    assert_eq!(introspect_by(c, client, rt)["active"], false, "{why}");
+    assert_eq!(introspect(c, client, rt)["active"], false, "{why}");
 }
 
 fn assert_stands(c: &mut Client, client: &TestClient, a: &Approved, why: &str) {
-    let r = peek_refresh(c, client, s(&a.family, "refresh_token"));
+    let r = peek_refresh_grant(c, client, s(&a.family, "refresh_token"));
     assert!(r["access_token"].is_string(), "{why}: {r}");
-    let r = peek_redeem(c, client, &a.code);
+    let r = peek_redeem_code(c, client, &a.code);
     assert!(r["access_token"].is_string(), "{why}: {r}");
     let at = s(&a.family, "access_token");
-    assert_eq!(verify_state(c, at), "ok", "{why}");
+    assert_eq!(verify_sqlstate(c, at), "ok", "{why}");
     let u = json(c, "SELECT oauth.userinfo($1)", &[&at]);
     assert_eq!(u["sub"], "alice", "{why}: {u}");
     // What the policy judged is never released to the client.
     assert!(u.get("judged_session").is_none(), "{u}");
-    assert_eq!(introspect_by(c, client, at)["active"], true, "{why}");
+    assert_eq!(introspect(c, client, at)["active"], true, "{why}");
 }
 
 #[test]
@@ -229,9 +105,10 @@ fn a_narrowed_issuer_policy_refuses_what_its_sessions_approved_and_a_widened_one
         &[&DEVICE],
     ));
     // Role authenticated, no aal, addressed to and obtained by spa.
-    let session = session_of(
+    let session = session_token_of(
         &idp,
-        json!({"sub": "alice", "role": "authenticated", "aud": "spa", "azp": "spa",
+        "alice",
+        json!({"role": "authenticated", "aud": "spa", "azp": "spa",
                "email": "alice@example.com"}),
     );
     let a = approve_all(&mut c, &client, &tv, &session);
@@ -259,11 +136,12 @@ fn a_narrowed_issuer_policy_refuses_what_its_sessions_approved_and_a_widened_one
         json!({"audience": "other-app"}),
         json!({"required_claims": {"azp": "cli"}}),
     ] {
-        update(&mut c, &idp, &narrowed);
+        update_issuer(&mut c, &idp, narrowed.clone());
         // A new session like the one that approved is refused too: the same judgement.
-        let fresh = session_of(
+        let fresh = session_token_of(
             &idp,
-            json!({"sub": "alice", "role": "authenticated", "aud": "spa", "azp": "spa"}),
+            "alice",
+            json!({"role": "authenticated", "aud": "spa", "azp": "spa"}),
         );
         let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
         let r = status_of(
@@ -274,7 +152,7 @@ fn a_narrowed_issuer_policy_refuses_what_its_sessions_approved_and_a_widened_one
         .0;
         assert!(!r.to_string().contains("code="), "{narrowed}: {r}");
         assert_refused(&mut c, &client, &tv, &a, &narrowed.to_string());
-        update(&mut c, &idp, &base);
+        update_issuer(&mut c, &idp, base.clone());
         assert_stands(&mut c, &client, &a, &format!("restored after {narrowed}"));
     }
 
@@ -284,19 +162,20 @@ fn a_narrowed_issuer_policy_refuses_what_its_sessions_approved_and_a_widened_one
         json!({"audience": ["spa", "other-app"]}),
         json!({"required_claims": {"azp": ["spa", "cli"]}}),
     ] {
-        update(&mut c, &idp, &widened);
+        update_issuer(&mut c, &idp, widened.clone());
         assert_stands(&mut c, &client, &a, &widened.to_string());
     }
     // And the approved device request still polls, the code redeems for real.
-    let r = redeem(&mut c, &client, &a.code);
+    let r = redeem_code(&mut c, &client, &a.code).0;
     assert!(r["access_token"].is_string(), "{r}");
     c.batch_execute("UPDATE oauth.authorizations SET last_polled_at = NULL")
         .unwrap();
-    let r = token(
+    let r = token_endpoint(
         &mut c,
         json!({"grant_type": DEVICE, "device_code": a.device}),
         &tv,
-    );
+    )
+    .0;
     assert!(r["access_token"].is_string(), "{r}");
 }
 
@@ -307,19 +186,16 @@ fn a_trusted_decision_recorded_without_what_the_policy_judged_is_refused_ours_an
     let idp = StandInIssuer::new("https://idp.gp-legacy.example");
     trust(&mut c, &idp, json!({}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let session = session_of(&idp, json!({"sub": "alice"}));
-    let code = code_via(&mut c, &client, &session);
-    let trusted = exchange(&mut c, &client, &code, REDIRECT);
-    let ours: String = c
-        .query_one("SELECT oauth.issue_session_token('alice')", &[])
-        .unwrap()
-        .get(0);
-    let code = code_via(&mut c, &client, &ours);
-    let of_ours = exchange(&mut c, &client, &code, REDIRECT);
+    let session = session_token_of(&idp, "alice", json!({}));
+    let trusted = family_via(&mut c, &client, &session, SCOPE);
+    let ours = session_token(&mut c, "alice");
+    let of_ours = family_via(&mut c, &client, &ours, SCOPE);
     let unnamed = tokens(&mut c, &client, "openid", "alice");
     for t in [&trusted, &of_ours, &unnamed] {
-        assert!(peek_refresh(&mut c, &client, s(t, "refresh_token"))["access_token"].is_string());
-        assert_eq!(verify_state(&mut c, s(t, "access_token")), "ok");
+        assert!(
+            peek_refresh_grant(&mut c, &client, s(t, "refresh_token"))["access_token"].is_string()
+        );
+        assert_eq!(verify_sqlstate(&mut c, s(t, "access_token")), "ok");
     }
     // As a family approved before the record was kept: iss recorded, nothing judged.
     c.execute(
@@ -328,19 +204,24 @@ fn a_trusted_decision_recorded_without_what_the_policy_judged_is_refused_ours_an
         &[&idp.issuer],
     )
     .unwrap();
-    let r = peek_refresh(&mut c, &client, s(&trusted, "refresh_token"));
+    let r = peek_refresh_grant(&mut c, &client, s(&trusted, "refresh_token"));
     assert_eq!(r["error"], "invalid_grant", "{r}");
     assert!(s(&r, "error_description").contains("not recorded"), "{r}");
-    assert_eq!(verify_state(&mut c, s(&trusted, "access_token")), "28000");
+    assert_eq!(
+        verify_sqlstate(&mut c, s(&trusted, "access_token")),
+        "28000"
+    );
     // Ours and a login naming no issuer are judged by no policy, whatever it says.
-    update(
+    update_issuer(
         &mut c,
         &idp,
-        &json!({"allowed_roles": ["admin"], "default_role": "admin"}),
+        json!({"allowed_roles": ["admin"], "default_role": "admin"}),
     );
     for t in [&of_ours, &unnamed] {
-        assert!(peek_refresh(&mut c, &client, s(t, "refresh_token"))["access_token"].is_string());
-        assert_eq!(verify_state(&mut c, s(t, "access_token")), "ok");
+        assert!(
+            peek_refresh_grant(&mut c, &client, s(t, "refresh_token"))["access_token"].is_string()
+        );
+        assert_eq!(verify_sqlstate(&mut c, s(t, "access_token")), "ok");
     }
 }
 
@@ -373,8 +254,8 @@ fn a_document_clients_access_tokens_stop_while_its_switch_is_off_and_it_may_stil
     let second = family(&mut c);
     let third = family(&mut c);
     let at = s(&first, "access_token");
-    assert_eq!(verify_state(&mut c, at), "ok");
-    assert_eq!(introspect_by(&mut c, &rs, at)["active"], true);
+    assert_eq!(verify_sqlstate(&mut c, at), "ok");
+    assert_eq!(introspect(&mut c, &rs, at)["active"], true);
 
     db.set("client_id_metadata_documents", "off");
     let mut c = db.connect();
@@ -390,7 +271,7 @@ fn a_document_clients_access_tokens_stop_while_its_switch_is_off_and_it_may_stil
     );
     let u = json(&mut c, "SELECT oauth.userinfo($1)", &[&at]);
     assert_eq!(u["error"], "invalid_token", "{u}");
-    assert_eq!(introspect_by(&mut c, &rs, at)["active"], false);
+    assert_eq!(introspect(&mut c, &rs, at)["active"], false);
 
     // The client may still revoke its own tokens (it authenticates as itself: a public client
     // presents its client_id), by refresh token and by access token.
@@ -421,7 +302,7 @@ fn a_document_clients_access_tokens_stop_while_its_switch_is_off_and_it_may_stil
     db.set("client_id_metadata_documents", "on");
     let mut c = db.connect();
     for t in [&first, &second] {
-        assert_eq!(verify_state(&mut c, s(t, "access_token")), "28000");
+        assert_eq!(verify_sqlstate(&mut c, s(t, "access_token")), "28000");
         let r = status_of(
             &mut c,
             "SELECT oauth.refresh($1, $2, NULL, NULL)",
@@ -430,7 +311,7 @@ fn a_document_clients_access_tokens_stop_while_its_switch_is_off_and_it_may_stil
         .0;
         assert_eq!(r["error"], "invalid_grant", "{r}");
     }
-    assert_eq!(verify_state(&mut c, s(&third, "access_token")), "ok");
+    assert_eq!(verify_sqlstate(&mut c, s(&third, "access_token")), "ok");
     let r = refresh(&mut c, &client, s(&third, "refresh_token"), None);
     assert!(r["access_token"].is_string(), "{r}");
 }

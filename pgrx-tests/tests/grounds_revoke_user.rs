@@ -3,58 +3,19 @@
 //! with us (token families, approved codes, consents) ends; namesakes of another issuer or of
 //! ours, who share the `sub`, keep theirs.
 
-use oauth_server_e2e::stand_in::{now, StandInIssuer};
+use oauth_server_e2e::stand_in::StandInIssuer;
+use oauth_server_e2e::trusted::*;
 use oauth_server_e2e::*;
 use postgres::Client;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The issuer the test databases run with (the setting's default).
 const OURS: &str = "http://localhost:8080";
 
-/// Trusts `i` with `options`, its keys given inline, never fetched.
-fn trust(c: &mut Client, i: &StandInIssuer, mut options: Value) -> Value {
-    options["jwks"] = i.jwks();
-    options["refresh"] = json!(false);
-    json(c, "SELECT oauth.add_issuer($1, $2)", &[&i.issuer, &options])
-}
-
-/// Session claims of `iss` for `sub`, issued now.
-fn claims(iss: &str, sub: &str) -> Value {
-    let t = now();
-    json!({"iss": iss, "sub": sub, "iat": t, "exp": t + 300})
-}
-
-/// The SQLSTATE of `verify_session(token)`, or "ok".
-fn verify_state(c: &mut Client, token: &str) -> String {
-    match c.query_one("SELECT oauth.verify_session($1)", &[&token]) {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
-    }
-}
-
-/// A code for `client` approved with session `token` (or approved without asking).
-fn code_via(c: &mut Client, client: &TestClient, token: &str) -> String {
-    let aid = pending(c, &auth_params(client, REDIRECT, "openid"));
-    let shown = json(c, "SELECT oauth.authorization($1, $2)", &[&aid, &token]);
-    let done = if shown.get("redirect_to").is_some() {
-        shown
-    } else {
-        json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &token])
-    };
-    let to = done["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code: {done}"));
-    query_param(to, "code").unwrap()
-}
-
 /// The refresh token of a family started with session `token`.
-fn family_via(c: &mut Client, client: &TestClient, token: &str) -> String {
-    let code = code_via(c, client, token);
-    let t = exchange(c, client, &code, REDIRECT);
-    t["refresh_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{t}"))
-        .to_string()
+fn refresh_token_via(c: &mut Client, client: &TestClient, token: &str) -> String {
+    let t = family_via(c, client, token, "openid");
+    t["refresh_token"].as_str().unwrap().to_string()
 }
 
 /// Refreshes `rt`: the next refresh token, or the error.
@@ -76,17 +37,14 @@ fn revoking_a_trusted_issuers_user_ends_its_earlier_sessions_and_what_it_left_he
     trust(&mut c, &other, json!({}));
     let client = create_client(&mut c, &[REDIRECT], "confidential");
     // Three people called "alice": idp's, another issuer's, and ours.
-    let idp_claims = claims(&idp.issuer, "alice");
+    let idp_claims = session_claims(&idp.issuer, "alice", json!({}));
     let idp_session = idp.token(idp_claims.clone());
-    let other_session = other.token(claims(&other.issuer, "alice"));
-    let our_session: String = c
-        .query_one("SELECT oauth.issue_session_token('alice')", &[])
-        .unwrap()
-        .get(0);
-    let idp_family = family_via(&mut c, &client, &idp_session);
-    let idp_code = code_via(&mut c, &client, &idp_session);
-    let other_family = family_via(&mut c, &client, &other_session);
-    let our_family = family_via(&mut c, &client, &our_session);
+    let other_session = session_token_of(&other, "alice", json!({}));
+    let our_session = session_token(&mut c, "alice");
+    let idp_family = refresh_token_via(&mut c, &client, &idp_session);
+    let idp_code = code_via(&mut c, &client, &idp_session, "openid");
+    let other_family = refresh_token_via(&mut c, &client, &other_session);
+    let our_family = refresh_token_via(&mut c, &client, &our_session);
 
     let r = json(
         &mut c,
@@ -103,24 +61,24 @@ fn revoking_a_trusted_issuers_user_ends_its_earlier_sessions_and_what_it_left_he
     );
     let t = exchange(&mut c, &client, &idp_code, REDIRECT);
     assert!(t.get("access_token").is_none(), "{t}");
-    assert_eq!(verify_state(&mut c, &idp_session), "28000");
+    assert_eq!(verify_session_sqlstate(&mut c, &idp_session), "28000");
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let d = call_as(&mut c, &idp_claims, "SELECT oauth.authorization($1)", &aid);
     assert_eq!(d["error"], "login_required", "{d}");
     // ...the namesakes' families and sessions are not.
     assert!(rotate(&mut c, &client, &other_family).is_ok());
     assert!(rotate(&mut c, &client, &our_family).is_ok());
-    assert_eq!(verify_state(&mut c, &other_session), "ok");
-    assert_eq!(verify_state(&mut c, &our_session), "ok");
+    assert_eq!(verify_session_sqlstate(&mut c, &other_session), "ok");
+    assert_eq!(verify_session_sqlstate(&mut c, &our_session), "ok");
     // Trusting the issuer again does not bring the old session back.
     c.query_one("SELECT oauth.remove_issuer($1)", &[&idp.issuer])
         .unwrap();
     trust(&mut c, &idp, json!({"leeway": 0}));
-    assert_eq!(verify_state(&mut c, &idp_session), "28000");
+    assert_eq!(verify_session_sqlstate(&mut c, &idp_session), "28000");
     // A session issued after the revocation is accepted, and asks for consent again.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let fresh = idp.token(claims(&idp.issuer, "alice"));
-    assert_eq!(verify_state(&mut c, &fresh), "ok");
+    let fresh = session_token_of(&idp, "alice", json!({}));
+    assert_eq!(verify_session_sqlstate(&mut c, &fresh), "ok");
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let shown = json(
         &mut c,

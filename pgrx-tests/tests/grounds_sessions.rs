@@ -4,30 +4,14 @@
 //! unknown issuer's approve nothing, only our own issuer (exactly) with a live `sid` is ours,
 //! and issuers compare exactly everywhere. `oauth.revoke_user` is in grounds_revoke_user.rs.
 
-use oauth_server_e2e::stand_in::{now, StandInIssuer};
+use oauth_server_e2e::stand_in::StandInIssuer;
+use oauth_server_e2e::trusted::*;
 use oauth_server_e2e::*;
 use postgres::Client;
 use serde_json::{json, Value};
 
 /// The issuer the test databases run with (the setting's default).
 const OURS: &str = "http://localhost:8080";
-
-/// Trusts `i` with `options`, its keys given inline, never fetched.
-fn trust(c: &mut Client, i: &StandInIssuer, mut options: Value) -> Value {
-    options["jwks"] = i.jwks();
-    options["refresh"] = json!(false);
-    json(c, "SELECT oauth.add_issuer($1, $2)", &[&i.issuer, &options])
-}
-
-/// Session claims of `iss` for `sub`, issued now, with `extra`.
-fn claims(iss: &str, sub: &str, extra: Value) -> Value {
-    let t = now();
-    let mut c = json!({"iss": iss, "sub": sub, "iat": t, "exp": t + 300});
-    for (k, v) in extra.as_object().unwrap() {
-        c[k] = v.clone();
-    }
-    c
-}
 
 /// What `oauth.authorization`, `oauth.consent` and `oauth.grants` answer to `claims` set as
 /// `request.jwt.claims`: each one's `error`, or "ok". A client of its own each time, so that
@@ -60,35 +44,26 @@ fn all(error: &str) -> [String; 3] {
     [error.into(), error.into(), error.into()]
 }
 
-/// The SQLSTATE of `verify_session(token)`, or "ok".
-fn verify_state(c: &mut Client, token: &str) -> String {
-    match c.query_one("SELECT oauth.verify_session($1)", &[&token]) {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().map(|s| s.code().to_string()).unwrap_or_default(),
-    }
-}
-
 #[test]
 fn a_disabled_issuers_claims_approve_nothing() {
     let db = TestDb::new("gsdisabled");
     let mut c = db.connect();
     let idp = StandInIssuer::new("https://idp.grounds.example");
     trust(&mut c, &idp, json!({"audience": "my-spa"}));
-    let plain = claims(&idp.issuer, "alice", json!({"aud": "my-spa"}));
-    let says_session = claims(
+    let plain = session_claims(&idp.issuer, "alice", json!({"aud": "my-spa"}));
+    let says_session = session_claims(
         &idp.issuer,
         "alice",
         json!({"aud": "my-spa", "token_use": "session"}),
     );
     assert_eq!(outcomes(&mut c, &plain), all_ok());
     assert_eq!(outcomes(&mut c, &says_session), all_ok());
-    json(
-        &mut c,
-        "SELECT oauth.update_issuer($1, '{\"enabled\": false}')",
-        &[&idp.issuer],
-    );
+    update_issuer(&mut c, &idp, json!({"enabled": false}));
     // Its token is refused, and so are its claims, whatever they say they are.
-    assert_eq!(verify_state(&mut c, &idp.token(plain.clone())), "28000");
+    assert_eq!(
+        verify_session_sqlstate(&mut c, &idp.token(plain.clone())),
+        "28000"
+    );
     assert_eq!(outcomes(&mut c, &plain), all("access_denied"));
     assert_eq!(outcomes(&mut c, &says_session), all("access_denied"));
     // Removed, its claims are no trusted issuer's: refused too, not taken as anybody's.
@@ -117,7 +92,7 @@ fn claims_saying_they_are_sessions_obey_each_element_of_the_issuers_policy() {
             }
             v => extra[k] = v,
         }
-        claims(&idp.issuer, "alice", extra)
+        session_claims(&idp.issuer, "alice", extra)
     };
     let violations = [
         ("a required claim missing", with("org", Value::Null)),
@@ -137,7 +112,7 @@ fn claims_saying_they_are_sessions_obey_each_element_of_the_issuers_policy() {
     for (what, violating) in &violations {
         // As a token it is refused...
         assert_eq!(
-            verify_state(&mut c, &idp.token(violating.clone())),
+            verify_session_sqlstate(&mut c, &idp.token(violating.clone())),
             "28000",
             "{what}"
         );
@@ -149,8 +124,11 @@ fn claims_saying_they_are_sessions_obey_each_element_of_the_issuers_policy() {
         );
     }
     // The session that keeps the policy passes on both paths, and yields a code.
-    let ok = claims(&idp.issuer, "alice", good.clone());
-    assert_eq!(verify_state(&mut c, &idp.token(ok.clone())), "ok");
+    let ok = session_claims(&idp.issuer, "alice", good.clone());
+    assert_eq!(
+        verify_session_sqlstate(&mut c, &idp.token(ok.clone())),
+        "ok"
+    );
     assert_eq!(outcomes(&mut c, &ok), all_ok());
 }
 
@@ -158,16 +136,13 @@ fn claims_saying_they_are_sessions_obey_each_element_of_the_issuers_policy() {
 fn claims_naming_our_issuer_are_ours_only_with_a_live_sid() {
     let db = TestDb::new("gsours");
     let mut c = db.connect();
-    let token: String = c
-        .query_one("SELECT oauth.issue_session_token('alice')", &[])
-        .unwrap()
-        .get(0);
+    let token = session_token(&mut c, "alice");
     let (_, real) = jwt_parts(&token);
     assert_eq!(real["iss"], OURS);
     // The real session's claims, as PostgREST configured with our keys would set them.
     assert_eq!(outcomes(&mut c, &real), all_ok());
     let session = json!({"token_use": "session", "role": "authenticated"});
-    let mut no_sid = claims(OURS, "alice", session.clone());
+    let mut no_sid = session_claims(OURS, "alice", session.clone());
     no_sid.as_object_mut().unwrap().remove("sid");
     let mut unknown_sid = no_sid.clone();
     unknown_sid["sid"] = json!("7d9f4c1e-2b1a-4c8e-9f3d-5a6b7c8d9e0f");
@@ -182,7 +157,7 @@ fn claims_naming_our_issuer_are_ours_only_with_a_live_sid() {
         "HTTP://LOCALHOST:8080",
         "http://127.0.0.1:8080",
     ] {
-        let respelt = claims(spelling, "alice", session.clone());
+        let respelt = session_claims(spelling, "alice", session.clone());
         assert_eq!(
             outcomes(&mut c, &respelt),
             all("access_denied"),
@@ -190,13 +165,13 @@ fn claims_naming_our_issuer_are_ours_only_with_a_live_sid() {
         );
     }
     // An issuer nobody trusts, whatever its claims say.
-    let stranger = claims("https://stranger.example", "alice", session.clone());
+    let stranger = session_claims("https://stranger.example", "alice", session.clone());
     assert_eq!(outcomes(&mut c, &stranger), all("access_denied"));
     // The real session, once ended, is refused on both paths.
     c.query_one("SELECT oauth.revoke_sessions('alice')", &[])
         .unwrap();
     assert_eq!(outcomes(&mut c, &real), all("login_required"));
-    assert_eq!(verify_state(&mut c, &token), "28000");
+    assert_eq!(verify_session_sqlstate(&mut c, &token), "28000");
 }
 
 /// The front's path: `request.jwt.claims` set, in the same transaction, to what
@@ -228,11 +203,11 @@ fn the_fronts_normalised_claims_pass_once_and_hand_set_ones_are_judged_in_full()
                "required_claims": {"token_use": "access"}}),
     );
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let token = cognito.token(claims(
-        &cognito.issuer,
+    let token = session_token_of(
+        &cognito,
         "carol",
         json!({"client_id": "app-client-1", "token_use": "access", "username": "carol"}),
-    ));
+    );
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let shown = as_front(&mut c, &token, "SELECT oauth.authorization($1)", &aid);
     assert!(shown.get("client").is_some(), "{shown}");
@@ -247,12 +222,8 @@ fn the_fronts_normalised_claims_pass_once_and_hand_set_ones_are_judged_in_full()
     assert_eq!(normalised["token_use"], "session");
     assert_eq!(outcomes(&mut c, &normalised), all("access_denied"));
     // A disabled issuer's token stops the front's path at verification.
-    json(
-        &mut c,
-        "SELECT oauth.update_issuer($1, '{\"enabled\": false}')",
-        &[&cognito.issuer],
-    );
-    assert_eq!(verify_state(&mut c, &token), "28000");
+    update_issuer(&mut c, &cognito, json!({"enabled": false}));
+    assert_eq!(verify_session_sqlstate(&mut c, &token), "28000");
 }
 
 #[test]
@@ -316,10 +287,10 @@ fn a_trusted_entry_that_became_a_spelling_of_ours_is_refused_where_it_is_used() 
     db.set("admin_session_roles", "ops_admin");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let session = claims(&look_alike.issuer, "mallory", json!({"role": "ops_admin"}));
+    let session = session_claims(&look_alike.issuer, "mallory", json!({"role": "ops_admin"}));
     let token = look_alike.token(session.clone());
     // Not verified as a session, not accepted as claims, not an administrator's.
-    assert_eq!(verify_state(&mut c, &token), "55000");
+    assert_eq!(verify_session_sqlstate(&mut c, &token), "55000");
     let aid = pending(&mut c, &auth_params(&client, REDIRECT, "openid"));
     let mut tx = c.transaction().unwrap();
     tx.execute(
@@ -362,11 +333,7 @@ fn admin_entries_name_their_issuer_exactly() {
         &slashed,
         json!({"allowed_roles": ["authenticated", "ops_admin"]}),
     );
-    let token = slashed.token(claims(
-        &slashed.issuer,
-        "their-admin",
-        json!({"role": "ops_admin"}),
-    ));
+    let token = session_token_of(&slashed, "their-admin", json!({"role": "ops_admin"}));
     let list = |db: &TestDb| {
         db.connect()
             .query_one("SELECT oauth.admin_clients($1, 'list')", &[&token])
