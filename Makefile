@@ -2,8 +2,16 @@
 #   make                 list the targets
 #   make db-up           a dev cluster with the extension; prints the env to export
 #   make e2e TEST=client_rules NAME=redirect_uris   one pgrx-tests file, one test
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
-export PG_CONFIG
+#   make test PG=17      the whole suite on one PostgreSQL major (without PG: all of them)
+# PG picks the PostgreSQL major (15, 17 or 18) of every target, through scripts/lib.sh (which
+# also honours PG_CONFIG); without it, 15, except make test, which then runs every major.
+PG ?=
+ifneq ($(PG),)
+export PG_MAJOR := $(PG)
+endif
+SHELL := /bin/bash
+# Sets PG_MAJOR, PG_CONFIG and PGBIN for the rest of a recipe line.
+LIB := source scripts/lib.sh &&
 # Where test.sh's throwaway clusters live (also used by pgtest and golden).
 OAUTH_TEST_DIR ?= /tmp/oauth_server-test
 export OAUTH_TEST_DIR
@@ -22,11 +30,11 @@ INSTALL := $(if $(NO_INSTALL),,install)
 
 .DEFAULT_GOAL := help
 .PHONY: help unit pgtest install db-up db-down e2e front-e2e golden links upgrade-test bench \
-	bench-http bench-replicas replica-test failover-test proof fuzz lint test run
+	bench-http bench-replicas replica-test failover-test proof fuzz lint test run package package-test
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  variables: PG_CONFIG=$(PG_CONFIG)  TEST=  NAME=  NO_INSTALL=1"
+	@echo "  variables: PG=15|17|18 (or PG_CONFIG=…)  TEST=  NAME=  NO_INSTALL=1"
 
 unit: ## unit tests, no Postgres (oauth-core, oauth-front)
 	cargo test -p oauth-core
@@ -34,11 +42,11 @@ unit: ## unit tests, no Postgres (oauth-core, oauth-front)
 
 pgtest: ## #[pg_test] tests in a Postgres started by cargo-pgrx
 	rm -rf "$(OAUTH_TEST_DIR)/pgrx-data" && mkdir -p "$(OAUTH_TEST_DIR)" && chmod 777 "$(OAUTH_TEST_DIR)"
-	CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$(OAUTH_TEST_DIR)/pgrx-data" \
-	  cargo pgrx test pg15
+	$(LIB) CARGO_PGRX_TEST_RUNAS=postgres CARGO_PGRX_TEST_PGDATA="$(OAUTH_TEST_DIR)/pgrx-data" \
+	  cargo pgrx test "pg$$PG_MAJOR"
 
-install: ## build and install the extension into PostgreSQL 15 (PG_CONFIG)
-	cargo pgrx install --pg-config "$(PG_CONFIG)"
+install: ## build and install the extension into PostgreSQL PG (default 15)
+	$(LIB) cargo pgrx install --pg-config "$$PG_CONFIG"
 
 db-up: $(INSTALL) ## start a dev cluster (extension installed) and print the env for e2e
 	@if [ -S "$(DEV_DIR)/sock/.s.PGSQL.$(DEV_PORT)" ]; then echo "dev cluster already running"; \
@@ -103,8 +111,14 @@ lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: ## the whole suite, what CI runs (scripts/test.sh)
+test: ## the whole suite, what CI runs (scripts/test.sh): every major, or PG=17 alone
 	bash scripts/test.sh
+
+package: ## the .deb packages into target/packages/ (PG_MAJORS="15 17 18"; docs/packaging.md)
+	bash scripts/package.sh
+
+package-test: package ## install the packages with dpkg, a flow on each major, remove (as root)
+	bash scripts/package-test.sh
 
 run: ## run locally: cluster + demo client + oauth-front on http://localhost:8080
 	bash scripts/run-local.sh

@@ -2,8 +2,9 @@
 # The upstream sign-in tests (tests/sign_in.test.js, tests/upstreams.test.js) against a
 # throwaway stack of their own: a cluster on PGPORT (55461) and oauth-front on FRONT_PORT
 # (18061), started as scripts/test.sh starts its stack (scripts/stack.sh: --allow-private-fetch,
-# --consent-page, --demo-login). The extension must be installed and FRONT_BIN built first:
-#   cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config && cargo build -p oauth-front
+# --consent-page, --demo-login), of PostgreSQL PG_MAJOR (scripts/lib.sh; default 15). The
+# extension must be installed into that major and FRONT_BIN built first:
+#   make install && cargo build -p oauth-front          (make install PG=17 for 17)
 #   bash e2e/sign_in_stack.sh                       # both files
 #   bash e2e/sign_in_stack.sh --test-name-pattern=apple tests/sign_in.test.js
 #   bash e2e/sign_in_stack.sh tests/                # the whole HTTP suite, as test.sh runs it

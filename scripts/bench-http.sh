@@ -18,10 +18,9 @@ FRONT_PORT=18090
 OP_PORT=18091
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
-PGBIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
-
-bash scripts/install-prereqs.sh >/dev/null
-cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null
+PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
+source scripts/lib.sh
+cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cargo build --release -p oauth-front 2>/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
@@ -91,7 +90,7 @@ op flow; OP_FLOW=$RATE; SPLIT_FLOW="$SPLIT_FLOW $OP_CPU $LOAD_CPU"
 ours refresh; OURS_REFRESH=$RATE; CPU_REFRESH=$CPU; SPLIT_REFRESH="$CPU $FRONT_CPU $LOAD_CPU"
 op refresh; OP_REFRESH=$RATE; SPLIT_REFRESH="$SPLIT_REFRESH $OP_CPU $LOAD_CPU"
 T0=$(cluster_ticks)
-SQL_OUT=$("$PGBIN/pgbench" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" -f bench/refresh.sql -c "$C" -j 2 -T "$T" 2>&1)
+SQL_OUT=$("$(pg_tool pgbench)" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" -f bench/refresh.sql -c "$C" -j 2 -T "$T" 2>&1)
 sleep 0.3
 echo "$SQL_OUT" | grep -q "number of failed transactions: 0" || { echo "$SQL_OUT"; exit 1; }
 SQL_REFRESH=$(echo "$SQL_OUT" | awk '/^tps = /{printf "%.0f", $3}')

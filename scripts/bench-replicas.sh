@@ -10,13 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONC=${1:-8}
 SECS=${2:-10}
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGBIN=$("$PG_CONFIG" --bindir)
+source scripts/lib.sh
 WORK=${OAUTH_BENCH_REPLICA_DIR:-/tmp/oauth_server-bench-replicas}
 PORT=55471 FPORT=18471
 FRONT_URL="http://127.0.0.1:$FPORT"
 export CLUSTER_DURABILITY=durable
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # Ours only: test.sh exports FRONT_PID for its own stack's front.
 FRONT_PID= FRONT2_PID= FRONT3_PID=
 cleanup() {
@@ -38,7 +36,7 @@ SELECT oauth.create_client('Bench reads', ARRAY['http://127.0.0.1:9/callback']);
 SQL
 for i in 1 2; do
   mkdir -p "$WORK/s$i" && chown postgres "$WORK/s$i" 2>/dev/null || true
-  as_pg "$PGBIN/pg_basebackup" --checkpoint=fast -h "$WORK/primary/sock" -p "$PORT" -U postgres -D "$WORK/s$i/data" -X stream -R >/dev/null
+  as_pg "$(pg_tool pg_basebackup)" --checkpoint=fast -h "$WORK/primary/sock" -p "$PORT" -U postgres -D "$WORK/s$i/data" -X stream -R >/dev/null
   bash scripts/cluster.sh start "$WORK/s$i" $((PORT + i))
 done
 export CLIENT_ID CLIENT_SECRET

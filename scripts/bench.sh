@@ -18,10 +18,10 @@ DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench}
 PORT=${OAUTH_BENCH_PORT:-55433}
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
-PGBIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
-
-bash scripts/install-prereqs.sh >/dev/null
-cargo pgrx install --release --pg-config "$PGBIN/pg_config" >/dev/null
+PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
+source scripts/lib.sh
+PGBENCH=$(pg_tool pgbench)
+cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
 CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"
@@ -31,7 +31,7 @@ psql -X -q -c "CREATE DATABASE bench"
 psql -X -q -d bench -v ON_ERROR_STOP=1 -f bench/setup_tokens.sql -f bench/setup_rls.sql >/dev/null
 CID=$(psql -X -At -d bench -c "SELECT c->>'client_id' FROM bench_client")
 CSEC=$(psql -X -At -d bench -c "SELECT c->>'client_secret' FROM bench_client")
-"$PGBIN/pgbench" -i -q -s 10 bench >/dev/null 2>&1
+"$PGBENCH" -i -q -s 10 bench >/dev/null 2>&1
 
 CODES=${BENCH_CODES:-2000}   # per client, for the exchange_code phase
 psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.codes = $((CODES * C))" -f bench/setup_codes.sql >/dev/null
@@ -39,7 +39,7 @@ psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.codes = $((CODES * C))" -f 
 tps() { awk '/^tps = /{printf "%.0f", $3}'; }
 lat() { awk '/^latency average = /{print $4}'; }
 # Prepared statements, as the front (and any pooled client) calls the functions.
-run() { "$PGBIN/pgbench" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
+run() { "$PGBENCH" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" "$@" 2>&1; }
 
 # CPU time of the whole cluster in clock ticks (every Postgres process, reaped ones too).
 TICK=$(getconf CLK_TCK)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL 15 clusters for the demo, the tests and the benchmarks.
+# Throwaway PostgreSQL clusters (of PG_MAJOR: 15, 17 or 18) for the demo, the tests and the benchmarks.
 #   scripts/cluster.sh start DIR PORT   initdb (if new) and start, socket in DIR/sock
 #   scripts/cluster.sh stop DIR
 #   scripts/cluster.sh restart DIR      stop (terminating every connection) and start again
@@ -7,15 +7,8 @@
 #                                       (getconf CLK_TCK per second), for CPU per operation
 # Postgres refuses to run as root, so when run as root the cluster belongs to user postgres.
 set -euo pipefail
-PGBIN=${PGBIN:-$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)}
-
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then
-    if command -v runuser >/dev/null; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
-  else
-    "$@"
-  fi
-}
+# The server: PG_MAJOR (15, 17 or 18), or PG_CONFIG, or PGBIN (scripts/lib.sh); default 15.
+source "$(dirname "$0")/lib.sh"
 
 # CLUSTER_DURABILITY=durable keeps PostgreSQL's defaults (every commit flushed to disk), as the
 # benchmarks need; the default, fast, turns fsync, synchronous_commit and full-page writes off,
@@ -27,6 +20,11 @@ case "${CLUSTER_DURABILITY:-fast}" in
 esac
 
 cmd=${1:?start|stop}; dir=${2:?cluster directory}
+# stop and restart use the programs of the major the cluster was made with, whatever PG_MAJOR
+# says (pg_ctl restart starts its own major's postgres).
+if [ "$cmd" != start ] && [ -f "$dir/data/PG_VERSION" ] && [ "$(cat "$dir/data/PG_VERSION")" != "$PG_MAJOR" ]; then
+  PGBIN=$("$(pg_config_for "$(cat "$dir/data/PG_VERSION")")" --bindir)
+fi
 case "$cmd" in
   start)
     port=${3:?port}

@@ -12,8 +12,9 @@
 #   scripts/failover-test.sh [front binary] [seconds of load] [seconds before the kill]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGBIN=$("$PG_CONFIG" --bindir)
+source scripts/lib.sh
+# pg_autoctl is Debian's postgresql-15-auto-failover: this test runs on 15 only.
+[ "$PG_MAJOR" = 15 ] || { echo "failover-test.sh runs on PostgreSQL 15 only (pg_auto_failover is Debian's package for 15); PG_MAJOR=$PG_MAJOR" >&2; exit 2; }
 FRONT_BIN=${1:-target/debug/oauth-front}
 LOAD_SECONDS=${2:-20}
 KILL_AFTER=${3:-8}

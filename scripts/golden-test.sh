@@ -13,10 +13,10 @@
 #                                         and re-quotes the docs' blocks from them
 #   GOLDEN_LINKS_ONLY=1 scripts/golden-test.sh  only the docs checks (no Postgres)
 # Needs the extension installed (cargo pgrx install); starts (and then stops), or reuses, a
-# cluster on port 55439 under ${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden.
+# cluster on port 55439 under ${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden, of PG_MAJOR
+# (scripts/lib.sh; default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 DIR=${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden
 PORT=${OAUTH_GOLDEN_PORT:-55439}
 
@@ -64,6 +64,7 @@ sys.exit(1 if bad else 0)
 PY
 echo "docs: relative links resolve, quoted outputs match tests/expected/"
 [ "${GOLDEN_LINKS_ONLY:-0}" = 1 ] && exit 0
+source scripts/lib.sh
 
 # A cluster this run starts is stopped at the end; one already running is reused and left up.
 started=0
@@ -73,6 +74,8 @@ if [ ! -S "$DIR/sock/.s.PGSQL.$PORT" ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"; [ $started = 0 ] || bash scripts/cluster.sh stop "$DIR"' EXIT
+running=$(psql -X -At -h "$DIR/sock" -p "$PORT" -U postgres -d postgres -c "SELECT current_setting('server_version_num')::int / 10000")
+[ "$running" = "$PG_MAJOR" ] || { echo "the cluster at $DIR (port $PORT) is PostgreSQL $running, not $PG_MAJOR: stop it or set OAUTH_TEST_DIR" >&2; exit 1; }
 PSQL=(psql -X -h "$DIR/sock" -p "$PORT" -U postgres)
 # A fresh database each run, so that nothing one run left (none should: every file rolls
 # back) can change the next run's output.

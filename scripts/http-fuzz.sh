@@ -16,8 +16,9 @@ VENV=${OAUTH_TOOLS_DIR:-$HOME/.local/share/oauth_server}/venv
 source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
-  bash scripts/install-prereqs.sh >/dev/null
-  cargo pgrx install --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" >/dev/null
+  PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
+  source scripts/lib.sh
+  cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
   cargo build -p oauth-front 2>/dev/null
   trap stack_down EXIT
   stack_up /tmp/oauth_server-http-fuzz 55435 18095 target/debug/oauth-front --register-per-minute 40

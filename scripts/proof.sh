@@ -22,8 +22,9 @@ failed=()
 part() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 set -e
-bash scripts/install-prereqs.sh >/dev/null
-cargo pgrx install --release --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" >/dev/null
+PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
+source scripts/lib.sh
+cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cargo build --release -p oauth-front 2>/dev/null
 source scripts/stack.sh
 trap stack_down EXIT

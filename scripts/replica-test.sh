@@ -6,15 +6,13 @@
 #   scripts/replica-test.sh [front binary]   (default target/debug/oauth-front)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGBIN=$("$PG_CONFIG" --bindir)
+source scripts/lib.sh
 WORK=${OAUTH_REPLICA_DIR:-/tmp/oauth_server-replica}
 PPORT=${OAUTH_REPLICA_PORT:-55451}
 SPORT=$((PPORT + 1))
 FPORT=${OAUTH_REPLICA_FRONT_PORT:-18451}
 FRONT_BIN=${1:-target/debug/oauth-front}
 FRONT_URL="http://127.0.0.1:$FPORT"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # Ours only: test.sh exports FRONT_PID for its own stack's front.
 FRONT_PID= FRONT2_PID= FRONT3_PID=
@@ -42,7 +40,7 @@ SQL
 # The standby: a base backup of the primary, following it (application_name names it in
 # synchronous_standby_names); the same max_connections, as a standby needs.
 mkdir -p "$WORK/standby/sock" && chown -R postgres "$WORK/standby" 2>/dev/null || true
-as_pg "$PGBIN/pg_basebackup" --checkpoint=fast -h "$WORK/primary/sock" -p "$PPORT" -U postgres -D "$WORK/standby/data" \
+as_pg "$(pg_tool pg_basebackup)" --checkpoint=fast -h "$WORK/primary/sock" -p "$PPORT" -U postgres -D "$WORK/standby/data" \
   -X stream -R -d "application_name=standby1" >/dev/null
 bash scripts/cluster.sh start "$WORK/standby" "$SPORT"
 # Every statement in the standby's log: the test counts the calls it answered.

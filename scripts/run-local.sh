@@ -10,11 +10,11 @@ DIR=${OAUTH_DEMO_DIR:-/tmp/oauth_server-demo}
 PORT=${OAUTH_DEMO_PORT:-55432}
 HTTP_PORT=${OAUTH_DEMO_HTTP_PORT:-8080}
 BASE="http://localhost:$HTTP_PORT"
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
 if [ "${1:-}" = stop ]; then bash scripts/cluster.sh stop "$DIR"; echo "stopped"; exit 0; fi
 
-bash scripts/install-prereqs.sh
+PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh
+source scripts/lib.sh
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cargo build --release -p oauth-front
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true

@@ -24,8 +24,9 @@ JUDGE_MEMORY=${SOAK_JUDGE_MEMORY:-1}
 source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
-  bash scripts/install-prereqs.sh >/dev/null
-  cargo pgrx install --release --pg-config "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" >/dev/null
+  PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
+  source scripts/lib.sh
+  cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
   cargo build --release -p oauth-front 2>/dev/null
   trap stack_down EXIT
   OAUTH_FRONT_LOG=warn stack_up /tmp/oauth_server-soak 55436 18096 target/release/oauth-front \

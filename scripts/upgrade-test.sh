@@ -11,10 +11,12 @@
 #     consent still covers the same request, the old client's secret still authenticates.
 # Needs the current version installed (cargo pgrx install), which also installs the upgrade
 # scripts; this script installs the released versions' install scripts beside them.
+# PG_MAJOR (scripts/lib.sh; default 15) picks the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGBIN=$("$PG_CONFIG" --bindir)
+source scripts/lib.sh
+# One pg_dump dumps both the fresh and the upgraded database (the 17 build has none: 18's).
+PG_DUMP=$(pg_tool pg_dump)
 WORK=${OAUTH_UPGRADE_DIR:-/tmp/oauth_server-upgrade}
 PORT=${OAUTH_UPGRADE_PORT:-55438}
 EXTDIR="$("$PG_CONFIG" --sharedir)/extension"
@@ -34,7 +36,7 @@ trap 'bash scripts/cluster.sh stop "$WORK/cluster"' EXIT
 psql_in() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -h "$WORK/cluster/sock" -p "$PORT" -U postgres -d "$db" "$@"; }
 # The schema as pg_dump sees it, without what differs between any two databases.
 schema_of() {
-  "$PGBIN/pg_dump" -h "$WORK/cluster/sock" -p "$PORT" -U postgres --schema-only --binary-upgrade "$1" \
+  "$PG_DUMP" -h "$WORK/cluster/sock" -p "$PORT" -U postgres --schema-only --binary-upgrade "$1" \
     | awk '/^UPDATE pg_catalog\.pg_class$/ { skip = 3 } skip > 0 { skip--; next } { print }' \
     | grep -v -e 'binary_upgrade' -e '^\\restrict' -e '^\\unrestrict' -e '^--' -e '^$'
 }

@@ -23,7 +23,9 @@ fn list_with(c: &mut postgres::Client, credential: &str) -> Result<i64, String> 
 fn anon(db: &TestDb) -> postgres::Client {
     db.connect()
         .batch_execute(
-            "DO $$ BEGIN CREATE ROLE admin_rules_anon LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+            // Tests of this file run at once: a concurrent CREATE ROLE of the same name fails
+            // with unique_violation, not duplicate_object.
+            "DO $$ BEGIN CREATE ROLE admin_rules_anon LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
         )
         .unwrap();
     db.connect_as("admin_rules_anon")
@@ -272,7 +274,7 @@ fn a_trusted_issuers_session_administers_only_when_the_dba_names_that_issuer() {
     let mut c = db.connect();
     // The issuer may put `ops_admin` in its tokens, for RLS.
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     let clerk = StandInIssuer::new(CLERK);

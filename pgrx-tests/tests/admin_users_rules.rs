@@ -12,7 +12,7 @@ fn anon(db: &TestDb) -> Client {
     db.connect()
         .batch_execute(
             "DO $$ BEGIN CREATE ROLE admin_users_anon LOGIN; \
-             EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
         )
         .unwrap();
     db.connect_as("admin_users_anon")

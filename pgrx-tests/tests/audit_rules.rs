@@ -160,7 +160,7 @@ fn security_events_are_audited_with_ids_only() {
     );
     assert_eq!(recent.as_array().unwrap().len(), 1);
     // Nobody else reads or writes it.
-    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$").unwrap();
+    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").unwrap();
     let mut p = db.connect_as("plain_user");
     for sql in [
         "SELECT * FROM oauth.audit_log",

@@ -177,7 +177,7 @@ fn rls_policy_on_client_id_restricts_rows_to_the_calling_application() {
     let a = create_client(&mut c, &[REDIRECT], "confidential");
     let b = create_client(&mut c, &[REDIRECT], "confidential");
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE rls_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        "DO $$ BEGIN CREATE ROLE rls_reader NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
          CREATE TABLE notes (id int, client_id text, owner text);
          ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
          CREATE POLICY by_client ON notes FOR SELECT TO rls_reader

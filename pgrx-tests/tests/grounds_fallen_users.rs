@@ -19,7 +19,7 @@ fn a_disabled_user_of_a_trusted_issuer_is_refused_wherever_their_session_is_veri
     let db = TestDb::new("fallen_admin");
     let mut c = db.connect();
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE ops NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE ops NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     let idp = StandInIssuer::new("https://idp.fallen-admin.example");

@@ -126,7 +126,7 @@ fn revoke_user_is_for_administrators_and_names_a_trusted_issuer_exactly() {
         Err("22023".into())
     );
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE grounds_plain LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE grounds_plain LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     let mut plain = db.connect_as("grounds_plain");

@@ -280,7 +280,7 @@ fn a_trusted_entry_that_became_a_spelling_of_ours_is_refused_where_it_is_used() 
         json!({"allowed_roles": ["authenticated", "ops_admin"]}),
     );
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     db.set("issuer", "https://auth.became.example");
@@ -323,7 +323,7 @@ fn admin_entries_name_their_issuer_exactly() {
     let db = TestDb::new("gsadmin");
     let mut c = db.connect();
     c.batch_execute(
-        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE ops_admin NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     // An issuer spelt with a trailing slash is another issuer than the one without.

@@ -23,7 +23,7 @@ fn trust(c: &mut Client, i: &StandInIssuer, mut options: Value) -> Value {
 /// Roles are cluster-wide: tests share them.
 fn ensure_role(c: &mut Client, name: &str, attributes: &str) {
     c.batch_execute(&format!(
-        "DO $$ BEGIN CREATE ROLE {name} {attributes}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        "DO $$ BEGIN CREATE ROLE {name} {attributes}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     ))
     .unwrap();
 }

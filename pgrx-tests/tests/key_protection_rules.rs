@@ -91,7 +91,7 @@ fn signing_keys_are_encrypted_at_rest_and_rekeyed_on_rotation() {
     db.set("key_encryption_key_file", &b);
 
     // Where the KEK is, and the key functions, are for superusers and administrators only.
-    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$").unwrap();
+    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").unwrap();
     let mut p = db.connect_as("plain_user");
     // Once the library is loaded (at once with shared_preload_libraries, as the README
     // recommends; here by a first call), the setting is superuser-only.

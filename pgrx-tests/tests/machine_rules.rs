@@ -508,7 +508,7 @@ fn client_metadata_documents_must_describe_their_own_url() {
         json!(false)
     );
     // Only the owner (or the front's role) may store documents.
-    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$").unwrap();
+    c.batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").unwrap();
     let mut p = db.connect_as("plain_user");
     for sql in [
         "SELECT oauth.register_metadata_document('https://a.example/c', '{}')",

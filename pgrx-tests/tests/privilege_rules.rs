@@ -7,7 +7,7 @@ use oauth_server_e2e::*;
 use serde_json::Value;
 
 fn with_plain_role(db: &TestDb) -> postgres::Client {
-    db.connect().batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$").unwrap();
+    db.connect().batch_execute("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$").unwrap();
     db.connect_as("plain_user")
 }
 

@@ -18,7 +18,7 @@ fn session(c: &mut postgres::Client, sub: &str, claims: Value) -> String {
 fn role(db: &TestDb, name: &str, attrs: &str) {
     db.connect()
         .batch_execute(&format!(
-            "DO $$ BEGIN CREATE ROLE {name} {attrs}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            "DO $$ BEGIN CREATE ROLE {name} {attrs}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         ))
         .unwrap();
 }
