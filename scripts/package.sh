@@ -123,7 +123,9 @@ front_deb() {
   install -m 644 packaging/oauth-front.service "$root/lib/systemd/system/oauth-front.service"
   # Root only: it may hold the database password (systemd reads it before dropping privileges).
   install -m 600 packaging/oauth-front.env "$root/etc/oauth-front/env"
-  help2man --no-info --section=1 --include=packaging/oauth-front.h2m \
+  # In an empty environment: --help shows each option's environment value when it is set, and
+  # the builder's (a test stack's DATABASE_URL, say) has no place in the man page.
+  env -i PATH="$PATH" LANG=C.UTF-8 help2man --no-info --section=1 --include=packaging/oauth-front.h2m \
     --name="HTTP front of the oauth_server PostgreSQL extension" \
     "$root/usr/bin/oauth-front" | gzip -9n >"$root/usr/share/man/man1/oauth-front.1.gz"
   for s in postinst prerm postrm; do install -m 755 "packaging/oauth-front.$s" "$root/DEBIAN/$s"; done

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 #[command(name = "oauth-front", version)]
 pub struct Config {
     /// PostgreSQL connection string of the database where `CREATE EXTENSION oauth_server` ran.
-    #[arg(long, env = "DATABASE_URL")]
+    // Connection strings may hold a password: `--help` never prints their environment value.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
     /// A hot standby of that database (repeatable, or comma-separated in the environment
@@ -20,6 +21,7 @@ pub struct Config {
     #[arg(
         long = "replica-url",
         env = "OAUTH_FRONT_REPLICA_URLS",
+        hide_env_values = true,
         value_delimiter = ','
     )]
     pub replica_urls: Vec<String>,
