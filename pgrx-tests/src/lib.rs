@@ -501,3 +501,16 @@ pub fn introspect(c: &mut Client, rs: &TestClient, token: &str) -> Value {
     );
     body
 }
+
+/// The `user_*` audit events (disabled, enabled, deleted) of user `sub`, oldest first: what the
+/// triggers on `oauth.users` recorded, whichever way the change was written.
+pub fn user_events(c: &mut Client, sub: &str) -> Vec<String> {
+    c.query(
+        "SELECT event FROM oauth.audit_log WHERE user_id = $1 AND event LIKE 'user\\_%' ORDER BY at",
+        &[&sub],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}

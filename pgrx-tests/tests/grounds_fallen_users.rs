@@ -126,16 +126,10 @@ fn a_user_inserted_already_disabled_is_disabled() {
     // Enabled again, the session from before the disabling stays ended.
     let (d, status) = shown_with(&mut c, &client, &before);
     assert_eq!(status, "401", "{d}");
-    let events: Vec<String> = c
-        .query(
-            "SELECT event FROM oauth.audit_log WHERE user_id = 'carol' ORDER BY at",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(events, vec!["user_disabled", "user_enabled"]);
+    assert_eq!(
+        user_events(&mut c, "carol"),
+        vec!["user_disabled", "user_enabled"]
+    );
 }
 
 #[test]

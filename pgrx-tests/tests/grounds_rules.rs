@@ -319,16 +319,10 @@ fn a_disabled_user_is_refused_at_every_check_until_enabled() {
         &[&shown, &session],
     );
     assert_eq!(d["error"], "login_required", "{d}");
-    let events: Vec<String> = c
-        .query(
-            "SELECT event FROM oauth.audit_log WHERE user_id = 'u' AND event LIKE 'user_%' ORDER BY at",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(events, vec!["user_disabled", "user_enabled"]);
+    assert_eq!(
+        user_events(&mut c, "u"),
+        vec!["user_disabled", "user_enabled"]
+    );
 
     // A direct UPDATE has the same effect as the function.
     c.batch_execute("UPDATE oauth.users SET disabled_at = now() WHERE id = 'u'")

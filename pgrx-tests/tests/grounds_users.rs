@@ -184,16 +184,10 @@ fn rewriting_disabled_at_ends_sessions_started_while_disabled() {
     );
     assert_eq!(d["error"], "login_required", "{d}");
     // One disabling, one enabling: a rewrite is no new event.
-    let events: Vec<String> = c
-        .query(
-            "SELECT event FROM oauth.audit_log WHERE user_id = 'u' AND event LIKE 'user_%' ORDER BY at",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(events, vec!["user_disabled", "user_enabled"]);
+    assert_eq!(
+        user_events(&mut c, "u"),
+        vec!["user_disabled", "user_enabled"]
+    );
 }
 
 #[test]
