@@ -429,27 +429,6 @@ $$;
 CREATE TRIGGER users_checked BEFORE INSERT OR UPDATE ON oauth.users
     FOR EACH ROW EXECUTE FUNCTION oauth.users_checked();
 
--- TRUNCATE fires no row trigger: it would leave every user's families, consents, sessions and
--- requests working (identities go with it only under CASCADE). Refused rather than turned into
--- a DELETE: that is a slow statement holding an exclusive lock and writing an audit row per
--- user, which whoever typed TRUNCATE should choose knowingly. An empty table leaves nothing
--- behind, so it may be truncated (restores, test resets); hence 55000, the table not being
--- empty (a TRUNCATE without CASCADE meets identities' foreign key first: 0A000). The lock
--- TRUNCATE holds before this runs keeps rows from arriving in between. Definer: TRUNCATE may
--- be granted without SELECT.
-CREATE FUNCTION oauth.users_truncated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
-BEGIN
-    IF EXISTS (SELECT FROM oauth.users) THEN
-        RAISE EXCEPTION 'TRUNCATE oauth.users would leave its users'' token families, consents and sessions working'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'DELETE FROM oauth.users (or oauth.delete_user(sub) per user) forgets what each user leaves behind.';
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER users_truncated BEFORE TRUNCATE ON oauth.users
-    FOR EACH STATEMENT EXECUTE FUNCTION oauth.users_truncated();
 
 -- Two of oauth-core's rules in SQL, for the triggers below; kept exactly alike (grounds_removals.rs
 -- compares each with the Rust over the same inputs). oauth_core::protocol::scope::allowed_for_client:
@@ -646,10 +625,17 @@ $$;
 CREATE TRIGGER identity_removed AFTER UPDATE OR DELETE ON oauth.identities
     FOR EACH ROW EXECUTE FUNCTION oauth.identity_removed();
 
--- TRUNCATE fires no row trigger, so on these tables it would skip what the triggers above do:
+-- TRUNCATE fires no row trigger, so on these tables it would skip what their triggers do:
+-- every user's families, consents, sessions and requests would stay working (oauth.users);
 -- consents and clients would keep a scope or resource the registry no longer has (and approve
--- it silently if one of that name came back), sessions would outlive their identity. Refused
--- while the table has rows, as for oauth.users (users_truncated); DELETE does it all.
+-- it silently if one of that name came back); sessions would outlive their identity. Refused
+-- while the table has rows; DELETE does it all. Not turned into a DELETE: that is a slow
+-- statement holding an exclusive lock (and, for users, writing an audit row each), which
+-- whoever typed TRUNCATE should choose knowingly. An empty table leaves nothing behind, so it
+-- may be truncated (restores, test resets); hence 55000, the table not being empty (a TRUNCATE
+-- of oauth.users without CASCADE meets identities' foreign key first: 0A000). The lock
+-- TRUNCATE holds before this runs keeps rows from arriving in between. Definer: TRUNCATE may
+-- be granted without SELECT.
 CREATE FUNCTION oauth.truncate_refused() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 DECLARE
@@ -665,6 +651,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER users_truncated BEFORE TRUNCATE ON oauth.users
+    FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
 CREATE TRIGGER scopes_truncated BEFORE TRUNCATE ON oauth.scopes
     FOR EACH STATEMENT EXECUTE FUNCTION oauth.truncate_refused();
 CREATE TRIGGER resources_truncated BEFORE TRUNCATE ON oauth.resources
