@@ -973,6 +973,13 @@ REVOKE ALL ON FUNCTION oauth.scopes_allowed_for(text[]), oauth.loopback_parts(te
     oauth.redirect_uri_matches(text[], text), oauth.kept(text[], text[], text[]),
     oauth.withdraw_grounds(text, text[], text[], text[], text), oauth.client_changed() FROM PUBLIC;
 
+-- Issue 30: the client indexes of consents and families carry the user too, so no plan
+-- scans a client's every consent or family for one user's (schema.sql, plan_rules.rs).
+DROP INDEX oauth.consents_client_id;
+CREATE INDEX consents_client_user ON oauth.consents (client_id, user_id);
+DROP INDEX oauth.grants_client_id;
+CREATE INDEX grants_client_user ON oauth.grants (client_id, user_id);
+
 -- As the block above after the first 0.2.0 objects: the installing role's default privileges
 -- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).
 DO $$

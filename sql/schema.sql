@@ -105,7 +105,10 @@ CREATE TABLE oauth.consents (
     revoked_at  timestamptz,
     PRIMARY KEY (user_id, client_id)
 );
-CREATE INDEX consents_client_id ON oauth.consents (client_id);
+-- Both keys, not just the client (which is what ON DELETE CASCADE from clients needs): with
+-- statistics from when the table held one consent, a plan saw (client_id) and the primary key
+-- as equally selective and scanned the client's every consent per lookup (plan_rules.rs).
+CREATE INDEX consents_client_user ON oauth.consents (client_id, user_id);
 
 -- A grant is a token family: one code exchange and every refresh that follows it. Its id is
 -- the session_id claim of the access tokens it issues.
@@ -129,7 +132,8 @@ CREATE TABLE oauth.grants (
     revoked_reason    text
 );
 CREATE INDEX grants_user_client ON oauth.grants (user_id, client_id);
-CREATE INDEX grants_client_id ON oauth.grants (client_id);
+-- (client_id, user_id), not (client_id): as consents_client_user.
+CREATE INDEX grants_client_user ON oauth.grants (client_id, user_id);
 
 -- Refresh tokens, rotated on every use. A used token presented again revokes its family.
 CREATE TABLE oauth.refresh_tokens (

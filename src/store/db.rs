@@ -15,15 +15,11 @@ fn spi_failure(e: pgrx::spi::SpiError) -> MisuseError {
 /// First column of the first row as JSON, if there is a row (and it is not NULL).
 pub fn query_json(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<Value>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = super::run(client, sql, Some(1), args)?;
-        if table.is_empty() {
+        let ran = super::plans::run(client, sql, Some(1), args)?;
+        let Some(row) = ran.rows.first() else {
             return Ok(None);
-        }
-        Ok(table
-            .first()
-            .get_one::<JsonB>()
-            .map_err(spi_failure)?
-            .map(|j| j.0))
+        };
+        Ok(row.get::<JsonB>(1).map_err(spi_failure)?.map(|j| j.0))
     })
 }
 

@@ -13,6 +13,7 @@ pub mod db;
 pub mod grants;
 pub mod grounds;
 pub mod issuers;
+mod plans;
 pub mod purge;
 pub mod resources;
 pub mod revoked_users;
@@ -28,12 +29,9 @@ use crate::error::{internal, MisuseError};
 use crate::model;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiHeapTupleData, SpiResult};
+use pgrx::spi::{SpiHeapTupleData, SpiResult};
 use pgrx::JsonB;
 use serde_json::Value;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
 /// The text of `sql/queries/<name>.sql`, compiled into the library.
 #[macro_export]
@@ -142,68 +140,12 @@ macro_rules! row_type {
     };
 }
 
-/// Runs one of the store's statements through a plan prepared once per backend. Parsing and
-/// analysing the text was most of a short statement's cost; Postgres's plan cache still
-/// replans when a table, an index, the search_path or the role under RLS changes, so a cached
-/// plan never runs against a schema it was not made for. Only `'static` texts (the
-/// `sql/queries` files) are cached, so the cache is bounded by the queries compiled in.
-fn run<'conn>(
-    client: &mut pgrx::spi::SpiClient<'conn>,
-    sql: &'static str,
-    limit: Option<std::os::raw::c_long>,
-    args: &[DatumWithOid],
-) -> Result<pgrx::spi::SpiTupleTable<'conn>, MisuseError> {
-    let oids: Vec<pg_sys::Oid> = args.iter().map(|a| a.oid()).collect();
-    let cached = PLANS.with(|plans| {
-        plans
-            .borrow()
-            .get(&(sql.as_ptr() as usize, sql.len(), oids.clone()))
-            .cloned()
-    });
-    let (plan, writes) = match cached {
-        Some(cached) => cached,
-        None => {
-            let types: Vec<PgOid> = oids.iter().map(|o| PgOid::from(*o)).collect();
-            let plan = Rc::new(client.prepare_mut(sql, &types).map_err(spi_failure)?.keep());
-            let writes = oauth_core::sql_text::may_write(sql);
-            PLANS.with(|plans| {
-                plans.borrow_mut().insert(
-                    (sql.as_ptr() as usize, sql.len(), oids),
-                    (plan.clone(), writes),
-                )
-            });
-            (plan, writes)
-        }
-    };
-    // A statement that cannot write is run without asking for a transaction id first (pgrx's
-    // `update` assigns one up front; `select` does not, and still takes a fresh snapshot per
-    // statement), so it works on a hot standby and a call that only reads writes no commit
-    // record.
-    if writes {
-        client.update(&*plan, limit, args).map_err(spi_failure)
-    } else {
-        client.select(&*plan, limit, args).map_err(spi_failure)
-    }
-}
-
-/// A query's text (address and length) and its argument types.
-type PlanKey = (usize, usize, Vec<pg_sys::Oid>);
-
-thread_local! {
-    /// Prepared plans by (query text address and length, argument types): the texts are
-    /// `'static`, so address and length name the query (identical texts the linker merged
-    /// are the same query).
-    /// And whether each may write (`oauth_core::sql_text::may_write`).
-    static PLANS: RefCell<HashMap<PlanKey, (Rc<OwnedPreparedStatement>, bool)>> =
-        RefCell::new(HashMap::new());
-}
-
 /// The first row of a statement (which may change rows: `UPDATE … RETURNING`), if any.
 pub fn one<T: FromRow>(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = run(client, sql, Some(1), args)?;
-        match table.into_iter().next() {
-            Some(row) => T::from_row(&row).map(Some),
+        let ran = plans::run(client, sql, Some(1), args)?;
+        match ran.rows.first() {
+            Some(row) => T::from_row(row).map(Some),
             None => Ok(None),
         }
     })
@@ -212,8 +154,8 @@ pub fn one<T: FromRow>(sql: &'static str, args: &[DatumWithOid]) -> Result<Optio
 /// Every row of a statement.
 pub fn all<T: FromRow>(sql: &'static str, args: &[DatumWithOid]) -> Result<Vec<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = run(client, sql, None, args)?;
-        table.into_iter().map(|row| T::from_row(&row)).collect()
+        let ran = plans::run(client, sql, None, args)?;
+        ran.rows.iter().map(T::from_row).collect()
     })
 }
 
@@ -223,9 +165,9 @@ pub fn scalar<T: Column>(
     args: &[DatumWithOid],
 ) -> Result<Option<T>, MisuseError> {
     Spi::connect_mut(|client| {
-        let table = run(client, sql, Some(1), args)?;
-        match table.into_iter().next() {
-            Some(row) => T::read(&row, "value").map_err(spi_failure),
+        let ran = plans::run(client, sql, Some(1), args)?;
+        match ran.rows.first() {
+            Some(row) => T::read(row, "value").map_err(spi_failure),
             None => Ok(None),
         }
     })
@@ -233,5 +175,5 @@ pub fn scalar<T: Column>(
 
 /// A statement whose rows are not needed; the number of rows it processed.
 pub fn execute(sql: &'static str, args: &[DatumWithOid]) -> Result<usize, MisuseError> {
-    Spi::connect_mut(|client| run(client, sql, None, args).map(|t| t.len()))
+    Spi::connect_mut(|client| plans::run(client, sql, None, args).map(|ran| ran.processed))
 }

@@ -8,7 +8,6 @@
 //!   outcome out) that the extension's API layer carries out;
 //! - `model`: the enums the schema's CHECK constraints list;
 //! - `wire`: constants the extension and the front must agree on;
-//! - `sql_text`: what a store statement may do (write, or only read), from its text;
 //! - `error`: protocol errors (RFC 6749 JSON) and misuse (SQLSTATE classes).
 
 pub mod decisions;
@@ -16,5 +15,4 @@ pub mod error;
 pub mod form;
 pub mod model;
 pub mod protocol;
-pub mod sql_text;
 pub mod wire;
