@@ -51,6 +51,13 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
 
+    /// Threads serving HTTP (default: a quarter of the CPUs, at least one). The database does
+    /// about five times the front's work per request, so a quarter of the cores keeps up with
+    /// the rest; more threads only add wake-ups between them (a quarter more CPU per request
+    /// with two threads than one on two cores, docs/benchmarks.md).
+    #[arg(long, env = "OAUTH_FRONT_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
+
     /// Seconds between runs of `oauth.purge_expired()`; 0 turns the timer off (use pg_cron).
     #[arg(long, env = "OAUTH_FRONT_PURGE_INTERVAL", default_value_t = 600)]
     pub purge_interval: u64,

@@ -26,14 +26,30 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let config = Config::parse();
     init_logging(&config.log_format);
-    if let Err(e) = run(config).await {
+    let threads = config
+        .worker_threads
+        .unwrap_or_else(default_worker_threads)
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build();
+    let outcome = match runtime {
+        Ok(rt) => rt.block_on(run(config)),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = outcome {
         tracing::error!(error = %e, "oauth-front stopped");
         std::process::exit(1);
     }
+}
+
+/// A quarter of the CPUs this process may use, at least one (see `--worker-threads`).
+fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 4).max(1))
 }
 
 fn init_logging(format: &str) {
