@@ -1,7 +1,9 @@
 -- Benchmark fixtures: a confidential client and one refresh token chain per pgbench client.
+-- The client may also use client_credentials (scripts/bench-http.sh's client_credentials phase).
 CREATE EXTENSION IF NOT EXISTS oauth_server;
 CREATE TABLE bench_client AS
-    SELECT oauth.create_client('bench', ARRAY['http://127.0.0.1/callback'], 'confidential', ARRAY['openid','email']) AS c;
+    SELECT oauth.create_client('bench', ARRAY['http://127.0.0.1/callback'], 'confidential', ARRAY['openid','email'],
+                               grant_types => ARRAY['authorization_code', 'refresh_token', 'client_credentials']) AS c;
 
 CREATE TABLE bench_rt (id int PRIMARY KEY, token text);
 DO $$

@@ -1,23 +1,47 @@
 #!/usr/bin/env bash
-# HTTP benchmark on loopback, everything in one run so the ratios compare like with like:
-#   oauth-front (release) on a throwaway cluster  vs  oidc-provider (npm, in-memory storage)
-#   complete flows/s of new users (sign-in, authorize, consent page, approval, code exchange),
-#   returning-user flows/s and refresh grants/s through each, same load generator
-#   (e2e/bench/load.js), same client behaviour, ES256 ID token + JWT access token each time,
-#   every response checked (an error fails the run); plus the same refreshes as direct SQL
-#   calls (pgbench) to show the front's overhead, and the CPU per operation of the cluster,
-#   the front, oidc-provider and the load generator (they share the cores).
+# The HTTP benchmark: oauth-front (release) on a throwaway cluster against oidc-provider (npm,
+# in-memory storage, e2e/bench/oidc_provider_server.js), one load generator (e2e/bench/load.js)
+# driving both with the same client behaviour, ES256 JWT access tokens and ID tokens on both
+# sides, every response checked (a phase with an error answer fails the run).
+#
+# Headline: the servers' own CPU time per operation, because a rate on shared cores measures
+# the load generator too. Read from /proc/<pid>/stat (utime + stime) right before and after each
+# phase's timed part (e2e/bench/proc_cpu.js): ours = the front + the Postgres client backends
+# serving it; the WAL writer + checkpointer and the rest of the cluster beside it, not in it;
+# theirs = oidc-provider's node process (all its threads).
+# Second view, pinned: Postgres and the front on core 0, oidc-provider alone on core 0 in its
+# run, the load generator on core 1: operations/s, and the CPU per operation again.
+# Last: the same refreshes as direct SQL calls (pgbench), to show what the front keeps.
+#
+# Phases (BENCH_PHASES, this order by default), each ours then oidc-provider's:
+#   fresh               complete flows of new users (sign-in, authorize, consent, token)
+#   flow                returning-user flows (consent exists, auto-approved)
+#   refresh             refresh grants, each client rotating its own chain
+#   client_credentials  client_credentials grants (Basic auth, a JWT access token)
+#   introspect          introspection: ours of its JWT access token; oidc-provider of its refresh
+#                       token (it answers 400 unsupported_token_type for any JWT)
+#   introspect_refresh  introspection of a refresh token on both sides (like for like)
 # The cluster keeps PostgreSQL's default durability (every commit on disk before the answer);
 # BENCH_DURABILITY=fast runs it on fsync=off etc., a figure that must be labelled so.
-# Environment: BENCH_CLIENTS (default 8), BENCH_SECONDS (default 15).
+# Environment: BENCH_CLIENTS (8), BENCH_SECONDS (15 per phase and side), BENCH_PINNED
+# (both: unpinned then pinned; only; off), OAUTH_BENCH_DIR, OAUTH_BENCH_PORT (the cluster),
+# OAUTH_BENCH_FRONT_PORT, OAUTH_BENCH_OP_PORT (oidc-provider). Raw results: $DIR/results.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench-http}
 PORT=${OAUTH_BENCH_PORT:-55434}
-FRONT_PORT=18090
-OP_PORT=18091
+FRONT_PORT=${OAUTH_BENCH_FRONT_PORT:-18090}
+OP_PORT=${OAUTH_BENCH_OP_PORT:-18091}
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
+PINNED=${BENCH_PINNED:-both}
+PHASES=${BENCH_PHASES:-fresh flow refresh client_credentials introspect introspect_refresh}
+case $PINNED in both | only | off) ;; *) echo "BENCH_PINNED is both, only or off" >&2; exit 2 ;; esac
+if [ "$PINNED" != off ] && [ "$(nproc)" -lt 2 ]; then
+  echo "only $(nproc) core: no pinned pass (it needs one core for the servers and one for the load generator); running unpinned" >&2
+  PINNED=off
+fi
+
 PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
 source scripts/lib.sh
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
@@ -25,8 +49,9 @@ cargo build --release -p oauth-front 2>/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
 CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; bash scripts/cluster.sh stop "$DIR"; }
+FRONT_PID="" OP_PID=""
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+cleanup() { stop_pid "$FRONT_PID"; stop_pid "$OP_PID"; bash scripts/cluster.sh stop "$DIR"; }
 trap cleanup EXIT
 export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
 psql -X -q -c "CREATE DATABASE bench"
@@ -35,78 +60,88 @@ psql -X -q -d bench -c "ALTER DATABASE bench SET oauth_server.issuer = 'http://1
   -c "ALTER DATABASE bench SET oauth_server.consent_url = 'http://127.0.0.1:$FRONT_PORT/consent'"
 CID=$(psql -X -At -d bench -c "SELECT c->>'client_id' FROM bench_client")
 CSEC=$(psql -X -At -d bench -c "SELECT c->>'client_secret' FROM bench_client")
+PM=$(head -1 "$DIR/data/postmaster.pid")
+TICK=$(getconf CLK_TCK)
+RESULTS=$DIR/results.jsonl
+LOAD_PREFIX=() # the load generator's taskset in the pinned pass
 
-DATABASE_URL="host=$DIR/sock port=$PORT user=postgres dbname=bench" OAUTH_FRONT_LOG=warn \
-  target/release/oauth-front --listen "127.0.0.1:$FRONT_PORT" --pool-size "$C" --demo-login --purge-interval 0 \
-  >"$DIR/front.log" 2>&1 &
-FRONT_PID=$!
-PIDS+=($FRONT_PID)
+wait_up() {
+  for _ in $(seq 100); do curl -fs "$1" >/dev/null && return; sleep 0.1; done
+  echo "$1 does not answer" >&2; exit 1
+}
+# start_front [PREFIX…]: the front, its command prefixed (taskset -c 0 in the pinned pass).
+start_front() {
+  DATABASE_URL="host=$DIR/sock port=$PORT user=postgres dbname=bench" OAUTH_FRONT_LOG=warn \
+    "$@" target/release/oauth-front --listen "127.0.0.1:$FRONT_PORT" --pool-size "$C" --demo-login \
+    --purge-interval 0 >>"$DIR/front.log" 2>&1 &
+  FRONT_PID=$!
+  wait_up "http://127.0.0.1:$FRONT_PORT/healthz"
+}
+start_front
+# exec: the pid is node's own, whose /proc/<pid>/stat the CPU probe reads.
 (cd e2e && PORT=$OP_PORT CLIENT_SECRET="$CSEC" exec node bench/oidc_provider_server.js >"$DIR/oidc-provider.log" 2>&1) &
 OP_PID=$!
-PIDS+=($OP_PID)
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$FRONT_PORT/healthz" >/dev/null && curl -fs "http://127.0.0.1:$OP_PORT/.well-known/openid-configuration" >/dev/null && break
-  sleep 0.2
-done
+wait_up "http://127.0.0.1:$OP_PORT/.well-known/openid-configuration"
 
-load() { (cd e2e && CLIENT_ID=$1 CLIENT_SECRET="$CSEC" node bench/load.js "$2" "$3" "$4" "$C" "$T"); }
-field() { node -e "const r = JSON.parse(process.argv[1]); if (r.errors) { console.error(JSON.stringify(r)); process.exit(1) } console.log(r[process.argv[2]])" "$1" "$2"; }
-
-# CPU time of the whole cluster in clock ticks (every Postgres process, reaped ones too).
-TICK=$(getconf CLK_TCK)
-cluster_ticks() { bash scripts/cluster.sh cpu-ticks "$DIR"; }
-# CPU time of one process (user + system), in clock ticks.
-proc_ticks() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
-per_op_ms() { awk -v d="$1" -v n="$2" -v k="$TICK" 'BEGIN{printf "%.3f", d*1000/k/n}'; }
-# ours MODE: sets RATE, CPU (ms of cluster CPU per operation), FRONT_CPU (the front's) and
-# LOAD_CPU (the load generator's) for oauth-front.
-ours() {
-  local t0 f0 out n
-  t0=$(cluster_ticks)
-  f0=$(proc_ticks "$FRONT_PID")
-  out=$(load "$CID" ours "$1" "http://127.0.0.1:$FRONT_PORT")
-  n=$(field "$out" ops)
-  RATE=$(field "$out" per_second)
-  CPU=$(per_op_ms $(($(cluster_ticks) - t0)) "$n")
-  FRONT_CPU=$(per_op_ms $(($(proc_ticks "$FRONT_PID") - f0)) "$n")
-  LOAD_CPU=$(field "$out" load_cpu_ms)
+# phase PASS SIDE MODE: one load.js run (BENCH_SECONDS timed, after its warm-up), its result
+# checked and appended to $RESULTS with the server CPU its probe read.
+phase() {
+  local pass=$1 side=$2 mode=$3 url id probe out
+  if [ "$side" = ours ]; then
+    url=http://127.0.0.1:$FRONT_PORT id=$CID
+    probe="{\"front\":$FRONT_PID,\"postmaster\":$PM,\"backend\":\"postgres bench\"}"
+  else
+    url=http://127.0.0.1:$OP_PORT id=bench probe="{\"server\":$OP_PID}"
+  fi
+  echo "$pass: $side $mode" >&2
+  out=$(cd e2e && CLIENT_ID=$id CLIENT_SECRET=$CSEC CPU_PROBE=$probe CLK_TCK=$TICK \
+    "${LOAD_PREFIX[@]}" node bench/load.js "$side" "$mode" "$url" "$C" "$T")
+  (cd e2e && node bench/report.js check "$pass" "$out") >>"$RESULTS"
 }
-# op MODE: sets RATE, OP_CPU (oidc-provider's CPU per operation) and LOAD_CPU.
-op() {
-  local p0 out
-  p0=$(proc_ticks "$OP_PID")
-  out=$(load bench oidc-provider "$1" "http://127.0.0.1:$OP_PORT")
-  RATE=$(field "$out" per_second)
-  OP_CPU=$(per_op_ms $(($(proc_ticks "$OP_PID") - p0)) "$(field "$out" ops)")
-  LOAD_CPU=$(field "$out" load_cpu_ms)
+# Ours then theirs, phase by phase, so the two see the machine at about the same moment.
+run_pass() {
+  local mode
+  for mode in $PHASES; do phase "$1" ours "$mode"; phase "$1" oidc-provider "$mode"; done
 }
 
-echo "clients=$C seconds=$T ($(nproc) cores) durability=${BENCH_DURABILITY:-durable} ($(psql -X -At -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')"))"
-# Each phase's CPU per operation, for the table: "cluster front load | oidc-provider load".
-ours fresh; OURS_FRESH=$RATE; CPU_FRESH=$CPU; SPLIT_FRESH="$CPU $FRONT_CPU $LOAD_CPU"
-op fresh; OP_FRESH=$RATE; SPLIT_FRESH="$SPLIT_FRESH $OP_CPU $LOAD_CPU"
-ours flow; OURS_FLOW=$RATE; CPU_FLOW=$CPU; SPLIT_FLOW="$CPU $FRONT_CPU $LOAD_CPU"
-op flow; OP_FLOW=$RATE; SPLIT_FLOW="$SPLIT_FLOW $OP_CPU $LOAD_CPU"
-ours refresh; OURS_REFRESH=$RATE; CPU_REFRESH=$CPU; SPLIT_REFRESH="$CPU $FRONT_CPU $LOAD_CPU"
-op refresh; OP_REFRESH=$RATE; SPLIT_REFRESH="$SPLIT_REFRESH $OP_CPU $LOAD_CPU"
-T0=$(cluster_ticks)
-SQL_OUT=$("$(pg_tool pgbench)" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" -f bench/refresh.sql -c "$C" -j 2 -T "$T" 2>&1)
-sleep 0.3
-echo "$SQL_OUT" | grep -q "number of failed transactions: 0" || { echo "$SQL_OUT"; exit 1; }
-SQL_REFRESH=$(echo "$SQL_OUT" | awk '/^tps = /{printf "%.0f", $3}')
-CPU_SQL=$(per_op_ms $(($(cluster_ticks) - T0)) "$(echo "$SQL_OUT" | awk '/actually processed/{print $6}' | cut -d/ -f1)")
+# The refreshes of the phase above as direct SQL calls, with the whole cluster's CPU per call
+# (pgbench's backends exit at its end: cluster.sh cpu-ticks counts reaped ones too).
+sql_refresh() {
+  local t0 t1 out n
+  t0=$(bash scripts/cluster.sh cpu-ticks "$DIR")
+  out=$("${LOAD_PREFIX[@]}" "$(pg_tool pgbench)" -n -M prepared -d bench -D cid="$CID" -D csec="$CSEC" \
+    -f bench/refresh.sql -c "$C" -j 2 -T "$T" 2>&1)
+  sleep 0.3 # let the postmaster reap the exiting backends
+  t1=$(bash scripts/cluster.sh cpu-ticks "$DIR")
+  echo "$out" | grep -q "number of failed transactions: 0" || { echo "$out" >&2; exit 1; }
+  n=$(echo "$out" | awk '/actually processed/{print $6}' | cut -d/ -f1)
+  echo "$out" | awk -v p="$1" -v d=$((t1 - t0)) -v n="$n" -v k="$TICK" '/^tps = /{
+    printf "{\"pass\":\"sql\",\"measured_with\":\"%s\",\"per_second\":%d,\"cluster_cpu_ms\":%.4f}\n", p, $3, d*1000/k/n }' >>"$RESULTS"
+}
 
-awk -v orr="$OURS_REFRESH" -v opr="$OP_REFRESH" -v of="$OURS_FLOW" -v opf="$OP_FLOW" -v ofr="$OURS_FRESH" -v opfr="$OP_FRESH" \
-    -v sr="$SQL_REFRESH" -v c="$C" -v cfr="$CPU_FRESH" -v cf="$CPU_FLOW" -v cr="$CPU_REFRESH" -v cs="$CPU_SQL" 'BEGIN {
-  printf "\n| over HTTP, %d concurrent clients | oauth-front | oidc-provider | ratio | cluster CPU per operation (ours) |\n|---|---|---|---|---|\n", c
-  printf "| complete flows/s, new users (sign-in, authorize, consent page, approve, token) | %d | %d | %.2fx | %.3f ms |\n", ofr, opfr, ofr/opfr, cfr
-  printf "| returning-user flows/s (authorize, consent step, token) | %d | %d | %.2fx | %.3f ms |\n", of, opf, of/opf, cf
-  printf "| refresh grants/s | %d | %d | %.2fx | %.3f ms |\n", orr, opr, orr/opr, cr
-  printf "\n| refresh grants/s, %d clients | direct SQL (pgbench) | through oauth-front | front keeps |\n|---|---|---|---|\n", c
-  printf "| oauth.refresh | %d (%.3f ms CPU each) | %d | %.0f%% |\n", sr, cs, orr, 100*orr/sr
-}'
-# Where each operation's CPU goes: every process shares the same cores, so the sum bounds the rate.
-printf "\n| CPU per operation (ms) | Postgres | oauth-front | load generator | ours, all | oidc-provider | load generator | theirs, all |\n|---|---|---|---|---|---|---|---|\n"
-for phase in "new-user flow:$SPLIT_FRESH" "returning-user flow:$SPLIT_FLOW" "refresh:$SPLIT_REFRESH"; do
-  echo "${phase#*:}" | awk -v l="${phase%%:*}" '{printf "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", l, $1, $2, $3, $1+$2+$3, $4, $5, $4+$5}'
-done
+# Postgres and the front on core 0, oidc-provider on core 0 (alone in its runs, as ours are),
+# the load generator on core 1. A backend inherits the postmaster's affinity when forked, so
+# the front restarts after the cluster is pinned and its pool connects anew.
+pin() {
+  local p
+  stop_pid "$FRONT_PID"
+  for p in "$PM" $(pgrep -P "$PM"); do
+    taskset -pc 0 "$p" >/dev/null 2>&1 || [ ! -e "/proc/$p" ] # a backend of the old pool may just have exited
+  done
+  start_front taskset -c 0
+  taskset -a -pc 0 "$OP_PID" >/dev/null # -a: every thread of node
+  LOAD_PREFIX=(taskset -c 1)
+}
+
+echo "clients=$C seconds=$T ($(nproc) cores) durability=${BENCH_DURABILITY:-durable} ($(psql -X -At -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")) pinned=$PINNED"
+: >"$RESULTS"
+if [ "$PINNED" != only ]; then
+  run_pass unpinned
+  if [[ " $PHASES " == *" refresh "* ]]; then sql_refresh unpinned; fi
+fi
+if [ "$PINNED" != off ]; then
+  pin
+  run_pass pinned
+  if [ "$PINNED" = only ] && [[ " $PHASES " == *" refresh "* ]]; then sql_refresh pinned; fi
+fi
+(cd e2e && node bench/report.js tables "$RESULTS" "$C clients, ${BENCH_DURABILITY:-durable}")

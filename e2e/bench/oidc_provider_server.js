@@ -1,8 +1,9 @@
 // oidc-provider (panva's certified Node.js OpenID Provider) configured like our bench setup:
 // ES256 signing, PKCE S256 required, a confidential client_secret_basic client, refresh token
-// rotation, JWT access tokens for a resource, an ID token per grant. Its interaction (login +
-// consent) is answered by this file at once: a browser without a session signs in as a new
-// account and approves; a returning one has its grant already, as our consent page
+// rotation, JWT access tokens for a resource (client_credentials ones too: defaultResource
+// names it when the request names none), an ID token per grant, introspection. Its interaction
+// (login + consent) is answered by this file at once: a browser without a session signs in as
+// a new account and approves; a returning one has its grant already, as our consent page
 // auto-approves a returning user. Storage: oidc-provider's in-memory adapter.
 import { createServer } from "node:http";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
@@ -17,7 +18,7 @@ const RESOURCE = "https://api.example";
 const provider = new Provider(issuer, {
   clients: [{
     client_id: "bench", client_secret: process.env.CLIENT_SECRET ?? "bench-secret",
-    redirect_uris: ["http://127.0.0.1/callback"], grant_types: ["authorization_code", "refresh_token"],
+    redirect_uris: ["http://127.0.0.1/callback"], grant_types: ["authorization_code", "refresh_token", "client_credentials"],
     response_types: ["code"], token_endpoint_auth_method: "client_secret_basic",
     id_token_signed_response_alg: "ES256",
   }],
@@ -33,6 +34,11 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     revocation: { enabled: true },
+    clientCredentials: { enabled: true },
+    // Introspects opaque tokens only: a JWT access token is answered 400 unsupported_token_type
+    // ("Structured JWT Tokens cannot be introspected"), so the benchmark introspects its
+    // refresh token (e2e/bench/load.js).
+    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => RESOURCE,
@@ -45,7 +51,7 @@ const provider = new Provider(issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   issueRefreshToken: async () => true,
   rotateRefreshToken: true,
-  ttl: { AccessToken: 3600, IdToken: 3600, AuthorizationCode: 600, RefreshToken: 30 * 86400,
+  ttl: { AccessToken: 3600, ClientCredentials: 3600, IdToken: 3600, AuthorizationCode: 600, RefreshToken: 30 * 86400,
     Grant: 30 * 86400, Session: 86400, Interaction: 600 },
 });
 provider.proxy = false;
