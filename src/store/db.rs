@@ -8,10 +8,6 @@ use pgrx::JsonB;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-fn spi_failure(e: pgrx::spi::SpiError) -> MisuseError {
-    internal(format!("SPI failure: {e}"))
-}
-
 /// First column of the first row as JSON, if there is a row (and it is not NULL).
 pub fn query_json(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<Value>, MisuseError> {
     Spi::connect_mut(|client| {
@@ -19,7 +15,10 @@ pub fn query_json(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<Val
         let Some(row) = ran.rows.first() else {
             return Ok(None);
         };
-        Ok(row.get::<JsonB>(1).map_err(spi_failure)?.map(|j| j.0))
+        Ok(row
+            .get::<JsonB>(1)
+            .map_err(super::spi_failure)?
+            .map(|j| j.0))
     })
 }
 
