@@ -515,7 +515,7 @@ CREATE TRIGGER users_changed AFTER UPDATE OF disabled_at OR DELETE ON oauth.user
 -- every client's explicit list too, so that no client is allowed it any more and every family
 -- granted it is narrowed at its next use. The built-in OpenID Connect scopes are not rows: a
 -- row of that name only overrides their text, and deleting it restores the text
--- (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+-- (oauth_core::protocol::scope::BUILT_IN; grounds_rules.rs tests the list).
 CREATE FUNCTION oauth.scope_removed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 BEGIN
@@ -900,7 +900,7 @@ $$;
 -- and out of every request, family and consent that recorded it (oauth.withdraw_grounds): for
 -- good, so a scope added again later under that name is asked for again. The built-in OpenID
 -- Connect scopes are not rows: a row of that name only overrides their text, and deleting it
--- restores the text (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+-- restores the text (oauth_core::protocol::scope::BUILT_IN; grounds_rules.rs tests the list).
 -- Clients first: the lock order of oauth.update_client (client_changed below), which this fires
 -- for the clients that listed the scope.
 CREATE OR REPLACE FUNCTION oauth.scope_removed() RETURNS trigger
@@ -979,6 +979,59 @@ DROP INDEX oauth.consents_client_id;
 CREATE INDEX consents_client_user ON oauth.consents (client_id, user_id);
 DROP INDEX oauth.grants_client_id;
 CREATE INDEX grants_client_user ON oauth.grants (client_id, user_id);
+
+-- Issue 31: oauth.create_client takes post_logout_redirect_uris (last, so positional calls
+-- keep working). A new parameter is a new signature: the function is dropped and created
+-- again, on a C symbol of its own (the library keeps 0.1.0's for the old function until this
+-- runs), and the EXECUTE the DBA granted on the old one is granted on the new one (kept
+-- across the DROP in a transaction-local setting).
+SELECT set_config('oauth_server_upgrade.create_client_acl', coalesce(proacl::text, ''), true)
+FROM pg_proc
+WHERE oid = 'oauth.create_client(text, text[], text, text[], text[], text, text, text)'::regprocedure;
+DROP FUNCTION oauth.create_client(text, text[], text, text[], text[], text, text, text);
+-- oauth_server::api::clients::create_client
+CREATE  FUNCTION "create_client"(
+	"name" TEXT, /* Option < & str > */
+	"redirect_uris" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"client_type" TEXT DEFAULT 'confidential', /* Option < & str > */
+	"scopes" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"grant_types" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"token_endpoint_auth_method" TEXT DEFAULT NULL, /* Option < & str > */
+	"client_uri" TEXT DEFAULT NULL, /* Option < & str > */
+	"logo_uri" TEXT DEFAULT NULL, /* Option < & str > */
+	"post_logout_redirect_uris" TEXT[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < String > > > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'create_client_with_logout_uris_wrapper';
+REVOKE ALL ON FUNCTION oauth.create_client(text, text[], text, text[], text[], text, text, text, text[]) FROM PUBLIC;
+-- Not what the installing role's default privileges gave the new function (as for every
+-- function), but what the old one had: the DBA's grants to the roles that administer clients.
+DO $$
+DECLARE
+    fn CONSTANT regprocedure :=
+        'oauth.create_client(text, text[], text, text[], text[], text, text, text, text[])';
+    stmt text;
+BEGIN
+    FOR stmt IN
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', fn, a.grantee::regrole)
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.oid = fn AND a.grantee NOT IN (0, p.proowner)
+    LOOP
+        EXECUTE stmt;
+    END LOOP;
+    FOR stmt IN
+        SELECT format('GRANT EXECUTE ON FUNCTION %s TO %s%s', fn, a.grantee::regrole,
+                      CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+        FROM pg_proc p,
+             aclexplode(nullif(current_setting('oauth_server_upgrade.create_client_acl'), '')::aclitem[]) a
+        WHERE p.oid = fn AND a.grantee NOT IN (0, p.proowner) AND a.privilege_type = 'EXECUTE'
+    LOOP
+        EXECUTE stmt;
+    END LOOP;
+END
+$$;
 
 -- As the block above after the first 0.2.0 objects: the installing role's default privileges
 -- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).

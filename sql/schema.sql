@@ -538,7 +538,7 @@ $$;
 -- and out of every request, family and consent that recorded it (oauth.withdraw_grounds): for
 -- good, so a scope added again later under that name is asked for again. The built-in OpenID
 -- Connect scopes are not rows: a row of that name only overrides their text, and deleting it
--- restores the text (oauth_core::protocol::scope::BUILT_IN; scope_rules.rs tests the list).
+-- restores the text (oauth_core::protocol::scope::BUILT_IN; grounds_rules.rs tests the list).
 -- Clients first: the lock order of oauth.update_client (client_changed below), which this fires
 -- for the clients that listed the scope.
 CREATE FUNCTION oauth.scope_removed() RETURNS trigger

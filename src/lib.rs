@@ -1,18 +1,22 @@
 //! oauth_server: an OAuth 2.1 and OpenID Connect authorization server inside PostgreSQL.
 //!
 //! `oauth_core` (crates/oauth-core) holds the protocol rules and decisions as plain Rust; `api`
-//! is the thin pgrx layer that exposes them as SQL functions in schema `oauth`; `sql/` holds
-//! the schema.
+//! is the thin pgrx layer that exposes them as SQL functions in schema `oauth`, over `services`
+//! and `store` (the only modules that use SPI); `error` and `response` are every layer's error
+//! channel and answer helpers; `sql/` holds the schema.
 
 use pgrx::prelude::*;
 
 pub mod api;
+pub mod audit_events;
+pub mod error;
+pub mod response;
 pub mod services;
 pub mod settings;
 pub mod store;
 
 // The pgrx-free rules, shared with the front and the fuzz targets.
-pub use oauth_core::{decisions, error, model, protocol};
+pub use oauth_core::{decisions, model, protocol};
 
 ::pgrx::pg_module_magic!(name, version);
 

@@ -1,55 +1,448 @@
 //! `oauth_server.*` settings. All are SUSET: a session that could change the issuer, the
 //! lifetimes or the hook could mint tokens the DBA never allowed. Set them with
 //! `ALTER DATABASE … SET` or in postgresql.conf; defaults work for a local quickstart.
+//!
+//! Each setting is declared once, in the table below: the accessor the rest of the extension
+//! calls, the setting's name, its `Kind` (how PostgreSQL keeps it and how it reads back), its
+//! default, bounds for numbers, extra flags, and the two descriptions `pg_settings` shows
+//! (`short_desc`, `extra_desc`). [`init`] registers every one of them, each accessor reads its
+//! own, and docs/operations.md lists them all (crates/repo-checks compares the two).
 
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
-use std::ffi::CString;
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, GucValue};
+use std::ffi::{CStr, CString};
 
-static ISSUER: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080"));
-static CONSENT_URL: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"http://localhost:8080/consent"));
-static CODE_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(600);
-static ACCESS_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
-static REFRESH_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 3600);
-static SESSION_TOKEN_LIFETIME: GucSetting<i32> = GucSetting::<i32>::new(3600);
-static REFRESH_RETRY_GRACE: GucSetting<i32> = GucSetting::<i32>::new(0);
-static DEFAULT_AUDIENCE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"authenticated"));
-static DEFAULT_ROLE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"authenticated"));
-static ACCESS_TOKEN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static CLOCK_SKEW: GucSetting<i32> = GucSetting::<i32>::new(30);
-static USER_CLAIMS_FUNCTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static DYNAMIC_REGISTRATION: GucSetting<bool> = GucSetting::<bool>::new(false);
-static SIGN_IN_HOOK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static ADMIN_SESSION_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static LINK_VERIFIED_EMAIL: GucSetting<bool> = GucSetting::<bool>::new(false);
-static CLIENT_METADATA_DOCUMENTS: GucSetting<bool> = GucSetting::<bool>::new(true);
-static KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static PREVIOUS_KEK_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static AUDIT_RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
-static CLIENT_CREDENTIALS_ROLE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"anon"));
-static REGISTRATION_GRANT_TYPES: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"authorization_code,refresh_token"));
-static TRUSTED_OWNERS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-static USER_CODE_FAILURES_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(5);
-static USER_CODE_FAILURES_PER_MINUTE: GucSetting<i32> = GucSetting::<i32>::new(60);
-static USER_CODE_MAX_FAILURES: GucSetting<i32> = GucSetting::<i32>::new(1000);
+settings! {
+    // Who we are, and where the browser goes to consent.
 
-pub fn init() {
-    let string = |name, short, long, setting| {
-        GucRegistry::define_string_guc(
-            name,
-            short,
-            long,
-            setting,
-            GucContext::Suset,
-            GucFlags::default(),
-        )
+    /// The issuer without a trailing slash, so that `iss` compares equal however it was set.
+    pub fn issuer() -> String {
+        name: c"oauth_server.issuer",
+        kind: Text,
+        default: Some(c"http://localhost:8080"),
+        short: c"Issuer URL: the iss of every token and of authorization responses.",
+        long: c"The public base URL of the authorization server, without a trailing slash.",
+        read: |v: Option<String>| v.map(|s| s.trim_end_matches('/').to_string()).unwrap_or_default(),
+    }
+    pub fn consent_url() -> Option<String> {
+        name: c"oauth_server.consent_url",
+        kind: Text,
+        default: Some(c"http://localhost:8080/consent"),
+        short: c"URL of the app's consent page.",
+        long: c"oauth.authorize redirects the browser here with ?authorization_id=….",
+    }
+
+    // Lifetimes, in seconds.
+
+    pub fn code_lifetime() -> i64 {
+        name: c"oauth_server.code_lifetime",
+        kind: Seconds,
+        default: 600,
+        bounds: (10, 3600),
+        short: c"Lifetime of an authorization request and its code, from oauth.authorize.",
+        long: c"",
+    }
+    pub fn access_token_lifetime() -> i64 {
+        name: c"oauth_server.access_token_lifetime",
+        kind: Seconds,
+        default: 3600,
+        bounds: (30, 86400),
+        short: c"Lifetime of access and ID tokens.",
+        long: c"",
+    }
+    pub fn refresh_token_lifetime() -> i64 {
+        name: c"oauth_server.refresh_token_lifetime",
+        kind: Seconds,
+        default: 30 * 24 * 3600,
+        bounds: (60, 365 * 86400),
+        short: c"Lifetime of each refresh token (renewed on every rotation).",
+        long: c"",
+    }
+    /// `oauth_server.refresh_retry_grace`, in seconds.
+    pub fn refresh_retry_grace() -> f64 {
+        name: c"oauth_server.refresh_retry_grace",
+        kind: Seconds,
+        default: 0,
+        bounds: (0, 60),
+        short: c"Seconds during which a client may present a refresh token it just used again, as a retry.",
+        long: c"0 (the default): every reuse revokes the family. A retry gets a new refresh token and the unused one it replaces dies; allowed only while nothing else of the family was used.",
+    }
+    pub fn session_token_lifetime() -> i64 {
+        name: c"oauth_server.session_token_lifetime",
+        kind: Seconds,
+        default: 3600,
+        bounds: (30, 7 * 86400),
+        short: c"Lifetime of session tokens minted by oauth.issue_session_token.",
+        long: c"",
+    }
+    pub fn clock_skew() -> u64 {
+        name: c"oauth_server.clock_skew",
+        kind: Seconds,
+        default: 30,
+        bounds: (0, 300),
+        short: c"Leeway when checking exp and nbf of tokens presented to us.",
+        long: c"",
+        read: |v: i32| v.max(0) as u64,
+    }
+
+    // What tokens say, and the functions that may change it.
+
+    pub fn default_audience() -> String {
+        name: c"oauth_server.default_audience",
+        kind: TextOrDefault,
+        default: Some(c"authenticated"),
+        short: c"aud of access tokens when no resource was requested.",
+        long: c"PostgREST checks aud against its jwt-aud setting; Supabase uses 'authenticated'.",
+    }
+    pub fn default_role() -> String {
+        name: c"oauth_server.default_role",
+        kind: TextOrDefault,
+        default: Some(c"authenticated"),
+        short: c"role claim of access tokens: the Postgres role PostgREST switches to.",
+        long: c"",
+    }
+    pub fn access_token_hook() -> Option<String> {
+        name: c"oauth_server.access_token_hook",
+        kind: Text,
+        default: None,
+        short: c"Function (jsonb) returns jsonb that may add or change access token claims.",
+        long: c"Called with {client_id, user_id, scopes, resource, resources, claims}; returns {claims}.",
+    }
+    pub fn user_claims_function() -> Option<String> {
+        name: c"oauth_server.user_claims_function",
+        kind: Text,
+        default: None,
+        short: c"Function (jsonb) returns jsonb giving a user's OpenID Connect claims.",
+        long: c"Called with {sub, client_id, scopes, session_claims}. Unset: auth.users when it exists, else the session's claims.",
+    }
+
+    // Upstream sign-in and the admin API.
+
+    pub fn sign_in_hook() -> Option<String> {
+        name: c"oauth_server.sign_in_hook",
+        kind: Text,
+        default: None,
+        short: c"Function (jsonb) returns jsonb called on every upstream sign-in: may map the user to another sub, add session claims, or refuse.",
+        long: c"Called with {provider, kind, identity, user}; returns {sub?, claims?, allow?, reason?}.",
+    }
+    /// `oauth_server.admin_session_roles`, parsed.
+    pub fn admin_session_roles() -> Vec<oauth_core::protocol::admin_access::AdminRole> {
+        name: c"oauth_server.admin_session_roles",
+        kind: Text,
+        default: None,
+        short: c"Session roles (comma-separated) that may use the HTTP admin API besides administrator keys.",
+        long: c"A bare role: this server's own sessions; issuer#role: a trusted issuer's. Unset: only administrator keys. authenticated and anon never administer.",
+        read: |v: Option<String>| v.map(|s| oauth_core::protocol::admin_access::parse_roles(&s)).unwrap_or_default(),
+    }
+    pub fn link_verified_email() -> bool {
+        name: c"oauth_server.link_verified_email",
+        kind: Bool,
+        default: false,
+        short: c"Whether a new upstream identity joins the existing user with the same verified email.",
+        long: c"Off by default. Only when both emails are verified by their providers.",
+    }
+
+    // Clients.
+
+    pub fn dynamic_registration() -> bool {
+        name: c"oauth_server.dynamic_registration",
+        kind: Bool,
+        default: false,
+        short: c"Whether oauth.register_client (RFC 7591 dynamic registration) accepts requests.",
+        long: c"Off by default: anyone who can reach the registration endpoint can create clients.",
+    }
+
+    // The key-encryption key. Paths only, but superuser-only to read too: who knows where the
+    // KEK is knows what to steal.
+
+    pub fn key_encryption_key_file() -> Option<String> {
+        name: c"oauth_server.key_encryption_key_file",
+        kind: Text,
+        default: None,
+        flags: GucFlags::SUPERUSER_ONLY,
+        short: c"File with the 32-byte key that encrypts private signing keys at rest (base64 or hex).",
+        long: c"Readable by the server's OS user only; never stored in the database.",
+    }
+    pub fn previous_key_encryption_key_file() -> Option<String> {
+        name: c"oauth_server.previous_key_encryption_key_file",
+        kind: Text,
+        default: None,
+        flags: GucFlags::SUPERUSER_ONLY,
+        short: c"The previous key-encryption key file, during a rotation (oauth.rekey_signing_keys()).",
+        long: c"Readable by the server's OS user only; never stored in the database.",
+    }
+
+    // The audit log.
+
+    pub fn audit_retention_days() -> i64 {
+        name: c"oauth_server.audit_retention_days",
+        kind: Number,
+        default: 90,
+        bounds: (0, 36500),
+        short: c"Days oauth.purge_expired() keeps audit log rows; 0 keeps them forever.",
+        long: c"",
+    }
+
+    // Machines, registrants and whose functions we run.
+
+    pub fn client_credentials_role() -> String {
+        name: c"oauth_server.client_credentials_role",
+        kind: TextOrDefault,
+        default: Some(c"anon"),
+        short: c"role claim of client_credentials (machine) tokens.",
+        long: c"Must differ from default_role: a machine is not a signed-in user. Default anon.",
+    }
+    pub fn registration_grant_types() -> Vec<String> {
+        name: c"oauth_server.registration_grant_types",
+        kind: List,
+        default: Some(c"authorization_code,refresh_token"),
+        short: c"Grant types dynamic registration may register (comma-separated).",
+        long: c"Default authorization_code,refresh_token: every token an anonymous registrant gets needs a user's consent.",
+    }
+    pub fn trusted_owners() -> Vec<String> {
+        name: c"oauth_server.trusted_owners",
+        kind: List,
+        default: None,
+        short: c"Roles (comma-separated) besides superusers whose hook, claims function and auth.users are trusted.",
+        long: c"The access-token hook and user claims function run as their owner, and only when the owner is a superuser or listed here.",
+    }
+
+    // The device grant's limits on wrong user codes.
+
+    pub fn user_code_failures_per_user() -> i64 {
+        name: c"oauth_server.user_code_failures_per_user",
+        kind: Number,
+        default: 5,
+        bounds: (1, 1000),
+        short: c"Wrong user codes one user may enter in 10 minutes before further lookups are refused.",
+        long: c"",
+    }
+    pub fn user_code_failures_per_minute() -> i64 {
+        name: c"oauth_server.user_code_failures_per_minute",
+        kind: Number,
+        default: 60,
+        bounds: (1, 100_000),
+        short: c"Wrong user codes all users together may enter per minute before lookups are refused.",
+        long: c"",
+    }
+    pub fn user_code_max_failures() -> i64 {
+        name: c"oauth_server.user_code_max_failures",
+        kind: Number,
+        default: 1000,
+        bounds: (1, 1_000_000),
+        short: c"Wrong user codes entered during a device request's life after which it is refused.",
+        long: c"Bounds the chance of guessing any one live user code at this number / 20^8 whatever the rate.",
+    }
+
+    // Client ID metadata documents (the MCP way).
+
+    pub fn client_metadata_documents() -> bool {
+        name: c"oauth_server.client_id_metadata_documents",
+        kind: Bool,
+        default: true,
+        short: c"Whether a client may identify itself by the https URL of its metadata document.",
+        long: c"The MCP way (Client ID Metadata Documents): the front fetches the document; such clients are public.",
+    }
+}
+
+/// Declares the settings of the table above. For each: a field of `SETTINGS` (where PostgreSQL
+/// writes the value), a line of [`init`] that registers it, and its accessor, which reads the
+/// value as its kind does, then through `read` if given, then `Into` the accessor's type.
+/// Every setting is SUSET (the module's first paragraph says why): no entry can say otherwise.
+/// `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
+/// for numbers and refused for the rest, by type.
+macro_rules! settings {
+    (@bounds) => { () };
+    (@bounds $bounds:expr) => { $bounds };
+    ($(
+        $(#[$doc:meta])*
+        pub fn $get:ident() -> $ret:ty {
+            name: $name:expr,
+            kind: $kind:ident,
+            default: $default:expr,
+            $(bounds: $bounds:expr,)?
+            $(flags: $flags:expr,)?
+            short: $short:expr,
+            long: $long:expr,
+            $(read: $read:expr,)?
+        }
+    )*) => {
+        /// Where PostgreSQL keeps each setting's value.
+        struct Settings {
+            $($get: GucSetting<<$kind as Kind>::Guc>,)*
+        }
+
+        static SETTINGS: Settings = Settings {
+            $($get: GucSetting::<<$kind as Kind>::Guc>::new($default),)*
+        };
+
+        /// Registers every setting (`_PG_init`).
+        pub fn init() {
+            $(
+                <<$kind as Kind>::Guc as Stored>::define(
+                    $name,
+                    $short,
+                    $long,
+                    &SETTINGS.$get,
+                    settings!(@bounds $($bounds)?),
+                    <$kind as Kind>::FLAGS $(| $flags)?,
+                );
+            )*
+        }
+
+        $(
+            $(#[$doc])*
+            pub fn $get() -> $ret {
+                let value = <$kind as Kind>::read(&SETTINGS.$get, $default);
+                $(let value = apply(value, $read);)?
+                value.into()
+            }
+        )*
     };
-    let seconds = |name, short, long, setting, min, max| {
+}
+use settings;
+
+/// Calls a table entry's `read` with its parameter's type known.
+fn apply<T, R>(value: T, read: impl FnOnce(T) -> R) -> R {
+    read(value)
+}
+
+/// How a kind of setting is kept by PostgreSQL and read back.
+trait Kind {
+    /// What PostgreSQL keeps.
+    type Guc: Stored;
+    /// The default, as `GucSetting::new` takes it (PostgreSQL's `boot_val`).
+    type Boot;
+    /// What the accessor starts from.
+    type Value;
+    /// The flags of every setting of this kind.
+    const FLAGS: GucFlags = GucFlags::empty();
+    fn read(setting: &GucSetting<Self::Guc>, default: Self::Boot) -> Self::Value;
+}
+
+/// Text; unset or blank reads as `None`, and the value is trimmed.
+struct Text;
+/// Text that is never empty: unset or blank reads as the default.
+struct TextOrDefault;
+/// A comma-separated list; the items are trimmed and blank ones dropped.
+struct List;
+/// An integer number of seconds (so `SET … = '5min'` works).
+struct Seconds;
+/// An integer without a unit.
+struct Number;
+/// On or off.
+struct Bool;
+
+fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting
+        .get()
+        .and_then(|c| c.into_string().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl Kind for Text {
+    type Guc = Option<CString>;
+    type Boot = Option<&'static CStr>;
+    type Value = Option<String>;
+    fn read(setting: &GucSetting<Self::Guc>, _: Self::Boot) -> Option<String> {
+        text(setting)
+    }
+}
+
+impl Kind for TextOrDefault {
+    type Guc = Option<CString>;
+    type Boot = Option<&'static CStr>;
+    type Value = String;
+    fn read(setting: &GucSetting<Self::Guc>, default: Self::Boot) -> String {
+        text(setting).unwrap_or_else(|| {
+            default
+                .map(|d| d.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Kind for List {
+    type Guc = Option<CString>;
+    type Boot = Option<&'static CStr>;
+    type Value = Vec<String>;
+    fn read(setting: &GucSetting<Self::Guc>, _: Self::Boot) -> Vec<String> {
+        text(setting)
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+impl Kind for Seconds {
+    type Guc = i32;
+    type Boot = i32;
+    type Value = i32;
+    const FLAGS: GucFlags = GucFlags::UNIT_S;
+    fn read(setting: &GucSetting<i32>, _: i32) -> i32 {
+        setting.get()
+    }
+}
+
+impl Kind for Number {
+    type Guc = i32;
+    type Boot = i32;
+    type Value = i32;
+    fn read(setting: &GucSetting<i32>, _: i32) -> i32 {
+        setting.get()
+    }
+}
+
+impl Kind for Bool {
+    type Guc = bool;
+    type Boot = bool;
+    type Value = bool;
+    fn read(setting: &GucSetting<bool>, _: bool) -> bool {
+        setting.get()
+    }
+}
+
+/// A type PostgreSQL keeps a setting in, and how such a setting is registered. Every one is
+/// SUSET (the module's first paragraph says why).
+trait Stored: GucValue + Sized + 'static {
+    /// `(min, max)` for integers; `()` for the rest.
+    type Bounds;
+    fn define(
+        name: &'static CStr,
+        short: &'static CStr,
+        long: &'static CStr,
+        setting: &'static GucSetting<Self>,
+        bounds: Self::Bounds,
+        flags: GucFlags,
+    );
+}
+
+impl Stored for Option<CString> {
+    type Bounds = ();
+    fn define(
+        name: &'static CStr,
+        short: &'static CStr,
+        long: &'static CStr,
+        setting: &'static GucSetting<Self>,
+        _: (),
+        flags: GucFlags,
+    ) {
+        GucRegistry::define_string_guc(name, short, long, setting, GucContext::Suset, flags)
+    }
+}
+
+impl Stored for i32 {
+    type Bounds = (i32, i32);
+    fn define(
+        name: &'static CStr,
+        short: &'static CStr,
+        long: &'static CStr,
+        setting: &'static GucSetting<Self>,
+        (min, max): (i32, i32),
+        flags: GucFlags,
+    ) {
         GucRegistry::define_int_guc(
             name,
             short,
@@ -58,312 +451,21 @@ pub fn init() {
             min,
             max,
             GucContext::Suset,
-            GucFlags::UNIT_S,
+            flags,
         )
-    };
-    string(
-        c"oauth_server.issuer",
-        c"Issuer URL: the iss of every token and of authorization responses.",
-        c"The public base URL of the authorization server, without a trailing slash.",
-        &ISSUER,
-    );
-    string(
-        c"oauth_server.consent_url",
-        c"URL of the app's consent page.",
-        c"oauth.authorize redirects the browser here with ?authorization_id=….",
-        &CONSENT_URL,
-    );
-    seconds(
-        c"oauth_server.code_lifetime",
-        c"Lifetime of an authorization request and its code, from oauth.authorize.",
-        c"",
-        &CODE_LIFETIME,
-        10,
-        3600,
-    );
-    seconds(
-        c"oauth_server.access_token_lifetime",
-        c"Lifetime of access and ID tokens.",
-        c"",
-        &ACCESS_TOKEN_LIFETIME,
-        30,
-        86400,
-    );
-    seconds(
-        c"oauth_server.refresh_token_lifetime",
-        c"Lifetime of each refresh token (renewed on every rotation).",
-        c"",
-        &REFRESH_TOKEN_LIFETIME,
-        60,
-        365 * 86400,
-    );
-    seconds(
-        c"oauth_server.refresh_retry_grace",
-        c"Seconds during which a client may present a refresh token it just used again, as a retry.",
-        c"0 (the default): every reuse revokes the family. A retry gets a new refresh token and the unused one it replaces dies; allowed only while nothing else of the family was used.",
-        &REFRESH_RETRY_GRACE,
-        0,
-        60,
-    );
-    seconds(
-        c"oauth_server.session_token_lifetime",
-        c"Lifetime of session tokens minted by oauth.issue_session_token.",
-        c"",
-        &SESSION_TOKEN_LIFETIME,
-        30,
-        7 * 86400,
-    );
-    seconds(
-        c"oauth_server.clock_skew",
-        c"Leeway when checking exp and nbf of tokens presented to us.",
-        c"",
-        &CLOCK_SKEW,
-        0,
-        300,
-    );
-    string(
-        c"oauth_server.default_audience",
-        c"aud of access tokens when no resource was requested.",
-        c"PostgREST checks aud against its jwt-aud setting; Supabase uses 'authenticated'.",
-        &DEFAULT_AUDIENCE,
-    );
-    string(
-        c"oauth_server.default_role",
-        c"role claim of access tokens: the Postgres role PostgREST switches to.",
-        c"",
-        &DEFAULT_ROLE,
-    );
-    string(
-        c"oauth_server.access_token_hook",
-        c"Function (jsonb) returns jsonb that may add or change access token claims.",
-        c"Called with {client_id, user_id, scopes, resource, resources, claims}; returns {claims}.",
-        &ACCESS_TOKEN_HOOK,
-    );
-    string(
-        c"oauth_server.user_claims_function",
-        c"Function (jsonb) returns jsonb giving a user's OpenID Connect claims.",
-        c"Called with {sub, client_id, scopes, session_claims}. Unset: auth.users when it exists, else the session's claims.",
-        &USER_CLAIMS_FUNCTION,
-    );
-    string(
-        c"oauth_server.sign_in_hook",
-        c"Function (jsonb) returns jsonb called on every upstream sign-in: may map the user to another sub, add session claims, or refuse.",
-        c"Called with {provider, kind, identity, user}; returns {sub?, claims?, allow?, reason?}.",
-        &SIGN_IN_HOOK,
-    );
-    string(
-        c"oauth_server.admin_session_roles",
-        c"Session roles (comma-separated) that may use the HTTP admin API besides administrator keys.",
-        c"A bare role: this server's own sessions; issuer#role: a trusted issuer's. Unset: only administrator keys. authenticated and anon never administer.",
-        &ADMIN_SESSION_ROLES,
-    );
-    GucRegistry::define_bool_guc(
-        c"oauth_server.link_verified_email",
-        c"Whether a new upstream identity joins the existing user with the same verified email.",
-        c"Off by default. Only when both emails are verified by their providers.",
-        &LINK_VERIFIED_EMAIL,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    GucRegistry::define_bool_guc(
-        c"oauth_server.dynamic_registration",
-        c"Whether oauth.register_client (RFC 7591 dynamic registration) accepts requests.",
-        c"Off by default: anyone who can reach the registration endpoint can create clients.",
-        &DYNAMIC_REGISTRATION,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    // Paths only, but superuser-only to read too: who knows where the KEK is knows what to steal.
-    for (name, short, setting) in [
-        (
-            c"oauth_server.key_encryption_key_file",
-            c"File with the 32-byte key that encrypts private signing keys at rest (base64 or hex).",
-            &KEK_FILE,
-        ),
-        (
-            c"oauth_server.previous_key_encryption_key_file",
-            c"The previous key-encryption key file, during a rotation (oauth.rekey_signing_keys()).",
-            &PREVIOUS_KEK_FILE,
-        ),
-    ] {
-        GucRegistry::define_string_guc(
-            name,
-            short,
-            c"Readable by the server's OS user only; never stored in the database.",
-            setting,
-            GucContext::Suset,
-            GucFlags::SUPERUSER_ONLY,
-        );
     }
-    GucRegistry::define_int_guc(
-        c"oauth_server.audit_retention_days",
-        c"Days oauth.purge_expired() keeps audit log rows; 0 keeps them forever.",
-        c"",
-        &AUDIT_RETENTION_DAYS,
-        0,
-        36500,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-    string(
-        c"oauth_server.client_credentials_role",
-        c"role claim of client_credentials (machine) tokens.",
-        c"Must differ from default_role: a machine is not a signed-in user. Default anon.",
-        &CLIENT_CREDENTIALS_ROLE,
-    );
-    string(
-        c"oauth_server.registration_grant_types",
-        c"Grant types dynamic registration may register (comma-separated).",
-        c"Default authorization_code,refresh_token: every token an anonymous registrant gets needs a user's consent.",
-        &REGISTRATION_GRANT_TYPES,
-    );
-    string(
-        c"oauth_server.trusted_owners",
-        c"Roles (comma-separated) besides superusers whose hook, claims function and auth.users are trusted.",
-        c"The access-token hook and user claims function run as their owner, and only when the owner is a superuser or listed here.",
-        &TRUSTED_OWNERS,
-    );
-    let count = |name, short, long, setting, max| {
-        GucRegistry::define_int_guc(
-            name,
-            short,
-            long,
-            setting,
-            1,
-            max,
-            GucContext::Suset,
-            GucFlags::default(),
-        )
-    };
-    count(
-        c"oauth_server.user_code_failures_per_user",
-        c"Wrong user codes one user may enter in 10 minutes before further lookups are refused.",
-        c"",
-        &USER_CODE_FAILURES_PER_USER,
-        1000,
-    );
-    count(
-        c"oauth_server.user_code_failures_per_minute",
-        c"Wrong user codes all users together may enter per minute before lookups are refused.",
-        c"",
-        &USER_CODE_FAILURES_PER_MINUTE,
-        100_000,
-    );
-    count(
-        c"oauth_server.user_code_max_failures",
-        c"Wrong user codes entered during a device request's life after which it is refused.",
-        c"Bounds the chance of guessing any one live user code at this number / 20^8 whatever the rate.",
-        &USER_CODE_MAX_FAILURES,
-        1_000_000,
-    );
-    GucRegistry::define_bool_guc(
-        c"oauth_server.client_id_metadata_documents",
-        c"Whether a client may identify itself by the https URL of its metadata document.",
-        c"The MCP way (Client ID Metadata Documents): the front fetches the document; such clients are public.",
-        &CLIENT_METADATA_DOCUMENTS,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
 }
 
-fn string(setting: &GucSetting<Option<CString>>) -> Option<String> {
-    setting
-        .get()
-        .and_then(|c| c.into_string().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// The issuer without a trailing slash, so that `iss` compares equal however it was set.
-pub fn issuer() -> String {
-    string(&ISSUER)
-        .map(|s| s.trim_end_matches('/').to_string())
-        .unwrap_or_default()
-}
-pub fn consent_url() -> Option<String> {
-    string(&CONSENT_URL)
-}
-pub fn code_lifetime() -> i64 {
-    CODE_LIFETIME.get().into()
-}
-pub fn access_token_lifetime() -> i64 {
-    ACCESS_TOKEN_LIFETIME.get().into()
-}
-pub fn refresh_token_lifetime() -> i64 {
-    REFRESH_TOKEN_LIFETIME.get().into()
-}
-/// `oauth_server.refresh_retry_grace`, in seconds.
-pub fn refresh_retry_grace() -> f64 {
-    REFRESH_RETRY_GRACE.get().into()
-}
-pub fn session_token_lifetime() -> i64 {
-    SESSION_TOKEN_LIFETIME.get().into()
-}
-pub fn clock_skew() -> u64 {
-    CLOCK_SKEW.get().max(0) as u64
-}
-pub fn default_audience() -> String {
-    string(&DEFAULT_AUDIENCE).unwrap_or_else(|| "authenticated".into())
-}
-pub fn default_role() -> String {
-    string(&DEFAULT_ROLE).unwrap_or_else(|| "authenticated".into())
-}
-pub fn access_token_hook() -> Option<String> {
-    string(&ACCESS_TOKEN_HOOK)
-}
-pub fn user_claims_function() -> Option<String> {
-    string(&USER_CLAIMS_FUNCTION)
-}
-/// `oauth_server.admin_session_roles`, parsed.
-pub fn admin_session_roles() -> Vec<oauth_core::protocol::admin_access::AdminRole> {
-    string(&ADMIN_SESSION_ROLES)
-        .map(|s| oauth_core::protocol::admin_access::parse_roles(&s))
-        .unwrap_or_default()
-}
-pub fn sign_in_hook() -> Option<String> {
-    string(&SIGN_IN_HOOK)
-}
-pub fn link_verified_email() -> bool {
-    LINK_VERIFIED_EMAIL.get()
-}
-pub fn dynamic_registration() -> bool {
-    DYNAMIC_REGISTRATION.get()
-}
-pub fn client_metadata_documents() -> bool {
-    CLIENT_METADATA_DOCUMENTS.get()
-}
-pub fn audit_retention_days() -> i64 {
-    AUDIT_RETENTION_DAYS.get().into()
-}
-pub fn key_encryption_key_file() -> Option<String> {
-    string(&KEK_FILE)
-}
-pub fn previous_key_encryption_key_file() -> Option<String> {
-    string(&PREVIOUS_KEK_FILE)
-}
-pub fn client_credentials_role() -> String {
-    string(&CLIENT_CREDENTIALS_ROLE).unwrap_or_else(|| "anon".into())
-}
-fn list(setting: &GucSetting<Option<CString>>) -> Vec<String> {
-    string(setting)
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-pub fn registration_grant_types() -> Vec<String> {
-    list(&REGISTRATION_GRANT_TYPES)
-}
-pub fn trusted_owners() -> Vec<String> {
-    list(&TRUSTED_OWNERS)
-}
-pub fn user_code_failures_per_user() -> i64 {
-    USER_CODE_FAILURES_PER_USER.get().into()
-}
-pub fn user_code_failures_per_minute() -> i64 {
-    USER_CODE_FAILURES_PER_MINUTE.get().into()
-}
-pub fn user_code_max_failures() -> i64 {
-    USER_CODE_MAX_FAILURES.get().into()
+impl Stored for bool {
+    type Bounds = ();
+    fn define(
+        name: &'static CStr,
+        short: &'static CStr,
+        long: &'static CStr,
+        setting: &'static GucSetting<Self>,
+        _: (),
+        flags: GucFlags,
+    ) {
+        GucRegistry::define_bool_guc(name, short, long, setting, GucContext::Suset, flags)
+    }
 }

@@ -43,7 +43,8 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Public base URL clients reach this front at. Checked against the database's
-    /// `oauth_server.issuer` at start-up: the two must be equal.
+    /// `oauth_server.issuer` at start-up: the two must be equal (a trailing slash aside), or
+    /// the front does not start.
     #[arg(long, env = "OAUTH_FRONT_PUBLIC_URL")]
     pub public_url: Option<String>,
 

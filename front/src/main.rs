@@ -1,30 +1,32 @@
-//! `oauth-front`: the HTTP front of oauth_server. See `routes` for the endpoints and `sql` for
-//! how each maps onto one SQL function in one transaction.
+//! `oauth-front`: the HTTP front of oauth_server. This file starts it: flags, logging, the
+//! pools, the shared state, the timers, the listener. `app` holds the state and the router,
+//! `routes` the handlers (one file per surface), `sql` how each request maps onto one SQL
+//! function in one transaction, `fetch` what the front fetches for the database.
 
-mod client_documents;
+mod app;
 mod config;
 mod db_tls;
 mod fetch;
-mod issuer_keys;
-mod on_demand;
-mod pages;
-mod provider_metadata;
+mod http;
 mod rate_limit;
 mod replicas;
 mod routes;
-mod sign_in;
 mod sql;
-mod supabase;
+mod timers;
+mod user_call;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use app::state::AppState;
 use clap::Parser;
 use config::Config;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use fetch::client_documents::{ClientDocuments, FetchLimits};
+use fetch::issuer_keys::IssuerKeys;
+use fetch::provider_metadata::ProviderMetadata;
+use fetch::sign_in_exchange::SignInExchange;
+use http::public_url::{self, PublicUrl};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn main() {
     let config = Config::parse();
@@ -102,20 +104,20 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let replicas = Arc::new(replicas::Replicas::new(standbys, config.replica_max_lag));
     if !replicas.is_empty() {
-        tokio::spawn(replica_checks(
+        tokio::spawn(timers::replica_checks(
             replicas.clone(),
             pool.clone(),
             config.replica_check_interval,
         ));
     }
-    check_issuer(&pool, config.public_url.as_deref()).await;
+    public_url::check_against_issuer(&pool, config.public_url.as_deref()).await?;
     if config.demo_login {
         tracing::warn!(
             "--demo-login is on: anyone can sign in as any user. Never use it in production."
         );
     }
     if config.purge_interval > 0 {
-        tokio::spawn(purge_timer(pool.clone(), config.purge_interval));
+        tokio::spawn(timers::purge_timer(pool.clone(), config.purge_interval));
     }
     let extra_roots = match &config.fetch_ca_file {
         Some(path) => reqwest::Certificate::from_pem_bundle(&std::fs::read(path)?)?,
@@ -124,43 +126,40 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.allow_private_fetch {
         tracing::warn!("--allow-private-fetch is on: client metadata documents, issuer keys and sign-in providers may be fetched from private addresses");
     }
-    let issuer_keys = Arc::new(issuer_keys::IssuerKeys::new(
+    let issuer_keys = Arc::new(IssuerKeys::new(
         pool.clone(),
         &extra_roots,
         config.allow_private_fetch,
     )?);
-    let client_documents = client_documents::ClientDocuments::new(
+    let client_documents = ClientDocuments::new(
         pool.clone(),
         &extra_roots,
         config.allow_private_fetch,
-        client_documents::FetchLimits {
+        FetchLimits {
             per_address_per_minute: config.document_fetches_per_minute,
             per_host_per_minute: config.document_fetches_per_host_per_minute,
         },
     )?;
-    let providers = Arc::new(provider_metadata::ProviderMetadata::new(
+    let providers = Arc::new(ProviderMetadata::new(
         pool.clone(),
         &extra_roots,
         config.allow_private_fetch,
     )?);
-    let sign_in = sign_in::SignIn::new(
-        &extra_roots,
-        config.allow_private_fetch,
-        config.public_url.clone(),
-    )?;
+    let sign_in_exchange = SignInExchange::new(&extra_roots, config.allow_private_fetch)?;
     if config.jwks_refresh_interval > 0 {
-        tokio::spawn(refresh_timer(
+        tokio::spawn(timers::refresh_timer(
             issuer_keys.clone(),
             providers.clone(),
             config.jwks_refresh_interval,
         ));
     }
-    let state = Arc::new(routes::AppState {
+    let state = Arc::new(AppState {
         pool,
         replicas,
         issuer_keys,
         providers,
-        sign_in,
+        sign_in_exchange,
+        public_url: PublicUrl::new(config.public_url.clone()),
         client_documents,
         register_limit: rate_limit::RateLimiter::new(config.register_per_minute),
         user_code_limit: rate_limit::RateLimiter::new(config.user_codes_per_minute),
@@ -169,9 +168,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ),
         proxy_hops: config.proxy_hops(),
     });
-    let app = routes::router(state, config.consent_page, config.demo_login)
+    let app = app::router::router(state, config.consent_page, config.demo_login)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        .layer(middleware::from_fn(access_log));
+        .layer(axum::middleware::from_fn(http::access_log::access_log));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(listen = %config.listen, "oauth-front listening");
     axum::serve(
@@ -183,83 +182,4 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     Ok(())
-}
-
-/// Warns when the public URL the front is deployed at is not the issuer the database signs:
-/// clients would reject every token.
-async fn check_issuer(pool: &Pool, public_url: Option<&str>) {
-    let issuer = async {
-        let c = pool.get().await.ok()?;
-        let row = c
-            .query_one("SELECT current_setting('oauth_server.issuer', true)", &[])
-            .await
-            .ok()?;
-        row.get::<_, Option<String>>(0)
-    }
-    .await;
-    match (issuer, public_url) {
-        (None, _) => tracing::warn!(
-            "cannot read oauth_server.issuer yet (database down or extension missing)"
-        ),
-        (Some(i), Some(p)) if i.trim_end_matches('/') != p.trim_end_matches('/') => {
-            tracing::warn!(issuer = %i, public_url = %p, "oauth_server.issuer differs from --public-url: clients will reject tokens")
-        }
-        (Some(i), _) => tracing::info!(issuer = %i, "issuer"),
-    }
-}
-
-/// Refreshes trusted issuers' keys and sign-in providers' metadata now and then every `every`
-/// seconds.
-async fn refresh_timer(
-    keys: Arc<issuer_keys::IssuerKeys>,
-    providers: Arc<provider_metadata::ProviderMetadata>,
-    every: u64,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(every));
-    loop {
-        tick.tick().await;
-        keys.refresh_all().await;
-        providers.refresh_all().await;
-    }
-}
-
-/// Checks every replica's state every `every_ms` milliseconds.
-async fn replica_checks(replicas: Arc<replicas::Replicas>, primary: Pool, every_ms: u64) {
-    let mut tick = tokio::time::interval(Duration::from_millis(every_ms.max(50)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        replicas.check_all(&primary).await;
-    }
-}
-
-async fn purge_timer(pool: Pool, every: u64) {
-    let mut tick = tokio::time::interval(Duration::from_secs(every));
-    loop {
-        tick.tick().await;
-        match sql::call(&pool, "oauth.purge_expired()", &[]).await {
-            Ok(r) => tracing::info!(purged = %r.body, "purge_expired"),
-            Err(e) => tracing::warn!(error = ?e, "purge_expired failed"),
-        }
-    }
-}
-
-/// One log line per request: the route pattern, never the query (codes, states) or the body.
-async fn access_log(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let res = next.run(req).await;
-    tracing::info!(
-        %method,
-        route,
-        status = res.status().as_u16(),
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    res
 }

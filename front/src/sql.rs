@@ -2,8 +2,10 @@
 //! `response.status` / `response.headers` the function set (PostgREST's convention) and turns
 //! all three into the HTTP response. Raised SQL errors map onto OAuth error responses by
 //! SQLSTATE; a lost connection is a 503 the client may retry.
+//!
+//! This bridge imports nothing else of the front: what combines a call with something else
+//! (a key refresh and a retry, a replica) is written by its caller.
 
-use crate::issuer_keys::IssuerKeys;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::{Pool, PoolError};
@@ -124,9 +126,10 @@ pub fn too_many_requests(error: &'static str, description: &str, wait: u64) -> C
     e
 }
 
-/// An error with its causes, `outer: inner: …`: pool and driver errors say "db error" or
-/// "error performing TLS handshake" and keep the reason (a certificate, pg_hba.conf) inside.
-fn with_causes(e: &dyn std::error::Error) -> String {
+/// An error with its causes, `outer: inner: …`, each said once: pool and driver errors say
+/// "db error" or "error performing TLS handshake" and keep the reason (a certificate,
+/// pg_hba.conf) inside; reqwest says "error sending request" (fetch/failure.rs uses it too).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -267,37 +270,9 @@ pub async fn call(
 /// Calls `call` for the signed-in user of `session_token`: the token is verified with
 /// `oauth.verify_session` (our own keys or a trusted issuer's) and its normalised claims set as
 /// `request.jwt.claims` for the transaction, exactly as PostgREST does after verifying a JWT.
-/// A token signed with a key the database does not know yet (the issuer rotated) gets its
-/// issuer's keys refreshed and one retry.
-pub async fn call_as_user(
-    pool: &Pool,
-    keys: &IssuerKeys,
-    session_token: Option<&str>,
-    call: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<SqlResponse, CallError> {
-    let token = session_token.ok_or_else(|| {
-        CallError::new(
-            StatusCode::UNAUTHORIZED,
-            "login_required",
-            "a signed-in user's session token is required (Authorization: Bearer …)",
-        )
-    })?;
-    let verified_at = std::time::Instant::now();
-    let first = run_as_user(pool, token, call, params).await;
-    if let Err(CallError {
-        unknown_key_issuer: Some(issuer),
-        ..
-    }) = &first
-    {
-        if keys.refresh_after_unknown_key(issuer, verified_at).await {
-            return run_as_user(pool, token, call, params).await;
-        }
-    }
-    first
-}
-
-async fn run_as_user(
+/// A token signed with a key the database does not know yet is refused with
+/// `unknown_key_issuer` set (see `user_call`, which refreshes that issuer's keys and retries).
+pub async fn call_with_session(
     pool: &Pool,
     token: &str,
     call: &str,

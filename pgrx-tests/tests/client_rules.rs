@@ -292,3 +292,183 @@ fn administrators_list_and_read_clients_without_secrets() {
         "42501"
     );
 }
+
+/// The SQLSTATE and message a statement raises.
+fn refusal(
+    c: &mut postgres::Client,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> (String, String) {
+    let e = c
+        .query_one(sql, params)
+        .err()
+        .unwrap_or_else(|| panic!("expected an error from {sql}"));
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("no SQLSTATE: {e}"));
+    (db.code().code().to_string(), db.message().to_string())
+}
+
+/// An ID token of `client` for a new session of `sub`, as RP-initiated logout takes it back.
+fn id_token_of_a_session(c: &mut postgres::Client, client: &TestClient, sub: &str) -> String {
+    let session = session_token(c, sub);
+    let aid = pending(c, &auth_params(client, REDIRECT, "openid"));
+    let out = json(c, "SELECT oauth.consent($1, true, $2)", &[&aid, &session]);
+    let code = query_param(out["redirect_to"].as_str().unwrap(), "code").unwrap();
+    exchange(c, client, &code, REDIRECT)["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn create_client_registers_post_logout_redirect_uris_that_logout_returns_to() {
+    let db = TestDb::new("create_logout");
+    let mut c = db.connect();
+    let bye = "https://app.example/bye";
+    let made = json(
+        &mut c,
+        "SELECT oauth.create_client('Logout app', ARRAY[$1], post_logout_redirect_uris => ARRAY[$2, $2])",
+        &[&REDIRECT, &bye],
+    );
+    assert_eq!(
+        made["post_logout_redirect_uris"],
+        serde_json::json!([bye]),
+        "returned, distinct: {made}"
+    );
+    let client = TestClient::from_json(&made);
+    assert_eq!(
+        json(&mut c, "SELECT oauth.client($1)", &[&client.id])["post_logout_redirect_uris"],
+        serde_json::json!([bye]),
+        "stored as update_client stores them"
+    );
+    let event = json(
+        &mut c,
+        "SELECT details FROM oauth.audit_log WHERE event = 'client_created' AND client_id = $1",
+        &[&client.id],
+    );
+    assert_eq!(event["post_logout_redirect_uris"], serde_json::json!([bye]));
+    // RP-initiated logout with an ID token of that client's goes back there.
+    let id_token = id_token_of_a_session(&mut c, &client, "u-create-logout");
+    let (out, status) = status_of(
+        &mut c,
+        "SELECT oauth.end_session($1)",
+        &[
+            &serde_json::json!({"id_token_hint": id_token, "post_logout_redirect_uri": bye, "state": "s1"}),
+        ],
+    );
+    assert_eq!(status, "303", "{out}");
+    assert_eq!(out["redirect_to"], "https://app.example/bye?state=s1");
+    assert_eq!(out["signed_out"], true);
+    // The admin API's create takes them too (its params are create_client's arguments).
+    let admin_key: String = c
+        .query_one("SELECT oauth.create_admin_key('console')", &[])
+        .unwrap()
+        .get(0);
+    let via_api = json(
+        &mut c,
+        "SELECT oauth.admin_clients($1, 'create', NULL, $2)",
+        &[
+            &admin_key,
+            &serde_json::json!({"name": "API app", "redirect_uris": [REDIRECT],
+                                "post_logout_redirect_uris": [bye]}),
+        ],
+    );
+    assert_eq!(
+        via_api["post_logout_redirect_uris"],
+        serde_json::json!([bye])
+    );
+}
+
+#[test]
+fn create_client_refuses_post_logout_redirect_uris_as_update_client_does() {
+    let db = TestDb::new("create_logout_bad");
+    let mut c = db.connect();
+    let existing = create_client(&mut c, &[REDIRECT], "confidential");
+    for bad in [
+        "http://app.example/bye",
+        "https://app.example/bye#fragment",
+        "not a uri",
+    ] {
+        let created = refusal(
+            &mut c,
+            "SELECT oauth.create_client('x', ARRAY[$1], post_logout_redirect_uris => ARRAY[$2])",
+            &[&REDIRECT, &bad],
+        );
+        let updated = refusal(
+            &mut c,
+            "SELECT oauth.update_client($1, jsonb_build_object('post_logout_redirect_uris', jsonb_build_array($2::text)))",
+            &[&existing.id, &bad],
+        );
+        assert_eq!(created.0, "22023", "{bad}: {created:?}");
+        assert_eq!(created, updated, "{bad}");
+        assert!(
+            created.1.starts_with("post_logout_redirect_uris: "),
+            "{created:?}"
+        );
+    }
+    assert_eq!(
+        refusal(
+            &mut c,
+            "SELECT oauth.create_client('x', ARRAY[$1], post_logout_redirect_uris => ARRAY[NULL::text])",
+            &[&REDIRECT],
+        ),
+        (
+            "22023".into(),
+            "post_logout_redirect_uris must not contain NULL".into()
+        )
+    );
+    assert_eq!(
+        json(&mut c, "SELECT oauth.clients()", &[])["total"],
+        1,
+        "nothing written"
+    );
+}
+
+#[test]
+fn create_client_without_post_logout_redirect_uris_registers_none() {
+    let db = TestDb::new("create_logout_none");
+    let mut c = db.connect();
+    // Every earlier call keeps working: positional with all eight arguments, or NULL given.
+    let positional = json(
+        &mut c,
+        "SELECT oauth.create_client('Old call', ARRAY[$1], 'confidential', NULL, NULL, NULL, NULL, NULL)",
+        &[&REDIRECT],
+    );
+    let explicit = json(
+        &mut c,
+        "SELECT oauth.create_client('Null', ARRAY[$1], post_logout_redirect_uris => NULL)",
+        &[&REDIRECT],
+    );
+    for made in [&positional, &explicit] {
+        assert_eq!(
+            made["post_logout_redirect_uris"],
+            serde_json::json!([]),
+            "{made}"
+        );
+        let event = json(
+            &mut c,
+            "SELECT details FROM oauth.audit_log WHERE event = 'client_created' AND client_id = $1",
+            &[&made["client_id"].as_str().unwrap()],
+        );
+        assert!(event.get("post_logout_redirect_uris").is_none(), "{event}");
+    }
+    // Logout ends the session but sends the browser nowhere it asks.
+    let client = TestClient::from_json(&positional);
+    let id_token = id_token_of_a_session(&mut c, &client, "u-no-logout-uri");
+    let refused = json(
+        &mut c,
+        "SELECT oauth.end_session($1)",
+        &[
+            &serde_json::json!({"id_token_hint": id_token, "post_logout_redirect_uri": "https://app.example/bye"}),
+        ],
+    );
+    assert_eq!(refused["error"], "invalid_request", "{refused}");
+    let out = json(
+        &mut c,
+        "SELECT oauth.end_session($1)",
+        &[&serde_json::json!({"id_token_hint": id_token})],
+    );
+    assert_eq!(out["signed_out"], true, "{out}");
+    assert!(out.get("redirect_to").is_none(), "{out}");
+}

@@ -4,6 +4,7 @@
 //! consent API, each user function trusts `request.jwt.claims` or takes the session token.
 
 use super::{or_raise, required, respond, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::error::OAuthError;
 use crate::services::sessions::{self as session, Caller};
 use crate::store::{accounts, audit, sessions};
@@ -29,7 +30,7 @@ fn unlink(
         .into());
     };
     audit::record(
-        "identity_unlinked",
+        AuditEvent::IdentityUnlinked,
         None,
         Some(&caller.user_id),
         json!({"provider": provider, "sessions_ended": ended}),
@@ -95,7 +96,7 @@ fn revoke_sessions(sub: Option<&str>) -> i64 {
     let sub = or_raise(required(sub, "sub"));
     let n = or_raise(sessions::end_for_user(sub, "revoked by an administrator"));
     or_raise(audit::record(
-        "sessions_revoked",
+        AuditEvent::SessionsRevoked,
         None,
         Some(sub),
         json!({"sessions": n}),

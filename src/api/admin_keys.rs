@@ -3,6 +3,7 @@
 //! client. A key is shown once, when created; only its SHA-256 is stored.
 
 use super::{or_raise, required};
+use crate::audit_events::AuditEvent;
 use crate::error::bad_param;
 use crate::protocol::admin_access;
 use crate::protocol::secret;
@@ -30,7 +31,7 @@ fn create_admin_key(name: Option<&str>) -> String {
         );
     }
     or_raise(audit::record(
-        "admin_key_created",
+        AuditEvent::AdminKeyCreated,
         None,
         None,
         json!({"name": name}),
@@ -46,7 +47,7 @@ fn revoke_admin_key(name: Option<&str>) -> bool {
     let revoked = or_raise(admin_keys::revoke(name));
     if revoked {
         or_raise(audit::record(
-            "admin_key_revoked",
+            AuditEvent::AdminKeyRevoked,
             None,
             None,
             json!({"name": name}),

@@ -4,6 +4,7 @@
 //! `oauth.admin_clients` is.
 
 use super::{or_raise, required};
+use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, MisuseError};
 use crate::protocol::ban_duration::{self, Ban};
 use crate::services::admin_access::{self, Admin};
@@ -63,9 +64,9 @@ fn admin_action(
             let forever = ban == Ban::Forever;
             let changed = accounts::set_disabled(sub, forever)?;
             let event = if forever {
-                "admin_user_banned"
+                AuditEvent::AdminUserBanned
             } else {
-                "admin_user_unbanned"
+                AuditEvent::AdminUserUnbanned
             };
             audit(
                 event,
@@ -78,7 +79,12 @@ fn admin_action(
         "delete" => {
             only(params, &[])?;
             let known = accounts::delete_user(sub)?;
-            audit("admin_user_deleted", sub, admin, json!({"known": known}))?;
+            audit(
+                AuditEvent::AdminUserDeleted,
+                sub,
+                admin,
+                json!({"known": known}),
+            )?;
             Ok(user_json(sub, false))
         }
         other => Err(bad_param(format!(
@@ -107,7 +113,7 @@ fn only(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), MisuseError
     }
 }
 
-fn audit(event: &str, sub: &str, by: &Admin, mut details: Value) -> Result<(), MisuseError> {
+fn audit(event: AuditEvent, sub: &str, by: &Admin, mut details: Value) -> Result<(), MisuseError> {
     details["by"] = json!(by.describe());
     store::audit::record(event, None, Some(sub), details)
 }

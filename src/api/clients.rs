@@ -5,6 +5,7 @@
 //! operations for the HTTP admin API: executable by all, authorised by the credential passed.
 
 use super::{or_raise, required};
+use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::client_metadata::{self, Caller, Invalid};
 use crate::protocol::{scope, secret};
@@ -30,7 +31,7 @@ fn not_found(client_id: &str) -> MisuseError {
 /// registrants).
 /// An audit event of client administration; through the HTTP admin API it names who.
 fn audit(
-    event: &str,
+    event: AuditEvent,
     client_id: &str,
     mut details: Value,
     by: Option<&Admin>,
@@ -49,11 +50,15 @@ fn misuse(e: Invalid) -> MisuseError {
 }
 
 /// Creates a client. The secret of a confidential client is returned once and stored only as
-/// its hash.
+/// its hash. `post_logout_redirect_uris` (OIDC RP-Initiated Logout) follow the rules of
+/// `oauth.update_client`'s; NULL registers none.
+///
+/// Its C symbol is not `create_client_wrapper`: that one is 0.1.0's eight-argument
+/// `oauth.create_client`, kept below for a database not yet updated.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(security_definer)]
+#[pg_extern(name = "create_client", security_definer)]
 #[search_path(@extschema@, pg_temp)]
-fn create_client(
+fn create_client_with_logout_uris(
     name: Option<&str>,
     redirect_uris: Option<Vec<Option<String>>>,
     client_type: default!(Option<&str>, "'confidential'"),
@@ -62,14 +67,45 @@ fn create_client(
     token_endpoint_auth_method: default!(Option<&str>, "NULL"),
     client_uri: default!(Option<&str>, "NULL"),
     logo_uri: default!(Option<&str>, "NULL"),
+    post_logout_redirect_uris: default!(Option<Vec<Option<String>>>, "NULL"),
 ) -> JsonB {
     let args = json!({
         "name": name, "redirect_uris": redirect_uris, "client_type": client_type,
         "scopes": scopes, "grant_types": grant_types,
         "token_endpoint_auth_method": token_endpoint_auth_method,
         "client_uri": client_uri, "logo_uri": logo_uri,
+        "post_logout_redirect_uris": post_logout_redirect_uris,
     });
     JsonB(or_raise(create(&args, None)))
+}
+
+/// 0.1.0's `oauth.create_client`, without `post_logout_redirect_uris`. A package upgrade
+/// replaces the library before `ALTER EXTENSION oauth_server UPDATE` replaces the SQL
+/// function, which until then calls this symbol with eight arguments (the nine-argument
+/// wrapper would fail to read a ninth). No SQL of its own: the update drops that function.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(sql = false)]
+fn create_client(
+    name: Option<&str>,
+    redirect_uris: Option<Vec<Option<String>>>,
+    client_type: Option<&str>,
+    scopes: Option<Vec<Option<String>>>,
+    grant_types: Option<Vec<Option<String>>>,
+    token_endpoint_auth_method: Option<&str>,
+    client_uri: Option<&str>,
+    logo_uri: Option<&str>,
+) -> JsonB {
+    create_client_with_logout_uris(
+        name,
+        redirect_uris,
+        client_type,
+        scopes,
+        grant_types,
+        token_endpoint_auth_method,
+        client_uri,
+        logo_uri,
+        None,
+    )
 }
 
 fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
@@ -78,12 +114,12 @@ fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
     let client_id = created.client.client_id.as_str();
     let mut out = client_json(client_id)?;
     out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
-    audit(
-        "client_created",
-        client_id,
-        services::clients::created_event(&created.client),
-        by,
-    )?;
+    let mut event = services::clients::created_event(&created.client);
+    // Where logout may send a browser is recorded as the redirect URIs are.
+    if !md.post_logout_redirect_uris.is_empty() {
+        event["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
+    }
+    audit(AuditEvent::ClientCreated, client_id, event, by)?;
     if let Some(s) = created.secret {
         out["client_secret"] = json!(s);
     }
@@ -91,7 +127,8 @@ fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
 }
 
 /// Changes a client's metadata. `changes` may hold name, redirect_uris, scopes, grant_types,
-/// token_endpoint_auth_method, client_uri, logo_uri; anything else is refused.
+/// token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris; anything else
+/// is refused.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn update_client(client_id: Option<&str>, changes: Option<JsonB>) -> JsonB {
@@ -120,7 +157,12 @@ fn update(
         .into_iter()
         .flat_map(|c| c.keys())
         .collect();
-    audit("client_updated", client_id, json!({"changed": changed}), by)?;
+    audit(
+        AuditEvent::ClientUpdated,
+        client_id,
+        json!({"changed": changed}),
+        by,
+    )?;
     let mut out = client_json(client_id)?;
     out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
     Ok(out)
@@ -140,7 +182,7 @@ fn delete(client_id: Option<&str>, by: Option<&Admin>) -> Result<(), MisuseError
     if !clients::delete(client_id)? {
         return Err(not_found(client_id));
     }
-    audit("client_deleted", client_id, json!({}), by)
+    audit(AuditEvent::ClientDeleted, client_id, json!({}), by)
 }
 
 /// Issues a new secret for a confidential client; the old one stops working at once.
@@ -158,7 +200,7 @@ fn regenerate_secret(client_id: Option<&str>, by: Option<&Admin>) -> Result<Valu
     }
     let s = secret::random_token(secret::TOKEN_BYTES);
     clients::rotate_secret(client_id, secret::hash(&s).to_vec())?;
-    audit("client_secret_rotated", client_id, json!({}), by)?;
+    audit(AuditEvent::ClientSecretRotated, client_id, json!({}), by)?;
     Ok(json!({"client_id": client_id, "client_secret": s}))
 }
 
@@ -197,7 +239,7 @@ fn remove_scope(name: Option<&str>) -> bool {
         ));
     }
     or_raise(crate::store::audit::record(
-        "scope_removed",
+        AuditEvent::ScopeRemoved,
         None,
         None,
         json!({"scope": name}),
@@ -279,7 +321,7 @@ fn admin_action(
         "list" => list(page_param("page")?, page_param("per_page")?),
         "get" => get(client_id),
         "create" => {
-            const ARGS: [&str; 8] = [
+            const ARGS: [&str; 9] = [
                 "name",
                 "redirect_uris",
                 "client_type",
@@ -288,6 +330,7 @@ fn admin_action(
                 "token_endpoint_auth_method",
                 "client_uri",
                 "logo_uri",
+                "post_logout_redirect_uris",
             ];
             if let Some(k) = params
                 .as_object()

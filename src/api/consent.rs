@@ -5,12 +5,12 @@
 //! verifies it, for callers outside the `request.jwt.claims` trust boundary.
 
 use super::{respond, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::decisions::auto_approve::{self, ConsentStep};
 use crate::decisions::grounds::{recheck, redirect_still_registered, Recorded};
 use crate::error::{invalid_request, OAuthError};
 use crate::model::{AuthorizationKind, GrantType};
-use crate::protocol::consent;
-use crate::protocol::{prompt, redirect_uri, scope, secret, user_code};
+use crate::protocol::{consent, prompt, redirect_uri, scope, secret, user_code};
 use crate::services::grounds;
 use crate::services::sessions::{self as session, Caller};
 use crate::settings;
@@ -177,7 +177,7 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
     authorizations::deny(&row.id)?;
     if !redirect_still_owned(row)? {
         audit::record(
-            "consent_denied",
+            AuditEvent::ConsentDenied,
             Some(&row.client_id),
             row.user_id.as_deref(),
             json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),
@@ -185,7 +185,7 @@ fn deny(row: &Pending, e: OAuthError) -> ApiResult<Value> {
         return Err(redirect_uri_removed().into());
     }
     audit::record(
-        "consent_denied",
+        AuditEvent::ConsentDenied,
         Some(&row.client_id),
         row.user_id.as_deref(),
         json!({"authorization_id": row.id, "reason": e.code()}),
@@ -215,7 +215,7 @@ fn redirect_uri_removed() -> OAuthError {
 /// user who approved signed in.
 fn approve(row: &Pending, caller: &Caller, automatic: bool) -> ApiResult<Value> {
     audit::record(
-        "consent_granted",
+        AuditEvent::ConsentGranted,
         Some(&row.client_id),
         Some(&caller.user_id),
         json!({"authorization_id": row.id, "scopes": row.scopes, "resources": row.resources,
@@ -277,7 +277,7 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
     if !redirect_still_registered(&recorded, &current) {
         authorizations::deny(&row.id)?;
         audit::record(
-            "consent_denied",
+            AuditEvent::ConsentDenied,
             Some(&row.client_id),
             Some(&caller.user_id),
             json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),

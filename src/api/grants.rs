@@ -5,6 +5,7 @@
 //! access token as the user's session.
 
 use super::{respond, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::error::OAuthError;
 use crate::services::sessions::{self as session, Caller};
 use crate::store::{audit, authorizations, consents, grants};
@@ -30,7 +31,7 @@ fn revoke(client_id: Option<&str>, caller: ApiResult<Caller>) -> ApiResult<Value
         return Err(OAuthError::NotFound("no grant to this client".into()).into());
     }
     audit::record(
-        "consent_revoked",
+        AuditEvent::ConsentRevoked,
         Some(client_id),
         Some(&caller.user_id),
         json!({"token_families_revoked": families, "requests_ended": requests}),

@@ -8,6 +8,7 @@
 //! options); everything here works on what is stored.
 
 use super::{or_raise, raise, required};
+use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::protocol::issuer;
 use crate::protocol::issuer_policy::{self, IssuerPolicy};
@@ -112,7 +113,7 @@ fn add_issuer(issuer: Option<&str>, options: default!(Option<JsonB>, "'{}'")) ->
     let (policy, jwks) = or_raise(validate(issuer, &options));
     let stored = or_raise(store(&policy, jwks, true));
     or_raise(audit::record(
-        "issuer_added",
+        AuditEvent::IssuerAdded,
         None,
         None,
         json!({"issuer": issuer, "options": stored["options"]}),
@@ -139,7 +140,7 @@ fn update_issuer(issuer: Option<&str>, options: Option<JsonB>) -> JsonB {
     let (policy, jwks) = or_raise(validate(issuer, &merged));
     let stored = or_raise(store(&policy, jwks, false));
     or_raise(audit::record(
-        "issuer_updated",
+        AuditEvent::IssuerUpdated,
         None,
         None,
         json!({"issuer": issuer, "options": stored["options"]}),
@@ -156,7 +157,7 @@ fn remove_issuer(issuer: Option<&str>) -> bool {
         raise(unknown(issuer));
     }
     or_raise(audit::record(
-        "issuer_removed",
+        AuditEvent::IssuerRemoved,
         None,
         None,
         json!({"issuer": issuer}),

@@ -3,6 +3,7 @@
 //! `services::keys` (which documents the KEK settings and the rotation steps).
 
 use super::{or_raise, raise};
+use crate::audit_events::AuditEvent;
 use crate::error::{Misuse, MisuseError};
 use crate::services::keys;
 use crate::store::{audit, signing_keys};
@@ -23,7 +24,7 @@ fn rekey_signing_keys() -> JsonB {
     };
     let done = or_raise(keys::rekey(&kek));
     or_raise(audit::record(
-        "signing_keys_rekeyed",
+        AuditEvent::SigningKeysRekeyed,
         None,
         None,
         json!({"kek_id": kek.id, "rekeyed": done.rekeyed}),

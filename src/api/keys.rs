@@ -2,6 +2,7 @@
 //! The signer and the verification of our tokens are `services::keys`.
 
 use super::{or_raise, raise, required};
+use crate::audit_events::AuditEvent;
 use crate::model::KeyAlg;
 use crate::services::keys;
 use crate::store::{audit, signing_keys};
@@ -31,7 +32,7 @@ fn rotate_signing_key(alg: default!(Option<&str>, "'ES256'")) -> JsonB {
     or_raise(keys::rotate(alg));
     let kids = or_raise(signing_keys::kids_by_status()).unwrap_or(json!({}));
     or_raise(audit::record(
-        "signing_key_rotated",
+        AuditEvent::SigningKeyRotated,
         None,
         None,
         json!({"alg": alg.as_str(), "kids": kids}),

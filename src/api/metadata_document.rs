@@ -4,6 +4,7 @@
 //! and stores the client as a public one, refreshed on every later fetch.
 
 use super::{or_raise, ApiResult, Failure};
+use crate::audit_events::AuditEvent;
 use crate::decisions::client_standing::METADATA_DOCUMENTS_SETTING;
 use crate::error::OAuthError;
 use crate::protocol::client_metadata::{self, Caller, Invalid};
@@ -33,7 +34,7 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
     }
     clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
     crate::store::audit::record(
-        "client_metadata_document_stored",
+        AuditEvent::ClientMetadataDocumentStored,
         Some(url),
         None,
         json!({"name": md.name, "redirect_uris": md.redirect_uris}),

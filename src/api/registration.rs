@@ -4,6 +4,7 @@
 //! request are the installation's known scopes, and every authorization still needs consent.
 
 use super::{respond, set_no_store, set_response_status, ApiResult, Failure};
+use crate::audit_events::AuditEvent;
 use crate::error::OAuthError;
 use crate::protocol::client_metadata::{self, Caller, Invalid};
 use crate::services;
@@ -37,7 +38,7 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     let client = &created.client;
     store::clients::mark_dynamic(&client.client_id)?;
     crate::store::audit::record(
-        "client_created",
+        AuditEvent::ClientCreated,
         Some(&client.client_id),
         None,
         services::clients::created_event(client),

@@ -4,6 +4,7 @@
 //! `/.well-known/oauth-protected-resource/<path>`.
 
 use super::{or_raise, raise, required};
+use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
 use crate::protocol::{issuer_policy, resource, scope};
 use crate::settings;
@@ -86,7 +87,7 @@ fn add_resource(
     }
     or_raise(store::add(&parsed[0], name, scopes.clone()));
     or_raise(crate::store::audit::record(
-        "resource_added",
+        AuditEvent::ResourceAdded,
         None,
         None,
         json!({"resource": parsed[0], "scopes": scopes}),
@@ -103,7 +104,7 @@ fn remove_resource(resource: Option<&str>) -> bool {
         raise(not_a_resource(r));
     }
     or_raise(crate::store::audit::record(
-        "resource_removed",
+        AuditEvent::ResourceRemoved,
         None,
         None,
         json!({"resource": r}),

@@ -3,6 +3,7 @@
 //! of a family revokes the family (the grant), so its access tokens stop verifying too.
 
 use super::{respond, set_no_store, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::decisions::grounds::{Effective, Recorded};
 use crate::error::invalid_client;
 use crate::model::GrantType;
@@ -56,14 +57,18 @@ fn revoke_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value>
         if row.client_id == client.client_id {
             revoke_family(
                 &row.grant_id,
-                "token_revoked",
+                AuditEvent::TokenRevoked,
                 "refresh token revoked by the client",
             )?;
         }
     } else if let Some(claims) = signed_access_token_claims(token) {
         let sid = claims["session_id"].as_str().unwrap_or_default();
         if claims["client_id"] == client.client_id.as_str() && db::is_uuid(sid) {
-            revoke_family(sid, "token_revoked", "access token revoked by the client")?;
+            revoke_family(
+                sid,
+                AuditEvent::TokenRevoked,
+                "access token revoked by the client",
+            )?;
         }
     }
     // An unknown, expired or foreign token gets the same answer (RFC 7009 §2.2): nothing

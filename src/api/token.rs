@@ -7,6 +7,7 @@
 //! Each grant loads its locked row (`store`), asks `decisions` what to do, and carries it out.
 
 use super::{or_raise, required, respond, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::decisions::poll_device::{self, DeviceState, PollOutcome};
 use crate::decisions::redeem_code::{self, CodeOutcome, CodeRequest, CodeState};
 use crate::decisions::refresh::{self as refresh_decision, RefreshOutcome, RefreshState};
@@ -87,7 +88,11 @@ fn exchange(
         CodeOutcome::Refuse(e) => Err(e.into()),
         CodeOutcome::Replayed => {
             if let Some(g) = row.as_ref().and_then(|r| r.grant_id.as_deref()) {
-                issuance::revoke_family(g, "code_replayed", "authorization code replayed")?;
+                issuance::revoke_family(
+                    g,
+                    AuditEvent::CodeReplayed,
+                    "authorization code replayed",
+                )?;
             }
             Err(redeem_code::replay_error().into())
         }
@@ -140,7 +145,7 @@ fn redeem_device_code(
         }
         (PollOutcome::Replayed, Some(row)) => {
             if let Some(g) = &row.grant_id {
-                issuance::revoke_family(g, "device_code_replayed", "device code replayed")?;
+                issuance::revoke_family(g, AuditEvent::DeviceCodeReplayed, "device code replayed")?;
             }
         }
         (PollOutcome::Redeem, Some(row)) => {
@@ -255,7 +260,11 @@ fn refresh_grant(
     match outcome {
         RefreshOutcome::Refuse(e) => Err(e.into()),
         RefreshOutcome::Reused => {
-            issuance::revoke_family(&grant_id, "refresh_token_reused", "refresh token reused")?;
+            issuance::revoke_family(
+                &grant_id,
+                AuditEvent::RefreshTokenReused,
+                "refresh token reused",
+            )?;
             Err(refresh_decision::reuse_error().into())
         }
         RefreshOutcome::Rotate {
@@ -292,11 +301,15 @@ fn refresh_grant(
             let Some(grant) =
                 grants::retry_rotate(&grant_id, hash, secret::hash(&next), lifetime, &family)?
             else {
-                issuance::revoke_family(&grant_id, "refresh_token_reused", "refresh token reused")?;
+                issuance::revoke_family(
+                    &grant_id,
+                    AuditEvent::RefreshTokenReused,
+                    "refresh token reused",
+                )?;
                 return Err(refresh_decision::reuse_error().into());
             };
             audit::record(
-                "refresh_token_retried",
+                AuditEvent::RefreshTokenRetried,
                 Some(&grant.client_id),
                 Some(&grant.user_id),
                 json!({"grant_id": grant_id}),

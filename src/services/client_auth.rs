@@ -7,8 +7,8 @@
 //! stop (`unauthorized_client` naming the setting): not a failed authentication, so neither
 //! audited as one nor counted against the front's failure budget.
 
-use crate::api::{ApiResult, Failure};
-use crate::error::{invalid_client, MisuseError, OAuthError};
+use crate::audit_events::AuditEvent;
+use crate::error::{invalid_client, ApiResult, Failure, MisuseError, OAuthError};
 use crate::model::GrantType;
 use crate::protocol::client_auth;
 use crate::protocol::params::Params;
@@ -47,7 +47,7 @@ fn authenticate_with(
 
 fn record_failure(client_id: Option<&str>, e: &OAuthError) -> Result<(), MisuseError> {
     audit::record(
-        "client_authentication_failed",
+        AuditEvent::ClientAuthenticationFailed,
         client_id.filter(|c| !c.is_empty()),
         None,
         json!({"reason": e.description()}),

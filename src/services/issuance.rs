@@ -2,12 +2,13 @@
 //! refresh token of a token family, and the two ways families start (a redeemed code or device
 //! code, a client acting for itself) and end (`revoke_family`).
 
-use crate::api::{set_no_store, ApiResult};
+use crate::audit_events::AuditEvent;
 use crate::decisions::grounds::{recheck, Recorded};
-use crate::error::{invalid_grant, Misuse, MisuseError};
+use crate::error::{invalid_grant, ApiResult, Misuse, MisuseError};
 use crate::model::GrantType;
 use crate::protocol::claims::{self, AccessTokenInput, IdTokenInput};
 use crate::protocol::{jws, resource, scope, secret, token_kind};
+use crate::response::set_no_store;
 use crate::services::grounds;
 use crate::services::keys::signer_of_current;
 use crate::services::user_claims;
@@ -115,7 +116,7 @@ pub fn start_machine_family(
 
 /// Revokes a token family: its refresh tokens stop working and `verify` rejects its access
 /// tokens. `event` names it in the audit log (code_replayed, refresh_token_reused, …).
-pub fn revoke_family(grant_id: &str, event: &str, reason: &str) -> Result<(), MisuseError> {
+pub fn revoke_family(grant_id: &str, event: AuditEvent, reason: &str) -> Result<(), MisuseError> {
     if let Some(g) = grants::revoke(grant_id, reason)? {
         audit::record(
             event,

@@ -1,7 +1,8 @@
 //! Services shared by the endpoint modules, below them: client authentication, token issuance
-//! (sign + hook), sessions (credentials verified by kind), user claims and signing keys. An
-//! `api` module imports these, `store` and `oauth_core`, never another `api` module
-//! (`pgrx-tests/tests/layering.rs` fails on a new cross-import).
+//! (sign + hook), sessions (credentials verified by kind), user claims, signing keys and
+//! upstream sign-in. A service imports `store`, `oauth_core`, `crate::error` and
+//! `crate::response`, never `api`; an `api` module imports these, never another `api` module
+//! (`crates/repo-checks/tests/layering.rs` fails on either).
 
 pub mod admin_access;
 pub mod client_auth;
@@ -13,7 +14,6 @@ pub mod requests;
 pub mod resources;
 pub mod sessions;
 pub mod sign_in;
-pub mod sign_in_answers;
 pub mod sign_in_callback;
 pub mod sign_in_linking;
 pub mod sign_in_metadata;

@@ -1,6 +1,6 @@
 //! What a new authorization request (browser or device) may ask for.
 
-use crate::api::ApiResult;
+use crate::error::ApiResult;
 use crate::protocol::scope;
 use crate::store::clients::{self, Client};
 

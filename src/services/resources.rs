@@ -1,8 +1,7 @@
 //! Resource indicators (RFC 8707) checked against the registered resource servers: what the
 //! authorization, token and device endpoints accept as `resource`.
 
-use crate::api::ApiResult;
-use crate::error::OAuthError;
+use crate::error::{ApiResult, OAuthError};
 use crate::protocol::resource;
 use crate::store::resources as store;
 

@@ -4,8 +4,8 @@
 //! third-party app holding a user's access token could approve consents or revoke grants on
 //! its own; nor is an ID token, which any client the user signed in to holds.
 
-use crate::api::ApiResult;
-use crate::error::{Misuse, MisuseError, OAuthError};
+use crate::audit_events::AuditEvent;
+use crate::error::{ApiResult, Misuse, MisuseError, OAuthError};
 use crate::protocol::issuer;
 use crate::protocol::prompt;
 use crate::protocol::session_jwt::{self, SessionError};
@@ -343,7 +343,7 @@ pub fn sign_out(token: Option<&str>) -> ApiResult<Value> {
         .unwrap_or_default();
     let ended = sessions::end(sid, "signed out")?;
     if let Some(user) = &ended {
-        crate::store::audit::record("signed_out", None, Some(user), json!({"sid": sid}))?;
+        crate::store::audit::record(AuditEvent::SignedOut, None, Some(user), json!({"sid": sid}))?;
     }
     Ok(json!({"signed_out": true, "ended": ended.is_some()}))
 }
@@ -353,7 +353,7 @@ pub fn end(sid: &str, reason: &str) -> Result<bool, MisuseError> {
     let ended = sessions::end(sid, reason)?;
     if let Some(user) = &ended {
         crate::store::audit::record(
-            "signed_out",
+            AuditEvent::SignedOut,
             None,
             Some(user),
             json!({"sid": sid, "reason": reason}),

@@ -1,13 +1,13 @@
 //! Upstream sign-in, the relying-party side, in four steps: starting it (here: state, nonce
 //! and PKCE bound to the browser), the provider's callback (`sign_in_callback`: the token
 //! request the front makes, then the answers it relays), what those answers prove
-//! (`sign_in_answers`), and which user they sign in (`sign_in_linking`). This module also holds
-//! what every step shares: the provider as loaded, its secrets, the way back to the consent
-//! page, and how a refusal is told and audited. The protocol rules are `protocol::upstream`;
-//! these modules carry them out against the store.
+//! (`protocol::upstream::answers`, pure), and which user they sign in (`sign_in_linking`, with
+//! the sign-in hook). This module also holds what every step shares: the provider as loaded,
+//! its secrets, the way back to the consent page, and how a refusal is told and audited. The
+//! protocol rules are `protocol::upstream`; these modules carry them out against the store.
 
-use crate::api::ApiResult;
-use crate::error::{Misuse, MisuseError, OAuthError};
+use crate::audit_events::AuditEvent;
+use crate::error::{ApiResult, Failure, Misuse, MisuseError, OAuthError, Then};
 use crate::protocol::redirect_uri;
 use crate::protocol::upstream::request::{self, Attempt};
 use crate::protocol::upstream::Provider;
@@ -72,13 +72,16 @@ pub fn redirect_uri_of(p: &Provider) -> String {
 
 /// 503 `temporarily_unavailable` while the provider's `what` are not fetched yet; `field`
 /// tells the front what to fetch (`refresh_metadata`, `refresh_keys`) before it comes back.
-pub(super) fn unavailable(name: &str, what: &str, field: &str) -> ApiResult<Value> {
-    crate::api::set_response_status(503);
-    Ok(json!({
-        "error": "temporarily_unavailable",
-        "error_description": format!("the sign-in provider {name}'s {what} have not been fetched yet"),
-        field: name,
-    }))
+pub(super) fn unavailable(name: &str, what: &str, field: &'static str) -> Failure {
+    Failure::OAuthThen(
+        OAuthError::TemporarilyUnavailable(format!(
+            "the sign-in provider {name}'s {what} have not been fetched yet"
+        )),
+        Then::Refresh {
+            field,
+            provider: name.to_string(),
+        },
+    )
 }
 
 fn has_keys(stored: &StoredProvider) -> bool {
@@ -114,10 +117,10 @@ pub fn begin(name: &str, authorization_id: &str, binding: Option<&str>) -> ApiRe
         })?;
     let endpoints = match p.endpoints(stored.discovery.as_ref()) {
         Ok(e) => e,
-        Err(_) => return unavailable(name, "discovery document", "refresh_metadata"),
+        Err(_) => return Err(unavailable(name, "discovery document", "refresh_metadata")),
     };
     if p.uses_id_token() && !has_keys(stored) {
-        return unavailable(name, "signing keys", "refresh_metadata");
+        return Err(unavailable(name, "signing keys", "refresh_metadata"));
     }
     let binding = usable_binding(binding)
         .map(String::from)
@@ -158,14 +161,14 @@ pub fn begin(name: &str, authorization_id: &str, binding: Option<&str>) -> ApiRe
 }
 
 /// A sign-in refused for what the browser brought (a state, a callback): 400 `invalid_request`.
-pub(super) fn refused(m: impl Into<String>) -> crate::api::Failure {
+pub(super) fn refused(m: impl Into<String>) -> Failure {
     OAuthError::InvalidRequest(m.into()).into()
 }
 
 /// Every refused sign-in leaves an audit row with its reason.
 pub(super) fn audit_refusal(provider: &str, why: &str) -> Result<(), MisuseError> {
     audit::record(
-        "sign_in_refused",
+        AuditEvent::SignInRefused,
         None,
         None,
         json!({"provider": provider, "reason": why}),

@@ -1,24 +1,24 @@
 //! The provider's callback, in two steps. First the browser's return: the state is checked
 //! (this provider's, pending, unexpired, this browser's) and the response's RFC 9207 `iss`,
 //! and the token request the front is to make is described. Then the answers the front
-//! relayed: judged (`sign_in_answers`), linked to a user (`sign_in_linking`), and the user's
-//! session started.
+//! relayed: judged (`protocol::upstream::answers`), linked to a user (`sign_in_linking`, which
+//! also asks the sign-in hook), and the user's session started.
 
-use crate::api::ApiResult;
-use crate::error::OAuthError;
+use crate::audit_events::AuditEvent;
+use crate::error::{ApiResult, Failure, OAuthError, Then};
 use crate::protocol::secret;
-use crate::protocol::upstream::{apple, callback, request};
+use crate::protocol::upstream::answers::{self, Attempt, Judged};
+use crate::protocol::upstream::callback::{self, StoredState};
+use crate::protocol::upstream::{apple, request};
 use crate::services::sessions;
 use crate::services::sign_in::{
     audit_refusal, consent_page, load, misconfigured, refused, secrets, unavailable,
 };
-use crate::services::sign_in_answers::{judge, Judged};
-use crate::services::sign_in_linking::{link, LinkError};
+use crate::services::sign_in_linking::{link, LinkError, User};
 use crate::settings;
 use crate::store::sign_in_states::{self, State};
 use crate::store::{audit, db};
 use serde_json::{json, Map, Value};
-use subtle::ConstantTimeEq;
 
 /// The state of a callback, locked, checked against the provider and the browser; `wanted`
 /// is the status it must be in. A mismatch fails the state for good.
@@ -31,20 +31,13 @@ fn checked_state(
     let hash = secret::hash(state);
     let s = sign_in_states::lock(&hash)?
         .ok_or_else(|| refused("this sign-in is unknown or has expired: start again"))?;
-    let same_browser = binding
-        .is_some_and(|b| bool::from(secret::hash(b).as_slice().ct_eq(s.binding_hash.as_slice())));
-    let problem = if s.provider != name {
-        Some("this sign-in was started with another provider")
-    } else if s.status != wanted {
-        Some("this sign-in was already used: start again")
-    } else if s.expired {
-        Some("this sign-in has expired: start again")
-    } else if !same_browser {
-        Some("this sign-in was started in another browser (or its cookie is gone): start again")
-    } else {
-        None
+    let stored = StoredState {
+        provider: &s.provider,
+        status: &s.status,
+        expired: s.expired,
+        binding_hash: &s.binding_hash,
     };
-    if let Some(why) = problem {
+    if let Some(why) = callback::state_refusal(name, &stored, wanted, binding) {
         // A bad callback spends a pending state; one being exchanged is left to the request
         // exchanging it (a reload or a double submit must not break it).
         if s.status == "pending" {
@@ -89,14 +82,12 @@ pub fn token_request(
         let e: String = e.chars().take(64).collect();
         let detail: String = error_description.unwrap_or("").chars().take(200).collect();
         let back = consent_page(&s.authorization_id, &[("sign_in_error", &e)])?;
-        crate::api::set_response_status(400);
-        return Ok(json!({
-            "error": "access_denied",
-            "error_description": format!("the provider answered {e}: {detail}"),
-            "redirect_to": back,
-        }));
+        return Err(Failure::OAuthThen(
+            OAuthError::AccessDenied(format!("the provider answered {e}: {detail}")),
+            Then::GoBack(back),
+        ));
     }
-    let Some(code) = code.filter(|c| !c.is_empty() && c.len() <= 4096) else {
+    let Some(code) = callback::usable_code(code) else {
         sign_in_states::set_status(&hash, "failed")?;
         return Err(refused("the provider's callback has no code"));
     };
@@ -158,17 +149,50 @@ pub fn finish(
         audit_refusal(name, &why)?;
         Err(OAuthError::AccessDenied(format!("sign-in refused: {why}")).into())
     };
-    let (id, issuer) = match judge(&loaded, &s, responses) {
-        Ok(Judged::Identity(id, iss)) => (id, iss),
-        // The state stays `exchanging`: the front refreshes the keys and comes back once.
-        Ok(Judged::UnknownKey) => return unavailable(name, "signing keys", "refresh_keys"),
-        Err(why) => return fail(why),
+    let now = db::now_epoch()?;
+    let attempt = Attempt {
+        nonce: &s.nonce,
+        now,
+        skew: settings::clock_skew(),
     };
+    let (id, issuer) =
+        match answers::judge(&loaded.provider, &loaded.stored.jwks, responses, &attempt) {
+            Ok(Judged::Identity { identity, issuer }) => (identity, issuer),
+            // The state stays `exchanging`: the front refreshes the keys and comes back once.
+            Ok(Judged::UnknownKey) => {
+                return Err(unavailable(name, "signing keys", "refresh_keys"))
+            }
+            Err(why) => return fail(why),
+        };
     let user = match link(&loaded.provider, &issuer, &id) {
         Ok(u) => u,
         Err(LinkError::Refused(why)) => return fail(why),
         Err(LinkError::Misuse(e)) => return Err(e.into()),
     };
+    let auth_time = answers::session_auth_time(id.auth_time, now, attempt.skew);
+    let claims = session_claims(name, &user, auth_time);
+    let (token, sid) = sessions::start(&user.id, Some(name), claims)?;
+    // Unlinking this identity ends the session (accounts::unlink).
+    crate::store::sessions::bind_identity(&sid, &issuer, &id.subject)?;
+    sign_in_states::set_status(&hash, "done")?;
+    audit::record(
+        AuditEvent::SignedIn,
+        None,
+        Some(&user.id),
+        json!({"provider": name, "new_user": user.new}),
+    )?;
+    Ok(json!({
+        "session_token": token,
+        "expires_in": settings::session_token_lifetime(),
+        "sub": user.id,
+        "redirect_to": consent_page(&s.authorization_id, &[])?,
+    }))
+}
+
+/// The claims of the session a sign-in with provider `name` starts: the user's email and
+/// profile, the provider (`idp`), when the user authenticated (`auth_time`, null when nobody
+/// knows), and what the sign-in hook added.
+fn session_claims(name: &str, user: &User, auth_time: Option<i64>) -> Value {
     let mut claims = Map::new();
     if let Some(e) = &user.email {
         claims.insert("email".into(), json!(e));
@@ -180,34 +204,9 @@ pub fn finish(
         }
     }
     claims.insert("idp".into(), json!(name));
-    // When the user really authenticated: the provider's auth_time (by its clock: a little
-    // ahead is now, far ahead is no evidence). Without one (GitHub and WorkOS never say; an
-    // OpenID provider that ignored our max_age) nobody knows: the session is of unknown age,
-    // never fresh enough for prompt=login or max_age. It is not now: the provider may have
-    // signed the user in silently from a sign-in of months ago.
-    let now = db::now_epoch()?;
-    let auth_time = id
-        .auth_time
-        .filter(|t| *t <= now.saturating_add(settings::clock_skew() as i64))
-        .map(|t| t.min(now));
     claims.insert("auth_time".into(), json!(auth_time));
-    for (k, v) in user.extra {
-        claims.insert(k, v);
+    for (k, v) in &user.extra {
+        claims.insert(k.clone(), v.clone());
     }
-    let (token, sid) = sessions::start(&user.id, Some(name), Value::Object(claims))?;
-    // Unlinking this identity ends the session (accounts::unlink).
-    crate::store::sessions::bind_identity(&sid, &issuer, &id.subject)?;
-    sign_in_states::set_status(&hash, "done")?;
-    audit::record(
-        "signed_in",
-        None,
-        Some(&user.id),
-        json!({"provider": name, "new_user": user.new}),
-    )?;
-    Ok(json!({
-        "session_token": token,
-        "expires_in": settings::session_token_lifetime(),
-        "sub": user.id,
-        "redirect_to": consent_page(&s.authorization_id, &[])?,
-    }))
+    Value::Object(claims)
 }

@@ -1,6 +1,7 @@
 //! Administration of upstream sign-in providers: options validated by
 //! `upstream::Provider`, secrets sealed apart from them, what the front is to fetch.
 
+use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, Misuse, MisuseError};
 use crate::model::SignInKind;
 use crate::protocol::upstream::{self, apple, Provider};
@@ -103,7 +104,7 @@ pub fn add(name: &str, options: &Value) -> Result<Value, MisuseError> {
     check_secrets(&p, &secrets)?;
     let out = write(&p, &secrets, true, false)?;
     audit::record(
-        "sign_in_provider_added",
+        AuditEvent::SignInProviderAdded,
         None,
         None,
         json!({"name": name, "options": out["options"]}),
@@ -155,7 +156,7 @@ pub fn update(name: &str, changes: &Value) -> Result<Value, MisuseError> {
         .any(|k| stored.options.get(*k) != merged.get(*k));
     let out = write(&p, &secrets, false, reset)?;
     audit::record(
-        "sign_in_provider_updated",
+        AuditEvent::SignInProviderUpdated,
         None,
         None,
         json!({"name": name, "options": out["options"]}),
@@ -168,7 +169,7 @@ pub fn remove(name: &str) -> Result<bool, MisuseError> {
     let removed = sign_in_providers::delete(name)?;
     if removed {
         audit::record(
-            "sign_in_provider_removed",
+            AuditEvent::SignInProviderRemoved,
             None,
             None,
             json!({"name": name}),

@@ -16,8 +16,8 @@
 //! the same rule, and are taken as they are. Anything else — PostgREST's raw claims, or claims
 //! set by hand — is judged in full.
 
-use crate::api::ApiResult;
-use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
+use crate::audit_events::AuditEvent;
+use crate::error::{bad_param, ApiResult, Misuse, MisuseError, OAuthError};
 use crate::protocol::issuer;
 use crate::protocol::issuer_policy::IssuerPolicy;
 use crate::protocol::session_jwt;
@@ -175,7 +175,7 @@ pub fn revoke_user(sub: &str, iss: &str) -> Result<Value, MisuseError> {
         "requests_ended": r.requests,
         "consents_withdrawn": r.consents,
     });
-    audit::record("user_revoked", None, Some(sub), details.clone())?;
+    audit::record(AuditEvent::UserRevoked, None, Some(sub), details.clone())?;
     let mut out = details;
     out["sub"] = json!(sub);
     out["revoked_at"] = json!(r.revoked_at);

@@ -5,7 +5,7 @@
 use crate::error::MisuseError;
 use crate::protocol::user_claims;
 use crate::settings;
-use crate::store::{accounts, db, users};
+use crate::store::{accounts, db, supabase_users};
 use serde_json::{json, Map, Value};
 
 /// The claims of user `sub` that `scopes` release to `client_id`.
@@ -29,7 +29,7 @@ pub fn for_user(
             });
             db::call_jsonb_function(&f, "oauth_server.user_claims_function", arg)?
         }
-        None => match users::supabase_user(sub)? {
+        None => match supabase_users::find(sub)? {
             Some(row) => user_claims::from_supabase_user(&row),
             // Users who signed in upstream: their current email and profile.
             None => match accounts::user_claims(sub)? {

@@ -1,5 +1,6 @@
-//! Storage of `oauth.users` and `oauth.identities`: the users of installs without a login of
-//! their own, and the upstream identities they sign in with.
+//! Storage of the extension's own accounts, `oauth.users` and `oauth.identities`: the users of
+//! installs without a login of their own, and the upstream identities they sign in with.
+//! (Supabase's `auth.users`, which the extension only reads, is `store::supabase_users`.)
 
 use super::{all, execute, one, scalar};
 use crate::error::MisuseError;

@@ -3,6 +3,7 @@
 //! Rows carry ids only, never a secret, code or token.
 
 use super::{execute, scalar};
+use crate::audit_events::AuditEvent;
 use crate::error::MisuseError;
 use crate::query;
 use pgrx::datum::TimestampWithTimeZone;
@@ -21,13 +22,13 @@ fn clip(s: Option<&str>) -> Option<String> {
 /// introspection, say) still answer: the event goes to the server log instead, as a line
 /// `oauth_server audit (standby): {json}` that log shipping can collect.
 pub fn record(
-    event: &str,
+    event: AuditEvent,
     client_id: Option<&str>,
     user_id: Option<&str>,
     details: Value,
 ) -> Result<(), MisuseError> {
     if unsafe { pgrx::pg_sys::RecoveryInProgress() } {
-        let line = serde_json::json!({"event": event, "client_id": clip(client_id),
+        let line = serde_json::json!({"event": event.as_str(), "client_id": clip(client_id),
                                       "user_id": clip(user_id), "details": details});
         pgrx::log!("oauth_server audit (standby): {line}");
         return Ok(());
@@ -35,7 +36,7 @@ pub fn record(
     execute(
         query!("audit/record"),
         &[
-            event.into(),
+            event.as_str().into(),
             clip(client_id).into(),
             clip(user_id).into(),
             JsonB(details).into(),

@@ -1,9 +1,8 @@
 //! Storage of `oauth.clients`: see `store`. The metadata written here has been through
 //! `protocol::client_metadata` (one validator for every way a client comes to exist).
 
-use crate::api::ApiResult;
 use crate::decisions::client_standing::{self, Origin, Switches};
-use crate::error::{MisuseError, OAuthError};
+use crate::error::{ApiResult, MisuseError, OAuthError};
 use crate::model::{AuthMethod, ClientType, GrantType};
 use crate::protocol::client_metadata::ClientMetadata;
 use crate::protocol::{scope, secret};
@@ -44,12 +43,6 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
-    }
-
-    /// [`Client::allows_grant`] for a grant type named by a request: an unknown name is a
-    /// grant no client has.
-    pub fn allows_grant_named(&self, grant: &str) -> bool {
-        GrantType::parse(grant).is_some_and(|g| self.allows_grant(g))
     }
 
     /// Constant-time check of a presented secret against the stored hash.

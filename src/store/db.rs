@@ -1,39 +1,14 @@
-//! SPI helpers. Queries return one jsonb (or scalar) column so that rows map onto serde
-//! structs; arguments are always bound, never spliced into query text.
+//! What the store's modules share beyond reading rows (`store::one`, `all`, `scalar` and
+//! `execute`, over the generic plans of `store::plans`): the transaction's clock, calling a
+//! function a setting names (as its owner, by OID), whether a relation is owned by a trusted
+//! role, and the shape of a UUID.
 
+use super::{one, scalar};
 use crate::error::{internal, Misuse, MisuseError};
-use pgrx::datum::DatumWithOid;
+use crate::{query, row_type};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-/// First column of the first row as JSON, if there is a row (and it is not NULL).
-pub fn query_json(sql: &'static str, args: &[DatumWithOid]) -> Result<Option<Value>, MisuseError> {
-    Spi::connect_mut(|client| {
-        let ran = super::plans::run(client, sql, Some(1), args)?;
-        let Some(row) = ran.rows.first() else {
-            return Ok(None);
-        };
-        Ok(row
-            .get::<JsonB>(1)
-            .map_err(super::spi_failure)?
-            .map(|j| j.0))
-    })
-}
-
-/// First row deserialized into `T`.
-pub fn query_row<T: DeserializeOwned>(
-    sql: &'static str,
-    args: &[DatumWithOid],
-) -> Result<Option<T>, MisuseError> {
-    match query_json(sql, args)? {
-        None => Ok(None),
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| internal(format!("row shape: {e}"))),
-    }
-}
 
 /// Seconds since the epoch of the transaction's `now()`, so every timestamp of one call agrees
 /// with what the SQL side writes. Read from the backend directly: a query for it cost as much
@@ -44,29 +19,21 @@ pub fn now_epoch() -> Result<i64, MisuseError> {
     Ok(micros.div_euclid(1_000_000) + 946_684_800)
 }
 
-/// Decodes the `\x…` / hex form of a bytea that came through JSON.
-pub fn hex_bytes(s: &str) -> Option<Vec<u8>> {
-    let s = s.strip_prefix("\\x").unwrap_or(s);
-    if !s.len().is_multiple_of(2) {
-        return None;
+row_type! {
+    /// The function a setting names, looked up (every field but `temp_objects` NULL when there
+    /// is no such function).
+    struct ConfiguredFunction {
+        pub oid: Option<i64>,
+        pub owner_oid: Option<i64>,
+        pub owner: Option<String>,
+        pub trusted: Option<bool>,
+        /// A plain function returning one jsonb: anything else would be read as jsonb all the
+        /// same.
+        pub returns_jsonb: Option<bool>,
+        /// Whether the calling session has temporary tables or types, which Postgres searches
+        /// before every schema of a search_path that does not name pg_temp.
+        pub temp_objects: bool,
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
-#[derive(serde::Deserialize)]
-struct ConfiguredFunction {
-    oid: Option<u32>,
-    owner_oid: Option<u32>,
-    owner: Option<String>,
-    trusted: Option<bool>,
-    /// A plain function returning one jsonb: anything else would be read as jsonb all the same.
-    returns_jsonb: Option<bool>,
-    /// Whether the calling session has temporary tables or types, which Postgres searches
-    /// before every schema of a search_path that does not name pg_temp.
-    temp_objects: bool,
 }
 
 /// Calls the function named by a setting, `name(jsonb) returns jsonb`, by OID through fmgr: no
@@ -77,15 +44,8 @@ struct ConfiguredFunction {
 /// non-functions, untrusted owners and such sessions are configuration errors (55000) naming
 /// the setting.
 pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Value, MisuseError> {
-    let f: ConfiguredFunction = query_row(
-        "SELECT jsonb_build_object('oid', p.oid::bigint, 'owner_oid', r.oid::bigint,
-                'owner', r.rolname, 'trusted', r.rolsuper OR r.rolname = ANY($2),
-                'returns_jsonb', p.prokind = 'f' AND NOT p.proretset AND p.prorettype = 'jsonb'::regtype,
-                'temp_objects', pg_my_temp_schema() <> 0
-                    AND (EXISTS (SELECT FROM pg_class WHERE relnamespace = pg_my_temp_schema())
-                         OR EXISTS (SELECT FROM pg_type WHERE typnamespace = pg_my_temp_schema())))
-         FROM (SELECT to_regprocedure($1 || '(jsonb)') AS oid) f
-         LEFT JOIN pg_proc p ON p.oid = f.oid LEFT JOIN pg_roles r ON r.oid = p.proowner",
+    let f: ConfiguredFunction = one(
+        query!("db/configured_function"),
         &[name.into(), crate::settings::trusted_owners().into()],
     )?
     .ok_or_else(|| internal("function lookup returned nothing"))?;
@@ -128,6 +88,9 @@ pub fn call_jsonb_function(name: &str, setting: &str, arg: Value) -> Result<Valu
     let arg = JsonB(arg)
         .into_datum()
         .ok_or_else(|| internal("function argument did not convert"))?;
+    let (Ok(owner_oid), Ok(oid)) = (u32::try_from(owner_oid), u32::try_from(oid)) else {
+        return Err(internal("function lookup returned an OID out of range"));
+    };
     let result = unsafe { call_as(pg_sys::Oid::from(owner_oid), pg_sys::Oid::from(oid), arg) };
     result
         .map(|j| j.0)
@@ -157,11 +120,10 @@ unsafe fn call_as(owner: pg_sys::Oid, function: pg_sys::Oid, arg: pg_sys::Datum)
 /// `oauth_server.trusted_owners`): tables read as a source of truth (Supabase's `auth.users`)
 /// must not be ones any role with CREATE could have made.
 pub fn relation_is_trusted(name: &str) -> Result<bool, MisuseError> {
-    Ok(query_json(
-        "SELECT to_jsonb(r.rolsuper OR r.rolname = ANY($2))
-         FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = to_regclass($1)",
+    Ok(scalar::<bool>(
+        query!("db/relation_is_trusted"),
         &[name.into(), crate::settings::trusted_owners().into()],
-    )? == Some(Value::Bool(true)))
+    )? == Some(true))
 }
 
 /// Whether `s` has the canonical text shape of a UUID, so that `$1::uuid` cannot raise and an

@@ -22,8 +22,8 @@ pub mod sessions;
 pub mod sign_in_providers;
 pub mod sign_in_states;
 pub mod signing_keys;
+pub mod supabase_users;
 pub mod user_code_failures;
-pub mod users;
 
 use crate::error::{internal, MisuseError};
 use crate::model;

@@ -1,8 +1,8 @@
-//! The two error channels (see STYLE.md):
+//! The two error channels (ARCHITECTURE.md; the extension's `src/error.rs` carries them out):
 //! - [`OAuthError`]: protocol errors a client can cause. They are *data*: returned as RFC 6749
 //!   JSON with an HTTP status, so the transaction still commits what it must (a replay revocation).
-//! - [`raise`]: misuse by an administrator or the deployment (bad redirect URI at registration,
-//!   missing privilege, internal failure), raised with a precise SQLSTATE.
+//! - [`MisuseError`]: misuse by an administrator or the deployment (bad redirect URI at
+//!   registration, missing privilege, internal failure), raised with a precise SQLSTATE.
 
 use serde_json::{json, Value};
 
@@ -65,6 +65,10 @@ pub enum OAuthError {
     /// RFC 8628 §5.1: too many wrong user codes (429, unlike the device's own slow_down).
     #[error("slow_down: {0}")]
     TooManyUserCodes(String),
+    /// RFC 6749 §4.1.2.1: what is needed is not there yet (a sign-in provider's metadata or
+    /// keys before the front fetched them); 503.
+    #[error("temporarily_unavailable: {0}")]
+    TemporarilyUnavailable(String),
 }
 
 impl OAuthError {
@@ -112,6 +116,7 @@ impl OAuthError {
             OAuthError::InteractionRequired(_) => "interaction_required",
             OAuthError::AccountSelectionRequired(_) => "account_selection_required",
             OAuthError::TooManyUserCodes(_) => "slow_down",
+            OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
         }
     }
 
@@ -139,12 +144,13 @@ impl OAuthError {
             | OAuthError::DeviceAccessDenied(d)
             | OAuthError::InteractionRequired(d)
             | OAuthError::AccountSelectionRequired(d)
-            | OAuthError::TooManyUserCodes(d) => d,
+            | OAuthError::TooManyUserCodes(d)
+            | OAuthError::TemporarilyUnavailable(d) => d,
         }
     }
 
     /// HTTP status: RFC 6749 §5.2 (401 for a failed client authentication), 404/401/403 for
-    /// the consent API.
+    /// the consent API, 503 for what is not there yet.
     pub fn http_status(&self) -> u16 {
         match self {
             OAuthError::InvalidClient(_)
@@ -153,6 +159,7 @@ impl OAuthError {
             OAuthError::AccessDenied(_) | OAuthError::InsufficientScope(_) => 403,
             OAuthError::NotFound(_) => 404,
             OAuthError::TooManyUserCodes(_) => 429,
+            OAuthError::TemporarilyUnavailable(_) => 503,
             _ => 400,
         }
     }
@@ -256,6 +263,16 @@ mod tests {
         assert_eq!(invalid_client("x").http_status(), 401);
         assert_eq!(invalid_grant("x").http_status(), 400);
         assert_eq!(invalid_scope("x").http_status(), 400);
+    }
+
+    #[test]
+    fn temporarily_unavailable_is_503() {
+        let e = OAuthError::TemporarilyUnavailable("keys not fetched".into());
+        assert_eq!(
+            (e.code(), e.http_status()),
+            ("temporarily_unavailable", 503)
+        );
+        assert_eq!(e.www_authenticate(), None);
     }
 
     #[test]

@@ -316,9 +316,33 @@ pub fn jwk_accepts(jwk: &Value, alg: jsonwebtoken::Algorithm) -> bool {
     }
 }
 
+/// The public `jwk` as a verification key for `alg`.
+fn decoding_key(
+    jwk: &Value,
+    alg: jsonwebtoken::Algorithm,
+) -> Result<jsonwebtoken::DecodingKey, String> {
+    if !jwk_accepts(jwk, alg) {
+        return Err("token algorithm does not match its key".into());
+    }
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone())
+        .map_err(|e| format!("stored JWK is unreadable: {e}"))?;
+    jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| format!("stored JWK is unusable: {e}"))
+}
+
+/// Refuses an `iat` later than `now` (seconds) plus the leeway.
+fn check_iat(claims: &Value, now: f64, leeway_secs: u64) -> Result<(), String> {
+    if let Some(iat) = claims.get("iat") {
+        let iat = iat.as_f64().ok_or("token claim iat is malformed")?;
+        if iat > now + leeway_secs as f64 {
+            return Err("token was issued in the future (iat)".into());
+        }
+    }
+    Ok(())
+}
+
 /// Verifies signature, `exp` (required), `nbf` and, when given, `iss` of `token` with the
-/// public `jwk`, and that `iat` is not in the future. Returns the claims; `aud` and every
-/// other claim are left to the caller.
+/// public `jwk`, and that `iat` is not in the future, by this machine's clock. Returns the
+/// claims; `aud` and every other claim are left to the caller.
 pub fn verify_with(
     token: &str,
     jwk: &Value,
@@ -326,13 +350,7 @@ pub fn verify_with(
     issuer: Option<&str>,
     leeway_secs: u64,
 ) -> Result<Value, String> {
-    if !jwk_accepts(jwk, alg) {
-        return Err("token algorithm does not match its key".into());
-    }
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone())
-        .map_err(|e| format!("stored JWK is unreadable: {e}"))?;
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
-        .map_err(|e| format!("stored JWK is unusable: {e}"))?;
+    let key = decoding_key(jwk, alg)?;
     let mut validation = jsonwebtoken::Validation::new(alg);
     validation.validate_aud = false;
     validation.validate_nbf = true;
@@ -346,16 +364,62 @@ pub fn verify_with(
     let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| describe(e.kind()))?;
-    if let Some(iat) = claims.get("iat") {
-        let iat = iat.as_f64().ok_or("token claim iat is malformed")?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or_default();
-        if iat > now + leeway_secs as f64 {
-            return Err("token was issued in the future (iat)".into());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    check_iat(&claims, now, leeway_secs)?;
+    Ok(claims)
+}
+
+/// [`verify_with`] for a third-party token (no issuer to require) at the time `now` (seconds
+/// since the epoch) rather than this machine's clock, so that the caller decides what "now" is
+/// (the extension: its transaction's). The same checks in the same order, with the same
+/// answers: the signature and a readable `exp`, a malformed `nbf`, then `exp`, `nbf` and `iat`
+/// against `now` give or take the leeway.
+pub fn verify_at(
+    token: &str,
+    jwk: &Value,
+    alg: jsonwebtoken::Algorithm,
+    now: i64,
+    leeway_secs: u64,
+) -> Result<Value, String> {
+    let key = decoding_key(jwk, alg)?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_required_spec_claims(&["exp"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| describe(e.kind()))?;
+    // As jsonwebtoken reads them: a non-negative number, rounded; `exp` was required readable.
+    // A present `null` is malformed (jsonwebtoken refuses `"nbf": null`), not absent.
+    let seconds = |name: &str| -> Result<Option<i64>, String> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(|n| n.min(i64::MAX as u64) as i64)
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+                        .map(|f| f.round() as i64)
+                })
+                .map(Some)
+                .ok_or_else(|| format!("token claim {name} is malformed")),
         }
+    };
+    let nbf = seconds("nbf")?;
+    let exp = seconds("exp")?.ok_or("token has no exp claim")?;
+    let leeway = leeway_secs.min(i64::MAX as u64) as i64;
+    if exp < now.saturating_sub(leeway) {
+        return Err("token has expired".into());
     }
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err("token is not valid yet (nbf)".into());
+    }
+    check_iat(&claims, now as f64, leeway_secs)?;
     Ok(claims)
 }
 
@@ -458,6 +522,64 @@ mod tests {
             assert!(peek_header(&t).is_err(), "{header}");
         }
         assert!(peek_header("not-a-jwt").is_err());
+    }
+
+    /// `verify_at` at this machine's clock must judge every shape of `exp`, `nbf` and `iat`
+    /// exactly as `verify_with` (jsonwebtoken's own checks) does: the sign-in's ID-token
+    /// checks moved from one to the other and must not have loosened (or tightened) on the way.
+    /// Offsets stay clear of the leeway's edges so that a second passing changes nothing.
+    #[test]
+    fn verify_at_judges_lifetimes_exactly_as_verify_with() {
+        let k = generate(Alg::ES256).unwrap();
+        let signer = Signer::from_pkcs8(&k.kid, Alg::ES256, &k.private_pkcs8).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let leeway = 30u64;
+        let l = leeway as i64;
+        let times = |t: i64| {
+            vec![
+                json!(t),
+                json!(t as f64 + 0.4),
+                json!(t.to_string()),
+                json!(null),
+                json!(-t),
+                json!(-1),
+                json!(true),
+                json!([t]),
+                json!(1e300),
+                json!(u64::MAX),
+            ]
+        };
+        let mut cases: Vec<Value> = Vec::new();
+        for exp in times(now + 600)
+            .into_iter()
+            .chain([json!(now - l - 10), json!(now - l + 10)])
+        {
+            cases.push(json!({"sub": "u", "exp": exp}));
+        }
+        for nbf in times(now - 60)
+            .into_iter()
+            .chain([json!(now + l + 10), json!(now + l - 10)])
+        {
+            cases.push(json!({"sub": "u", "exp": now + 600, "nbf": nbf}));
+        }
+        for iat in times(now - 60)
+            .into_iter()
+            .chain([json!(now + l + 10), json!(now + l - 10)])
+        {
+            cases.push(json!({"sub": "u", "exp": now + 600, "iat": iat}));
+        }
+        cases.push(json!({"sub": "u"}));
+        cases.push(json!({"sub": "u", "exp": now - l - 10, "nbf": now + l + 10}));
+        for claims in cases {
+            let token = signer.sign("JWT", &claims).unwrap();
+            let alg = jsonwebtoken::Algorithm::ES256;
+            let with = verify_with(&token, &k.public_jwk, alg, None, leeway);
+            let at = verify_at(&token, &k.public_jwk, alg, now, leeway);
+            assert_eq!(with, at, "{claims}");
+        }
     }
 
     #[test]

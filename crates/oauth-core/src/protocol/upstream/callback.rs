@@ -1,12 +1,54 @@
-//! What a provider's callback (its authorization response) must say before its code is
-//! redeemed: RFC 9207's `iss`, which tells a response of this provider from one another
-//! provider (or an attacker's) sent to our callback for it (a mix-up attack).
+//! What a provider's callback (its authorization response) must bring before its code is
+//! redeemed: the state of a sign-in this browser started with this provider, and RFC 9207's
+//! `iss`, which tells a response of this provider from one another provider (or an
+//! attacker's) sent to our callback for it (a mix-up attack).
 
 use super::id_token::expected_issuer;
 use super::Provider;
 use crate::model::SignInKind;
-use crate::protocol::issuer;
+use crate::protocol::{issuer, secret};
 use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+/// A sign-in in flight as stored, for judging the callback that names its state.
+pub struct StoredState<'a> {
+    /// The provider it was started with.
+    pub provider: &'a str,
+    /// `pending` (until the callback), `exchanging` (while the front redeems the code), `done`
+    /// or `failed`.
+    pub status: &'a str,
+    pub expired: bool,
+    /// The hash of the browser binding (a cookie) it was started with.
+    pub binding_hash: &'a [u8],
+}
+
+/// Why a callback for `provider` carrying `binding` may not go on with the state `s`, which
+/// must be in status `wanted`; `None` when it may.
+pub fn state_refusal(
+    provider: &str,
+    s: &StoredState<'_>,
+    wanted: &str,
+    binding: Option<&str>,
+) -> Option<&'static str> {
+    let same_browser =
+        binding.is_some_and(|b| bool::from(secret::hash(b).as_slice().ct_eq(s.binding_hash)));
+    if s.provider != provider {
+        Some("this sign-in was started with another provider")
+    } else if s.status != wanted {
+        Some("this sign-in was already used: start again")
+    } else if s.expired {
+        Some("this sign-in has expired: start again")
+    } else if !same_browser {
+        Some("this sign-in was started in another browser (or its cookie is gone): start again")
+    } else {
+        None
+    }
+}
+
+/// The callback's code, if it is one worth sending upstream (present, at most 4 KiB).
+pub fn usable_code(code: Option<&str>) -> Option<&str> {
+    code.filter(|c| !c.is_empty() && c.len() <= 4096)
+}
 
 /// The issuer a provider's authorization responses name, for the kinds that have one:
 /// an OpenID provider's and Apple's as configured (a stored discovery document names the
@@ -89,6 +131,58 @@ fn microsoft_tenant_issuer(p: &Provider, iss: &str) -> bool {
 mod tests {
     use super::super::fixtures::provider;
     use super::*;
+
+    #[test]
+    fn a_state_is_this_providers_in_its_step_unexpired_and_this_browsers() {
+        let hash = secret::hash("cookie");
+        let s = |provider, status, expired| StoredState {
+            provider,
+            status,
+            expired,
+            binding_hash: &hash,
+        };
+        let ok = s("op", "pending", false);
+        assert_eq!(state_refusal("op", &ok, "pending", Some("cookie")), None);
+        for (state, wanted, binding, why) in [
+            (
+                s("other", "pending", false),
+                "pending",
+                Some("cookie"),
+                "another provider",
+            ),
+            (
+                s("op", "exchanging", false),
+                "pending",
+                Some("cookie"),
+                "already used",
+            ),
+            (
+                s("op", "pending", true),
+                "pending",
+                Some("cookie"),
+                "expired",
+            ),
+            (
+                s("op", "pending", false),
+                "pending",
+                Some("another"),
+                "another browser",
+            ),
+            (
+                s("op", "pending", false),
+                "pending",
+                None,
+                "another browser",
+            ),
+        ] {
+            let got = state_refusal("op", &state, wanted, binding).unwrap();
+            assert!(got.contains(why), "{got}");
+        }
+        assert_eq!(usable_code(Some("abc")), Some("abc"));
+        assert_eq!(usable_code(Some("")), None);
+        assert_eq!(usable_code(Some(&"x".repeat(4097))), None);
+        assert_eq!(usable_code(None), None);
+    }
 
     #[test]
     fn a_present_iss_must_be_the_providers_exactly() {

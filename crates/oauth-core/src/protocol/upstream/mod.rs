@@ -7,6 +7,8 @@
 //! - `discovery`: where its endpoints and keys are, and the discovery document that says so;
 //! - `request`: the authorization URL and the token request;
 //! - `id_token`: what an ID token must say (for us, from the configured issuer, this attempt);
+//! - `answers`: what the answers the front relays prove (the ID token's signature and lifetime
+//!   at the caller's `now`, then `id_token` and `identity`; GitHub's and WorkOS's APIs);
 //! - `identity`: the identity each kind asserts (honest `email_verified`);
 //! - `callback`: what the provider's authorization response must say (RFC 9207 `iss`);
 //! - `apple`: the client secret JWT Apple wants instead of a secret.
@@ -15,6 +17,7 @@
 //! `iss`) is compared with the configured one exactly, through `protocol::issuer::same`
 //! (RFC 8414 §3.3, OIDC Discovery §4.3, OIDC Core §3.1.3.7, RFC 9207 §2.4).
 
+pub mod answers;
 pub mod apple;
 pub mod callback;
 pub mod discovery;

@@ -1,0 +1,456 @@
+//! An administrator's calls: `oauth.create_client` (whose rules a registration passes too,
+//! through [`admin_rules`]) and `oauth.update_client`. Every refusal is misuse (22023).
+
+use crate::error::{bad_param, MisuseError};
+use crate::model::GrantType;
+use serde_json::{Map, Value};
+
+use super::field_rules::{
+    auth_method_rule, check_grants, client_type, grant_types_rule, no_null_elements, optional_uri,
+    post_logout_rule, redirect_uris_rule, scopes_rule, validate_name,
+};
+use super::ClientMetadata;
+
+/// What `oauth.update_client` may change.
+pub const CHANGEABLE: &[&str] = &[
+    "name",
+    "redirect_uris",
+    "scopes",
+    "grant_types",
+    "token_endpoint_auth_method",
+    "client_uri",
+    "logo_uri",
+    "post_logout_redirect_uris",
+];
+
+/// What `oauth.create_client` was given (or a registration made of its request), before its
+/// rules.
+#[derive(Default)]
+pub(super) struct Draft {
+    pub client_type: Option<String>,
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<Option<String>>>,
+    pub scopes: Option<Vec<Option<String>>>,
+    pub grant_types: Option<Vec<Option<String>>>,
+    pub auth_method: Option<String>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+}
+
+/// `oauth.create_client`.
+pub(super) fn create(metadata: &Value) -> Result<ClientMetadata, MisuseError> {
+    let args = metadata
+        .as_object()
+        .ok_or_else(|| bad_param("the client's metadata must be a JSON object"))?;
+    admin_rules(create_draft(args)?)
+}
+
+/// `oauth.create_client`'s arguments: text or NULL, arrays of text (elements may be NULL) or
+/// NULL.
+fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
+    let text = |k: &str| -> Result<Option<String>, MisuseError> {
+        match args.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad_param(format!("{k} must be a string"))),
+        }
+    };
+    let array = |k: &str| -> Result<Option<Vec<Option<String>>>, MisuseError> {
+        let wrong = || bad_param(format!("{k} must be an array of strings"));
+        match args.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Ok(Some(s.clone())),
+                    _ => Err(wrong()),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(wrong()),
+        }
+    };
+    Ok(Draft {
+        client_type: text("client_type")?,
+        name: text("name")?,
+        redirect_uris: array("redirect_uris")?,
+        scopes: array("scopes")?,
+        grant_types: array("grant_types")?,
+        auth_method: text("token_endpoint_auth_method")?,
+        client_uri: text("client_uri")?,
+        logo_uri: text("logo_uri")?,
+        post_logout_redirect_uris: array("post_logout_redirect_uris")?
+            .map(|u| no_null_elements(u, "post_logout_redirect_uris"))
+            .transpose()?,
+    })
+}
+
+/// The rules of `oauth.create_client`, which a registration passes too.
+pub(super) fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
+    let client_type = client_type(d.client_type.as_deref().unwrap_or("confidential"))?;
+    let redirect_uris = d
+        .redirect_uris
+        .ok_or_else(|| bad_param("redirect_uris must not be NULL"))?;
+    let name = match d.name.as_deref() {
+        Some(n) if !n.trim().is_empty() => validate_name(n)?,
+        _ => return Err(bad_param("name must not be NULL or empty")),
+    };
+    let redirect_uris = redirect_uris_rule(no_null_elements(redirect_uris, "redirect_uris")?)?;
+    let scopes = d
+        .scopes
+        .map(|s| no_null_elements(s, "scopes").and_then(scopes_rule))
+        .transpose()?;
+    let grant_types = grant_types_rule(match d.grant_types {
+        Some(g) => no_null_elements(g, "grant_types")?,
+        None => GrantType::DEFAULT
+            .iter()
+            .map(|g| g.as_str().to_string())
+            .collect(),
+    })?;
+    let md = ClientMetadata {
+        client_type,
+        name,
+        redirect_uris,
+        scopes,
+        grant_types,
+        auth_method: auth_method_rule(client_type, d.auth_method.as_deref())?,
+        client_uri: optional_uri(d.client_uri, "client_uri")?,
+        logo_uri: optional_uri(d.logo_uri, "logo_uri")?,
+        post_logout_redirect_uris: match d.post_logout_redirect_uris {
+            Some(u) => post_logout_rule(u)?,
+            None => vec![],
+        },
+    };
+    check_grants(&md)?;
+    Ok(md)
+}
+
+/// `oauth.update_client`: each change is checked as `create_client` would, then the whole
+/// client against the rules between fields. `scopes: null` means any known scope again;
+/// `client_uri: null` / `logo_uri: null` remove them.
+pub(super) fn update(
+    metadata: &Value,
+    current: &ClientMetadata,
+) -> Result<ClientMetadata, MisuseError> {
+    let changes = metadata
+        .as_object()
+        .ok_or_else(|| bad_param("changes must be a JSON object"))?;
+    apply_changes(changes, current)
+}
+
+fn apply_changes(
+    changes: &Map<String, Value>,
+    current: &ClientMetadata,
+) -> Result<ClientMetadata, MisuseError> {
+    let text = |k: &str| -> Result<Option<String>, MisuseError> {
+        match changes.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Null) if matches!(k, "client_uri" | "logo_uri") => Ok(Some(String::new())),
+            Some(_) => Err(bad_param(format!("{k} must be a string"))),
+        }
+    };
+    let list = |k: &str| -> Result<Option<Vec<String>>, MisuseError> {
+        let wrong = || bad_param(format!("{k} must be an array of strings"));
+        match changes.get(k) {
+            None => Ok(None),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(String::from).ok_or_else(wrong))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(wrong()),
+        }
+    };
+    if let Some(k) = changes.keys().find(|k| !CHANGEABLE.contains(&k.as_str())) {
+        return Err(bad_param(format!("{k:?} cannot be changed"))
+            .hint(format!("changeable: {}", CHANGEABLE.join(", "))));
+    }
+    let scopes = match changes.get("scopes") {
+        Some(Value::Null) => None,
+        _ => match list("scopes")? {
+            Some(s) => Some(scopes_rule(s)?),
+            None => current.scopes.clone(),
+        },
+    };
+    let md = ClientMetadata {
+        client_type: current.client_type,
+        name: match text("name")? {
+            Some(n) => validate_name(&n)?,
+            None => current.name.clone(),
+        },
+        redirect_uris: match list("redirect_uris")? {
+            Some(u) => redirect_uris_rule(u)?,
+            None => current.redirect_uris.clone(),
+        },
+        scopes,
+        grant_types: match list("grant_types")? {
+            Some(g) => grant_types_rule(g)?,
+            None => current.grant_types.clone(),
+        },
+        auth_method: match text("token_endpoint_auth_method")? {
+            Some(m) => auth_method_rule(current.client_type, Some(&m))?,
+            None => current.auth_method,
+        },
+        client_uri: match text("client_uri")? {
+            Some(u) => optional_uri(Some(u), "client_uri")?,
+            None => current.client_uri.clone(),
+        },
+        logo_uri: match text("logo_uri")? {
+            Some(u) => optional_uri(Some(u), "logo_uri")?,
+            None => current.logo_uri.clone(),
+        },
+        post_logout_redirect_uris: match list("post_logout_redirect_uris")? {
+            Some(u) => post_logout_rule(u)?,
+            None => current.post_logout_redirect_uris.clone(),
+        },
+    };
+    check_grants(&md)?;
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::{validate, Caller, ClientMetadata};
+    use crate::model::{AuthMethod, ClientType, GrantType};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn create_defaults_to_a_confidential_code_client() {
+        let md = create(json!({"name": "  App  ", "redirect_uris": [CB, CB]})).unwrap();
+        assert_eq!(
+            md,
+            ClientMetadata {
+                client_type: ClientType::Confidential,
+                name: "App".into(),
+                redirect_uris: strings(&[CB]),
+                scopes: None,
+                grant_types: GrantType::DEFAULT.to_vec(),
+                auth_method: AuthMethod::ClientSecretBasic,
+                client_uri: None,
+                logo_uri: None,
+                post_logout_redirect_uris: vec![],
+            }
+        );
+        let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
+            "scopes": ["openid", "openid", "api:read"], "client_uri": "", "logo_uri": "http://a.example/l.png"}))
+        .unwrap();
+        assert_eq!(md.client_type, ClientType::Public);
+        assert_eq!(md.auth_method, AuthMethod::None);
+        assert_eq!(md.scopes, Some(strings(&["openid", "api:read"])));
+        assert_eq!(md.client_uri, None);
+        assert_eq!(md.logo_uri.as_deref(), Some("http://a.example/l.png"));
+    }
+
+    #[test]
+    fn create_refuses_each_bad_argument_with_its_message() {
+        let base = || json!({"name": "x", "redirect_uris": [CB]});
+        let with = |k: &str, v: Value| {
+            let mut a = base();
+            a[k] = v;
+            a
+        };
+        for (args, message) in [
+            (
+                with("client_type", json!("weird")),
+                "client_type must be 'confidential' or 'public', not \"weird\"",
+            ),
+            (
+                with("redirect_uris", Value::Null),
+                "redirect_uris must not be NULL",
+            ),
+            (with("name", Value::Null), "name must not be NULL or empty"),
+            (with("name", json!("   ")), "name must not be NULL or empty"),
+            (
+                with("name", json!("n".repeat(201))),
+                "client name must be 1 to 200 characters",
+            ),
+            (
+                with("redirect_uris", json!([null])),
+                "redirect_uris must not contain NULL",
+            ),
+            (
+                with("redirect_uris", json!([])),
+                "a client of the authorization code grant needs at least one redirect URI",
+            ),
+            (with("scopes", json!(["a", null])), "scopes must not contain NULL"),
+            (with("scopes", json!(["a b"])), "malformed scope \"a b\""),
+            (
+                with("grant_types", json!([null])),
+                "grant_types must not contain NULL",
+            ),
+            (
+                with("grant_types", json!(["implicit"])),
+                "unsupported grant type \"implicit\"",
+            ),
+            (
+                with("grant_types", json!(["refresh_token"])),
+                "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+            ),
+            (
+                with("token_endpoint_auth_method", json!("none")),
+                "a confidential client must authenticate",
+            ),
+            (
+                with("token_endpoint_auth_method", json!("private_key_jwt")),
+                "unsupported token_endpoint_auth_method \"private_key_jwt\"",
+            ),
+            (
+                with("client_uri", json!("ftp://x")),
+                "client_uri \"ftp://x\" must be an absolute http(s) URL",
+            ),
+            (
+                with("logo_uri", json!("https://")),
+                "logo_uri \"https://\" must be an absolute http(s) URL",
+            ),
+        ] {
+            assert_eq!(misuse(create(args.clone())).message, message, "{args}");
+        }
+        let mut public = with("client_type", json!("public"));
+        public["token_endpoint_auth_method"] = json!("client_secret_basic");
+        assert_eq!(
+            misuse(create(public)).message,
+            "a public client has no secret; its token_endpoint_auth_method is none"
+        );
+        let mut machine = with("client_type", json!("public"));
+        machine["grant_types"] = json!(["client_credentials"]);
+        assert_eq!(
+            misuse(create(machine)).message,
+            "only a confidential client may use client_credentials"
+        );
+        let eleven: Vec<String> = (0..11).map(|i| format!("{CB}{i}")).collect();
+        let e = misuse(create(with("redirect_uris", json!(eleven))));
+        assert_eq!(e.message, "at most 10 redirect URIs per client");
+        assert_eq!(e.hint, None);
+        // Hints say what would be accepted.
+        let e = misuse(create(with(
+            "redirect_uris",
+            json!(["http://app.example/cb"]),
+        )));
+        assert!(e.hint.unwrap().contains("loopback"));
+        let e = misuse(create(with("grant_types", json!(["password"]))));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code")
+        );
+    }
+
+    #[test]
+    fn create_checks_in_the_order_of_the_arguments() {
+        // Two faults: the first one checked is reported.
+        let e = misuse(create(
+            json!({"name": null, "redirect_uris": ["javascript:x"], "client_type": "x"}),
+        ));
+        assert!(e.message.starts_with("client_type"), "{e:?}");
+        let e = misuse(create(
+            json!({"name": null, "redirect_uris": ["javascript:x"]}),
+        ));
+        assert_eq!(e.message, "name must not be NULL or empty");
+        let e = misuse(create(
+            json!({"name": "x", "redirect_uris": ["javascript:x"], "scopes": ["a b"]}),
+        ));
+        assert!(e.message.contains("javascript"), "{e:?}");
+    }
+
+    #[test]
+    fn machine_clients_need_no_redirect_uri() {
+        let md = create(json!({"name": "job", "redirect_uris": [],
+            "grant_types": ["client_credentials", "client_credentials"]}))
+        .unwrap();
+        assert_eq!(md.grant_types, vec![GrantType::ClientCredentials]);
+        let md = create(
+            json!({"name": "tv", "redirect_uris": [], "client_type": "public",
+            "grant_types": [GrantType::DeviceCode.as_str(), "refresh_token"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            md.grant_types,
+            vec![GrantType::DeviceCode, GrantType::RefreshToken]
+        );
+    }
+
+    #[test]
+    fn update_applies_changes_onto_the_stored_client() {
+        assert_eq!(update(json!({})).unwrap(), stored());
+        let md = update(json!({"name": " Renamed ", "redirect_uris": ["https://new.example/cb"],
+            "token_endpoint_auth_method": "client_secret_post", "logo_uri": null, "client_uri": ""}))
+        .unwrap();
+        assert_eq!(md.name, "Renamed");
+        assert_eq!(md.redirect_uris, strings(&["https://new.example/cb"]));
+        assert_eq!(md.auth_method, AuthMethod::ClientSecretPost);
+        assert_eq!((md.client_uri, md.logo_uri), (None, None));
+        assert_eq!(md.scopes, Some(strings(&["openid"])));
+        // scopes: null means every known scope again.
+        assert_eq!(update(json!({"scopes": null})).unwrap().scopes, None);
+        assert_eq!(
+            update(json!({"scopes": ["a", "a"]})).unwrap().scopes,
+            Some(strings(&["a"]))
+        );
+        assert_eq!(
+            update(json!({"grant_types": ["authorization_code"]}))
+                .unwrap()
+                .grant_types,
+            vec![GrantType::AuthorizationCode]
+        );
+    }
+
+    #[test]
+    fn update_refuses_what_create_would_and_unknown_keys() {
+        for (changes, message) in [
+            (json!([]), "changes must be a JSON object"),
+            (json!(null), "changes must be a JSON object"),
+            (json!({"client_type": "public"}), "\"client_type\" cannot be changed"),
+            (json!({"name": 5}), "name must be a string"),
+            (json!({"name": null}), "name must be a string"),
+            (json!({"name": ""}), "client name must be 1 to 200 characters"),
+            (
+                json!({"redirect_uris": "https://a.example/cb"}),
+                "redirect_uris must be an array of strings",
+            ),
+            (
+                json!({"redirect_uris": [1]}),
+                "redirect_uris must be an array of strings",
+            ),
+            (
+                json!({"redirect_uris": []}),
+                "a client of the authorization code grant needs at least one redirect URI",
+            ),
+            (json!({"scopes": "openid"}), "scopes must be an array of strings"),
+            (json!({"scopes": ["a\"b"]}), "malformed scope \"a\\\"b\""),
+            (
+                json!({"grant_types": ["client_credentials", "authorization_code"], "token_endpoint_auth_method": "none"}),
+                "a confidential client must authenticate",
+            ),
+            (
+                json!({"token_endpoint_auth_method": null}),
+                "token_endpoint_auth_method must be a string",
+            ),
+            (
+                json!({"logo_uri": "javascript:x"}),
+                "logo_uri \"javascript:x\" must be an absolute http(s) URL",
+            ),
+            (
+                json!({"grant_types": []}),
+                "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+            ),
+        ] {
+            assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
+        }
+        let e = misuse(update(json!({"secret": "x"})));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris"));
+        // The client's type stays what it was: a public client cannot become a machine.
+        let public =
+            create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();
+        let r = validate(
+            &json!({"grant_types": ["client_credentials"]}),
+            Caller::Update(&public),
+        );
+        assert_eq!(
+            misuse(r).message,
+            "only a confidential client may use client_credentials"
+        );
+    }
+}

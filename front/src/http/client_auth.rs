@@ -1,0 +1,168 @@
+//! The client-authenticating endpoints (token, revocation, introspection, device
+//! authorization) behind the failure budget: failed client authentications are counted per
+//! (client_id, address); past the budget a failure is answered 429 (see `FailureBudget`), a
+//! success as usual. The client_id is read as the extension reads it (oauth-core's Basic
+//! decoder), so that spellings of one id share one budget.
+
+use crate::app::state::{AppResult, AppState};
+use crate::http::extract::{body_params, header_str};
+use crate::http::respond::too_many;
+use crate::rate_limit::{AddrKey, Admission};
+use crate::sql::{self, SqlResponse};
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use oauth_core::protocol::client_auth::parse_basic;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tokio_postgres::types::ToSql;
+
+/// One SQL call with the body and the Authorization header, counted against the budget;
+/// `on_replica` sends it to a replica when one may answer, `positive` answers being final.
+pub async fn form_endpoint(
+    s: &AppState,
+    call: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    body: &Bytes,
+    on_replica: Option<fn(&SqlResponse) -> bool>,
+) -> AppResult {
+    let addr = AddrKey::of(s.client_ip(headers, peer));
+    let params = body_params(headers, body)?;
+    let authorization = header_str(headers, header::AUTHORIZATION);
+    let client_id = presented_client_id(&params, authorization);
+    const SPENT: &str = "too many failed client authentications for this client from this address";
+    let admission = s
+        .client_auth_failures
+        .admit(&client_id, addr, Instant::now());
+    if let Admission::Refuse { wait } = admission {
+        return Ok(too_many(SPENT, wait));
+    }
+    let args: [&(dyn ToSql + Sync); 2] = [&params, &authorization];
+    let res = match on_replica {
+        Some(positive) => s.replicas.read(&s.pool, call, &args, positive).await?,
+        None => sql::call(&s.pool, call, &args).await?,
+    };
+    if res.status != StatusCode::UNAUTHORIZED {
+        return Ok(res.into_response());
+    }
+    s.client_auth_failures
+        .failed(&client_id, addr, Instant::now());
+    match admission {
+        Admission::Probe { probe, hold, wait } => {
+            tokio::time::sleep(hold).await;
+            drop(probe);
+            Ok(too_many(SPENT, wait))
+        }
+        _ => Ok(res.into_response()),
+    }
+}
+
+/// The client_id an authentication attempt names, decoded as the extension decodes it (RFC
+/// 6749 §2.3.1: Basic credentials are form-urlencoded), so that spellings of one id share one
+/// budget. "" when none can be read (such attempts share the address's anonymous budget).
+fn presented_client_id(params: &Value, authorization: Option<&str>) -> String {
+    let from_basic = authorization
+        .map(str::trim)
+        .and_then(|a| parse_basic(a).ok())
+        .map(|(id, _secret)| id);
+    from_basic
+        .or_else(|| params["client_id"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn spellings_of_one_client_id_share_one_failure_budget() {
+        use base64::Engine;
+        let b64 = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        let none = json!({});
+        assert_eq!(presented_client_id(&none, Some(&b64("abc:x"))), "abc");
+        assert_eq!(presented_client_id(&none, Some(&b64("%61bc:x"))), "abc");
+        assert_eq!(presented_client_id(&none, Some(&b64("a+b:x"))), "a b");
+        assert_eq!(
+            presented_client_id(&none, Some(&format!("basic  {}", &b64("abc:x")[6..]))),
+            "abc"
+        );
+        assert_eq!(
+            presented_client_id(&json!({"client_id": "abc"}), None),
+            "abc"
+        );
+        assert_eq!(presented_client_id(&none, None), "");
+        assert_eq!(presented_client_id(&none, Some("Basic !!!")), "");
+    }
+
+    /// Whatever the spelling, an attempt the extension checks a secret for is counted under
+    /// the client_id the extension checks it for: no spelling of a header or a body reaches one
+    /// client's secret under another budget.
+    #[test]
+    fn every_attempt_the_extension_checks_is_counted_under_the_client_it_checks() {
+        use base64::Engine;
+        use oauth_core::protocol::client_auth::credentials;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut headers: Vec<Option<String>> = vec![None, Some(String::new())];
+        for raw in [
+            "victim:guess",
+            "%76ictim:guess",
+            "%76%69%63%74%69%6D:guess",
+            "victim%20:guess",
+            "victim+:guess",
+            "victim:",
+            "victim",
+            ":guess",
+            "victim:gu:ess",
+            "vic%tim:guess",
+            "victim%00:guess",
+            "VICTIM:guess",
+        ] {
+            for scheme in ["Basic", "basic", "BASIC", "Bearer"] {
+                headers.push(Some(format!("{scheme} {}", b64(raw))));
+                headers.push(Some(format!("{scheme}  {} ", b64(raw))));
+                headers.push(Some(format!("{scheme}\t{}", b64(raw))));
+            }
+            headers.push(Some(format!("Basic {}", b64(raw).trim_end_matches('='))));
+        }
+        let bodies = [
+            json!({}),
+            json!({"client_id": "victim"}),
+            json!({"client_id": "other"}),
+            json!({"client_id": ""}),
+            json!({"client_id": "victim", "client_secret": "guess"}),
+            json!({"client_id": ["victim", "other"]}),
+            json!({"client_id": 7}),
+            json!({"client_secret": "guess"}),
+        ];
+        for header in &headers {
+            for body in &bodies {
+                let form = |k: &str| match &body[k] {
+                    Value::String(s) if !s.is_empty() => Some(s.as_str()),
+                    _ => None,
+                };
+                // A repeated or non-string client_id is refused before any secret is checked.
+                if body["client_id"].is_array() || body["client_id"].is_number() {
+                    continue;
+                }
+                let Ok(creds) =
+                    credentials(header.as_deref(), form("client_id"), form("client_secret"))
+                else {
+                    continue;
+                };
+                assert_eq!(
+                    presented_client_id(body, header.as_deref()),
+                    creds.client_id,
+                    "{header:?} {body}"
+                );
+            }
+        }
+    }
+}
