@@ -29,9 +29,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench-http}
-PORT=${OAUTH_BENCH_PORT:-55434}
-FRONT_PORT=${OAUTH_BENCH_FRONT_PORT:-18090}
-OP_PORT=${OAUTH_BENCH_OP_PORT:-18091}
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
 PINNED=${BENCH_PINNED:-both}
@@ -44,8 +41,12 @@ fi
 
 PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
 source scripts/lib.sh
-cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-cargo build --release -p oauth-front 2>/dev/null
+PORT=${OAUTH_BENCH_PORT:-$PLAN_BENCH_HTTP_PG}
+FRONT_PORT=${OAUTH_BENCH_FRONT_PORT:-$PLAN_BENCH_HTTP_FRONT}
+OP_PORT=${OAUTH_BENCH_OP_PORT:-$PLAN_BENCH_HTTP_OP}
+FRONT=$(front_bin release)
+cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo_release build --release -p oauth-front 2>/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
 CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"
@@ -72,7 +73,7 @@ wait_up() {
 # start_front [PREFIX…]: the front, its command prefixed (taskset -c 0 in the pinned pass).
 start_front() {
   DATABASE_URL="host=$DIR/sock port=$PORT user=postgres dbname=bench" OAUTH_FRONT_LOG=warn \
-    "$@" target/release/oauth-front --listen "127.0.0.1:$FRONT_PORT" --pool-size "$C" --demo-login \
+    "$@" "$FRONT" --listen "127.0.0.1:$FRONT_PORT" --pool-size "$C" --demo-login \
     --purge-interval 0 >>"$DIR/front.log" 2>&1 &
   FRONT_PID=$!
   wait_up "http://127.0.0.1:$FRONT_PORT/healthz"

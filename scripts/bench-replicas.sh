@@ -12,19 +12,20 @@ CONC=${1:-8}
 SECS=${2:-10}
 source scripts/lib.sh
 WORK=${OAUTH_BENCH_REPLICA_DIR:-/tmp/oauth_server-bench-replicas}
-PORT=55471 FPORT=18471
+PORT=$PLAN_BENCH_REPLICAS_PG FPORT=$PLAN_BENCH_REPLICAS_FRONT
+FRONT=$(front_bin release)
 FRONT_URL="http://127.0.0.1:$FPORT"
 export CLUSTER_DURABILITY=durable
 # Ours only: test.sh exports FRONT_PID for its own stack's front.
-FRONT_PID= FRONT2_PID= FRONT3_PID=
+FRONT_PID=""
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   for n in primary s1 s2; do bash scripts/cluster.sh stop "$WORK/$n" 2>/dev/null || true; done
 }
 cleanup
 trap cleanup EXIT
-cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-cargo build --release -p oauth-front 2>/dev/null
+cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo_release build --release -p oauth-front 2>/dev/null
 rm -rf "$WORK" && mkdir -p "$WORK" && chmod 777 "$WORK"
 bash scripts/cluster.sh start "$WORK/primary" "$PORT"
 P="-h $WORK/primary/sock -p $PORT -U postgres"
@@ -45,7 +46,7 @@ CLIENT_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[
 dsn() { echo "host=$WORK/$1/sock port=$2 user=postgres dbname=app"; }
 front() { # replica flags...
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null && wait "$FRONT_PID" 2>/dev/null || true
-  target/release/oauth-front --listen "127.0.0.1:$FPORT" --demo-login --purge-interval 0 \
+  "$FRONT" --listen "127.0.0.1:$FPORT" --demo-login --purge-interval 0 \
     --jwks-refresh-interval 0 --log-format text --database-url "$(dsn primary "$PORT")" \
     --client-auth-failures-per-minute 100000 "$@" >"$WORK/front.log" 2>&1 &
   FRONT_PID=$!

@@ -15,13 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${OAUTH_BENCH_DIR:-/tmp/oauth_server-bench}
-PORT=${OAUTH_BENCH_PORT:-55433}
 C=${BENCH_CLIENTS:-8}
 T=${BENCH_SECONDS:-15}
 PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
 source scripts/lib.sh
+PORT=${OAUTH_BENCH_PORT:-$PLAN_BENCH_PG}
 PGBENCH=$(pg_tool pgbench)
-cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
 CLUSTER_DURABILITY=${BENCH_DURABILITY:-durable} bash scripts/cluster.sh start "$DIR" "$PORT"

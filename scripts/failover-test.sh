@@ -15,14 +15,14 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 # pg_autoctl is Debian's postgresql-15-auto-failover: this test runs on 15 only.
 [ "$PG_MAJOR" = 15 ] || { echo "failover-test.sh runs on PostgreSQL 15 only (pg_auto_failover is Debian's package for 15); PG_MAJOR=$PG_MAJOR" >&2; exit 2; }
-FRONT_BIN=${1:-target/debug/oauth-front}
+FRONT_BIN=${1:-$(front_bin debug)}
 LOAD_SECONDS=${2:-20}
 KILL_AFTER=${3:-8}
 WORKERS=${FAILOVER_WORKERS:-4}
-WORK=${OAUTH_FAILOVER_DIR:-/tmp/oauth_server-failover}
-MPORT=${OAUTH_FAILOVER_PORT:-55461}
+WORK=${OAUTH_FAILOVER_DIR:-$TEST_ROOT/failover}
+MPORT=${OAUTH_FAILOVER_PORT:-$PLAN_FAILOVER_PG}
 P1=$((MPORT + 1)) P2=$((MPORT + 2))
-FPORT=${OAUTH_FAILOVER_FRONT_PORT:-18461}
+FPORT=${OAUTH_FAILOVER_FRONT_PORT:-$PLAN_FAILOVER_FRONT}
 FRONT_URL="http://127.0.0.1:$FPORT"
 REDIRECT=http://127.0.0.1:9/callback
 log() { printf '\033[1m[failover]\033[0m %s\n' "$*"; }
@@ -30,23 +30,34 @@ log() { printf '\033[1m[failover]\033[0m %s\n' "$*"; }
 command -v pg_autoctl >/dev/null || { echo "pg_autoctl missing (apt package postgresql-15-auto-failover)"; exit 1; }
 # pg_autoctl as user postgres, each node in its own session (setsid) so that killing a node
 # kills its keeper, its supervisor and its Postgres together, as losing the machine would.
-autoctl() {
-  runuser -u postgres -- env PATH="$PGBIN:$PATH" PG_CONFIG="$PG_CONFIG" \
+as_node_user() {
+  as_pg env PATH="$PGBIN:$PATH" PG_CONFIG="$PG_CONFIG" \
     XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" XDG_RUNTIME_DIR="$WORK/xdg/run" \
-    pg_autoctl "$@"
+    "$@"
 }
+autoctl() { as_node_user pg_autoctl "$@"; }
 start_node() { # name
-  runuser -u postgres -- env PATH="$PGBIN:$PATH" PG_CONFIG="$PG_CONFIG" \
-    XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" XDG_RUNTIME_DIR="$WORK/xdg/run" \
-    setsid pg_autoctl run --pgdata "$WORK/$1" >"$WORK/$1.log" 2>&1 &
+  as_node_user setsid pg_autoctl run --pgdata "$WORK/$1" >"$WORK/$1.log" 2>&1 &
 }
+node_pid() { pgrep -f "^pg_autoctl run --pgdata $WORK/$1\$" | head -1 || true; }
 kill_node() { # name: every process of its session (never ours: runuser stays in it)
   local pid sid
-  pid=$(pgrep -f "^pg_autoctl run --pgdata $WORK/$1\$" | head -1 || true)
+  pid=$(node_pid "$1")
   [ -n "$pid" ] || return 0
   sid=$(ps -o sid= -p "$pid" | tr -d ' ')
   [ -n "$sid" ] && [ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ] && pkill -9 -s "$sid"
   return 0
+}
+# A node still up at the end stops as a machine shutting down would: pg_autoctl stop, whose
+# supervisor stops Postgres, which stops its background workers. Killing it instead (kill_node,
+# as the test does to the primary) leaves the monitor's pg_auto_failover workers (the health
+# check, and the logger they hold open) running with parent 1: they do not notice that their
+# postmaster died. kill_node only if it does not stop within 30 s.
+stop_node() { # name
+  [ -n "$(node_pid "$1")" ] || return 0
+  autoctl stop --pgdata "$WORK/$1" >>"$WORK/$1.log" 2>&1 || true
+  for _ in $(seq 300); do [ -n "$(node_pid "$1")" ] || return 0; sleep 0.1; done
+  kill_node "$1"
 }
 state_of() { # port: primary, standby or down
   psql -X -q -t -A -h 127.0.0.1 -p "$1" -U postgres -c \
@@ -57,10 +68,13 @@ wait_for() { # port state seconds
   echo "port $1 never became $2"; return 1
 }
 # Ours only: test.sh exports FRONT_PID for its own stack's front.
-FRONT_PID= FRONT2_PID= FRONT3_PID=
+FRONT_PID=""
 cleanup() {
-  [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
-  for n in node1 node2 monitor; do kill_node "$n"; done
+  if [ -n "${FRONT_PID:-}" ]; then kill "$FRONT_PID" 2>/dev/null && wait "$FRONT_PID" 2>/dev/null || true; fi
+  for n in node2 node1 monitor; do stop_node "$n"; done
+  # And whatever a killed node left under $WORK (by directory only: the caller's mark would
+  # name the caller's processes too).
+  OAUTH_RUN_MARK="" kill_leftovers "$WORK"
   return 0
 }
 cleanup 2>/dev/null || true

@@ -13,12 +13,13 @@
 #                                         and re-quotes the docs' blocks from them
 #   GOLDEN_LINKS_ONLY=1 scripts/golden-test.sh  only the docs checks (no Postgres)
 # Needs the extension installed (cargo pgrx install); starts (and then stops), or reuses, a
-# cluster on port 55439 under ${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden, of PG_MAJOR
-# (scripts/lib.sh; default 15).
+# cluster on port OAUTH_GOLDEN_PORT (the port plan, scripts/lib.sh) under
+# ${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden, of PG_MAJOR (scripts/lib.sh; default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIR=${OAUTH_TEST_DIR:-/tmp/oauth_server-test}/golden
-PORT=${OAUTH_GOLDEN_PORT:-55439}
+OAUTH_LIB_NO_SELECT=1 source scripts/lib.sh
+DIR=$TEST_ROOT/golden
+PORT=${OAUTH_GOLDEN_PORT:-$PLAN_GOLDEN_PG}
 
 # Relative links: the file must exist, and a #fragment must be a heading's GitHub slug or an
 # explicit <a id="…"> in the target file.
@@ -64,7 +65,7 @@ sys.exit(1 if bad else 0)
 PY
 echo "docs: relative links resolve, quoted outputs match tests/expected/"
 [ "${GOLDEN_LINKS_ONLY:-0}" = 1 ] && exit 0
-source scripts/lib.sh
+pg_select
 
 # A cluster this run starts is stopped at the end; one already running is reused and left up.
 started=0

@@ -13,7 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EXAMPLES=${HTTP_FUZZ_EXAMPLES:-100}
 VENV=${OAUTH_TOOLS_DIR:-$HOME/.local/share/oauth_server}/venv
-source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
   PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
@@ -21,7 +20,7 @@ if [ -z "${FRONT_URL:-}" ]; then
   cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
   cargo build -p oauth-front 2>/dev/null
   trap stack_down EXIT
-  stack_up /tmp/oauth_server-http-fuzz 55435 18095 target/debug/oauth-front --register-per-minute 40
+  stack_up /tmp/oauth_server-http-fuzz "$PLAN_HTTP_FUZZ_PG" "$PLAN_HTTP_FUZZ_FRONT" "$(front_bin debug)" --register-per-minute 40
 fi
 psql_at() { psql -X -q -t -A -v ON_ERROR_STOP=1 $PSQL_ARGS "$@"; }
 json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

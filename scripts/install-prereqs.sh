@@ -26,8 +26,14 @@ done
 [[ " $majors " == *" 17 "* && " $majors " != *" 18 "* ]] && majors+=" 18"
 
 log() { printf '\033[1m[prereqs]\033[0m %s\n' "$*"; }
+# One run at a time on a machine (two would trip over apt's lock, npm ci's node_modules and
+# cargo install): a second run waits for the first, then finds everything present.
+exec 8>/tmp/oauth_server-install-prereqs.lock
+if ! flock -n 8; then log "another install-prereqs.sh is running: waiting for it"; flock 8; fi
 LOGS=$(mktemp -d)
-trap 'rm -rf "$LOGS"' EXIT
+# A run that fails (set -e) still waits for its background jobs (apt, the PostgreSQL builds,
+# cargo install): nothing it started outlives it, and no apt is cut off halfway.
+trap 'wait; rm -rf "$LOGS"' EXIT
 
 # The majors not yet in their prefix, and what building them needs from apt.
 build=()

@@ -22,8 +22,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 PG_MAJORS=${PG_MAJORS:-$SUPPORTED_PG_MAJORS}
 PKG=${PACKAGE_OUT:-$PWD/target/packages}
-WORK=${OAUTH_PACKAGE_TEST_DIR:-/tmp/oauth_server-package}
-PORT=${OAUTH_PACKAGE_TEST_PORT:-55446}
+WORK=${OAUTH_PACKAGE_TEST_DIR:-$TEST_ROOT/package}
+PORT=${OAUTH_PACKAGE_TEST_PORT:-$PLAN_PACKAGE_PG}
 FRONT_PORT=$((PORT + 1))
 [ "$(id -u)" = 0 ] || { echo "package-test.sh runs dpkg and mount: run it as root" >&2; exit 2; }
 # One run at a time on a machine: oauth-front's package goes to the real root.
@@ -240,6 +240,7 @@ FRONT_INSTALLED=
 log "oauth-front: dpkg -r kept the edited /etc/oauth-front/env, --purge removed it"
 
 # --- lintian ----------------------------------------------------------------------------------
+# shellcheck disable=SC2046 # one word per package
 lintian --fail-on error,warning --tag-display-limit 0 --display-info --pedantic "$FRONT_DEB" \
   $(for m in $PG_MAJORS; do echo "$PKG/postgresql-$m-oauth-server_${EXT_VERSION}_amd64.deb"; done) \
   2> >(grep -v 'running with root privileges' >&2) | tee "$WORK/lintian.txt"

@@ -6,8 +6,12 @@
 # Usage: bash scripts/package.sh [extension|front|all]   (default all)
 #   PG_MAJORS="15 17 18"    the majors (each needs its pg_config: scripts/lib.sh)
 #   PACKAGE_OUT=…           where the .deb files go (default target/packages)
+#   PACKAGE_STAGED=1        package the release builds this run already staged (scripts/test.sh's
+#                           install stages: scripts/lib.sh's extension_stage) instead of building
 # Release builds (Cargo.toml's release profile: fat LTO, one codegen unit): the dependencies
 # are built once and shared by every major; only pgrx and the extension are rebuilt per major.
+# Each major's build is staged by cargo pgrx package (extension_stage, scripts/lib.sh);
+# scripts/test.sh stages and installs it before its suites run and packages that same stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -82,12 +86,14 @@ extension_deb() {
   pg_config=$(pg_config_for "$major")
   [ -x "$pg_config" ] || { echo "no PostgreSQL $major at $pg_config (scripts/install-prereqs.sh)" >&2; exit 2; }
   package=postgresql-$major-oauth-server
-  stage="$WORK/pgrx-$major"
-  t0=$(date +%s)
-  # shellcheck disable=SC2046 # the features are separate words
-  PG_MAJOR=$major cargo pgrx package --pg-config "$pg_config" --out-dir "$stage" \
-    $(PG_MAJOR=$major pg_features)
-  log "cargo pgrx package for PostgreSQL $major: $(($(date +%s) - t0)) s"
+  stage=$(extension_stage_dir "$major")
+  if [ "${PACKAGE_STAGED:-0}" = 1 ]; then
+    log "PostgreSQL $major: the release build staged in $stage (built and tested by this run)"
+  else
+    t0=$(date +%s)
+    extension_stage "$major"
+    log "cargo pgrx package for PostgreSQL $major: $(($(date +%s) - t0)) s"
+  fi
   root="$WORK/$package"
   mkdir -p "$root/DEBIAN" "$root/usr/lib/postgresql/$major/lib" "$root/usr/share/postgresql/$major/extension"
   # Debian strips shared objects of their debugging symbols (policy 10.1); the exported
@@ -113,12 +119,12 @@ extension_deb() {
 front_deb() {
   local package=oauth-front root="$WORK/oauth-front" t0
   t0=$(date +%s)
-  cargo build --release -p oauth-front
+  cargo_release build --release -p oauth-front
   log "cargo build --release -p oauth-front: $(($(date +%s) - t0)) s"
   mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/oauth-front" \
     "$root/usr/share/man/man1"
   strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-    -o "$root/usr/bin/oauth-front" target/release/oauth-front
+    -o "$root/usr/bin/oauth-front" "$(front_bin release)"
   chmod 755 "$root/usr/bin/oauth-front"
   install -m 644 packaging/oauth-front.service "$root/lib/systemd/system/oauth-front.service"
   # Root only: it may hold the database password (systemd reads it before dropping privileges).

@@ -22,8 +22,9 @@
 # Needs the current version installed for both majors (as scripts/upgrade-test.sh does for one):
 #   cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config
 #   cargo pgrx install --pg-config /opt/oauth_server/pg18/bin/pg_config --no-default-features --features pg18
-# Environment: OAUTH_PG_UPGRADE_DIR (default /tmp/oauth_server-pg-upgrade), OAUTH_PG_UPGRADE_PORT
-# (the old cluster's; the new one uses the next), OAUTH_PG_UPGRADE_MODE = copy (default) or link.
+# Environment: OAUTH_PG_UPGRADE_DIR (default $OAUTH_TEST_DIR/pg-upgrade), OAUTH_PG_UPGRADE_PORT
+# (the old cluster's; the new one uses the next: the port plan, scripts/lib.sh),
+# OAUTH_PG_UPGRADE_MODE = copy (default) or link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS=0
@@ -32,8 +33,8 @@ PG_MAJOR=18
 . scripts/lib.sh # as_pg, pg_config_for; stops here if 18 is not installed; PGBIN is 18's
 NEW_BIN=$PGBIN
 OLD_BIN=$("$(pg_config_for 15)" --bindir)
-WORK=${OAUTH_PG_UPGRADE_DIR:-/tmp/oauth_server-pg-upgrade}
-OLD_PORT=${OAUTH_PG_UPGRADE_PORT:-55442}
+WORK=${OAUTH_PG_UPGRADE_DIR:-$TEST_ROOT/pg-upgrade}
+OLD_PORT=${OAUTH_PG_UPGRADE_PORT:-$PLAN_PG_UPGRADE_PG}
 NEW_PORT=$((OLD_PORT + 1))
 # copy keeps the 15 cluster startable as the way back until the 18 one is trusted; link
 # (hard links, seconds for any size) is what a large cluster wants, and leaves the old cluster
@@ -60,7 +61,7 @@ old=$WORK/old new=$WORK/new
 cluster() {
   local cfg
   cfg=$(pg_config_for "$1") && shift
-  PG_MAJOR=$("$cfg" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p') PG_CONFIG=$cfg PGBIN=$("$cfg" --bindir) \
+  PG_MAJOR=$(pg_major_of "$cfg") PG_CONFIG=$cfg PGBIN=$("$cfg" --bindir) \
     bash scripts/cluster.sh "$@"
 }
 stop_all() {

@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 export FUZZ_SECONDS=${FUZZ_SECONDS:-60} HTTP_FUZZ_EXAMPLES=${HTTP_FUZZ_EXAMPLES:-500}
 export SOAK_SECONDS=${SOAK_SECONDS:-600} SOAK_CLIENTS=${SOAK_CLIENTS:-8}
 DIR=/tmp/oauth_server-proof
-PORT=55437
 SECURITY_TESTS=(threats privilege_rules code_rules refresh_rules authorize_rules key_rules issuer_rules
   audit_rules key_protection_rules bad_input)
 failed=()
@@ -24,11 +23,11 @@ part() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 set -e
 PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
 source scripts/lib.sh
-cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-cargo build --release -p oauth-front 2>/dev/null
-source scripts/stack.sh
+PORT=$PLAN_PROOF_PG
+cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo_release build --release -p oauth-front 2>/dev/null
 trap stack_down EXIT
-OAUTH_FRONT_LOG=info stack_up "$DIR" "$PORT" 18097 target/release/oauth-front --register-per-minute 600 \
+OAUTH_FRONT_LOG=info stack_up "$DIR" "$PORT" "$PLAN_PROOF_FRONT" "$(front_bin release)" --register-per-minute 600 \
   --client-auth-failures-per-minute 100000
 set +e
 

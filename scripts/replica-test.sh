@@ -3,19 +3,19 @@
 # remote_apply) on loopback, oauth-front with --replica-url, then e2e/ha/standby_reads.test.js:
 # reads land on the standby, a token issued a moment ago verifies, a revocation is seen at
 # once, and with the primary stopped every read-only route still answers from the standby.
-#   scripts/replica-test.sh [front binary]   (default target/debug/oauth-front)
+#   scripts/replica-test.sh [front binary]   (default the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-WORK=${OAUTH_REPLICA_DIR:-/tmp/oauth_server-replica}
-PPORT=${OAUTH_REPLICA_PORT:-55451}
+WORK=${OAUTH_REPLICA_DIR:-$TEST_ROOT/replica}
+PPORT=${OAUTH_REPLICA_PORT:-$PLAN_REPLICA_PG}
 SPORT=$((PPORT + 1))
-FPORT=${OAUTH_REPLICA_FRONT_PORT:-18451}
-FRONT_BIN=${1:-target/debug/oauth-front}
+FPORT=${OAUTH_REPLICA_FRONT_PORT:-$PLAN_REPLICA_FRONT}
+FRONT_BIN=${1:-$(front_bin debug)}
 FRONT_URL="http://127.0.0.1:$FPORT"
 
 # Ours only: test.sh exports FRONT_PID for its own stack's front.
-FRONT_PID= FRONT2_PID= FRONT3_PID=
+FRONT_PID="" FRONT2_PID="" FRONT3_PID=""
 cleanup() {
   [ -n "${FRONT_PID:-}" ] && kill "$FRONT_PID" 2>/dev/null
   [ -n "${FRONT2_PID:-}" ] && kill "$FRONT2_PID" 2>/dev/null
@@ -81,6 +81,7 @@ FRONT3_PID=$!
   --replica-check-interval 100 >"$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 for _ in $(seq 50); do curl -fs "$FRONT_URL/healthz" >/dev/null && break; sleep 0.2; done
+# shellcheck disable=SC2097,SC2098 # PSQL_ASYNC is built from this shell's PSQL_PRIMARY, on purpose
 (cd e2e && FRONT_URL="$FRONT_URL" LAGGING_FRONT_URL="http://127.0.0.1:$((FPORT + 1))" \
   STRICT_FRONT_URL="http://127.0.0.1:$((FPORT + 2))" \
   PSQL_PRIMARY="$PSQL_PRIMARY -d app" PSQL_STANDBY="-h $WORK/standby/sock -p $SPORT -U postgres -d app" \

@@ -7,16 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${OAUTH_DEMO_DIR:-/tmp/oauth_server-demo}
-PORT=${OAUTH_DEMO_PORT:-55432}
-HTTP_PORT=${OAUTH_DEMO_HTTP_PORT:-8080}
+OAUTH_LIB_NO_SELECT=1 source scripts/lib.sh
+PORT=${OAUTH_DEMO_PORT:-$PLAN_DEMO_PG}
+HTTP_PORT=${OAUTH_DEMO_HTTP_PORT:-$PLAN_DEMO_HTTP}
 BASE="http://localhost:$HTTP_PORT"
 
 if [ "${1:-}" = stop ]; then bash scripts/cluster.sh stop "$DIR"; echo "stopped"; exit 0; fi
 
 PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh
-source scripts/lib.sh
-cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-cargo build --release -p oauth-front
+pg_select
+cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo_release build --release -p oauth-front
 bash scripts/cluster.sh stop "$DIR" 2>/dev/null || true
 rm -rf "$DIR"
 bash scripts/cluster.sh start "$DIR" "$PORT"
@@ -62,5 +63,5 @@ in the database above: the consent page shows its button (docs/sign-in.md has ev
 Ctrl-C stops the front and the cluster.
 EOT
 DATABASE_URL="host=$DIR/sock port=$PORT user=postgres dbname=app" \
-  target/release/oauth-front --listen "127.0.0.1:$HTTP_PORT" --public-url "$BASE" \
+  "$(front_bin release)" --listen "127.0.0.1:$HTTP_PORT" --public-url "$BASE" \
   --consent-page --demo-login --log-format text

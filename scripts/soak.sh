@@ -21,15 +21,14 @@ SECS=${SOAK_SECONDS:-600}
 CLIENTS=${SOAK_CLIENTS:-8}
 SLACK=${SOAK_MEMORY_SLACK:-10}
 JUDGE_MEMORY=${SOAK_JUDGE_MEMORY:-1}
-source scripts/stack.sh
 
 if [ -z "${FRONT_URL:-}" ]; then
   PG_MAJORS=${PG_MAJOR:-15} bash scripts/install-prereqs.sh >/dev/null
   source scripts/lib.sh
-  cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-  cargo build --release -p oauth-front 2>/dev/null
+  cargo_release pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+  cargo_release build --release -p oauth-front 2>/dev/null
   trap stack_down EXIT
-  OAUTH_FRONT_LOG=warn stack_up /tmp/oauth_server-soak 55436 18096 target/release/oauth-front \
+  OAUTH_FRONT_LOG=warn stack_up /tmp/oauth_server-soak "$PLAN_SOAK_PG" "$PLAN_SOAK_FRONT" "$(front_bin release)" \
     --pool-size "$CLIENTS"
 fi
 psql_at() { psql -X -q -t -A -v ON_ERROR_STOP=1 $PSQL_ARGS "$@"; }

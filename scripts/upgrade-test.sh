@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 # One pg_dump dumps both the fresh and the upgraded database (the 17 build has none: 18's).
 PG_DUMP=$(pg_tool pg_dump)
-WORK=${OAUTH_UPGRADE_DIR:-/tmp/oauth_server-upgrade}
-PORT=${OAUTH_UPGRADE_PORT:-55438}
+WORK=${OAUTH_UPGRADE_DIR:-$TEST_ROOT/upgrade}
+PORT=${OAUTH_UPGRADE_PORT:-$PLAN_UPGRADE_PG}
 EXTDIR="$("$PG_CONFIG" --sharedir)/extension"
 CURRENT=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 VERIFIER=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk

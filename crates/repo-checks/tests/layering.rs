@@ -165,3 +165,20 @@ fn no_source_file_over_500_lines_outside_its_tests() {
         offences.join("\n")
     );
 }
+
+/// The same rule for the protocol crate the extension and the front share.
+#[test]
+fn no_oauth_core_file_over_500_lines_outside_its_tests() {
+    let offences: Vec<String> = files_under("crates/oauth-core/src", "rs")
+        .into_iter()
+        .filter_map(|file| {
+            let lines = lex(&read(&file)).code.lines().count();
+            (lines > MAX_LINES).then(|| format!("{file}: {lines} lines"))
+        })
+        .collect();
+    assert!(
+        offences.is_empty(),
+        "files over {MAX_LINES} lines (tests set aside):\n{}",
+        offences.join("\n")
+    );
+}
