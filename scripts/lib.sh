@@ -35,7 +35,11 @@ CARGO_TARGET=${CARGO_TARGET_DIR:-$OAUTH_REPO/target}
 # builds and the tests (one cargo at a time may use a target directory, and the two profiles
 # share no build: nothing is built twice for it).
 RELEASE_TARGET=${OAUTH_RELEASE_TARGET_DIR:-$CARGO_TARGET}
-cargo_release() { CARGO_TARGET_DIR=$RELEASE_TARGET cargo "$@"; }
+# Without SOURCE_DATE_EPOCH, which package.sh sets for the packages' file dates: the C build
+# scripts (ring's, aws-lc's, pgrx-pg-sys's) rerun when it changes, and it is the last commit's
+# date, new with each commit, so the same build made in the background (test.sh) and by
+# package.sh would differ.
+cargo_release() { env -u SOURCE_DATE_EPOCH CARGO_TARGET_DIR="$RELEASE_TARGET" cargo "$@"; }
 # The front's binary of a cargo profile: debug (the tests) or release (packages, benchmarks).
 front_bin() {
   if [ "$1" = release ]; then echo "$RELEASE_TARGET/release/oauth-front"; else echo "$CARGO_TARGET/$1/oauth-front"; fi

@@ -8,8 +8,8 @@
 #   then, for each major (15, 17, 18):
 #   4. #[pg_test] tests inside a Postgres started by cargo-pgrx
 #   5. the extension installed into that major: its release build, staged by cargo pgrx package,
-#      the files stage 8 packages (without building again); the upgrade test (every released version,
-#      installed from its committed script, upgraded to this one); the docs' golden SQL
+#      the files stage 8 packages (without building again); the upgrade test (every released
+#      version, installed from its committed script, upgraded to this one); the docs' golden SQL
 #      examples (tests/sql) and link check; the end-to-end suite (pgrx-tests/) against a
 #      throwaway cluster, over libpq
 #   6. on 15, the main major: oauth-front on that cluster, driven over HTTP by independent
@@ -18,15 +18,16 @@
 #      routes answered by the standby, also with the primary stopped (scripts/replica-test.sh);
 #      a pg_auto_failover formation whose primary is killed under load, then checked for lost or
 #      doubled tokens (scripts/failover-test.sh; Debian's pg_auto_failover is 15's); then a short
-#      schemathesis run and a short soak against the front. Meanwhile, in the background at the
-#      lowest CPU priority, the builds the other majors and the packages need (these stages run
-#      no cargo and mostly wait on sockets and timers).
+#      schemathesis run and a short soak against the front (meanwhile the next major's #[pg_test]
+#      build is made in the background: these stages run no cargo).
 #      On 17 and 18: a short HTTP run (e2e/tests/every_major.test.js: a complete flow with
 #      openid-client, the ID token against the JWKS, refresh, introspection).
 #   7. the same SQL surface on every major (the installed install scripts are identical)
 #   8. the Debian packages built and tested on each major; pg_upgrade of a 15 cluster to 18
 #   9. no process of the run is left (postgres, pg_autoctl, oauth-front, node, Chromium)
-# Each dependency is built once per cargo profile (docs/testing.md#what-is-built-once).
+# Each dependency is built once per cargo profile (docs/testing.md#what-is-built-once); the
+# release builds (each major's extension, then oauth-front) are made from stage 2 on in the
+# background at the lowest CPU priority, in a target directory of their own.
 # One switch picks the majors: PG_MAJOR=17 (or PG_CONFIG=…) runs that major's stages only;
 # PG_MAJORS="15 18" a list; neither, all of them (what CI runs). make test PG=17 is the same.
 # OAUTH_BUILD_AHEAD=0 turns the background builds off.
@@ -129,12 +130,34 @@ dev_ahead_wait() {
   wait "$pid" || { echo "the background #[pg_test] build failed:"; tail -40 "$WORK/dev-ahead.log"; return 1; }
 }
 
+# Throwaway directories are deleted in the background: the cluster the libpq suite filled (2.6 GB
+# in 77,000 files on 18: a database per test) took 86 s to delete on this machine, whose disk is
+# mounted with discard (every delete trimmed on the spot), in the way of the next stage. trash
+# renames them aside at once; trash_wait, at the end, waits for the deleting.
+TRASH=$WORK/.trash TRASH_PID=""
+trash() {
+  local d
+  mkdir -p "$TRASH"
+  for d in "$@"; do [ ! -e "$d" ] || mv "$d" "$(mktemp -u "$TRASH/$(basename "$d").XXXXXX")"; done
+  if [ -z "$TRASH_PID" ] || ! kill -0 "$TRASH_PID" 2>/dev/null; then
+    (while [ -n "$(ls -A "$TRASH")" ]; do rm -rf "${TRASH:?}"/*; done) &
+    TRASH_PID=$!
+  fi
+}
+trash_wait() {
+  [ -z "$TRASH_PID" ] || wait "$TRASH_PID" || true
+  TRASH_PID=""
+  rm -rf "$TRASH"
+}
+
 # Whatever is up when the run stops: the background builds, the stack of the major under test,
 # or its e2e cluster; then nothing of the run may be left. A run that fails still prints the
 # timings of the stages it went through.
 cleanup() {
   local rc=$? failed=$STAGE pid
   for pid in $RELEASE_PID $DEV_AHEAD_PID; do kill -- "-$pid" 2>/dev/null || true; done
+  # What is still to delete stays for the next run to delete.
+  [ -z "$TRASH_PID" ] || kill "$TRASH_PID" 2>/dev/null || true
   stack_down || true
   [ -z "${MWORK:-}" ] || bash scripts/cluster.sh stop "$MWORK/cluster" 2>/dev/null || true
   if ! no_leftovers "${RUN_DIRS[@]}"; then
@@ -149,6 +172,7 @@ trap cleanup EXIT
 step "prerequisites (PostgreSQL $MAJORS)"
 PG_MAJORS=$MAJORS bash scripts/install-prereqs.sh
 release_builds_start
+[ ! -d "$TRASH" ] || trash
 
 step "lint: cargo fmt --check, cargo clippy, the repository checks (cargo test -p repo-checks)"
 cargo fmt --all -- --check
@@ -187,11 +211,12 @@ for M in $MAJORS; do
 
   step "pg$M: end-to-end tests against a real cluster"
   bash scripts/cluster.sh stop "$MWORK/cluster" 2>/dev/null || true
-  rm -rf "$MWORK/cluster"
+  trash "$MWORK/cluster"
   bash scripts/cluster.sh start "$MWORK/cluster" "$PORT"
   OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" \
     cargo test "${E2E_CRATES[@]}" --test '*' -- --test-threads=4
   bash scripts/cluster.sh stop "$MWORK/cluster"
+  trash "$MWORK/cluster"
 
   if [ "$M" != "$MAIN_PG_MAJOR" ]; then
     step "pg$M: oauth-front over HTTP, short run: openid-client flow, JWKS, refresh, introspection"
@@ -242,12 +267,12 @@ if ((${#ran[@]} > 1)); then
   echo "identical: $(wc -l <"$first") lines on each of $MAJORS"
 fi
 
+step "Debian packages of PostgreSQL $MAJORS and oauth-front: built (scripts/package.sh, from the release builds the install stages made), installed with dpkg on a clean cluster, removed (scripts/package-test.sh)"
 release_ready front
 if [ -n "$RELEASE_PID" ]; then
   wait "$RELEASE_PID" || { echo "the background release builds failed:"; tail -40 "$WORK/release-builds.log"; exit 1; }
   RELEASE_PID=""
 fi
-step "Debian packages of PostgreSQL $MAJORS and oauth-front: built (scripts/package.sh, from the release builds the install stages made), installed with dpkg on a clean cluster, removed (scripts/package-test.sh)"
 PG_MAJORS=$MAJORS PACKAGE_STAGED=1 bash scripts/package.sh
 PG_MAJORS=$MAJORS OAUTH_PACKAGE_TEST_DIR=${OAUTH_PACKAGE_TEST_DIR:-$WORK/package} bash scripts/package-test.sh
 
@@ -258,6 +283,7 @@ else
   echo "the pg_upgrade test (15 -> 18) needs both in the run (PostgreSQL $MAJORS): skipped"
 fi
 
-step "no process of this run left (postgres, pg_autoctl, oauth-front, node, Chromium under ${RUN_DIRS[*]} or with its mark)"
+step "no process of this run left (postgres, pg_autoctl, oauth-front, node, Chromium under ${RUN_DIRS[*]} or with its mark); its throwaway directories deleted"
+trash_wait
 no_leftovers "${RUN_DIRS[@]}"
 report_timings
