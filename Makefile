@@ -69,7 +69,7 @@ e2e: ## pgrx-tests over libpq against the dev cluster (TEST=file, NAME=test)
 	@[ -S "$(OAUTH_TEST_PGHOST)/.s.PGSQL.$(OAUTH_TEST_PGPORT)" ] || \
 	  { echo "no cluster at $(OAUTH_TEST_PGHOST):$(OAUTH_TEST_PGPORT): run make db-up first"; exit 1; }
 	$(LIB_ONLY) OAUTH_TEST_PGHOST="$(OAUTH_TEST_PGHOST)" OAUTH_TEST_PGPORT="$(OAUTH_TEST_PGPORT)" \
-	  cargo test "$${E2E_CRATES[@]}" --test '$(or $(TEST),*)' -- --test-threads=4 $(NAME)
+	  e2e_run "$(TEST)" "$(NAME)"
 
 http-test: $(INSTALL) ## oauth-front over HTTP: e2e/tests (TEST=file…, NAME=test) on a stack of its own
 	cargo build -p oauth-front

@@ -178,10 +178,26 @@ pg_features() {
 # build, and builds again whatever resolves differently: these are the sets every build uses, so
 # that each dependency builds once per profile (docs/testing.md#what-is-built-once).
 #   the unit tests: oauth-core and oauth-front together (oauth-core alone resolves fewer
-#   features of its dependencies); the libpq suite: with oauth-front beside it, `--test '*'`
-#   selecting the suite's files only (oauth-front has none).
+#   features of its dependencies); the libpq suite: with oauth-front beside it, `--test e2e`
+#   selecting the suite's one test program.
 UNIT_CRATES=(-p oauth-core -p oauth-front)
 E2E_CRATES=(-p oauth-front -p oauth_server_e2e)
+
+# The libpq suite (pgrx-tests/tests/e2e: one test program, a module per file) against the cluster
+# OAUTH_TEST_PGHOST/PGPORT name. FILE (a file of it, without .rs) and NAME (any part of a test's
+# name) pick tests, both at once too; neither, all of them.
+e2e_run() {
+  local file=${1:-} name=${2:-} picked
+  if [ -z "$file$name" ]; then
+    cargo test "${E2E_CRATES[@]}" --test e2e -- --test-threads=4
+    return
+  fi
+  picked=$(cargo test -q "${E2E_CRATES[@]}" --test e2e -- --list --format terse | sed -n 's/: test$//p' \
+    | grep "^${file:-[a-z_0-9]*}::" | grep -F -- "$name") \
+    || { echo "no test of pgrx-tests/tests/e2e matches TEST=$file NAME=$name"; return 1; }
+  # shellcheck disable=SC2086 # one argument per test name
+  cargo test "${E2E_CRATES[@]}" --test e2e -- --test-threads=4 --exact $picked
+}
 
 # cargo pgrx test for this major (DIR holds its cluster; NAME, if given, filters the tests).
 # The extension that the tests install (cargo pgrx install --test, which pgrx-tests runs: cargo

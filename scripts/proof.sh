@@ -32,12 +32,13 @@ OAUTH_FRONT_LOG=info stack_up "$DIR" "$PORT" "$PLAN_PROOF_FRONT" "$(front_bin re
 set +e
 
 part "security suite"
-args=(); for t in "${SECURITY_TESTS[@]}"; do args+=(--test "$t"); done
+# Modules of the suite's one test program: a test runs when its name starts with one of them.
+filters=(); for t in "${SECURITY_TESTS[@]}"; do filters+=("$t::"); done
 OAUTH_TEST_PGHOST="$DIR/cluster/sock" OAUTH_TEST_PGPORT=$PORT \
-  cargo test --no-fail-fast -p oauth_server_e2e "${args[@]}" -- --test-threads=4 >target/proof-security.log 2>&1 \
+  cargo test "${E2E_CRATES[@]}" --test e2e -- --test-threads=4 "${filters[@]}" >target/proof-security.log 2>&1 \
   || failed+=("security suite")
 read -r PASSED FAILED < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' target/proof-security.log)
-THREATS=$(grep -c '^#\[test\]' pgrx-tests/tests/threats.rs)
+THREATS=$(grep -c '^#\[test\]' pgrx-tests/tests/e2e/threats.rs)
 echo "$PASSED passed, $FAILED failed"
 
 part "cargo fuzz, $FUZZ_SECONDS s per target"
@@ -68,7 +69,7 @@ passed, failed_tests, threats, faults, server_errors, unavailable, requests, com
 faults = json.loads(faults)
 read = lambda p: open(p).read().strip() if __import__("os").path.exists(p) else "(did not run)"
 print(f"Proof run at commit {commit} on {cores} cores: {'all passed' if not failed else 'FAILED: ' + failed}.\n")
-print(f"**Security suite**: {threats} threat tests (`pgrx-tests/tests/threats.rs`) and the rule files "
+print(f"**Security suite**: {threats} threat tests (`pgrx-tests/tests/e2e/threats.rs`) and the rule files "
       f"the threat table cites: {passed} tests passed, {failed_tests} failed.\n")
 print("**cargo fuzz** (libFuzzer + AddressSanitizer):\n\n" + read("target/fuzz-summary.md") + "\n")
 print("**" + read("target/http-fuzz-summary.md").replace(":", ":**", 1) + "\n")

@@ -213,8 +213,7 @@ for M in $MAJORS; do
   bash scripts/cluster.sh stop "$MWORK/cluster" 2>/dev/null || true
   trash "$MWORK/cluster"
   bash scripts/cluster.sh start "$MWORK/cluster" "$PORT"
-  OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" \
-    cargo test "${E2E_CRATES[@]}" --test '*' -- --test-threads=4
+  OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" e2e_run
   bash scripts/cluster.sh stop "$MWORK/cluster"
   trash "$MWORK/cluster"
 

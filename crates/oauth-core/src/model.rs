@@ -1,6 +1,6 @@
 //! The closed sets of values the schema stores as text: each is an enum here, matched
 //! exhaustively in Rust, and each is listed by a CHECK constraint in `sql/schema.sql` (a test,
-//! `pgrx-tests/tests/model_rules.rs`, compares the two lists).
+//! `pgrx-tests/tests/e2e/model_rules.rs`, compares the two lists).
 
 /// Declares an enum whose variants are stored as the given strings, with `ALL`, `as_str`,
 /// `parse` and serde in the same spelling.

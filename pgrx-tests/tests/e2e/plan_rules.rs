@@ -58,12 +58,12 @@ fn pending_request_lookups_use_their_unique_key_whatever_the_statistics() {
     for (name, sql, key) in [
         (
             "lock_pending_by_id",
-            include_str!("../../sql/queries/authorizations/lock_pending_by_id.sql"),
+            include_str!("../../../sql/queries/authorizations/lock_pending_by_id.sql"),
             "authorizations_pkey",
         ),
         (
             "lock_pending_by_user_code",
-            include_str!("../../sql/queries/authorizations/lock_pending_by_user_code.sql"),
+            include_str!("../../../sql/queries/authorizations/lock_pending_by_user_code.sql"),
             "authorizations_user_code_key",
         ),
     ] {
@@ -114,23 +114,23 @@ fn consent_and_family_lookups_use_both_keys_whatever_the_statistics() {
     for (name, sql) in [
         (
             "consents/find",
-            include_str!("../../sql/queries/consents/find.sql"),
+            include_str!("../../../sql/queries/consents/find.sql"),
         ),
         (
             "consents/lock",
-            include_str!("../../sql/queries/consents/lock.sql"),
+            include_str!("../../../sql/queries/consents/lock.sql"),
         ),
         (
             "consents/store",
-            include_str!("../../sql/queries/consents/store.sql"),
+            include_str!("../../../sql/queries/consents/store.sql"),
         ),
         (
             "consents/withdraw",
-            include_str!("../../sql/queries/consents/withdraw.sql"),
+            include_str!("../../../sql/queries/consents/withdraw.sql"),
         ),
         (
             "grants/revoke_for_user_client",
-            include_str!("../../sql/queries/grants/revoke_for_user_client.sql"),
+            include_str!("../../../sql/queries/grants/revoke_for_user_client.sql"),
         ),
     ] {
         let keys = [("text", "'u'"), ("text", "'c'"), ("jsonb", "'{}'")];
