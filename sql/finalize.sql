@@ -83,6 +83,8 @@ TO PUBLIC;
 -- any role able to run arbitrary SQL can set. They are granted only to roles that cannot:
 -- PostgREST's `authenticated` role when it exists, and whatever role the DBA grants them to
 -- (the front's). Administration functions stay with the owner unless the DBA grants them.
+-- (The only thing of the cluster the install reads: pgrx-tests' TestDb keys its template
+-- database on it, and another such read needs a place in that key.)
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN

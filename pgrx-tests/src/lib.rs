@@ -35,24 +35,48 @@ pub struct TestDb {
 /// it (CREATE DATABASE … TEMPLATE) takes a third of an empty database plus CREATE EXTENSION;
 /// nothing is lost by sharing it, as the install writes no row (the signing keys, the only
 /// secrets, are made on first use: each database makes its own).
-fn template() -> &'static str {
-    static TEMPLATE: OnceLock<String> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let name = format!("t_template_{}", std::process::id());
-        let mut admin = admin();
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        // Closed before the first copy: a template may have no other connection while copied.
-        Client::connect(&conn_string(&name, "postgres"), NoTls)
-            .expect("connect to the template database")
-            .batch_execute("CREATE EXTENSION oauth_server")
-            .unwrap();
-        name
-    })
+///
+/// The install reads one thing of the cluster: whether the role `authenticated` exists
+/// (finalize.sql grants it the session-claims functions then). Tests create it, and roles are
+/// the cluster's: so there is a template for each answer, and each test's copy is the one
+/// CREATE EXTENSION would have made at that moment. Anything else the install comes to read of
+/// the cluster needs its place in this key.
+fn template() -> String {
+    static TEMPLATES: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let with_authenticated: bool = admin()
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    TEMPLATES[usize::from(with_authenticated)]
+        .get_or_init(|| {
+            let name = format!(
+                "t_template_{}{}",
+                std::process::id(),
+                if with_authenticated {
+                    "_authenticated"
+                } else {
+                    ""
+                }
+            );
+            let mut admin = admin();
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            // Closed before the first copy: a template may have no other connection while
+            // copied.
+            Client::connect(&conn_string(&name, "postgres"), NoTls)
+                .expect("connect to the template database")
+                .batch_execute("CREATE EXTENSION oauth_server")
+                .unwrap();
+            name
+        })
+        .clone()
 }
 
 fn admin() -> Client {
