@@ -198,6 +198,16 @@ e2e_run() {
   # shellcheck disable=SC2086 # one argument per test name
   cargo test "${E2E_CRATES[@]}" --test e2e -- --test-threads=4 --exact $picked
 }
+# The path of the suite's test program, as e2e_run built it (run it in pgrx-tests/, as cargo
+# does).
+e2e_binary() {
+  cargo test "${E2E_CRATES[@]}" --test e2e --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("executable") and m["target"]["name"] == "e2e":
+        print(m["executable"])'
+}
 
 # cargo pgrx test for this major (DIR holds its cluster; NAME, if given, filters the tests).
 # The extension that the tests install (cargo pgrx install --test, which pgrx-tests runs: cargo

@@ -76,16 +76,18 @@ report_timings() { stage_done; STAGE=""; printf '\n== stage timings (total %ds)\
 #   (OAUTH_RELEASE_TARGET_DIR): each major's extension, staged (its install stage installs it and
 #   the packages hold it), then oauth-front's (its package). They take the CPU the dev builds
 #   and the tests leave;
-# - during the main major's HTTP stages (which run no cargo, and mostly wait on sockets and
-#   timers), the next major's #[pg_test] build: the cargo test that cargo pgrx test runs. Only
-#   one: each feature set's dev build copies its library to the same
-#   target/debug/liboauth_server.so, which makes cargo rebuild the one built before.
+# - the next major's #[pg_test] build (the cargo test that cargo pgrx test runs), while this
+#   major's stages run no cargo: the main major's HTTP stages (sockets and timers), another
+#   major's stages after its #[pg_test] (its libpq suite runs the test program the main major's
+#   stage built, without cargo, which the build holds). One at a time: each feature set's dev
+#   build copies its library to the same target/debug/liboauth_server.so, which makes cargo
+#   rebuild the one built before.
 # Each is the cargo command the stage runs, so the stage finds it built.
 # OAUTH_BUILD_AHEAD=0 builds everything in the stages, in the foreground.
 RELEASE_TARGET=${OAUTH_RELEASE_TARGET_DIR:-$CARGO_TARGET/release-builds}
 export OAUTH_RELEASE_TARGET_DIR=$RELEASE_TARGET
 READY=$WORK/release-builds
-RELEASE_PID="" DEV_AHEAD_PID=""
+RELEASE_PID="" DEV_AHEAD_PID="" E2E_BIN=""
 release_builds_start() {
   [ "${OAUTH_BUILD_AHEAD:-1}" = 1 ] || return 0
   rm -rf "$READY" && mkdir -p "$READY"
@@ -114,11 +116,18 @@ release_ready() {
     sleep 1
   done
 }
+# The major after $1 in this run's list, if any.
+next_major() {
+  local m prev=""
+  for m in $MAJORS; do
+    [ "$prev" != "$1" ] || { echo "$m"; return; }
+    prev=$m
+  done
+}
+# Starts the #[pg_test] build of major $1 (none when empty, or one is running).
 dev_ahead_start() {
-  local m
-  [ "${OAUTH_BUILD_AHEAD:-1}" = 1 ] || return 0
-  for m in $MAJORS; do [ "$m" = "$MAIN_PG_MAJOR" ] || break; done
-  [ "$m" != "$MAIN_PG_MAJOR" ] || return 0
+  local m=$1
+  [ "${OAUTH_BUILD_AHEAD:-1}" = 1 ] && [ -n "$m" ] && [ -z "$DEV_AHEAD_PID" ] || return 0
   setsid nice -n 19 cargo test --no-run --no-default-features --features "pg$m pg_test" >"$WORK/dev-ahead.log" 2>&1 &
   DEV_AHEAD_PID=$!
   echo "building pg$m's #[pg_test] build in the background (nice 19, $WORK/dev-ahead.log)"
@@ -199,6 +208,9 @@ for M in $MAJORS; do
   step "pg$M: #[pg_test] tests"
   pg_test_run "$MWORK"
 
+  # Another major's later stages run no cargo once the libpq suite's program is built.
+  [ "$M" = "$MAIN_PG_MAJOR" ] || [ -z "$E2E_BIN" ] || dev_ahead_start "$(next_major "$M")"
+
   step "pg$M: install the extension into PostgreSQL $M ($PG_CONFIG): the release build, staged as packaged"
   release_ready "pg$M"
   extension_install_staged "$M" "$PG_CONFIG"
@@ -213,9 +225,17 @@ for M in $MAJORS; do
   bash scripts/cluster.sh stop "$MWORK/cluster" 2>/dev/null || true
   trash "$MWORK/cluster"
   bash scripts/cluster.sh start "$MWORK/cluster" "$PORT"
-  OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" e2e_run
+  if [ -n "$E2E_BIN" ]; then
+    # Without cargo, which the next major's background build may hold: the same program.
+    (cd pgrx-tests && OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" \
+      "$E2E_BIN" --test-threads=4)
+  else
+    OAUTH_TEST_PGHOST="$MWORK/cluster/sock" OAUTH_TEST_PGPORT="$PORT" e2e_run
+    E2E_BIN=$(e2e_binary)
+  fi
   bash scripts/cluster.sh stop "$MWORK/cluster"
   trash "$MWORK/cluster"
+  dev_ahead_start "$(next_major "$M")"
 
   if [ "$M" != "$MAIN_PG_MAJOR" ]; then
     step "pg$M: oauth-front over HTTP, short run: openid-client flow, JWKS, refresh, introspection"
@@ -229,7 +249,6 @@ for M in $MAJORS; do
     continue
   fi
 
-  dev_ahead_start
   step "pg$M: oauth-front over HTTP: openid-client, fetch, headless Chromium, faults"
   stack_up "$MWORK" "$PORT" "$FRONT_PORT" "$FRONT" "${TEST_STACK_FLAGS[@]}"
   http_suite

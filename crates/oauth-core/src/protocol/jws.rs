@@ -176,6 +176,13 @@ impl Signer {
     /// Compact JWS of `claims` with header `{alg, typ, kid}`.
     pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, MisuseError> {
         let header = json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
+        self.sign_with_header(&header, claims)
+    }
+
+    /// Compact JWS of `claims` under the caller's `header` (which should name this key's alg):
+    /// what a client signs with its own key, a DPoP proof (`jwk` in the header) or an
+    /// assertion.
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, MisuseError> {
         let mut input = b64(header.to_string().as_bytes());
         input.push('.');
         input.push_str(&b64(claims.to_string().as_bytes()));
@@ -421,6 +428,24 @@ pub fn verify_at(
     }
     check_iat(&claims, now as f64, leeway_secs)?;
     Ok(claims)
+}
+
+/// Verifies only the signature of `token` with the public `jwk` and `alg`, and returns its
+/// claims: no claim is required or judged (a DPoP proof has no `exp`; its caller judges `iat`).
+pub fn verify_signature_only(
+    token: &str,
+    jwk: &Value,
+    alg: jsonwebtoken::Algorithm,
+) -> Result<Value, String> {
+    let key = decoding_key(jwk, alg)?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| describe(e.kind()))
 }
 
 /// Verifies one of our own tokens: [`verify_with`] with our issuer and algorithm set.

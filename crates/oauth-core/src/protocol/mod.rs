@@ -6,6 +6,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod consent;
+pub mod dpop;
 pub mod issuer;
 pub mod issuer_policy;
 pub mod jws;

@@ -1,0 +1,243 @@
+//! Each rule of RFC 9449 §4.3 with a proof that breaks only it.
+
+use super::*;
+use crate::protocol::jws::{generate, Alg, Signer};
+use serde_json::json;
+
+const URL: &str = "https://as.example/oauth/token";
+const NOW: i64 = 1_800_000_000;
+
+struct Key {
+    signer: Signer,
+    jwk: Value,
+}
+
+fn key(alg: Alg) -> Key {
+    let k = generate(alg).unwrap();
+    Key {
+        signer: Signer::from_pkcs8(&k.kid, alg, &k.private_pkcs8).unwrap(),
+        jwk: k.public_jwk,
+    }
+}
+
+fn expected() -> Expected<'static> {
+    Expected {
+        method: "POST",
+        url: URL,
+        now: NOW,
+        max_age_secs: 60,
+        skew_secs: 5,
+        access_token: None,
+        nonce: None,
+    }
+}
+
+fn claims() -> Value {
+    json!({"jti": "e1j3V_bKic8-LAEB", "htm": "POST", "htu": URL, "iat": NOW})
+}
+
+/// A proof by `k` with its public key in the header; `header` and `claims` entries replace the
+/// defaults (a `null` removes one).
+fn proof_with(k: &Key, header: Value, claims_over: Value) -> String {
+    let mut h = json!({"typ": "dpop+jwt", "alg": k.signer.alg.as_str(), "jwk": k.jwk});
+    merge(&mut h, header);
+    let mut c = claims();
+    merge(&mut c, claims_over);
+    k.signer.sign_with_header(&h, &c).unwrap()
+}
+
+fn merge(into: &mut Value, over: Value) {
+    for (name, v) in over.as_object().unwrap() {
+        if v.is_null() {
+            into.as_object_mut().unwrap().remove(name);
+        } else {
+            into[name] = v.clone();
+        }
+    }
+}
+
+fn refused(proof: &str, e: &Expected) -> String {
+    match check(proof, e) {
+        Err(Refusal::Invalid(why)) => why,
+        other => panic!("expected invalid_dpop_proof, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_proof_by_each_kind_of_key_binds_to_its_thumbprint() {
+    for alg in [Alg::ES256, Alg::EdDSA, Alg::RS256] {
+        let k = key(alg);
+        let proven = check(&proof_with(&k, json!({}), json!({})), &expected()).unwrap();
+        assert_eq!(proven.jkt, jws::thumbprint(&k.jwk), "{alg:?}");
+        assert_eq!(proven.jti, "e1j3V_bKic8-LAEB");
+        assert_eq!(proven.iat, NOW);
+        assert!(
+            proven.remember_until > NOW + 60,
+            "remembered as long as it could be taken"
+        );
+    }
+}
+
+#[test]
+fn the_header_must_say_dpop_jwt_with_a_public_key_and_an_asymmetric_alg() {
+    let k = key(Alg::ES256);
+    let e = expected();
+    for (header, why) in [
+        (json!({"typ": null}), "typ"),
+        (json!({"typ": "JWT"}), "typ"),
+        (json!({"typ": "DPOP+JWT"}), "typ"),
+        (json!({"alg": "none"}), "alg"),
+        (json!({"alg": "HS256"}), "alg"),
+        (json!({"alg": "RS256"}), "does not match its key"),
+        (json!({"jwk": null}), "no jwk"),
+        (json!({"jwk": "a string"}), "no jwk"),
+        (json!({"crit": ["exp"]}), "critical"),
+    ] {
+        let got = refused(&proof_with(&k, header.clone(), json!({})), &e);
+        assert!(got.contains(why), "{header}: {got}");
+    }
+    // The private key in the header: whoever holds the proof would hold the key.
+    let mut private = k.jwk.clone();
+    private["d"] = json!("AAAA");
+    let got = refused(&proof_with(&k, json!({"jwk": private}), json!({})), &e);
+    assert!(got.contains("private member (d)"), "{got}");
+    // A symmetric key: its "k" is the secret.
+    let oct = json!({"kty": "oct", "k": "c2VjcmV0"});
+    let got = refused(&proof_with(&k, json!({"jwk": oct}), json!({})), &e);
+    assert!(got.contains("private member (k)"), "{got}");
+}
+
+#[test]
+fn the_signature_must_be_by_the_key_in_the_header() {
+    let k = key(Alg::ES256);
+    let other = key(Alg::ES256);
+    // Signed by another key than the one it names.
+    let got = refused(
+        &proof_with(&other, json!({"jwk": k.jwk}), json!({})),
+        &expected(),
+    );
+    assert!(got.contains("signature"), "{got}");
+    // Claims changed after signing.
+    let p = proof_with(&k, json!({}), json!({}));
+    let parts: Vec<&str> = p.split('.').collect();
+    let forged_claims = URL_SAFE_NO_PAD
+        .encode(json!({"jti": "x", "htm": "GET", "htu": URL, "iat": NOW}).to_string());
+    let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+    assert!(refused(&forged, &expected()).contains("signature"));
+}
+
+#[test]
+fn a_short_rsa_key_is_refused() {
+    let k = key(Alg::RS256);
+    let mut short = k.jwk.clone();
+    let n = URL_SAFE_NO_PAD
+        .decode(short["n"].as_str().unwrap())
+        .unwrap();
+    short["n"] = json!(URL_SAFE_NO_PAD.encode(&n[..128]));
+    let got = refused(
+        &proof_with(&k, json!({"jwk": short}), json!({})),
+        &expected(),
+    );
+    assert!(got.contains("2048"), "{got}");
+}
+
+#[test]
+fn the_claims_must_name_this_request_now() {
+    let k = key(Alg::EdDSA);
+    let e = expected();
+    let long_jti = "j".repeat(MAX_JTI_CHARS + 1);
+    for (over, why) in [
+        (json!({"jti": null}), "jti"),
+        (json!({"jti": ""}), "jti"),
+        (json!({"jti": 7}), "jti"),
+        (json!({"jti": long_jti}), "jti"),
+        (json!({"htm": "post"}), "method"),
+        (json!({"htm": "GET"}), "method"),
+        (json!({"htm": null}), "method"),
+        (json!({"htu": "https://as.example/oauth/userinfo"}), "URL"),
+        (json!({"htu": "https://evil.example/oauth/token"}), "URL"),
+        (json!({"htu": "http://as.example/oauth/token"}), "URL"),
+        (json!({"htu": null}), "htu"),
+        (json!({"htu": "/oauth/token"}), "htu"),
+        (json!({"iat": null}), "iat"),
+        (json!({"iat": "1800000000"}), "iat"),
+        (json!({"iat": -1}), "iat"),
+        (json!({"iat": NOW - 61}), "too old"),
+        (json!({"iat": NOW + 6}), "future"),
+    ] {
+        let got = refused(&proof_with(&k, json!({}), over.clone()), &e);
+        assert!(got.contains(why), "{over}: {got}");
+    }
+    // Within the window at both ends, and another spelling of this URL.
+    for over in [
+        json!({"iat": NOW - 60}),
+        json!({"iat": NOW + 5}),
+        json!({"htu": "HTTPS://AS.example:443/oauth/token?x=1"}),
+    ] {
+        assert!(
+            check(&proof_with(&k, json!({}), over.clone()), &e).is_ok(),
+            "{over}"
+        );
+    }
+}
+
+#[test]
+fn a_required_nonce_must_be_the_one_given() {
+    let k = key(Alg::ES256);
+    let e = Expected {
+        nonce: Some("n-1"),
+        ..expected()
+    };
+    assert_eq!(
+        check(&proof_with(&k, json!({}), json!({})), &e),
+        Err(Refusal::UseNonce)
+    );
+    let stale = proof_with(&k, json!({}), json!({"nonce": "n-0"}));
+    assert_eq!(check(&stale, &e), Err(Refusal::UseNonce));
+    assert!(check(&proof_with(&k, json!({}), json!({"nonce": "n-1"})), &e).is_ok());
+    // A nonce the server did not ask for is not a reason to refuse.
+    assert!(check(
+        &proof_with(&k, json!({}), json!({"nonce": "x"})),
+        &expected()
+    )
+    .is_ok());
+}
+
+#[test]
+fn at_a_resource_ath_must_hash_the_access_token_presented() {
+    let k = key(Alg::ES256);
+    let e = Expected {
+        access_token: Some("the.access.token"),
+        method: "GET",
+        url: "https://as.example/oauth/userinfo",
+        ..expected()
+    };
+    let base = json!({"htm": "GET", "htu": "https://as.example/oauth/userinfo"});
+    let got = refused(&proof_with(&k, json!({}), base.clone()), &e);
+    assert!(got.contains("ath"), "{got}");
+    let mut wrong = base.clone();
+    wrong["ath"] = json!(ath("another.access.token"));
+    assert!(refused(&proof_with(&k, json!({}), wrong), &e).contains("ath"));
+    let mut right = base;
+    right["ath"] = json!(ath("the.access.token"));
+    assert!(check(&proof_with(&k, json!({}), right), &e).is_ok());
+}
+
+#[test]
+fn the_rfc_ath_example_hashes_as_the_rfc_says() {
+    // RFC 9449 §7.1: the access token and its ath from the example.
+    assert_eq!(
+        ath("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+        "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+    );
+}
+
+#[test]
+fn what_is_not_a_proof_is_refused_before_any_key_is_read() {
+    let e = expected();
+    for p in ["", "a.b", "a.b.c.d", "!!.e30.x", "e30.e30.x"] {
+        assert!(matches!(check(p, &e), Err(Refusal::Invalid(_))), "{p}");
+    }
+    let huge = format!("{}.e30.x", "a".repeat(MAX_PROOF_BYTES));
+    assert!(refused(&huge, &e).contains("longer"));
+}
