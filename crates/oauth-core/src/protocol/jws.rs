@@ -430,6 +430,24 @@ pub fn verify_at(
     Ok(claims)
 }
 
+/// The decoded protected header, NOT verified: to choose the key to verify with.
+pub fn unverified_header(token: &str) -> Result<Value, String> {
+    match header(token)? {
+        v @ Value::Object(_) => Ok(v),
+        _ => Err("token header is not a JSON object".into()),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2) as whole seconds: a finite, non-negative number, its fraction
+/// dropped. Anything else (a string, a negative number, `null`) is None: malformed.
+pub fn numeric_date(v: &Value) -> Option<i64> {
+    v.as_i64().filter(|n| *n >= 0).or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < i64::MAX as f64)
+            .map(|f| f.floor() as i64)
+    })
+}
+
 /// Verifies only the signature of `token` with the public `jwk` and `alg`, and returns its
 /// claims: no claim is required or judged (a DPoP proof has no `exp`; its caller judges `iat`).
 pub fn verify_signature_only(

@@ -3,6 +3,7 @@
 pub mod admin_access;
 pub mod ban_duration;
 pub mod claims;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod consent;
@@ -19,6 +20,8 @@ pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod session_jwt;
+#[cfg(test)]
+pub mod test_keys;
 pub mod token_kind;
 pub mod upstream;
 pub mod user_claims;

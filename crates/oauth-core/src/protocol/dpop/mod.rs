@@ -122,7 +122,7 @@ pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
     {
         return invalid("the DPoP proof is not for this URL (htu)");
     }
-    let iat = whole_seconds(&claims["iat"]).ok_or(Refusal::Invalid(
+    let iat = jws::numeric_date(&claims["iat"]).ok_or(Refusal::Invalid(
         "the DPoP proof has no readable iat".into(),
     ))?;
     if iat > expected.now.saturating_add(expected.skew_secs) {
@@ -190,15 +190,6 @@ fn public_jwk(jwk: &Value) -> Result<&Value, Refusal> {
         _ => return invalid("the DPoP proof's jwk is not an EC, OKP or RSA public key"),
     }
     Ok(jwk)
-}
-
-/// A NumericDate as whole seconds: a finite, non-negative number.
-fn whole_seconds(v: &Value) -> Option<i64> {
-    v.as_i64().filter(|n| *n >= 0).or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0 && *f < i64::MAX as f64)
-            .map(|f| f.floor() as i64)
-    })
 }
 
 #[cfg(test)]

@@ -1,23 +1,15 @@
 //! Each rule of RFC 9449 §4.3 with a proof that breaks only it.
 
 use super::*;
-use crate::protocol::jws::{generate, Alg, Signer};
+use crate::protocol::jws::Alg;
+use crate::protocol::test_keys::TestKey;
 use serde_json::json;
 
 const URL: &str = "https://as.example/oauth/token";
 const NOW: i64 = 1_800_000_000;
 
-struct Key {
-    signer: Signer,
-    jwk: Value,
-}
-
-fn key(alg: Alg) -> Key {
-    let k = generate(alg).unwrap();
-    Key {
-        signer: Signer::from_pkcs8(&k.kid, alg, &k.private_pkcs8).unwrap(),
-        jwk: k.public_jwk,
-    }
+fn key(alg: Alg) -> TestKey {
+    TestKey::new(alg)
 }
 
 fn expected() -> Expected<'static> {
@@ -38,22 +30,9 @@ fn claims() -> Value {
 
 /// A proof by `k` with its public key in the header; `header` and `claims` entries replace the
 /// defaults (a `null` removes one).
-fn proof_with(k: &Key, header: Value, claims_over: Value) -> String {
-    let mut h = json!({"typ": "dpop+jwt", "alg": k.signer.alg.as_str(), "jwk": k.jwk});
-    merge(&mut h, header);
-    let mut c = claims();
-    merge(&mut c, claims_over);
-    k.signer.sign_with_header(&h, &c).unwrap()
-}
-
-fn merge(into: &mut Value, over: Value) {
-    for (name, v) in over.as_object().unwrap() {
-        if v.is_null() {
-            into.as_object_mut().unwrap().remove(name);
-        } else {
-            into[name] = v.clone();
-        }
-    }
+fn proof_with(k: &TestKey, header: Value, claims_over: Value) -> String {
+    let h = json!({"typ": "dpop+jwt", "alg": k.signer.alg.as_str(), "jwk": k.jwk});
+    k.sign(h, header, claims(), claims_over)
 }
 
 fn refused(proof: &str, e: &Expected) -> String {

@@ -1,0 +1,162 @@
+//! `private_key_jwt` (RFC 7523 §2.2 and §3, with RFC 7521 §4.2): a client proves who it is with
+//! a JWT signed by a key it registered. Pure: the caller gives the client's registered keys
+//! (its `jwks`, or what its `jwks_uri` answered), the audiences this server answers to, and its
+//! clock; it remembers each assertion's `jti` until [`Proven::remember_until`], so a replay is
+//! refused where the write is.
+
+use crate::protocol::jws;
+use serde_json::Value;
+
+/// `client_assertion_type` of a JWT assertion (RFC 7523 §2.2).
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// How far ahead an assertion's `exp` may be: a longer-lived one is a credential worth stealing.
+pub const MAX_LIFETIME_SECS: i64 = 300;
+/// Assertions longer than this are refused before they are decoded.
+pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+/// A `jti` longer than this is refused: it is stored.
+pub const MAX_JTI_CHARS: usize = 256;
+
+/// What the assertion is checked against.
+#[derive(Debug, Clone)]
+pub struct Expected<'a> {
+    /// The client the request names (`client_id`, when sent): `iss` and `sub` must be it.
+    pub client_id: &'a str,
+    /// The audiences this server answers to: its issuer identifier, its token endpoint URL and
+    /// the URL of the endpoint called (FAPI 2.0 asks for the issuer; RFC 7523 allows the token
+    /// endpoint). One of them must be in `aud`.
+    pub audiences: &'a [&'a str],
+    /// Seconds since the epoch by the caller's clock (the extension: its transaction's).
+    pub now: i64,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    pub skew_secs: i64,
+}
+
+/// A valid assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    /// Its `jti`: a second assertion with it is a replay.
+    pub jti: String,
+    /// Until when to remember the `jti`: past it the assertion has expired.
+    pub remember_until: i64,
+    /// The `kid` of the registered key that verified it, if the key has one.
+    pub kid: Option<String>,
+}
+
+/// Checks `assertion` against the client's registered `keys` (a JWK Set's `keys` array).
+/// Every refusal is `invalid_client` to the caller; the text says what was wrong, for the log.
+pub fn check(assertion: &str, keys: &[Value], expected: &Expected) -> Result<Proven, String> {
+    if assertion.len() > MAX_ASSERTION_BYTES {
+        return Err(format!(
+            "the client assertion is longer than {MAX_ASSERTION_BYTES} bytes"
+        ));
+    }
+    // Algorithm and key id from the header, and nothing else from it: alg none and HS* (with
+    // the public key as an HMAC secret, say) are refused here, before any key is used.
+    let (kid, alg) = header_kid_and_alg(assertion)?;
+    let candidates: Vec<&Value> = keys
+        .iter()
+        .filter(|k| kid.is_none() || k["kid"].as_str() == kid.as_deref())
+        .filter(|k| usable_for_signatures(k) && jws::jwk_accepts(k, alg))
+        .collect();
+    if candidates.is_empty() {
+        return Err(match kid {
+            Some(kid) => format!("no key registered by the client has kid {kid:?} for {alg:?}"),
+            None => format!("no key registered by the client verifies {alg:?}"),
+        });
+    }
+    let (claims, key) = candidates
+        .iter()
+        .find_map(|k| {
+            jws::verify_signature_only(assertion, k, alg)
+                .ok()
+                .map(|c| (c, *k))
+        })
+        .ok_or("the client assertion's signature is not by a key the client registered")?;
+
+    for claim in ["iss", "sub"] {
+        if claims[claim].as_str() != Some(expected.client_id) {
+            return Err(format!(
+                "the client assertion's {claim} is not the client_id"
+            ));
+        }
+    }
+    let audiences: Vec<&str> = match &claims["aud"] {
+        Value::String(a) => vec![a.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !audiences.iter().any(|a| expected.audiences.contains(a)) {
+        return Err(
+            "the client assertion's aud is not this server (its issuer or token endpoint)".into(),
+        );
+    }
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
+        return Err(format!(
+            "the client assertion has no jti, or one longer than {MAX_JTI_CHARS} characters"
+        ));
+    }
+    let exp = seconds(&claims, "exp")?.ok_or("the client assertion has no exp")?;
+    if exp < expected.now.saturating_sub(expected.skew_secs) {
+        return Err("the client assertion has expired".into());
+    }
+    if exp
+        > expected
+            .now
+            .saturating_add(MAX_LIFETIME_SECS + expected.skew_secs)
+    {
+        return Err(format!(
+            "the client assertion's exp is more than {MAX_LIFETIME_SECS} s ahead"
+        ));
+    }
+    if seconds(&claims, "nbf")?
+        .is_some_and(|nbf| nbf > expected.now.saturating_add(expected.skew_secs))
+    {
+        return Err("the client assertion is not valid yet (nbf)".into());
+    }
+    if seconds(&claims, "iat")?
+        .is_some_and(|iat| iat > expected.now.saturating_add(expected.skew_secs))
+    {
+        return Err("the client assertion was issued in the future (iat)".into());
+    }
+    Ok(Proven {
+        jti: jti.to_string(),
+        remember_until: exp.saturating_add(expected.skew_secs).saturating_add(1),
+        kid: key["kid"].as_str().map(String::from),
+    })
+}
+
+fn header_kid_and_alg(
+    assertion: &str,
+) -> Result<(Option<String>, jsonwebtoken::Algorithm), String> {
+    let header =
+        jws::unverified_header(assertion).map_err(|e| format!("the client assertion: {e}"))?;
+    let name = header["alg"].as_str().unwrap_or_default();
+    let alg = jws::external_alg(name)
+        .ok_or_else(|| format!("the client assertion's alg {name:?} is not accepted"))?;
+    Ok((header["kid"].as_str().map(String::from), alg))
+}
+
+/// A registered key that may verify signatures: public, and not set aside for encryption.
+fn usable_for_signatures(jwk: &Value) -> bool {
+    let private = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+        .iter()
+        .any(|m| jwk.get(*m).is_some());
+    let for_signing = jwk["use"].as_str().is_none_or(|u| u == "sig");
+    !private && for_signing
+}
+
+/// A NumericDate claim as whole seconds, absent as None; anything else is malformed.
+fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, String> {
+    claims
+        .get(name)
+        .map(|v| {
+            jws::numeric_date(v)
+                .ok_or_else(|| format!("the client assertion's {name} is malformed"))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+#[path = "client_assertion_tests.rs"]
+mod tests;
