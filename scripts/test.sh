@@ -190,7 +190,9 @@ cargo test -p repo-checks
 
 step "unit tests (no Postgres); oauth-front built"
 cargo test "${UNIT_CRATES[@]}"
-# Built once: every major's HTTP stage runs this front (it speaks libpq to any of them).
+# Built once: every major's HTTP stage runs this front (it speaks libpq to any of them). cargo
+# test has built it already, beside the unit tests (front/tests/binary.rs needs it), with the
+# same features: this finds it fresh.
 cargo build -p oauth-front
 
 for M in $MAJORS; do

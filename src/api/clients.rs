@@ -114,11 +114,7 @@ fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
     let client_id = created.client.client_id.as_str();
     let mut out = client_json(client_id)?;
     out["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
-    let mut event = services::clients::created_event(&created.client);
-    // Where logout may send a browser is recorded as the redirect URIs are.
-    if !md.post_logout_redirect_uris.is_empty() {
-        event["post_logout_redirect_uris"] = json!(md.post_logout_redirect_uris);
-    }
+    let event = services::clients::created_event(&created.client, &md.post_logout_redirect_uris);
     audit(AuditEvent::ClientCreated, client_id, event, by)?;
     if let Some(s) = created.secret {
         out["client_secret"] = json!(s);

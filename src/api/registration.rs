@@ -41,7 +41,7 @@ fn register(metadata: &Value) -> ApiResult<Value> {
         AuditEvent::ClientCreated,
         Some(&client.client_id),
         None,
-        services::clients::created_event(client),
+        services::clients::created_event(client, &md.post_logout_redirect_uris),
     )?;
     let mut out = json!({
         "client_id": client.client_id,

@@ -29,7 +29,13 @@ pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
 }
 
 /// The details of the `client_created` audit event.
-pub fn created_event(client: &Client) -> Value {
-    json!({"name": client.name, "client_type": client.client_type,
-           "grant_types": client.grant_types, "redirect_uris": client.redirect_uris})
+/// Where logout may send a browser is recorded as the redirect URIs are, however the client
+/// came (an administrator's create, dynamic registration).
+pub fn created_event(client: &Client, post_logout_redirect_uris: &[String]) -> Value {
+    let mut event = json!({"name": client.name, "client_type": client.client_type,
+           "grant_types": client.grant_types, "redirect_uris": client.redirect_uris});
+    if !post_logout_redirect_uris.is_empty() {
+        event["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
+    }
+    event
 }

@@ -381,6 +381,38 @@ fn create_client_registers_post_logout_redirect_uris_that_logout_returns_to() {
 }
 
 #[test]
+fn dynamic_registration_records_post_logout_redirect_uris_in_its_audit_row() {
+    let db = TestDb::new("register_logout");
+    db.set("dynamic_registration", "on");
+    let mut c = db.connect();
+    let bye = "https://app.example/bye";
+    let made = json(
+        &mut c,
+        "SELECT oauth.register_client($1)",
+        &[
+            &serde_json::json!({"client_name": "Registered", "redirect_uris": [REDIRECT],
+                              "post_logout_redirect_uris": [bye],
+                              "token_endpoint_auth_method": "none"}),
+        ],
+    );
+    assert_eq!(
+        made["post_logout_redirect_uris"],
+        serde_json::json!([bye]),
+        "{made}"
+    );
+    let event = json(
+        &mut c,
+        "SELECT details FROM oauth.audit_log WHERE event = 'client_created' AND client_id = $1",
+        &[&made["client_id"].as_str().unwrap()],
+    );
+    assert_eq!(
+        event["post_logout_redirect_uris"],
+        serde_json::json!([bye]),
+        "where logout may send a browser is on record: {event}"
+    );
+}
+
+#[test]
 fn create_client_refuses_post_logout_redirect_uris_as_update_client_does() {
     let db = TestDb::new("create_logout_bad");
     let mut c = db.connect();
