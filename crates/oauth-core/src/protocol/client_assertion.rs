@@ -80,20 +80,24 @@ pub fn check(assertion: &str, keys: &[Value], expected: &Expected) -> Result<Pro
             ));
         }
     }
-    let audiences: Vec<&str> = match &claims["aud"] {
-        Value::String(a) => vec![a.as_str()],
-        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+    // One audience, this server: an assertion also addressed to another server could be
+    // replayed here by that server (the audience-injection attack on RFC 7523), so a list is
+    // taken only when it names nothing else.
+    let aud = match &claims["aud"] {
+        Value::String(a) => Some(a.as_str()),
+        Value::Array(list) if list.len() == 1 => list[0].as_str(),
+        _ => None,
     };
-    if !audiences.iter().any(|a| expected.audiences.contains(a)) {
+    if !aud.is_some_and(|a| expected.audiences.contains(&a)) {
         return Err(
-            "the client assertion's aud is not this server (its issuer or token endpoint)".into(),
+            "the client assertion's aud is not this server alone (its issuer or token endpoint)"
+                .into(),
         );
     }
     let jti = claims["jti"].as_str().unwrap_or_default();
-    if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
+    if !jws::storable_jti(jti, MAX_JTI_CHARS) {
         return Err(format!(
-            "the client assertion has no jti, or one longer than {MAX_JTI_CHARS} characters"
+            "the client assertion has no jti, one longer than {MAX_JTI_CHARS} characters, or one with control characters"
         ));
     }
     let exp = seconds(&claims, "exp")?.ok_or("the client assertion has no exp")?;
@@ -103,7 +107,7 @@ pub fn check(assertion: &str, keys: &[Value], expected: &Expected) -> Result<Pro
     if exp
         > expected
             .now
-            .saturating_add(MAX_LIFETIME_SECS + expected.skew_secs)
+            .saturating_add(MAX_LIFETIME_SECS.saturating_add(expected.skew_secs))
     {
         return Err(format!(
             "the client assertion's exp is more than {MAX_LIFETIME_SECS} s ahead"
@@ -131,19 +135,31 @@ fn header_kid_and_alg(
 ) -> Result<(Option<String>, jsonwebtoken::Algorithm), String> {
     let header =
         jws::unverified_header(assertion).map_err(|e| format!("the client assertion: {e}"))?;
+    // A JWT the client signed as something else (a request object, a DPoP proof, a logout
+    // token) is not its assertion, even with the assertion's claims: typ, when present, must say
+    // a plain JWT or a client assertion (media types compare without regard to case).
+    if let Some(typ) = header.get("typ") {
+        let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
+        if !matches!(typ.as_str(), "jwt" | "client-authentication+jwt") {
+            return Err(format!("the client assertion's typ {typ:?} is not JWT"));
+        }
+    }
+    // Extensions this check does not know must be understood, or the JWS refused (RFC 7515).
+    if header.get("crit").is_some() {
+        return Err(
+            "the client assertion has critical header parameters, none of which are understood"
+                .into(),
+        );
+    }
     let name = header["alg"].as_str().unwrap_or_default();
     let alg = jws::external_alg(name)
         .ok_or_else(|| format!("the client assertion's alg {name:?} is not accepted"))?;
     Ok((header["kid"].as_str().map(String::from), alg))
 }
 
-/// A registered key that may verify signatures: public, and not set aside for encryption.
+/// A registered key that may verify signatures: public, and not set aside for anything else.
 fn usable_for_signatures(jwk: &Value) -> bool {
-    let private = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
-        .iter()
-        .any(|m| jwk.get(*m).is_some());
-    let for_signing = jwk["use"].as_str().is_none_or(|u| u == "sig");
-    !private && for_signing
+    jws::private_jwk_member(jwk).is_none() && jws::jwk_for_signatures(jwk)
 }
 
 /// A NumericDate claim as whole seconds, absent as None; anything else is malformed.

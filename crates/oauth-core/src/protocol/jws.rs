@@ -308,8 +308,13 @@ pub fn unverified_claims(token: &str) -> Result<Value, String> {
 /// else the algorithms of its key type and curve (Microsoft Entra's keys carry no `alg`).
 pub fn jwk_accepts(jwk: &Value, alg: jsonwebtoken::Algorithm) -> bool {
     use jsonwebtoken::Algorithm as A;
+    // A named alg must be the one used, and the key's type and curve must fit it too: a P-256
+    // key labelled P-384 would verify (the curve is not read when the key is decoded) under a
+    // thumbprint that is not the key's.
     if let Some(named) = jwk["alg"].as_str() {
-        return external_alg(named) == Some(alg);
+        if external_alg(named) != Some(alg) {
+            return false;
+        }
     }
     match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
         (Some("RSA"), _) => matches!(
@@ -321,6 +326,37 @@ pub fn jwk_accepts(jwk: &Value, alg: jsonwebtoken::Algorithm) -> bool {
         (Some("OKP"), Some("Ed25519")) => alg == A::EdDSA,
         _ => false,
     }
+}
+
+/// Whether a `jti` can be remembered: present, at most `max_chars` characters, and no control
+/// characters (PostgreSQL's text cannot hold U+0000; the others only hide in logs).
+pub fn storable_jti(jti: &str, max_chars: usize) -> bool {
+    !jti.is_empty() && jti.chars().count() <= max_chars && !jti.chars().any(char::is_control)
+}
+
+/// JWK members that only a private (or symmetric) key has.
+pub const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The first private member of `jwk`, if it has one: such a key must never be taken as a
+/// public one.
+pub fn private_jwk_member(jwk: &Value) -> Option<&'static str> {
+    PRIVATE_JWK_MEMBERS
+        .iter()
+        .copied()
+        .find(|m| jwk.get(*m).is_some())
+}
+
+/// Whether `jwk` is declared for verifying signatures, or for nothing in particular: `use`
+/// absent or `sig`, `key_ops` absent or naming `verify` (RFC 7517 §4.2, §4.3).
+pub fn jwk_for_signatures(jwk: &Value) -> bool {
+    let usage = jwk["use"].as_str().is_none_or(|u| u == "sig")
+        && jwk.get("use").is_none_or(Value::is_string);
+    let ops = match jwk.get("key_ops") {
+        None => true,
+        Some(Value::Array(ops)) => ops.iter().any(|o| o.as_str() == Some("verify")),
+        Some(_) => false,
+    };
+    usage && ops
 }
 
 /// The public `jwk` as a verification key for `alg`.

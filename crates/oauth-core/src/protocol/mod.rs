@@ -1,6 +1,8 @@
 //! Protocol logic in plain Rust: no pgrx types, unit-tested with `cargo test` without Postgres.
 
 pub mod admin_access;
+#[cfg(test)]
+mod attack_review;
 pub mod ban_duration;
 pub mod claims;
 pub mod client_assertion;

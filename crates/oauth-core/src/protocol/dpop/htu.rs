@@ -22,6 +22,12 @@ pub fn normalize(raw: &str) -> Result<String, String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("htu carries user information".into());
     }
+    // A "%" that starts no escape would make one once escapes are decoded ("%%74" → "%t").
+    let path = url.path().as_bytes();
+    let hex_at = |i: usize| path.get(i).is_some_and(u8::is_ascii_hexdigit);
+    if (0..path.len()).any(|i| path[i] == b'%' && !(hex_at(i + 1) && hex_at(i + 2))) {
+        return Err("htu has a \"%\" that is not an escape".into());
+    }
     let host = url.host_str().ok_or("htu has no host")?;
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     Ok(format!(
@@ -142,14 +148,13 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_escape_is_kept_as_it_is() {
-        assert_eq!(
-            normalize("https://a.example/x%4").unwrap(),
-            "https://a.example/x%4"
-        );
-        assert_eq!(
-            normalize("https://a.example/x%zz").unwrap(),
-            "https://a.example/x%zz"
-        );
+    fn a_percent_sign_that_is_not_an_escape_is_refused() {
+        for htu in [
+            "https://a.example/x%4",
+            "https://a.example/x%zz",
+            "https://a.example/r/%%74",
+        ] {
+            assert!(normalize(htu).is_err(), "{htu}");
+        }
     }
 }

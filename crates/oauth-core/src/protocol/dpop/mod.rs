@@ -24,8 +24,6 @@ pub const MAX_PROOF_BYTES: usize = 8192;
 pub const MAX_JTI_CHARS: usize = 256;
 /// RSA keys shorter than 2048 bits are refused.
 const MIN_RSA_MODULUS_BYTES: usize = 256;
-/// JWK members that only a private (or symmetric) key has.
-const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The request a proof must be for.
 #[derive(Debug, Clone)]
@@ -103,9 +101,9 @@ pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
     let claims = jws::verify_signature_only(proof, jwk, alg).map_err(Refusal::Invalid)?;
 
     let jti = claims["jti"].as_str().unwrap_or_default();
-    if jti.is_empty() || jti.chars().count() > MAX_JTI_CHARS {
+    if !jws::storable_jti(jti, MAX_JTI_CHARS) {
         return invalid(format!(
-            "the DPoP proof has no jti, or one longer than {MAX_JTI_CHARS} characters"
+            "the DPoP proof has no jti, one longer than {MAX_JTI_CHARS} characters, or one with control characters"
         ));
     }
     if claims["htm"].as_str() != Some(expected.method) {
@@ -169,13 +167,16 @@ fn decode_part(proof: &str, index: usize, what: &str) -> Result<Value, Refusal> 
 
 /// The header's `jwk`: a public key of a type proofs may use, and nothing private.
 fn public_jwk(jwk: &Value) -> Result<&Value, Refusal> {
-    let Some(members) = jwk.as_object() else {
+    if !jwk.is_object() {
         return invalid("the DPoP proof has no jwk header");
-    };
-    if let Some(private) = PRIVATE_MEMBERS.iter().find(|m| members.contains_key(**m)) {
+    }
+    if let Some(private) = jws::private_jwk_member(jwk) {
         return invalid(format!(
             "the DPoP proof's jwk has a private member ({private})"
         ));
+    }
+    if !jws::jwk_for_signatures(jwk) {
+        return invalid("the DPoP proof's jwk is declared for another use than signatures");
     }
     match jwk["kty"].as_str() {
         Some("EC") | Some("OKP") => {}
