@@ -304,8 +304,8 @@ pub fn unverified_claims(token: &str) -> Result<Value, String> {
     }
 }
 
-/// Whether `jwk` may verify a signature made with `alg`: its own `alg` when it names one,
-/// else the algorithms of its key type and curve (Microsoft Entra's keys carry no `alg`).
+/// Whether `jwk` may verify a signature made with `alg`: one of the algorithms of its key type
+/// and curve, and its own `alg` when it names one (Microsoft Entra's keys carry no `alg`).
 pub fn jwk_accepts(jwk: &Value, alg: jsonwebtoken::Algorithm) -> bool {
     use jsonwebtoken::Algorithm as A;
     // A named alg must be the one used, and the key's type and curve must fit it too: a P-256
