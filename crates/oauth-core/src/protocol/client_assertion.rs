@@ -175,4 +175,4 @@ fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, String> {
 
 #[cfg(test)]
 #[path = "client_assertion_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,20 +1,21 @@
-//! Each rule of RFC 7523 §3 with an assertion that breaks only it.
+//! Each rule of RFC 7523 §3 with an assertion that breaks only it. Its fixtures serve the
+//! attack review too (`protocol::attack_review`).
 
 use super::*;
 use crate::protocol::jws::Alg;
 use crate::protocol::test_keys::TestKey;
 use serde_json::json;
 
-const CLIENT: &str = "client-123";
-const ISSUER: &str = "https://as.example";
-const TOKEN_URL: &str = "https://as.example/oauth/token";
-const NOW: i64 = 1_800_000_000;
+pub(crate) const CLIENT: &str = "client-123";
+pub(crate) const ISSUER: &str = "https://as.example";
+pub(crate) const TOKEN_URL: &str = "https://as.example/oauth/token";
+pub(crate) const NOW: i64 = 1_800_000_000;
 
 fn key(alg: Alg) -> TestKey {
     TestKey::new(alg)
 }
 
-fn expected() -> Expected<'static> {
+pub(crate) fn expected() -> Expected<'static> {
     Expected {
         client_id: CLIENT,
         audiences: &[ISSUER, TOKEN_URL],
@@ -23,11 +24,15 @@ fn expected() -> Expected<'static> {
     }
 }
 
+/// The claims of a valid assertion for CLIENT.
+pub(crate) fn claims() -> Value {
+    json!({"iss": CLIENT, "sub": CLIENT, "aud": ISSUER, "jti": "a-1", "exp": NOW + 60, "iat": NOW})
+}
+
 /// An assertion by `k`; `header` and `claims` entries replace the defaults (`null` removes).
-fn assertion(k: &TestKey, header: Value, claims: Value) -> String {
+pub(crate) fn assertion(k: &TestKey, header: Value, claims_over: Value) -> String {
     let h = json!({"alg": k.signer.alg.as_str(), "kid": k.signer.kid, "typ": "JWT"});
-    let c = json!({"iss": CLIENT, "sub": CLIENT, "aud": ISSUER, "jti": "a-1", "exp": NOW + 60, "iat": NOW});
-    k.sign(h, header, c, claims)
+    k.sign(h, header, claims(), claims_over)
 }
 
 fn refused(a: &str, keys: &[Value]) -> String {

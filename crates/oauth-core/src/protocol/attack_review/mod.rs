@@ -16,12 +16,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-const NOW: i64 = 1_800_000_000;
-const URL: &str = "https://as.example/oauth/token";
-const CLIENT: &str = "client-123";
-const ISSUER: &str = "https://as.example";
-const TOKEN_URL: &str = "https://as.example/oauth/token";
-
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -86,26 +80,9 @@ impl Raw {
 
 // ---------------------------------------------------------------- DPoP helpers
 
-fn expected() -> dpop::Expected<'static> {
-    dpop::Expected {
-        method: "POST",
-        url: URL,
-        now: NOW,
-        max_age_secs: 60,
-        skew_secs: 5,
-        access_token: None,
-        nonce: None,
-    }
-}
-
-fn dpop_claims() -> Value {
-    json!({"jti": "e1j3V_bKic8-LAEB", "htm": "POST", "htu": URL, "iat": NOW})
-}
-
-fn proof(k: &TestKey, header: Value, claims: Value) -> String {
-    let h = json!({"typ": "dpop+jwt", "alg": k.signer.alg.as_str(), "jwk": k.jwk});
-    k.sign(h, header, dpop_claims(), claims)
-}
+use crate::protocol::dpop::tests::{
+    claims as dpop_claims, expected, proof_with as proof, NOW, URL,
+};
 
 fn dpop_header_text(jwk: &Value) -> String {
     format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#)
@@ -113,23 +90,9 @@ fn dpop_header_text(jwk: &Value) -> String {
 
 // ---------------------------------------------------------------- client assertion helpers
 
-fn ca_expected() -> ca::Expected<'static> {
-    ca::Expected {
-        client_id: CLIENT,
-        audiences: &[ISSUER, TOKEN_URL],
-        now: NOW,
-        skew_secs: 5,
-    }
-}
-
-fn ca_claims() -> Value {
-    json!({"iss": CLIENT, "sub": CLIENT, "aud": ISSUER, "jti": "a-1", "exp": NOW + 60, "iat": NOW})
-}
-
-fn assertion(k: &TestKey, header: Value, claims: Value) -> String {
-    let h = json!({"alg": k.signer.alg.as_str(), "kid": k.signer.kid, "typ": "JWT"});
-    k.sign(h, header, ca_claims(), claims)
-}
+use crate::protocol::client_assertion::tests::{
+    assertion, claims as ca_claims, expected as ca_expected, CLIENT, ISSUER,
+};
 
 /// A 1024-bit RSA key (openssl genrsa 1024) and an assertion it signed for CLIENT, RS256.
 const WEAK_N: &str = "x45jPPHD-Gm93j4QJJ8x4BvToGJkJTeyoJI2tyEhDHksY-FCIw_1QUJ-S6nnrwXZO_1vA2Z2kyBs-AKDFIwB637FGzwt09DbfF7-sxIcf7y6ZT22J4-BbLfjvIdlTb--PGPioRGmTZIBFOO-l-2H_gd2mI2L4crkcMwMZ0jMLpU";

@@ -194,4 +194,4 @@ fn public_jwk(jwk: &Value) -> Result<&Value, Refusal> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

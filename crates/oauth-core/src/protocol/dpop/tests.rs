@@ -1,18 +1,19 @@
-//! Each rule of RFC 9449 §4.3 with a proof that breaks only it.
+//! Each rule of RFC 9449 §4.3 with a proof that breaks only it. Its fixtures (a request, a
+//! proof by a key) serve the attack review too (`protocol::attack_review`).
 
 use super::*;
 use crate::protocol::jws::Alg;
 use crate::protocol::test_keys::TestKey;
 use serde_json::json;
 
-const URL: &str = "https://as.example/oauth/token";
-const NOW: i64 = 1_800_000_000;
+pub(crate) const URL: &str = "https://as.example/oauth/token";
+pub(crate) const NOW: i64 = 1_800_000_000;
 
 fn key(alg: Alg) -> TestKey {
     TestKey::new(alg)
 }
 
-fn expected() -> Expected<'static> {
+pub(crate) fn expected() -> Expected<'static> {
     Expected {
         method: "POST",
         url: URL,
@@ -24,13 +25,13 @@ fn expected() -> Expected<'static> {
     }
 }
 
-fn claims() -> Value {
+pub(crate) fn claims() -> Value {
     json!({"jti": "e1j3V_bKic8-LAEB", "htm": "POST", "htu": URL, "iat": NOW})
 }
 
 /// A proof by `k` with its public key in the header; `header` and `claims` entries replace the
 /// defaults (a `null` removes one).
-fn proof_with(k: &TestKey, header: Value, claims_over: Value) -> String {
+pub(crate) fn proof_with(k: &TestKey, header: Value, claims_over: Value) -> String {
     let h = json!({"typ": "dpop+jwt", "alg": k.signer.alg.as_str(), "jwk": k.jwk});
     k.sign(h, header, claims(), claims_over)
 }
