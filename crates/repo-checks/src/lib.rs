@@ -8,9 +8,15 @@ pub mod rust_source;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The repository's root (this crate lives in `crates/repo-checks`).
+/// The repository's root (this crate lives in `crates/repo-checks`). Taken from the
+/// CARGO_MANIFEST_DIR cargo sets when it runs the tests, not the one compiled in: CI reuses a
+/// test program built in an earlier clone (scripts/lib/source_mtimes.py) whose compiled-in
+/// path is that clone's, and would check its files instead of these.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .join("../..")
         .canonicalize()
         .expect("the repository root")
