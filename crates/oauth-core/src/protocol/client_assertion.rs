@@ -95,7 +95,7 @@ pub fn check(assertion: &str, keys: &[Value], expected: &Expected) -> Result<Pro
         );
     }
     let jti = claims["jti"].as_str().unwrap_or_default();
-    if !jws::storable_jti(jti, MAX_JTI_CHARS) {
+    if !crate::protocol::jose_rules::storable_jti(jti, MAX_JTI_CHARS) {
         return Err(format!(
             "the client assertion has no jti, one longer than {MAX_JTI_CHARS} characters, or one with control characters"
         ));
@@ -159,7 +159,8 @@ fn header_kid_and_alg(
 
 /// A registered key that may verify signatures: public, and not set aside for anything else.
 fn usable_for_signatures(jwk: &Value) -> bool {
-    jws::private_jwk_member(jwk).is_none() && jws::jwk_for_signatures(jwk)
+    crate::protocol::jose_rules::private_jwk_member(jwk).is_none()
+        && crate::protocol::jose_rules::jwk_for_signatures(jwk)
 }
 
 /// A NumericDate claim as whole seconds, absent as None; anything else is malformed.
@@ -167,7 +168,7 @@ fn seconds(claims: &Value, name: &str) -> Result<Option<i64>, String> {
     claims
         .get(name)
         .map(|v| {
-            jws::numeric_date(v)
+            crate::protocol::jose_rules::numeric_date(v)
                 .ok_or_else(|| format!("the client assertion's {name} is malformed"))
         })
         .transpose()

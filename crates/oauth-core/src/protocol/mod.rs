@@ -12,6 +12,7 @@ pub mod consent;
 pub mod dpop;
 pub mod issuer;
 pub mod issuer_policy;
+pub mod jose_rules;
 pub mod jws;
 pub mod key_wrap;
 pub mod params;

@@ -101,7 +101,7 @@ pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
     let claims = jws::verify_signature_only(proof, jwk, alg).map_err(Refusal::Invalid)?;
 
     let jti = claims["jti"].as_str().unwrap_or_default();
-    if !jws::storable_jti(jti, MAX_JTI_CHARS) {
+    if !crate::protocol::jose_rules::storable_jti(jti, MAX_JTI_CHARS) {
         return invalid(format!(
             "the DPoP proof has no jti, one longer than {MAX_JTI_CHARS} characters, or one with control characters"
         ));
@@ -120,7 +120,7 @@ pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
     {
         return invalid("the DPoP proof is not for this URL (htu)");
     }
-    let iat = jws::numeric_date(&claims["iat"]).ok_or(Refusal::Invalid(
+    let iat = crate::protocol::jose_rules::numeric_date(&claims["iat"]).ok_or(Refusal::Invalid(
         "the DPoP proof has no readable iat".into(),
     ))?;
     if iat > expected.now.saturating_add(expected.skew_secs) {
@@ -170,12 +170,12 @@ fn public_jwk(jwk: &Value) -> Result<&Value, Refusal> {
     if !jwk.is_object() {
         return invalid("the DPoP proof has no jwk header");
     }
-    if let Some(private) = jws::private_jwk_member(jwk) {
+    if let Some(private) = crate::protocol::jose_rules::private_jwk_member(jwk) {
         return invalid(format!(
             "the DPoP proof's jwk has a private member ({private})"
         ));
     }
-    if !jws::jwk_for_signatures(jwk) {
+    if !crate::protocol::jose_rules::jwk_for_signatures(jwk) {
         return invalid("the DPoP proof's jwk is declared for another use than signatures");
     }
     match jwk["kty"].as_str() {
