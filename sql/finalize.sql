@@ -35,7 +35,9 @@ GRANT USAGE ON SCHEMA oauth TO PUBLIC;
 -- RLS helpers: read only the caller's own request.jwt.claims.
 GRANT EXECUTE ON FUNCTION
     oauth.jwt(), oauth.uid(), oauth.client_id(), oauth.scopes(), oauth.has_scope(text),
-    oauth.session_issuer()
+    oauth.session_issuer(),
+    -- Reads only the caller's own request.headers, request.method and request.path.
+    oauth.dpop_jkt()
 TO PUBLIC;
 
 -- Client-facing protocol steps: each authenticates its caller from its own arguments (client
@@ -52,12 +54,16 @@ GRANT EXECUTE ON FUNCTION
     oauth.authorization(text, text),
     oauth.consent(text, boolean, text),
     oauth.token(jsonb, text),
+    oauth.token(jsonb, text, text),
     oauth.device_authorization(jsonb, text),
     oauth.protected_resource_metadata(text),
     oauth.protected_resource_metadata_at(text),
     oauth.revoke(jsonb, text),
     oauth.introspect(jsonb, text),
     oauth.userinfo(text),
+    oauth.userinfo(text, text, text),
+    -- Checks a token presented with its DPoP proof; remembers only the proof's jti.
+    oauth.verify_dpop(text, text, text, text),
     oauth.metadata(),
     oauth.grants(text),
     oauth.revoke_grant(text, text),
@@ -118,3 +124,5 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.admin_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.revoked_users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.deleted_users', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.used_jtis', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');

@@ -1033,6 +1033,107 @@ BEGIN
 END
 $$;
 
+-- DPoP (RFC 9449). A client may require it of every token request; an authorization request
+-- may bind its code to a key (dpop_jkt); a public client's token family is bound to the key of
+-- its first proof. Apart from the new columns, no old statement changes: a 0.1.0 schema keeps
+-- serving everything that does not use DPoP until this update runs.
+ALTER TABLE oauth.clients ADD COLUMN dpop_bound_access_tokens boolean NOT NULL DEFAULT false;
+ALTER TABLE oauth.authorizations ADD COLUMN dpop_jkt text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$');
+ALTER TABLE oauth.grants ADD COLUMN dpop_jkt text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$');
+
+-- DPoP proofs (RFC 9449 §11.1) and client assertions (RFC 7523 §3) already taken, by jti, until
+-- they could no longer be taken anyway (a proof too old, an assertion expired): one presented
+-- again is a replay. `issuer` is the proof key's thumbprint or the asserting client.
+CREATE TABLE oauth.used_jtis (
+    kind        text NOT NULL CHECK (kind IN ('dpop', 'client_assertion')),
+    issuer      text NOT NULL,
+    jti         text NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (kind, issuer, jti)
+);
+CREATE INDEX used_jtis_expires_at ON oauth.used_jtis (expires_at);
+
+-- The server's DPoP nonces (RFC 9449 §8), when oauth_server.dpop_nonce is on: the newest is
+-- handed out, and one is accepted for a while after a newer one replaces it.
+CREATE TABLE oauth.dpop_nonces (
+    nonce      text PRIMARY KEY,
+    issued_at  timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON TABLE oauth.used_jtis, oauth.dpop_nonces FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('oauth.used_jtis', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');
+
+-- The token endpoint and userinfo with the request's DPoP header: functions of their own beside
+-- the old ones, which keep their C symbols and the grants the DBA gave them.
+-- oauth_server::api::token::token
+CREATE  FUNCTION "token"(
+	"form" jsonb, /* Option < JsonB > */
+	"authorization" TEXT, /* Option < & str > */
+	"dpop" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'token_with_dpop_wrapper';
+
+-- oauth_server::api::userinfo::userinfo
+CREATE  FUNCTION "userinfo"(
+	"access_token" TEXT, /* Option < & str > */
+	"dpop" TEXT, /* Option < & str > */
+	"method" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER 
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'userinfo_with_dpop_wrapper';
+
+-- oauth_server::api::dpop::verify_dpop
+CREATE  FUNCTION "verify_dpop"(
+	"access_token" TEXT, /* Option < & str > */
+	"proof" TEXT, /* Option < & str > */
+	"method" TEXT, /* Option < & str > */
+	"url" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'verify_dpop_wrapper';
+
+-- oauth_server::api::dpop::dpop_jkt
+CREATE  FUNCTION "dpop_jkt"() RETURNS TEXT /* Option < String > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'dpop_jkt_wrapper';
+
+-- Nobody but PUBLIC (below) holds what this section created: not the roles the installing
+-- role's default privileges name.
+DO $$
+DECLARE
+    revoke text;
+BEGIN
+    FOR revoke IN
+        SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
+          AND c.relname IN ('used_jtis', 'dpop_nonces')
+        UNION
+        SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.oid IN ('oauth.token(jsonb, text, text)'::regprocedure,
+                        'oauth.userinfo(text, text, text)'::regprocedure,
+                        'oauth.verify_dpop(text, text, text, text)'::regprocedure,
+                        'oauth.dpop_jkt()'::regprocedure)
+          AND a.grantee NOT IN (0, p.proowner)
+    LOOP
+        EXECUTE revoke;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION oauth.token(jsonb, text, text), oauth.userinfo(text, text, text),
+    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oauth.token(jsonb, text, text), oauth.userinfo(text, text, text),
+    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt() TO PUBLIC;
+
 -- As the block above after the first 0.2.0 objects: the installing role's default privileges
 -- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).
 DO $$

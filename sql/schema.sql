@@ -36,6 +36,8 @@ CREATE TABLE oauth.clients (
     -- by RFC 7591 dynamic registration. Shown by oauth.client(s) as Supabase does.
     registration_type          text NOT NULL DEFAULT 'manual'
         CHECK (registration_type IN ('manual', 'dynamic')),
+    -- RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
+    dpop_bound_access_tokens   boolean NOT NULL DEFAULT false,
     -- A confidential client has a secret; a public one never does.
     CHECK ((client_type = 'confidential') = (client_secret_hash IS NOT NULL)),
     CHECK ((client_type = 'public') = (token_endpoint_auth_method = 'none'))
@@ -83,6 +85,9 @@ CREATE TABLE oauth.authorizations (
     expires_at          timestamptz NOT NULL,
     -- The `sub` of the request's id_token_hint (OIDC Core §3.1.2.1): no other user answers it.
     hint_sub            text,
+    -- RFC 9449 §10: the thumbprint of the key the request bound the code to (dpop_jkt); the
+    -- token request must carry a proof by that key.
+    dpop_jkt            text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$'),
     CHECK (kind = 'device' OR (status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL)),
     CHECK ((kind = 'code') = (redirect_uri IS NOT NULL AND code_challenge IS NOT NULL)),
     CHECK ((kind = 'device') = (device_code_hash IS NOT NULL AND user_code IS NOT NULL
@@ -129,7 +134,10 @@ CREATE TABLE oauth.grants (
     created_at        timestamptz NOT NULL DEFAULT now(),
     last_used_at      timestamptz NOT NULL DEFAULT now(),
     revoked_at        timestamptz,
-    revoked_reason    text
+    revoked_reason    text,
+    -- RFC 9449 §5: the key a public client's family is bound to (the first proof's): each
+    -- refresh must carry a proof by it.
+    dpop_jkt          text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$')
 );
 CREATE INDEX grants_user_client ON oauth.grants (user_id, client_id);
 -- (client_id, user_id), not (client_id): as consents_client_user.
@@ -674,4 +682,23 @@ CREATE TABLE oauth.revoked_users (
     sub         text NOT NULL CHECK (length(sub) BETWEEN 1 AND 255),
     revoked_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (issuer, sub)
+);
+
+-- DPoP proofs (RFC 9449 §11.1) and client assertions (RFC 7523 §3) already taken, by jti, until
+-- they could no longer be taken anyway (a proof too old, an assertion expired): one presented
+-- again is a replay. `issuer` is the proof key's thumbprint or the asserting client.
+CREATE TABLE oauth.used_jtis (
+    kind        text NOT NULL CHECK (kind IN ('dpop', 'client_assertion')),
+    issuer      text NOT NULL,
+    jti         text NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (kind, issuer, jti)
+);
+CREATE INDEX used_jtis_expires_at ON oauth.used_jtis (expires_at);
+
+-- The server's DPoP nonces (RFC 9449 §8), when oauth_server.dpop_nonce is on: the newest is
+-- handed out, and one is accepted for a while after a newer one replaces it.
+CREATE TABLE oauth.dpop_nonces (
+    nonce      text PRIMARY KEY,
+    issued_at  timestamptz NOT NULL DEFAULT now()
 );

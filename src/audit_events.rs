@@ -46,6 +46,8 @@ audit_events! {
     CodeReplayed = "code_replayed",
     /// A device code redeemed twice: its token family revoked.
     DeviceCodeReplayed = "device_code_replayed",
+    /// A DPoP proof presented a second time (its key and jti), refused.
+    DpopProofReplayed = "dpop_proof_replayed",
     /// A used refresh token presented again: its token family revoked.
     RefreshTokenReused = "refresh_token_reused",
     /// A rotated refresh token presented again within `oauth_server.refresh_retry_grace`.

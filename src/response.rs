@@ -70,6 +70,25 @@ pub fn set_response_headers(headers: &[(&str, &str)]) {
     set_local("response.headers", &Value::Array(arr).to_string());
 }
 
+/// Adds to `response.headers` what this call set so far, rather than replacing it.
+pub fn add_response_headers(headers: &[(&str, &str)]) {
+    let mut arr = current_headers();
+    arr.extend(headers.iter().map(|(k, v)| serde_json::json!({ *k: *v })));
+    set_local("response.headers", &Value::Array(arr).to_string());
+}
+
+fn current_headers() -> Vec<Value> {
+    let name = c"response.headers";
+    // SAFETY: a NUL-terminated name; missing_ok, so an unset setting is NULL, never an error.
+    let raw = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+    if raw.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: GUC values are NUL-terminated strings owned by the GUC machinery.
+    let text = unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
 /// Token responses must not be cached (RFC 6749 §5.1).
 pub fn set_no_store() {
     set_response_headers(&[("Cache-Control", "no-store"), ("Pragma", "no-cache")]);

@@ -242,6 +242,31 @@ settings! {
         short: c"Whether a client may identify itself by the https URL of its metadata document.",
         long: c"The MCP way (Client ID Metadata Documents): the front fetches the document; such clients are public.",
     }
+
+    // DPoP (RFC 9449): tokens bound to a key the client holds.
+
+    pub fn dpop_proof_max_age() -> i64 {
+        name: c"oauth_server.dpop_proof_max_age",
+        kind: Seconds,
+        default: 60,
+        bounds: (5, 600),
+        short: c"How old a DPoP proof may be (its iat) when it is presented.",
+        long: c"Each proof's jti is remembered this long (plus the clock skew), so that a replay is refused.",
+    }
+    pub fn dpop_nonce() -> bool {
+        name: c"oauth_server.dpop_nonce",
+        kind: Bool,
+        default: false,
+        short: c"Whether DPoP proofs at the token endpoint must carry a nonce this server issued (DPoP-Nonce).",
+        long: c"Proofs then cannot be made ahead of time; a client without the current nonce gets use_dpop_nonce and one.",
+    }
+    pub fn dpop_api_url() -> Option<String> {
+        name: c"oauth_server.dpop_api_url",
+        kind: Text,
+        default: None,
+        short: c"The public URL of the API (PostgREST) whose requests oauth.dpop_jkt() checks proofs for.",
+        long: c"The scheme, host and path prefix clients send requests to; request.path is appended to it to give the htu a proof must name.",
+    }
 }
 
 /// Declares the settings of the table above. For each: a field of `SETTINGS` (where PostgreSQL

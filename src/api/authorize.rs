@@ -123,6 +123,14 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
     let prompt = prompt::parse(p.get("prompt")?).map_err(invalid_request)?;
     let max_age = prompt::parse_max_age(p.get("max_age")?).map_err(invalid_request)?;
     let hint_sub = hinted_user(p.get("id_token_hint")?, &req.client.client_id)?;
+    // RFC 9449 §10: the code is bound to this key; the token request must prove it.
+    let dpop_jkt = p.get("dpop_jkt")?;
+    if dpop_jkt.is_some_and(|j| !crate::protocol::dpop::valid_jkt(j)) {
+        return Err(invalid_request(
+            "dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key (43 characters)",
+        )
+        .into());
+    }
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,
@@ -146,6 +154,7 @@ fn store_pending(p: &Params, req: &Request) -> ApiResult<Value> {
         prompt: prompt.as_deref(),
         max_age,
         hint_sub: hint_sub.as_deref(),
+        dpop_jkt,
         lifetime_secs: settings::code_lifetime(),
     })?;
     // The consent page learns prompt and max_age before it has a session: with prompt=none

@@ -46,5 +46,13 @@ fn rotate_signing_key(alg: default!(Option<&str>, "'ES256'")) -> JsonB {
 #[search_path(@extschema@, pg_temp)]
 fn verify(token: Option<&str>) -> JsonB {
     let token = or_raise(required(token, "token"));
-    JsonB(or_raise(keys::verify_access_token(token)))
+    let claims = or_raise(keys::verify_access_token(token));
+    // RFC 9449 §7.2: a token bound to a key is no bearer token; only its proof makes it good.
+    if claims.get("cnf").is_some() {
+        super::raise(crate::error::MisuseError::new(
+            crate::error::Misuse::InvalidToken,
+            "this access token is bound to a DPoP key (cnf.jkt): check it with oauth.verify_dpop(token, proof, method, url)",
+        ));
+    }
+    JsonB(claims)
 }

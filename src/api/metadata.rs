@@ -53,6 +53,7 @@ fn document() -> Result<Value, MisuseError> {
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": crate::protocol::dpop::ALGS,
         "claims_supported": claims,
         "prompt_values_supported": ["none", "consent"],
         "authorization_response_iss_parameter_supported": true,

@@ -33,6 +33,10 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         .into());
     }
     clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
+    let had_dpop = clients::find_stored(url)?.is_some_and(|c| c.dpop_bound_access_tokens);
+    if md.dpop_bound_access_tokens || had_dpop {
+        clients::set_dpop_bound(url, md.dpop_bound_access_tokens)?;
+    }
     crate::store::audit::record(
         AuditEvent::ClientMetadataDocumentStored,
         Some(url),

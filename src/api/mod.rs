@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod clients;
 pub mod consent;
 pub mod device;
+pub mod dpop;
 pub mod grants;
 pub mod issuers;
 pub mod key_protection;

@@ -23,6 +23,8 @@ fn purge_all() -> Result<Value, MisuseError> {
     let user_code_failures = purge::user_code_failures(window)?;
     let sign_in_states = purge::sign_in_states()?;
     let sessions = purge::sessions(settings::clock_skew() as f64)?;
+    let used_jtis = purge::used_jtis()?;
+    let dpop_nonces = purge::dpop_nonces(crate::protocol::dpop::NONCE_ACCEPT_SECS as f64)?;
     let retention = settings::audit_retention_days();
     let audit_log = if retention > 0 {
         purge::audit_log(retention as i32)?
@@ -37,6 +39,8 @@ fn purge_all() -> Result<Value, MisuseError> {
         "user_code_failures": user_code_failures,
         "sign_in_states": sign_in_states,
         "sessions": sessions,
+        "used_jtis": used_jtis,
+        "dpop_nonces": dpop_nonces,
     }))
 }
 

@@ -64,6 +64,9 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     if let Some(s) = &client.scopes {
         out["scope"] = json!(s.join(" "));
     }
+    if client.dpop_bound_access_tokens {
+        out["dpop_bound_access_tokens"] = json!(true);
+    }
     if let Some(secret) = created.secret {
         out["client_secret"] = json!(secret);
         out["client_secret_expires_at"] = json!(0);

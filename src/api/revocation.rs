@@ -88,12 +88,18 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
     if let Some(c) = access_token_claims(token) {
         // Any confidential client (a resource server) may introspect access tokens: that is
         // what the endpoint is for.
-        return Ok(json!({
+        let mut answer = json!({
             "active": true,
             "token_type": "Bearer",
             "scope": c["scope"], "client_id": c["client_id"], "sub": c["sub"], "aud": c["aud"],
             "iss": c["iss"], "exp": c["exp"], "iat": c["iat"], "jti": c["jti"],
-        }));
+        });
+        // RFC 9449 §6.2: a bound token's key, for the resource server to check proofs by.
+        if let Some(cnf) = c.get("cnf").filter(|v| v.is_object()) {
+            answer["cnf"] = cnf.clone();
+            answer["token_type"] = json!("DPoP");
+        }
+        return Ok(answer);
     }
     // A refresh token is only ever shown to the client holding it.
     if let Some(row) = find_refresh_token(token)? {

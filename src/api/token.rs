@@ -8,6 +8,7 @@
 
 use super::{or_raise, required, respond, ApiResult};
 use crate::audit_events::AuditEvent;
+use crate::decisions::dpop_binding;
 use crate::decisions::poll_device::{self, DeviceState, PollOutcome};
 use crate::decisions::redeem_code::{self, CodeOutcome, CodeRequest, CodeState};
 use crate::decisions::refresh::{self as refresh_decision, RefreshOutcome, RefreshState};
@@ -18,8 +19,8 @@ use crate::protocol::{resource, scope, secret, token_kind};
 use crate::services::client_auth::{
     authenticate_for_grant, authenticate_request, ensure_grant_allowed,
 };
-use crate::services::grounds;
 use crate::services::issuance::{self, Approved};
+use crate::services::{dpop, grounds};
 use crate::settings;
 use crate::store::clients::{self, Client};
 use crate::store::{audit, authorizations, grants};
@@ -27,8 +28,13 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-/// The token endpoint (RFC 6749 §3.2): client authentication, then the grant.
-fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
+/// The token endpoint (RFC 6749 §3.2): client authentication, the DPoP proof if any (RFC 9449
+/// §5), then the grant.
+fn token_request(
+    form: &Value,
+    authorization: Option<&str>,
+    dpop_proof: Option<&str>,
+) -> ApiResult<Value> {
     let form = Params::new(form)?;
     let grant_type = form.require("grant_type")?;
     let Some(grant) = GrantType::parse(grant_type) else {
@@ -40,6 +46,15 @@ fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> 
     let client = authenticate_request(&form, authorization)?;
     ensure_grant_allowed(&client, grant)?;
     let resources = resource::parse(&form.get_all("resource")?)?;
+    let proven = dpop::check(
+        dpop_proof,
+        "POST",
+        &dpop::endpoint_url("/oauth/token"),
+        None,
+        settings::dpop_nonce(),
+    )?;
+    let jkt = proven.as_ref().map(|p| p.jkt.as_str());
+    dpop_binding::client_requirement(client.dpop_bound_access_tokens, jkt)?;
     match grant {
         GrantType::AuthorizationCode => exchange(
             client,
@@ -47,14 +62,20 @@ fn token_request(form: &Value, authorization: Option<&str>) -> ApiResult<Value> 
             form.get("code_verifier")?,
             form.get("redirect_uri")?,
             &resources,
+            jkt,
         ),
-        GrantType::ClientCredentials => client_credentials(client, form.get("scope")?, &resources),
-        GrantType::DeviceCode => redeem_device_code(client, form.get("device_code")?, &resources),
+        GrantType::ClientCredentials => {
+            client_credentials(client, form.get("scope")?, &resources, jkt)
+        }
+        GrantType::DeviceCode => {
+            redeem_device_code(client, form.get("device_code")?, &resources, jkt)
+        }
         GrantType::RefreshToken => refresh_grant(
             client,
             form.get("refresh_token")?,
             form.get("scope")?,
             &resources,
+            jkt,
         ),
     }
 }
@@ -65,6 +86,7 @@ fn exchange(
     code_verifier: Option<&str>,
     redirect_uri: Option<&str>,
     requested_resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     let code = code
         .filter(|c| !c.is_empty())
@@ -98,6 +120,8 @@ fn exchange(
         }
         CodeOutcome::Redeem => {
             let row = row.ok_or_else(|| crate::error::internal("redeemed a missing row"))?;
+            // Refused before anything is written: the code stays good for its key's holder.
+            dpop_binding::redeem(row.dpop_jkt.as_deref(), jkt, "authorization code")?;
             issuance::redeem_approved(
                 &client,
                 Approved {
@@ -113,6 +137,7 @@ fn exchange(
                     what: "authorization code",
                 },
                 requested_resources,
+                jkt,
             )
         }
     }
@@ -124,6 +149,7 @@ fn redeem_device_code(
     client: Client,
     device_code: Option<&str>,
     requested_resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     let device_code = device_code.ok_or_else(|| invalid_request("device_code is required"))?;
     let row = authorizations::lock_by_device_code(secret::hash(device_code))?;
@@ -164,6 +190,7 @@ fn redeem_device_code(
                     what: "device code",
                 },
                 requested_resources,
+                jkt,
             )
         }
         _ => {}
@@ -180,6 +207,7 @@ fn client_credentials(
     client: Client,
     requested_scope: Option<&str>,
     resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     if !client.is_confidential() {
         return Err(OAuthError::UnauthorizedClient(
@@ -206,7 +234,7 @@ fn client_credentials(
         "allowed for this client",
     )?;
     crate::services::resources::ensure_registered(resources)?;
-    issuance::start_machine_family(&client, &scopes, resources)
+    issuance::start_machine_family(&client, &scopes, resources, jkt)
 }
 
 fn refresh_grant(
@@ -214,6 +242,7 @@ fn refresh_grant(
     refresh_token: Option<&str>,
     requested_scope: Option<&str>,
     requested_resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     let token = refresh_token
         .filter(|t| !t.is_empty())
@@ -256,7 +285,17 @@ fn refresh_grant(
         retry_grace,
         &current,
     );
-    let (grant_id, current_kid) = row.map(|r| (r.grant_id, r.current_kid)).unwrap_or_default();
+    let (grant_id, current_kid, bound) = row
+        .map(|r| (r.grant_id, r.current_kid, r.dpop_jkt))
+        .unwrap_or_default();
+    // A valid token of a bound family, presented without its key: refused, nothing rotated
+    // (a reused one is reuse whoever presents it, and revokes the family above).
+    if matches!(
+        outcome,
+        RefreshOutcome::Rotate { .. } | RefreshOutcome::Retry { .. }
+    ) {
+        dpop_binding::redeem(bound.as_deref(), jkt, "refresh token")?;
+    }
     match outcome {
         RefreshOutcome::Refuse(e) => Err(e.into()),
         RefreshOutcome::Reused => {
@@ -289,7 +328,7 @@ fn refresh_grant(
                 current_kid,
                 refresh_token: Some(next),
             };
-            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, done)
+            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, jkt, done)
         }
         RefreshOutcome::Retry {
             scopes,
@@ -318,7 +357,7 @@ fn refresh_grant(
                 current_kid,
                 refresh_token: Some(next),
             };
-            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, done)
+            issuance::issue_tokens(&grant, &client, &scopes, None, &audience, jkt, done)
         }
     }
 }
@@ -338,7 +377,9 @@ fn exchange_code(
         authenticate_for_grant(client_id, client_secret, GrantType::AuthorizationCode).and_then(
             |client| {
                 let resources = resource::parse(&resource.into_iter().collect::<Vec<_>>())?;
-                exchange(client, code, code_verifier, redirect_uri, &resources)
+                // No proof can come this way: a client that must use DPoP uses oauth.token.
+                dpop_binding::client_requirement(client.dpop_bound_access_tokens, None)?;
+                exchange(client, code, code_verifier, redirect_uri, &resources, None)
             },
         ),
     )
@@ -354,8 +395,12 @@ fn refresh(
     scope: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     respond(
-        authenticate_for_grant(client_id, client_secret, GrantType::RefreshToken)
-            .and_then(|client| refresh_grant(client, refresh_token, scope, &[])),
+        authenticate_for_grant(client_id, client_secret, GrantType::RefreshToken).and_then(
+            |client| {
+                dpop_binding::client_requirement(client.dpop_bound_access_tokens, None)?;
+                refresh_grant(client, refresh_token, scope, &[], None)
+            },
+        ),
     )
 }
 
@@ -365,7 +410,20 @@ fn refresh(
 #[search_path(@extschema@, pg_temp)]
 fn token(form: Option<JsonB>, authorization: default!(Option<&str>, "NULL")) -> JsonB {
     let form = form.map(|f| f.0).unwrap_or(Value::Null);
-    respond(token_request(&form, authorization))
+    respond(token_request(&form, authorization, None))
+}
+
+/// `oauth.token(form, authorization, dpop)`: the token endpoint with the request's `DPoP`
+/// header (RFC 9449; NULL when it had none). Tokens are then bound to the proof's key
+/// (`cnf.jkt`, `token_type: DPoP`). A function of its own beside the two-argument one, which
+/// keeps its C symbol and its grants.
+#[pg_extern(name = "token", volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn token_with_dpop(form: Option<JsonB>, authorization: Option<&str>, dpop: Option<&str>) -> JsonB {
+    let form = form.map(|f| f.0).unwrap_or(Value::Null);
+    let body = respond(token_request(&form, authorization, dpop));
+    dpop::announce_nonce(dpop.is_some());
+    body
 }
 
 /// Mints a first-party session token for `sub` (`token_use: session`, no `client_id`), signed

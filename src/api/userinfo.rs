@@ -2,8 +2,10 @@
 //! release (`services::user_claims` says where they come from).
 
 use super::{respond, set_response_headers, ApiResult};
+use crate::decisions::dpop_binding;
 use crate::error::OAuthError;
 use crate::protocol::scope;
+use crate::services::dpop;
 use crate::services::keys::verify_access_token;
 use crate::services::user_claims;
 use crate::store::{db, grants};
@@ -11,11 +13,42 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
-fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
+/// How the access token came: as a bearer token, or with the DPoP scheme and this proof for a
+/// request of this method (RFC 9449 §7.1).
+#[derive(Clone, Copy)]
+enum Presented<'a> {
+    Bearer,
+    Dpop { proof: &'a str, method: &'a str },
+}
+
+fn userinfo_response(access_token: Option<&str>, presented: Presented) -> ApiResult<Value> {
     let token = access_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::InvalidToken("an access token is required".into()))?;
     let claims = verify_access_token(token).map_err(|e| OAuthError::InvalidToken(e.message))?;
+    let proven = match presented {
+        Presented::Bearer => None,
+        Presented::Dpop { proof, method } => {
+            if !matches!(method, "GET" | "POST") {
+                return Err(OAuthError::InvalidRequest(format!(
+                    "userinfo is reached with GET or POST, not {method:?}"
+                ))
+                .into());
+            }
+            dpop::check(
+                Some(proof),
+                method,
+                &dpop::endpoint_url("/oauth/userinfo"),
+                Some(token),
+                false,
+            )?
+        }
+    };
+    let bound = claims
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
+    dpop_binding::at_resource(bound, proven.as_ref().map(|p| p.jkt.as_str()))?;
     let (Some(client_id), Some(session_id)) = (
         claims.get("client_id").and_then(Value::as_str),
         claims.get("session_id").and_then(Value::as_str),
@@ -55,12 +88,47 @@ fn userinfo_response(access_token: Option<&str>) -> ApiResult<Value> {
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn userinfo(access_token: Option<&str>) -> JsonB {
-    let result = userinfo_response(access_token);
+    answer(userinfo_response(access_token, Presented::Bearer), false)
+}
+
+/// `oauth.userinfo(access_token, dpop, method)`: the access token presented with the DPoP
+/// scheme (RFC 9449 §7.1), `dpop` the request's `DPoP` header and `method` its method. The
+/// proof must be by the key the token is bound to, for this endpoint, with `ath`; its `jti`
+/// is remembered. Errors carry a `DPoP` challenge.
+#[pg_extern(name = "userinfo", volatile, security_definer)]
+#[search_path(@extschema@, pg_temp)]
+fn userinfo_with_dpop(
+    access_token: Option<&str>,
+    dpop: Option<&str>,
+    method: Option<&str>,
+) -> JsonB {
+    let presented = Presented::Dpop {
+        proof: dpop.unwrap_or_default(),
+        method: method.unwrap_or("GET"),
+    };
+    answer(userinfo_response(access_token, presented), true)
+}
+
+fn answer(result: ApiResult<Value>, dpop_scheme: bool) -> JsonB {
+    // A resource answers every refusal of the token or its proof with 401 and a challenge in
+    // the scheme the token came with; a bound token gets a DPoP one (RFC 9449 §7.1).
     let challenge = match &result {
+        Err(super::Failure::OAuth(e)) if dpop_scheme => {
+            e.dpop_challenge(crate::protocol::dpop::ALGS)
+        }
         Err(super::Failure::OAuth(e)) => e.www_authenticate(),
         _ => None,
     };
+    let dpop_refusal = matches!(
+        &result,
+        Err(super::Failure::OAuth(
+            OAuthError::InvalidDpopProof(_) | OAuthError::UseDpopNonce(_)
+        ))
+    );
     let body = respond(result);
+    if dpop_refusal {
+        super::set_response_status(401);
+    }
     // RFC 9728 §5.1: a 401 from a protected resource says where its metadata is, so that a
     // client (an MCP client, say) can find the authorization server from the challenge alone.
     if let Some(c) = challenge {

@@ -20,8 +20,12 @@ pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
     let client_secret = (md.client_type == ClientType::Confidential)
         .then(|| secret::random_token(secret::TOKEN_BYTES));
     let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
-    let client = clients::create(&client_id, secret_hash, md)?;
+    let mut client = clients::create(&client_id, secret_hash, md)?;
     clients::set_post_logout_uris(&client_id, &md.post_logout_redirect_uris, true)?;
+    if md.dpop_bound_access_tokens {
+        clients::set_dpop_bound(&client_id, true)?;
+        client.dpop_bound_access_tokens = true;
+    }
     Ok(Created {
         client,
         secret: client_secret,

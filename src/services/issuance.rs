@@ -3,6 +3,7 @@
 //! code, a client acting for itself) and end (`revoke_family`).
 
 use crate::audit_events::AuditEvent;
+use crate::decisions::dpop_binding;
 use crate::decisions::grounds::{recheck, Recorded};
 use crate::error::{invalid_grant, ApiResult, Misuse, MisuseError};
 use crate::model::GrantType;
@@ -38,10 +39,12 @@ pub struct Approved<'a> {
 /// The valid redemption shared by codes and device codes: re-check the approval against
 /// today's client, registries and user (narrowing it, or refusing), narrow the audience, start
 /// the token family, mark the authorization redeemed by it, issue the tokens.
+/// `jkt`: the key the token request proved (DPoP), which the tokens are bound to.
 pub fn redeem_approved(
     client: &Client,
     a: Approved,
     requested_resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     let user_id = a
         .user_id
@@ -88,11 +91,22 @@ pub fn redeem_approved(
             .as_deref()
             .map(|t| (secret::hash(t), settings::refresh_token_lifetime())),
     )?;
+    if let Some(key) = dpop_binding::family_key(!client.is_confidential(), jkt) {
+        grants::bind_dpop_key(&grant.id, &key)?;
+    }
     let done = Done {
         current_kid,
         refresh_token,
     };
-    issue_tokens(&grant, client, &family.scopes, a.nonce, &audience, done)
+    issue_tokens(
+        &grant,
+        client,
+        &family.scopes,
+        a.nonce,
+        &audience,
+        jkt,
+        done,
+    )
 }
 
 /// A family for a client acting for itself (client_credentials): its `sub` is the client.
@@ -100,6 +114,7 @@ pub fn start_machine_family(
     client: &Client,
     scopes: &[String],
     resources: &[String],
+    jkt: Option<&str>,
 ) -> ApiResult<Value> {
     let grant = grants::start(NewFamily {
         client_id: &client.client_id,
@@ -111,7 +126,15 @@ pub fn start_machine_family(
         authorization_id: None,
         user_claims: None,
     })?;
-    issue_tokens(&grant, client, scopes, None, resources, Done::default())
+    issue_tokens(
+        &grant,
+        client,
+        scopes,
+        None,
+        resources,
+        jkt,
+        Done::default(),
+    )
 }
 
 /// Revokes a token family: its refresh tokens stop working and `verify` rejects its access
@@ -139,13 +162,15 @@ pub struct Done {
 
 /// Signs the access token for `audience` (resources; the default audience when empty), an ID
 /// token when `openid` is granted, and, if the client may refresh and the grant is a user's,
-/// a new refresh token of the family (stored here unless `done` says it is).
+/// a new refresh token of the family (stored here unless `done` says it is). `jkt`: the key
+/// the request proved (DPoP), which the access token is bound to (`cnf.jkt`).
 pub fn issue_tokens(
     grant: &Grant,
     client: &Client,
     scopes: &[String],
     nonce: Option<&str>,
     audience: &[String],
+    jkt: Option<&str>,
     done: Done,
 ) -> ApiResult<Value> {
     let signer = signer_of_current(done.current_kid)?;
@@ -168,13 +193,16 @@ pub fn issue_tokens(
         now,
         lifetime_secs: lifetime,
     });
+    if let Some(key) = jkt {
+        at_claims["cnf"] = json!({ "jkt": key });
+    }
     if let Some(hook) = settings::access_token_hook() {
         at_claims = run_hook(&hook, grant, scopes, at_claims)?;
     }
     let access_token = signer.sign(token_kind::ACCESS_TYP, &at_claims)?;
     let mut response = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": dpop_binding::token_type(jkt),
         "expires_in": lifetime,
         "scope": scope_str,
     });

@@ -7,6 +7,7 @@
 pub mod admin_access;
 pub mod client_auth;
 pub mod clients;
+pub mod dpop;
 pub mod grounds;
 pub mod issuance;
 pub mod keys;

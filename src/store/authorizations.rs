@@ -24,6 +24,8 @@ pub struct NewCodeRequest<'a> {
     pub max_age: Option<i32>,
     /// The `sub` of the request's `id_token_hint`: only that user's session may answer it.
     pub hint_sub: Option<&'a str>,
+    /// RFC 9449 §10: the key the code is bound to (`dpop_jkt`).
+    pub dpop_jkt: Option<&'a str>,
     pub lifetime_secs: i64,
 }
 
@@ -49,6 +51,12 @@ pub fn create_code_request(r: &NewCodeRequest) -> Result<(), MisuseError> {
         execute(
             query!("authorizations/set_hint_sub"),
             &[r.id.into(), sub.into()],
+        )?;
+    }
+    if let Some(jkt) = r.dpop_jkt {
+        execute(
+            query!("authorizations/bind_dpop_key"),
+            &[r.id.into(), jkt.into()],
         )?;
     }
     Ok(())
@@ -101,6 +109,8 @@ row_type! {
         pub grant_id: Option<String>,
         pub auth_time: Option<i64>,
         pub user_claims: Option<Value>,
+        /// RFC 9449 §10: the key the request bound the code to (`dpop_jkt`).
+        pub dpop_jkt: Option<String>,
     }
 }
 

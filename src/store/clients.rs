@@ -24,6 +24,8 @@ row_type! {
         pub logo_uri: Option<String>,
         /// Identified by the URL of its metadata document (`metadata_document_fetched_at` set).
         pub metadata_document: bool,
+        /// RFC 9449 §5.2: its token requests must carry a DPoP proof.
+        pub dpop_bound_access_tokens: bool,
     }
 }
 
@@ -66,6 +68,7 @@ impl Client {
             client_uri: self.client_uri.clone(),
             logo_uri: self.logo_uri.clone(),
             post_logout_redirect_uris,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
     }
 }
@@ -148,6 +151,16 @@ pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, Mis
         ],
     )?;
     Ok(n > 0)
+}
+
+/// Sets RFC 9449 §5.2's `dpop_bound_access_tokens`. Only called when it is asked for or was
+/// set: a 0.1.0 schema (before `ALTER EXTENSION UPDATE`) has no such column.
+pub fn set_dpop_bound(client_id: &str, on: bool) -> Result<(), MisuseError> {
+    super::execute(
+        query!("clients/set_dpop_bound"),
+        &[client_id.into(), on.into()],
+    )
+    .map(|_| ())
 }
 
 /// Replaces a confidential client's secret hash; the old secret stops working at once.

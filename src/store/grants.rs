@@ -186,7 +186,18 @@ row_type! {
         pub user_claims: Option<Value>,
         /// The current signing key's id, when there is one.
         pub current_kid: Option<String>,
+        /// RFC 9449 §5: the key the family's refresh tokens are bound to.
+        pub dpop_jkt: Option<String>,
     }
+}
+
+/// Binds a family's refresh tokens to a DPoP key (RFC 9449 §5: a public client's).
+pub fn bind_dpop_key(grant_id: &str, jkt: &str) -> Result<(), MisuseError> {
+    super::execute(
+        query!("grants/bind_dpop_key"),
+        &[grant_id.into(), jkt.into()],
+    )
+    .map(|_| ())
 }
 
 pub fn lock_refresh_token(token_hash: [u8; 32]) -> Result<Option<LockedRefreshToken>, MisuseError> {

@@ -10,6 +10,7 @@ pub mod authorizations;
 pub mod clients;
 pub mod consents;
 pub mod db;
+pub mod dpop_nonces;
 pub mod grants;
 pub mod grounds;
 pub mod issuers;
@@ -23,6 +24,7 @@ pub mod sign_in_providers;
 pub mod sign_in_states;
 pub mod signing_keys;
 pub mod supabase_users;
+pub mod used_jtis;
 pub mod user_code_failures;
 
 use crate::error::{internal, MisuseError};

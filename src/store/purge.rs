@@ -40,3 +40,13 @@ pub fn sign_in_states() -> Result<usize, MisuseError> {
 pub fn sessions(grace_secs: f64) -> Result<usize, MisuseError> {
     execute(query!("purge/sessions"), &[grace_secs.into()])
 }
+
+/// DPoP proofs' and client assertions' jtis that could no longer be replayed anyway.
+pub fn used_jtis() -> Result<usize, MisuseError> {
+    execute(query!("purge/used_jtis"), &[])
+}
+
+/// DPoP nonces older than `accept_secs`, which no proof may carry any more.
+pub fn dpop_nonces(accept_secs: f64) -> Result<usize, MisuseError> {
+    execute(query!("purge/dpop_nonces"), &[accept_secs.into()])
+}

@@ -69,6 +69,13 @@ pub enum OAuthError {
     /// keys before the front fetched them); 503.
     #[error("temporarily_unavailable: {0}")]
     TemporarilyUnavailable(String),
+    /// RFC 9449 §5: the `DPoP` proof is missing where one is required, malformed, replayed,
+    /// or for another request or key.
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §8: the proof has no nonce or a stale one; the answer carries `DPoP-Nonce`.
+    #[error("use_dpop_nonce: {0}")]
+    UseDpopNonce(String),
 }
 
 impl OAuthError {
@@ -117,6 +124,8 @@ impl OAuthError {
             OAuthError::AccountSelectionRequired(_) => "account_selection_required",
             OAuthError::TooManyUserCodes(_) => "slow_down",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
         }
     }
 
@@ -145,7 +154,9 @@ impl OAuthError {
             | OAuthError::InteractionRequired(d)
             | OAuthError::AccountSelectionRequired(d)
             | OAuthError::TooManyUserCodes(d)
-            | OAuthError::TemporarilyUnavailable(d) => d,
+            | OAuthError::TemporarilyUnavailable(d)
+            | OAuthError::InvalidDpopProof(d)
+            | OAuthError::UseDpopNonce(d) => d,
         }
     }
 
@@ -173,6 +184,24 @@ impl OAuthError {
                 "Bearer realm=\"oauth\", error=\"{}\", error_description=\"{}\"",
                 self.code(),
                 // A quoted-string may not hold '"' or '\\'.
+                d.replace(['"', '\\'], "'")
+            )),
+            _ => None,
+        }
+    }
+
+    /// The challenge of a protected resource that takes DPoP-bound tokens (RFC 9449 §7.1):
+    /// the `DPoP` scheme, the proof algorithms it accepts, and the error. Also for
+    /// `invalid_dpop_proof` and `use_dpop_nonce`, which a resource answers with 401.
+    pub fn dpop_challenge(&self, algs: &[&str]) -> Option<String> {
+        match self {
+            OAuthError::InvalidToken(d)
+            | OAuthError::InsufficientScope(d)
+            | OAuthError::InvalidDpopProof(d)
+            | OAuthError::UseDpopNonce(d) => Some(format!(
+                "DPoP realm=\"oauth\", algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+                algs.join(" "),
+                self.code(),
                 d.replace(['"', '\\'], "'")
             )),
             _ => None,

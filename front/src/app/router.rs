@@ -4,7 +4,7 @@
 use crate::app::state::{AppState, St};
 use crate::routes::{account, consent, demo, discovery, oauth, sign_in, supabase};
 use crate::sql::CallError;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderName, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -17,7 +17,16 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods(Any)
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("dpop"),
+        ])
+        // A browser client must read the nonce and the challenge (RFC 9449 §8, §7.1).
+        .expose_headers([
+            HeaderName::from_static("dpop-nonce"),
+            header::WWW_AUTHENTICATE,
+        ])
         .max_age(Duration::from_secs(600));
     let api = Router::new()
         .route("/oauth/token", post(oauth::token))

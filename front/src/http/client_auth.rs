@@ -5,7 +5,7 @@
 //! decoder), so that spellings of one id share one budget.
 
 use crate::app::state::{AppResult, AppState};
-use crate::http::extract::{body_params, header_str};
+use crate::http::extract::{body_params, dpop_header, header_str};
 use crate::http::respond::too_many;
 use crate::rate_limit::{AddrKey, Admission};
 use crate::sql::{self, SqlResponse};
@@ -18,8 +18,16 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use tokio_postgres::types::ToSql;
 
-/// One SQL call with the body and the Authorization header, counted against the budget;
-/// `on_replica` sends it to a replica when one may answer, `positive` answers being final.
+/// Whether an endpoint's call also takes the request's `DPoP` header (RFC 9449), as `$3`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dpop {
+    Taken,
+    Ignored,
+}
+
+/// One SQL call with the body and the Authorization header (and the DPoP header, when the
+/// endpoint takes it), counted against the budget; `on_replica` sends it to a replica when
+/// one may answer, `positive` answers being final.
 pub async fn form_endpoint(
     s: &AppState,
     call: &str,
@@ -27,6 +35,7 @@ pub async fn form_endpoint(
     peer: SocketAddr,
     body: &Bytes,
     on_replica: Option<fn(&SqlResponse) -> bool>,
+    dpop: Dpop,
 ) -> AppResult {
     let addr = AddrKey::of(s.client_ip(headers, peer));
     let params = body_params(headers, body)?;
@@ -39,7 +48,14 @@ pub async fn form_endpoint(
     if let Admission::Refuse { wait } = admission {
         return Ok(too_many(SPENT, wait));
     }
-    let args: [&(dyn ToSql + Sync); 2] = [&params, &authorization];
+    let proof = match dpop {
+        Dpop::Taken => dpop_header(headers)?,
+        Dpop::Ignored => None,
+    };
+    let mut args: Vec<&(dyn ToSql + Sync)> = vec![&params, &authorization];
+    if dpop == Dpop::Taken {
+        args.push(&proof);
+    }
     let res = match on_replica {
         Some(positive) => s.replicas.read(&s.pool, call, &args, positive).await?,
         None => sql::call(&s.pool, call, &args).await?,

@@ -16,6 +16,48 @@ pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str>
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The request's `DPoP` header (RFC 9449 §4.1): `None` when there is none. More than one, or
+/// one that is not visible ASCII, is `invalid_dpop_proof` (§4.3: exactly one proof).
+pub fn dpop_header(headers: &HeaderMap) -> Result<Option<&str>, CallError> {
+    let mut all = headers.get_all("dpop").iter();
+    let Some(first) = all.next() else {
+        return Ok(None);
+    };
+    let refused = |d: &str| CallError::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", d);
+    if all.next().is_some() {
+        return Err(refused("the request has more than one DPoP header"));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| refused("the DPoP header is not a compact JWS"))
+}
+
+/// How a request presented its access token (RFC 6750 §2.1, RFC 9449 §7.1): the scheme of
+/// the Authorization header, `Bearer` or `DPoP`, and the token.
+pub enum Presented<'a> {
+    Bearer(&'a str),
+    Dpop(&'a str),
+}
+
+/// The access token of the Authorization header, with its scheme (`Bearer` or `DPoP`, in any
+/// case); `None` for another scheme or none.
+pub fn access_token(headers: &HeaderMap) -> Option<Presented<'_>> {
+    let auth = header_str(headers, header::AUTHORIZATION)?;
+    let (scheme, token) = auth.split_once(' ')?;
+    let token = token.trim();
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(Presented::Bearer(token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some(Presented::Dpop(token))
+    } else {
+        None
+    }
+}
+
 /// The token after `Bearer ` in the Authorization header.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let auth = header_str(headers, header::AUTHORIZATION)?;

@@ -4,8 +4,8 @@
 
 use crate::app::state::{AppResult, AppState, St};
 use crate::fetch::client_documents;
-use crate::http::client_auth::form_endpoint;
-use crate::http::extract::{bad_request, bearer, body_params};
+use crate::http::client_auth::{form_endpoint, Dpop};
+use crate::http::extract::{access_token, bad_request, body_params, dpop_header, Presented};
 use crate::http::pages::{self, ErrorPage};
 use crate::http::respond::too_many;
 use crate::rate_limit::AddrKey;
@@ -13,7 +13,7 @@ use crate::replicas;
 use crate::sql::{self, SqlResponse};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oauth_core::form;
 use serde_json::{json, Value};
@@ -83,7 +83,16 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult {
-    form_endpoint(&s, "oauth.token($1, $2)", &headers, peer, &body, None).await
+    form_endpoint(
+        &s,
+        "oauth.token($1, $2, $3)",
+        &headers,
+        peer,
+        &body,
+        None,
+        Dpop::Taken,
+    )
+    .await
 }
 
 pub async fn revoke(
@@ -92,7 +101,16 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult {
-    form_endpoint(&s, "oauth.revoke($1, $2)", &headers, peer, &body, None).await
+    form_endpoint(
+        &s,
+        "oauth.revoke($1, $2)",
+        &headers,
+        peer,
+        &body,
+        None,
+        Dpop::Ignored,
+    )
+    .await
 }
 
 pub async fn device_authorization(
@@ -108,6 +126,7 @@ pub async fn device_authorization(
         peer,
         &body,
         None,
+        Dpop::Ignored,
     )
     .await
 }
@@ -126,6 +145,7 @@ pub async fn introspect(
         peer,
         &body,
         on_replica,
+        Dpop::Ignored,
     )
     .await
 }
@@ -160,7 +180,7 @@ pub async fn register(
     )
 }
 
-pub async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResult {
+pub async fn userinfo(State(s): St, method: Method, headers: HeaderMap, body: Bytes) -> AppResult {
     // RFC 6750: the Authorization header, or (POST) a form parameter; never both.
     let from_body = if body.is_empty() {
         None
@@ -170,9 +190,25 @@ pub async fn userinfo(State(s): St, headers: HeaderMap, body: Bytes) -> AppResul
             .and_then(Value::as_str)
             .map(String::from)
     };
-    let token = match (bearer(&headers), from_body.as_deref()) {
-        (Some(_), Some(_)) => return Err(bad_request("the access token was sent more than once")),
-        (h, b) => h.or(b),
+    let presented = access_token(&headers);
+    if presented.is_some() && from_body.is_some() {
+        return Err(bad_request("the access token was sent more than once"));
+    }
+    // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and its proof, which the
+    // extension checks (and remembers: the primary answers, never a replica).
+    if let Some(Presented::Dpop(token)) = presented {
+        let proof = dpop_header(&headers)?.unwrap_or_default();
+        let res = sql::call(
+            &s.pool,
+            "oauth.userinfo($1, $2, $3)",
+            &[&token, &proof, &method.as_str()],
+        )
+        .await?;
+        return Ok(res.into_response());
+    }
+    let token = match presented {
+        Some(Presented::Bearer(t)) => Some(t),
+        _ => from_body.as_deref(),
     };
     let res = s
         .replicas

@@ -350,15 +350,32 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
            FROM oauth.grants g WHERE g.id = t.grant_id AND g.user_id = 'u2';
          UPDATE oauth.grants SET last_used_at = now() - interval '2 days' WHERE user_id = 'u2';
          INSERT INTO oauth.user_code_failures (user_id, at)
-           VALUES ('guesser', now() - interval '2 hours'), ('guesser', now());",
+           VALUES ('guesser', now() - interval '2 hours'), ('guesser', now());
+         INSERT INTO oauth.used_jtis (kind, issuer, jti, expires_at)
+           VALUES ('dpop', 'k', 'gone', now() - interval '1 second'),
+                  ('dpop', 'k', 'kept', now() + interval '1 minute');
+         INSERT INTO oauth.dpop_nonces (nonce, issued_at)
+           VALUES ('stale', now() - interval '11 minutes'), ('fresh', now());",
     )
     .unwrap();
     let n = json(&mut c, "SELECT oauth.purge_expired()", &[]);
     assert_eq!(
         n,
         json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1,
-               "user_code_failures": 1, "sessions": 0, "sign_in_states": 0})
+               "user_code_failures": 1, "sessions": 0, "sign_in_states": 0,
+               "used_jtis": 1, "dpop_nonces": 1})
     );
+    // A jti that could still be replayed, and a nonce still accepted, are kept.
+    let kept: Vec<String> = c
+        .query(
+            "SELECT jti FROM oauth.used_jtis UNION ALL SELECT nonce FROM oauth.dpop_nonces ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(kept, ["fresh", "kept"]);
     assert!(refresh(
         &mut c,
         &client,
@@ -378,7 +395,8 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
     assert_eq!(
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
         json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0,
-               "user_code_failures": 0, "sessions": 0, "sign_in_states": 0})
+               "user_code_failures": 0, "sessions": 0, "sign_in_states": 0,
+               "used_jtis": 0, "dpop_nonces": 0})
     );
 }
 

@@ -514,6 +514,7 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
         "oauth.client_id()",
         "oauth.consent(text,boolean,text)",
         "oauth.device_authorization(jsonb,text)",
+        "oauth.dpop_jkt()",
         "oauth.exchange_code(text,text,text,text,text,text)",
         "oauth.grants(text)",
         "oauth.has_scope(text)",
@@ -531,9 +532,12 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
         "oauth.scopes()",
         "oauth.session_issuer()",
         "oauth.token(jsonb,text)",
+        "oauth.token(jsonb,text,text)",
         "oauth.uid()",
         "oauth.userinfo(text)",
+        "oauth.userinfo(text,text,text)",
         "oauth.verify(text)",
+        "oauth.verify_dpop(text,text,text,text)",
         "oauth.verify_session(text)",
     ];
     let sorted = |mut v: Vec<&str>| -> Vec<String> {

@@ -2,6 +2,9 @@
 -- whether it came from a document: a switch governs such clients, decisions::client_standing).
 SELECT client_id, client_type, client_secret_hash, name, redirect_uris, scopes, grant_types,
        token_endpoint_auth_method, client_uri, logo_uri,
-       metadata_document_fetched_at IS NOT NULL AS metadata_document
-FROM oauth.clients
+       metadata_document_fetched_at IS NOT NULL AS metadata_document,
+       -- Through to_jsonb: a 0.1.0 schema (before ALTER EXTENSION UPDATE) has no such column.
+       coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false)
+           AS dpop_bound_access_tokens
+FROM oauth.clients c
 WHERE client_id = $1

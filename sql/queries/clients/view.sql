@@ -6,6 +6,8 @@ SELECT jsonb_build_object(
         'redirect_uris', redirect_uris, 'scopes', scopes, 'grant_types', grant_types,
         'token_endpoint_auth_method', token_endpoint_auth_method,
         'client_uri', client_uri, 'logo_uri', logo_uri,
+        'dpop_bound_access_tokens',
+            coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false),
         'registration_type', CASE WHEN metadata_document_fetched_at IS NOT NULL THEN 'dynamic'
                                   ELSE coalesce(to_jsonb(c) ->> 'registration_type', 'manual') END,
         'created_at', created_at, 'updated_at', updated_at) AS value

@@ -5,6 +5,7 @@
 
 pub mod auto_approve;
 pub mod client_standing;
+pub mod dpop_binding;
 pub mod grounds;
 pub mod poll_device;
 pub mod redeem_code;

@@ -68,12 +68,22 @@ pub fn id_token(i: &IdTokenInput) -> Value {
 
 /// Claims a hook may not change: they are what makes the token ours, bound to its client and
 /// revocable. Everything else (aud, role, custom claims) is the hook's to shape.
-const PROTECTED: &[&str] = &["iss", "sub", "exp", "iat", "jti", "client_id", "session_id"];
+/// `cnf` (RFC 9449 §6): which key the token is bound to is the proof's, never the hook's.
+const PROTECTED: &[&str] = &[
+    "iss",
+    "sub",
+    "exp",
+    "iat",
+    "jti",
+    "client_id",
+    "session_id",
+    "cnf",
+];
 
 /// Validates what the access-token hook returned (`{"claims": {...}}`) against the claims it
 /// was given; returns the claims to sign.
 pub fn apply_hook_result(original: &Value, result: &Value) -> Result<Value, MisuseError> {
-    let hint = "the hook must return {\"claims\": {...}} and keep iss, sub, exp, iat, jti, client_id and session_id";
+    let hint = "the hook must return {\"claims\": {...}} and keep iss, sub, exp, iat, jti, client_id, session_id and cnf";
     let claims: &Map<String, Value> =
         result
             .get("claims")

@@ -21,6 +21,7 @@ pub const CHANGEABLE: &[&str] = &[
     "client_uri",
     "logo_uri",
     "post_logout_redirect_uris",
+    "dpop_bound_access_tokens",
 ];
 
 /// What `oauth.create_client` was given (or a registration made of its request), before its
@@ -36,6 +37,7 @@ pub(super) struct Draft {
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// `oauth.create_client`.
@@ -84,7 +86,17 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
         post_logout_redirect_uris: array("post_logout_redirect_uris")?
             .map(|u| no_null_elements(u, "post_logout_redirect_uris"))
             .transpose()?,
+        dpop_bound_access_tokens: flag(args, "dpop_bound_access_tokens")?,
     })
+}
+
+/// A boolean argument or change: true, false, or absent (null).
+fn flag(args: &Map<String, Value>, k: &str) -> Result<Option<bool>, MisuseError> {
+    match args.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(bad_param(format!("{k} must be true or false"))),
+    }
 }
 
 /// The rules of `oauth.create_client`, which a registration passes too.
@@ -122,6 +134,7 @@ pub(super) fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
             Some(u) => post_logout_rule(u)?,
             None => vec![],
         },
+        dpop_bound_access_tokens: d.dpop_bound_access_tokens.unwrap_or(false),
     };
     check_grants(&md)?;
     Ok(md)
@@ -206,6 +219,10 @@ fn apply_changes(
             Some(u) => post_logout_rule(u)?,
             None => current.post_logout_redirect_uris.clone(),
         },
+        dpop_bound_access_tokens: match flag(changes, "dpop_bound_access_tokens")? {
+            Some(b) => b,
+            None => current.dpop_bound_access_tokens,
+        },
     };
     check_grants(&md)?;
     Ok(md)
@@ -233,6 +250,7 @@ mod tests {
                 client_uri: None,
                 logo_uri: None,
                 post_logout_redirect_uris: vec![],
+                dpop_bound_access_tokens: false,
             }
         );
         let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
@@ -440,7 +458,7 @@ mod tests {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
         }
         let e = misuse(update(json!({"secret": "x"})));
-        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris"));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens"));
         // The client's type stays what it was: a public client cannot become a machine.
         let public =
             create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();
@@ -452,5 +470,46 @@ mod tests {
             misuse(r).message,
             "only a confidential client may use client_credentials"
         );
+    }
+
+    /// RFC 9449 §5.2's client metadata: every caller reads a boolean, off unless asked for.
+    #[test]
+    fn dpop_bound_access_tokens_is_a_boolean_every_caller_reads() {
+        assert!(
+            !create(json!({"name": "a", "redirect_uris": [CB]}))
+                .unwrap()
+                .dpop_bound_access_tokens
+        );
+        let on =
+            create(json!({"name": "a", "redirect_uris": [CB], "dpop_bound_access_tokens": true}));
+        assert!(on.unwrap().dpop_bound_access_tokens);
+        assert!(
+            update(json!({"dpop_bound_access_tokens": true}))
+                .unwrap()
+                .dpop_bound_access_tokens
+        );
+        assert_eq!(
+            misuse(update(json!({"dpop_bound_access_tokens": "yes"}))).message,
+            "dpop_bound_access_tokens must be true or false"
+        );
+        assert!(
+            register(json!({"redirect_uris": [CB], "dpop_bound_access_tokens": true}))
+                .unwrap()
+                .dpop_bound_access_tokens
+        );
+        assert!(matches!(
+            register(json!({"redirect_uris": [CB], "dpop_bound_access_tokens": 1})),
+            Err(super::super::Invalid::OAuth(e)) if e.code() == "invalid_client_metadata"
+        ));
+        let doc = |v: Value| {
+            document(
+                json!({"client_id": DOC_URL, "redirect_uris": [CB], "dpop_bound_access_tokens": v}),
+            )
+            .unwrap()
+            .dpop_bound_access_tokens
+        };
+        assert!(doc(json!(true)));
+        // A document's odd field is dropped, not refused (it is someone else's page).
+        assert!(!doc(json!("true")));
     }
 }

@@ -17,6 +17,15 @@ pub(super) fn text(md: &Map<String, Value>, key: &str) -> Result<Option<String>,
     }
 }
 
+/// A boolean field.
+pub(super) fn flag(md: &Map<String, Value>, key: &str) -> Result<Option<bool>, OAuthError> {
+    match md.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(metadata_error(format!("{key} must be true or false"))),
+    }
+}
+
 /// An array of strings.
 pub(super) fn list(md: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, OAuthError> {
     match md.get(key) {

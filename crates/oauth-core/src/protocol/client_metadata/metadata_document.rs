@@ -95,6 +95,8 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
             Some(u) => post_logout_rule(u).map_err(|e| metadata_error(e.message))?,
             None => vec![],
         },
+        // A document may ask for its tokens to be bound; anything but true asks for nothing.
+        dpop_bound_access_tokens: md.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)),
     })
 }
 
@@ -129,6 +131,7 @@ mod tests {
                 // Not plain https: left out, not refused.
                 logo_uri: None,
                 post_logout_redirect_uris: vec![],
+                dpop_bound_access_tokens: false,
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.

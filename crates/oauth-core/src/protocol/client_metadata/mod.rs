@@ -70,6 +70,9 @@ pub struct ClientMetadata {
     pub logo_uri: Option<String>,
     /// OIDC RP-Initiated Logout: where `end_session` may send the browser back, exactly.
     pub post_logout_redirect_uris: Vec<String>,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof, so that
+    /// each of its access tokens is bound to a key.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// Why metadata was refused, in the channel of the caller.

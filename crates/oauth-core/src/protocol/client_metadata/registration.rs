@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::admin::{admin_rules, Draft};
 use super::field_rules::redirect_uris_rule;
-use super::json_fields::{list, metadata_error, text};
+use super::json_fields::{flag, list, metadata_error, text};
 use super::{ClientMetadata, Invalid};
 
 /// The registrant's own checks: redirect URIs required, only the code response type, only the
@@ -76,6 +76,7 @@ pub(super) fn validate(
         client_uri: text(md, "client_uri")?,
         logo_uri: text(md, "logo_uri")?,
         post_logout_redirect_uris: list(md, "post_logout_redirect_uris")?,
+        dpop_bound_access_tokens: flag(md, "dpop_bound_access_tokens")?,
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }

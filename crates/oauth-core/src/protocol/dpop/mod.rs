@@ -18,6 +18,13 @@ pub const ALGS: &[&str] = &[
     "ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
 ];
 
+/// A server nonce (`oauth_server.dpop_nonce`) is handed out for this long before a new one
+/// replaces it…
+pub const NONCE_ROTATE_SECS: i64 = 300;
+/// …and accepted for this long after it was first handed out: a client that fetched it just
+/// before the rotation has a full rotation to use it.
+pub const NONCE_ACCEPT_SECS: i64 = 2 * NONCE_ROTATE_SECS;
+
 /// A proof longer than this is refused before it is decoded.
 pub const MAX_PROOF_BYTES: usize = 8192;
 /// A `jti` longer than this is refused: it is stored, and 128 bits of randomness need 22.
@@ -147,6 +154,16 @@ pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
         // the latest moment it could still be taken.
         remember_until: iat.saturating_add(expected.max_age_secs).saturating_add(1),
     })
+}
+
+/// Whether `jkt` can be an RFC 7638 SHA-256 thumbprint (the authorization request's
+/// `dpop_jkt`): 43 base64url characters, the only spelling [`Proven::jkt`] ever has.
+pub fn valid_jkt(jkt: &str) -> bool {
+    jkt.len() == 43
+        && jkt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && URL_SAFE_NO_PAD.decode(jkt).is_ok()
 }
 
 /// `ath`: the base64url SHA-256 of the access token (RFC 9449 §4.2).

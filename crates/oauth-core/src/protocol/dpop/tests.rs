@@ -221,3 +221,23 @@ fn what_is_not_a_proof_is_refused_before_any_key_is_read() {
     let huge = format!("{}.e30.x", "a".repeat(MAX_PROOF_BYTES));
     assert!(refused(&huge, &e).contains("longer"));
 }
+
+#[test]
+fn dpop_jkt_must_be_a_thumbprints_spelling() {
+    let k = key(Alg::ES256);
+    let e = expected();
+    let jkt = check(&proof_with(&k, json!({}), json!({})), &e)
+        .unwrap()
+        .jkt;
+    assert!(valid_jkt(&jkt));
+    for bad in [
+        "",
+        &jkt[..42],
+        &format!("{jkt}A"),
+        &format!("{}=", &jkt[..42]),
+        &format!("{}+", &jkt[..42]),
+        &format!("{} ", &jkt[..42]),
+    ] {
+        assert!(!valid_jkt(bad), "{bad:?}");
+    }
+}
