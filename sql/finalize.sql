@@ -64,6 +64,9 @@ GRANT EXECUTE ON FUNCTION
     oauth.userinfo(text, text, text),
     -- Checks a token presented with its DPoP proof; remembers only the proof's jti.
     oauth.verify_dpop(text, text, text, text),
+    -- Pushed authorization requests: authenticate the client as token does.
+    oauth.par(jsonb, text, text),
+    oauth.push_authorization_request(jsonb, text, text),
     oauth.metadata(),
     oauth.grants(text),
     oauth.revoke_grant(text, text),
@@ -126,3 +129,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.revoked_users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.deleted_users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.used_jtis', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.pushed_requests', '');

@@ -1105,7 +1105,44 @@ STRICT STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'dpop_jkt_wrapper';
 
--- Nobody but PUBLIC (below) holds what this section created: not the roles the installing
+-- Pushed authorization requests (RFC 9126): the parameters a client pushed, under the hash of
+-- the request_uri it got, usable once, by that client, for a minute; and the clients that must
+-- push every request.
+ALTER TABLE oauth.clients ADD COLUMN require_pushed_authorization_requests boolean NOT NULL DEFAULT false;
+CREATE TABLE oauth.pushed_requests (
+    request_uri_hash  bytea PRIMARY KEY CHECK (octet_length(request_uri_hash) = 32),
+    client_id         text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    params            jsonb NOT NULL CHECK (jsonb_typeof(params) = 'object'),
+    expires_at        timestamptz NOT NULL
+);
+CREATE INDEX pushed_requests_expires_at ON oauth.pushed_requests (expires_at);
+CREATE INDEX pushed_requests_client_id ON oauth.pushed_requests (client_id);
+REVOKE ALL ON TABLE oauth.pushed_requests FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('oauth.pushed_requests', '');
+
+-- oauth_server::api::par::par
+CREATE  FUNCTION "par"(
+	"form" jsonb, /* Option < JsonB > */
+	"authorization" TEXT DEFAULT NULL, /* Option < & str > */
+	"dpop" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'par_wrapper';
+
+-- oauth_server::api::par::push_authorization_request
+CREATE  FUNCTION "push_authorization_request"(
+	"params" jsonb, /* Option < JsonB > */
+	"client_id" TEXT, /* Option < & str > */
+	"client_secret" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'push_authorization_request_wrapper';
+
+-- Nobody but PUBLIC (below) holds what the DPoP and PAR sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
 DECLARE
@@ -1115,14 +1152,16 @@ BEGIN
         SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
-          AND c.relname IN ('used_jtis', 'dpop_nonces')
+          AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
         WHERE p.oid IN ('oauth.token(jsonb, text, text)'::regprocedure,
                         'oauth.userinfo(text, text, text)'::regprocedure,
                         'oauth.verify_dpop(text, text, text, text)'::regprocedure,
-                        'oauth.dpop_jkt()'::regprocedure)
+                        'oauth.dpop_jkt()'::regprocedure,
+                        'oauth.par(jsonb, text, text)'::regprocedure,
+                        'oauth.push_authorization_request(jsonb, text, text)'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)
     LOOP
         EXECUTE revoke;
@@ -1130,9 +1169,11 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION oauth.token(jsonb, text, text), oauth.userinfo(text, text, text),
-    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt() FROM PUBLIC;
+    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt(), oauth.par(jsonb, text, text),
+    oauth.push_authorization_request(jsonb, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION oauth.token(jsonb, text, text), oauth.userinfo(text, text, text),
-    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt() TO PUBLIC;
+    oauth.verify_dpop(text, text, text, text), oauth.dpop_jkt(), oauth.par(jsonb, text, text),
+    oauth.push_authorization_request(jsonb, text, text) TO PUBLIC;
 
 -- As the block above after the first 0.2.0 objects: the installing role's default privileges
 -- must give nobody the tables and functions issue 28 added (their PUBLIC grants are above).

@@ -38,6 +38,8 @@ CREATE TABLE oauth.clients (
         CHECK (registration_type IN ('manual', 'dynamic')),
     -- RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
     dpop_bound_access_tokens   boolean NOT NULL DEFAULT false,
+    -- RFC 9126 §6: every authorization request of the client must be pushed first.
+    require_pushed_authorization_requests boolean NOT NULL DEFAULT false,
     -- A confidential client has a secret; a public one never does.
     CHECK ((client_type = 'confidential') = (client_secret_hash IS NOT NULL)),
     CHECK ((client_type = 'public') = (token_endpoint_auth_method = 'none'))
@@ -702,3 +704,14 @@ CREATE TABLE oauth.dpop_nonces (
     nonce      text PRIMARY KEY,
     issued_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Pushed authorization requests (RFC 9126): the parameters a client pushed, under the hash of
+-- the request_uri it got, usable once, by that client, for a minute.
+CREATE TABLE oauth.pushed_requests (
+    request_uri_hash  bytea PRIMARY KEY CHECK (octet_length(request_uri_hash) = 32),
+    client_id         text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    params            jsonb NOT NULL CHECK (jsonb_typeof(params) = 'object'),
+    expires_at        timestamptz NOT NULL
+);
+CREATE INDEX pushed_requests_expires_at ON oauth.pushed_requests (expires_at);
+CREATE INDEX pushed_requests_client_id ON oauth.pushed_requests (client_id);

@@ -2,6 +2,7 @@
 //! driven over libpq. `scripts/test.sh` starts the cluster and sets `OAUTH_TEST_PGHOST` and
 //! `OAUTH_TEST_PGPORT`; every test gets its own database so settings never leak between tests.
 
+pub mod dpop;
 pub mod stand_in;
 pub mod trusted;
 

@@ -147,9 +147,7 @@ fn update(
     let stored = current.metadata(clients::post_logout_uris(client_id)?);
     let md = client_metadata::validate(&changes, Caller::Update(&stored)).map_err(misuse)?;
     clients::update_metadata(client_id, &md)?;
-    if md.dpop_bound_access_tokens != stored.dpop_bound_access_tokens {
-        clients::set_dpop_bound(client_id, md.dpop_bound_access_tokens)?;
-    }
+    clients::set_flags(client_id, &md, Some(&current))?;
     clients::set_post_logout_uris(client_id, &md.post_logout_redirect_uris, false)?;
     let changed: Vec<&String> = changes
         .as_object()

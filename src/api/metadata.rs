@@ -42,6 +42,8 @@ fn document() -> Result<Value, MisuseError> {
         "revocation_endpoint": url("/oauth/revoke"),
         "introspection_endpoint": url("/oauth/introspect"),
         "device_authorization_endpoint": url("/oauth/device_authorization"),
+        "pushed_authorization_request_endpoint": url("/oauth/par"),
+        "require_pushed_authorization_requests": settings::require_pushed_authorization_requests(),
         "end_session_endpoint": url("/oauth/logout"),
         "scopes_supported": scopes::known()?,
         "response_types_supported": ["code"],

@@ -33,10 +33,8 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         .into());
     }
     clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
-    let had_dpop = clients::find_stored(url)?.is_some_and(|c| c.dpop_bound_access_tokens);
-    if md.dpop_bound_access_tokens || had_dpop {
-        clients::set_dpop_bound(url, md.dpop_bound_access_tokens)?;
-    }
+    let stored = clients::find_stored(url)?;
+    clients::set_flags(url, &md, stored.as_ref())?;
     crate::store::audit::record(
         AuditEvent::ClientMetadataDocumentStored,
         Some(url),

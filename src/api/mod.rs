@@ -18,6 +18,7 @@ pub mod keys;
 pub mod logout;
 pub mod metadata;
 pub mod metadata_document;
+pub mod par;
 mod pg_tests;
 pub mod purge;
 pub mod registration;

@@ -24,6 +24,7 @@ fn purge_all() -> Result<Value, MisuseError> {
     let sign_in_states = purge::sign_in_states()?;
     let sessions = purge::sessions(settings::clock_skew() as f64)?;
     let used_jtis = purge::used_jtis()?;
+    let pushed_requests = purge::pushed_requests()?;
     let dpop_nonces = purge::dpop_nonces(crate::protocol::dpop::NONCE_ACCEPT_SECS as f64)?;
     let retention = settings::audit_retention_days();
     let audit_log = if retention > 0 {
@@ -41,6 +42,7 @@ fn purge_all() -> Result<Value, MisuseError> {
         "sessions": sessions,
         "used_jtis": used_jtis,
         "dpop_nonces": dpop_nonces,
+        "pushed_requests": pushed_requests,
     }))
 }
 

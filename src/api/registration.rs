@@ -67,6 +67,9 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     if client.dpop_bound_access_tokens {
         out["dpop_bound_access_tokens"] = json!(true);
     }
+    if client.require_pushed_authorization_requests {
+        out["require_pushed_authorization_requests"] = json!(true);
+    }
     if let Some(secret) = created.secret {
         out["client_secret"] = json!(secret);
         out["client_secret_expires_at"] = json!(0);

@@ -295,6 +295,13 @@ fn refresh_grant(
         RefreshOutcome::Rotate { .. } | RefreshOutcome::Retry { .. }
     ) {
         dpop_binding::redeem(bound.as_deref(), jkt, "refresh token")?;
+        // A public client's family that was not bound is bound by its first proof: the refresh
+        // token answered to it must need the key from then on (RFC 9449 §5).
+        if bound.is_none() {
+            if let Some(key) = dpop_binding::family_key(!client.is_confidential(), jkt) {
+                grants::bind_dpop_key(&grant_id, &key)?;
+            }
+        }
     }
     match outcome {
         RefreshOutcome::Refuse(e) => Err(e.into()),

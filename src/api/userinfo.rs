@@ -18,7 +18,10 @@ use serde_json::{json, Map, Value};
 #[derive(Clone, Copy)]
 enum Presented<'a> {
     Bearer,
-    Dpop { proof: &'a str, method: &'a str },
+    Dpop {
+        proof: Option<&'a str>,
+        method: &'a str,
+    },
 }
 
 fn userinfo_response(access_token: Option<&str>, presented: Presented) -> ApiResult<Value> {
@@ -35,6 +38,11 @@ fn userinfo_response(access_token: Option<&str>, presented: Presented) -> ApiRes
                 ))
                 .into());
             }
+            let proof = proof.ok_or_else(|| {
+                OAuthError::InvalidDpopProof(
+                    "the DPoP scheme needs the request's proof in a DPoP header".into(),
+                )
+            })?;
             dpop::check(
                 Some(proof),
                 method,
@@ -103,7 +111,7 @@ fn userinfo_with_dpop(
     method: Option<&str>,
 ) -> JsonB {
     let presented = Presented::Dpop {
-        proof: dpop.unwrap_or_default(),
+        proof: dpop,
         method: method.unwrap_or("GET"),
     };
     answer(userinfo_response(access_token, presented), true)

@@ -22,10 +22,9 @@ pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
     let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
     let mut client = clients::create(&client_id, secret_hash, md)?;
     clients::set_post_logout_uris(&client_id, &md.post_logout_redirect_uris, true)?;
-    if md.dpop_bound_access_tokens {
-        clients::set_dpop_bound(&client_id, true)?;
-        client.dpop_bound_access_tokens = true;
-    }
+    clients::set_flags(&client_id, md, None)?;
+    client.dpop_bound_access_tokens = md.dpop_bound_access_tokens;
+    client.require_pushed_authorization_requests = md.require_pushed_authorization_requests;
     Ok(Created {
         client,
         secret: client_secret,

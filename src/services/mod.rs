@@ -5,6 +5,7 @@
 //! (`crates/repo-checks/tests/layering.rs` fails on either).
 
 pub mod admin_access;
+pub mod authorization_requests;
 pub mod client_auth;
 pub mod clients;
 pub mod dpop;

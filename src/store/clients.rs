@@ -26,6 +26,8 @@ row_type! {
         pub metadata_document: bool,
         /// RFC 9449 §5.2: its token requests must carry a DPoP proof.
         pub dpop_bound_access_tokens: bool,
+        /// RFC 9126 §6: its authorization requests must be pushed first.
+        pub require_pushed_authorization_requests: bool,
     }
 }
 
@@ -69,6 +71,7 @@ impl Client {
             logo_uri: self.logo_uri.clone(),
             post_logout_redirect_uris,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         }
     }
 }
@@ -153,12 +156,26 @@ pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, Mis
     Ok(n > 0)
 }
 
-/// Sets RFC 9449 §5.2's `dpop_bound_access_tokens`. Only called when it is asked for or was
-/// set: a 0.1.0 schema (before `ALTER EXTENSION UPDATE`) has no such column.
-pub fn set_dpop_bound(client_id: &str, on: bool) -> Result<(), MisuseError> {
+/// Sets the flags a client may ask for (RFC 9449 §5.2's `dpop_bound_access_tokens`, RFC 9126
+/// §6's `require_pushed_authorization_requests`) as `md` says, when any is asked for or was
+/// (`stored`): a 0.1.0 schema (before `ALTER EXTENSION UPDATE`) has no such columns.
+pub fn set_flags(
+    client_id: &str,
+    md: &ClientMetadata,
+    stored: Option<&Client>,
+) -> Result<(), MisuseError> {
+    let was = stored
+        .is_some_and(|c| c.dpop_bound_access_tokens || c.require_pushed_authorization_requests);
+    if !(was || md.dpop_bound_access_tokens || md.require_pushed_authorization_requests) {
+        return Ok(());
+    }
     super::execute(
-        query!("clients/set_dpop_bound"),
-        &[client_id.into(), on.into()],
+        query!("clients/set_flags"),
+        &[
+            client_id.into(),
+            md.dpop_bound_access_tokens.into(),
+            md.require_pushed_authorization_requests.into(),
+        ],
     )
     .map(|_| ())
 }

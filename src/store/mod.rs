@@ -16,6 +16,7 @@ pub mod grounds;
 pub mod issuers;
 mod plans;
 pub mod purge;
+pub mod pushed_requests;
 pub mod resources;
 pub mod revoked_users;
 pub mod scopes;

@@ -50,3 +50,8 @@ pub fn used_jtis() -> Result<usize, MisuseError> {
 pub fn dpop_nonces(accept_secs: f64) -> Result<usize, MisuseError> {
     execute(query!("purge/dpop_nonces"), &[accept_secs.into()])
 }
+
+/// Pushed authorization requests past their minute.
+pub fn pushed_requests() -> Result<usize, MisuseError> {
+    execute(query!("purge/pushed_requests"), &[])
+}

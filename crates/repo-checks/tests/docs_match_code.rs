@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 /// `oauth_server.<name>` as written in the settings' declarations.
 fn settings_in_code() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for line in code_lines(&read("src/settings.rs")) {
+    for line in code_lines(&read("src/settings/mod.rs")) {
         let mut rest = line.as_str();
         while let Some(at) = rest.find("\"oauth_server.") {
             let after = &rest[at + 1..];
@@ -30,7 +30,7 @@ fn every_setting_is_in_the_settings_table_of_operations_md() {
     let settings = settings_in_code();
     assert!(
         settings.len() >= 26,
-        "settings read from src/settings.rs: {settings:?}"
+        "settings read from src/settings/mod.rs: {settings:?}"
     );
     let docs = read("docs/operations.md");
     let rows: Vec<&str> = docs

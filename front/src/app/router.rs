@@ -30,6 +30,7 @@ pub fn router(state: Arc<AppState>, consent_page: bool, demo_login: bool) -> Rou
         .max_age(Duration::from_secs(600));
     let api = Router::new()
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/par", post(oauth::par))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))
         .route(

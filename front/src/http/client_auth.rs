@@ -49,7 +49,7 @@ pub async fn form_endpoint(
         return Ok(too_many(SPENT, wait));
     }
     let proof = match dpop {
-        Dpop::Taken => dpop_header(headers)?,
+        Dpop::Taken => dpop_header(headers),
         Dpop::Ignored => None,
     };
     let mut args: Vec<&(dyn ToSql + Sync)> = vec![&params, &authorization];

@@ -95,6 +95,26 @@ pub async fn token(
     .await
 }
 
+/// Pushed authorization requests (RFC 9126): client-authenticated like the token endpoint,
+/// with the DPoP header when there is one (RFC 9449 §10.1).
+pub async fn par(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult {
+    form_endpoint(
+        &s,
+        "oauth.par($1, $2, $3)",
+        &headers,
+        peer,
+        &body,
+        None,
+        Dpop::Taken,
+    )
+    .await
+}
+
 pub async fn revoke(
     State(s): St,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -197,7 +217,7 @@ pub async fn userinfo(State(s): St, method: Method, headers: HeaderMap, body: By
     // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and its proof, which the
     // extension checks (and remembers: the primary answers, never a replica).
     if let Some(Presented::Dpop(token)) = presented {
-        let proof = dpop_header(&headers)?.unwrap_or_default();
+        let proof = dpop_header(&headers);
         let res = sql::call(
             &s.pool,
             "oauth.userinfo($1, $2, $3)",

@@ -355,7 +355,10 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
            VALUES ('dpop', 'k', 'gone', now() - interval '1 second'),
                   ('dpop', 'k', 'kept', now() + interval '1 minute');
          INSERT INTO oauth.dpop_nonces (nonce, issued_at)
-           VALUES ('stale', now() - interval '11 minutes'), ('fresh', now());",
+           VALUES ('stale', now() - interval '11 minutes'), ('fresh', now());
+         INSERT INTO oauth.pushed_requests (request_uri_hash, client_id, params, expires_at)
+           SELECT sha256(v::bytea), client_id, '{}', now() + d
+           FROM oauth.clients, (VALUES ('gone', interval '-1 second'), ('kept', interval '1 minute')) x(v, d);",
     )
     .unwrap();
     let n = json(&mut c, "SELECT oauth.purge_expired()", &[]);
@@ -363,7 +366,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
         n,
         json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1,
                "user_code_failures": 1, "sessions": 0, "sign_in_states": 0,
-               "used_jtis": 1, "dpop_nonces": 1})
+               "used_jtis": 1, "dpop_nonces": 1, "pushed_requests": 1})
     );
     // A jti that could still be replayed, and a nonce still accepted, are kept.
     let kept: Vec<String> = c
@@ -396,7 +399,7 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
         json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0,
                "user_code_failures": 0, "sessions": 0, "sign_in_states": 0,
-               "used_jtis": 0, "dpop_nonces": 0})
+               "used_jtis": 0, "dpop_nonces": 0, "pushed_requests": 0})
     );
 }
 

@@ -12,6 +12,8 @@ mod authorize_rules;
 mod bad_input;
 mod client_rules;
 mod code_rules;
+mod dpop_resource_rules;
+mod dpop_rules;
 mod endpoint_rules;
 mod flow;
 mod grounds_fallen_users;

@@ -8,6 +8,7 @@ SELECT jsonb_build_object(
         'post_logout_redirect_uris', coalesce(p.uris, '{}'),
         'metadata_document', c.metadata_document_fetched_at IS NOT NULL,
         'dpop_bound_access_tokens', c.dpop_bound_access_tokens,
+        'require_pushed_authorization_requests', c.require_pushed_authorization_requests,
         'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                   THEN 'dynamic' ELSE c.registration_type END,
         'created_at', c.created_at, 'updated_at', c.updated_at) AS value

@@ -5,6 +5,8 @@ SELECT client_id, client_type, client_secret_hash, name, redirect_uris, scopes, 
        metadata_document_fetched_at IS NOT NULL AS metadata_document,
        -- Through to_jsonb: a 0.1.0 schema (before ALTER EXTENSION UPDATE) has no such column.
        coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false)
-           AS dpop_bound_access_tokens
+           AS dpop_bound_access_tokens,
+       coalesce((to_jsonb(c) ->> 'require_pushed_authorization_requests')::boolean, false)
+           AS require_pushed_authorization_requests
 FROM oauth.clients c
 WHERE client_id = $1

@@ -8,6 +8,8 @@ SELECT jsonb_build_object(
         'client_uri', client_uri, 'logo_uri', logo_uri,
         'dpop_bound_access_tokens',
             coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false),
+        'require_pushed_authorization_requests',
+            coalesce((to_jsonb(c) ->> 'require_pushed_authorization_requests')::boolean, false),
         'registration_type', CASE WHEN metadata_document_fetched_at IS NOT NULL THEN 'dynamic'
                                   ELSE coalesce(to_jsonb(c) ->> 'registration_type', 'manual') END,
         'created_at', created_at, 'updated_at', updated_at) AS value

@@ -36,10 +36,10 @@ pub fn redeem(bound: Option<&str>, proven: Option<&str>, what: &str) -> Result<(
     }
 }
 
-/// The key a new token family's refresh tokens are bound to: the proof's, for a public client
-/// (RFC 9449 §5: it has no other credential a thief would lack); none for a confidential
-/// client, whose refresh tokens are already bound to its authentication, and may present
-/// another key on a later refresh.
+/// The key a token family's refresh tokens are bound to, when it starts or (not bound yet) at a
+/// refresh with a proof: the proof's, for a public client (RFC 9449 §5: it has no other
+/// credential a thief would lack); none for a confidential client, whose refresh tokens are
+/// already bound to its authentication, and may present another key on a later refresh.
 pub fn family_key(public_client: bool, proven: Option<&str>) -> Option<String> {
     proven.filter(|_| public_client).map(String::from)
 }

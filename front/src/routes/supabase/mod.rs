@@ -85,6 +85,7 @@ pub fn router() -> Router<Arc<AppState>> {
     let standard = Router::new()
         .route("/oauth/authorize", get(oauth::authorize))
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/par", post(oauth::par))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))
         .route(

@@ -22,6 +22,7 @@ pub const CHANGEABLE: &[&str] = &[
     "logo_uri",
     "post_logout_redirect_uris",
     "dpop_bound_access_tokens",
+    "require_pushed_authorization_requests",
 ];
 
 /// What `oauth.create_client` was given (or a registration made of its request), before its
@@ -38,6 +39,7 @@ pub(super) struct Draft {
     pub logo_uri: Option<String>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub dpop_bound_access_tokens: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `oauth.create_client`.
@@ -87,6 +89,7 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
             .map(|u| no_null_elements(u, "post_logout_redirect_uris"))
             .transpose()?,
         dpop_bound_access_tokens: flag(args, "dpop_bound_access_tokens")?,
+        require_pushed_authorization_requests: flag(args, "require_pushed_authorization_requests")?,
     })
 }
 
@@ -135,6 +138,9 @@ pub(super) fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
             None => vec![],
         },
         dpop_bound_access_tokens: d.dpop_bound_access_tokens.unwrap_or(false),
+        require_pushed_authorization_requests: d
+            .require_pushed_authorization_requests
+            .unwrap_or(false),
     };
     check_grants(&md)?;
     Ok(md)
@@ -223,6 +229,13 @@ fn apply_changes(
             Some(b) => b,
             None => current.dpop_bound_access_tokens,
         },
+        require_pushed_authorization_requests: match flag(
+            changes,
+            "require_pushed_authorization_requests",
+        )? {
+            Some(b) => b,
+            None => current.require_pushed_authorization_requests,
+        },
     };
     check_grants(&md)?;
     Ok(md)
@@ -251,6 +264,7 @@ mod tests {
                 logo_uri: None,
                 post_logout_redirect_uris: vec![],
                 dpop_bound_access_tokens: false,
+                require_pushed_authorization_requests: false,
             }
         );
         let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
@@ -458,7 +472,7 @@ mod tests {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
         }
         let e = misuse(update(json!({"secret": "x"})));
-        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens"));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens, require_pushed_authorization_requests"));
         // The client's type stays what it was: a public client cannot become a machine.
         let public =
             create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();
@@ -511,5 +525,35 @@ mod tests {
         assert!(doc(json!(true)));
         // A document's odd field is dropped, not refused (it is someone else's page).
         assert!(!doc(json!("true")));
+    }
+
+    /// RFC 9126 §6's client metadata: read like dpop_bound_access_tokens, by every caller.
+    #[test]
+    fn require_pushed_authorization_requests_is_a_boolean_every_caller_reads() {
+        let key = "require_pushed_authorization_requests";
+        assert!(
+            !create(json!({"name": "a", "redirect_uris": [CB]}))
+                .unwrap()
+                .require_pushed_authorization_requests
+        );
+        assert!(
+            update(json!({key: true}))
+                .unwrap()
+                .require_pushed_authorization_requests
+        );
+        assert_eq!(
+            misuse(update(json!({key: 1}))).message,
+            "require_pushed_authorization_requests must be true or false"
+        );
+        assert!(
+            register(json!({"redirect_uris": [CB], key: true}))
+                .unwrap()
+                .require_pushed_authorization_requests
+        );
+        assert!(
+            document(json!({"client_id": DOC_URL, "redirect_uris": [CB], key: true}))
+                .unwrap()
+                .require_pushed_authorization_requests
+        );
     }
 }

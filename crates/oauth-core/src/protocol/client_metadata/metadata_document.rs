@@ -97,6 +97,8 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
         },
         // A document may ask for its tokens to be bound; anything but true asks for nothing.
         dpop_bound_access_tokens: md.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)),
+        require_pushed_authorization_requests: md.get("require_pushed_authorization_requests")
+            == Some(&Value::Bool(true)),
     })
 }
 
@@ -132,6 +134,7 @@ mod tests {
                 logo_uri: None,
                 post_logout_redirect_uris: vec![],
                 dpop_bound_access_tokens: false,
+                require_pushed_authorization_requests: false,
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.

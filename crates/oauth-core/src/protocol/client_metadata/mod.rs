@@ -73,6 +73,8 @@ pub struct ClientMetadata {
     /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof, so that
     /// each of its access tokens is bound to a key.
     pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: every authorization request of this client must be pushed first.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Why metadata was refused, in the channel of the caller.

@@ -77,6 +77,7 @@ pub(super) fn validate(
         logo_uri: text(md, "logo_uri")?,
         post_logout_redirect_uris: list(md, "post_logout_redirect_uris")?,
         dpop_bound_access_tokens: flag(md, "dpop_bound_access_tokens")?,
+        require_pushed_authorization_requests: flag(md, "require_pushed_authorization_requests")?,
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }

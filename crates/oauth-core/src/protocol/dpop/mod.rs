@@ -79,6 +79,10 @@ fn invalid<T>(why: impl Into<String>) -> Result<T, Refusal> {
 
 /// Checks `proof` (the `DPoP` header's value) for the `expected` request.
 pub fn check(proof: &str, expected: &Expected) -> Result<Proven, Refusal> {
+    // Several DPoP headers reach us joined as an HTTP list; a JWS has no comma.
+    if proof.contains(',') {
+        return invalid("the request has more than one DPoP header");
+    }
     if proof.len() > MAX_PROOF_BYTES {
         return invalid(format!(
             "the DPoP proof is longer than {MAX_PROOF_BYTES} bytes"

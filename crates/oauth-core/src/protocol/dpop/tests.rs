@@ -241,3 +241,16 @@ fn dpop_jkt_must_be_a_thumbprints_spelling() {
         assert!(!valid_jkt(bad), "{bad:?}");
     }
 }
+
+#[test]
+fn two_proofs_joined_as_an_http_list_are_refused_as_more_than_one() {
+    let k = key(Alg::ES256);
+    let e = expected();
+    let one = proof_with(&k, json!({}), json!({}));
+    let two = proof_with(&k, json!({}), json!({"jti": "another"}));
+    assert_eq!(
+        refused(&format!("{one}, {two}"), &e),
+        "the request has more than one DPoP header"
+    );
+    assert!(check(&one, &e).is_ok());
+}

@@ -7,9 +7,14 @@
 //! default, bounds for numbers, extra flags, and the two descriptions `pg_settings` shows
 //! (`short_desc`, `extra_desc`). [`init`] registers every one of them, each accessor reads its
 //! own, and docs/operations.md lists them all (crates/repo-checks compares the two).
+//!
+//! The table is here; how each kind of setting is kept and read, and the macro that turns the
+//! table into PostgreSQL's settings, are in `kinds`.
 
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, GucValue};
-use std::ffi::{CStr, CString};
+mod kinds;
+
+use kinds::{apply, settings, Bool, Kind, List, Number, Seconds, Stored, Text, TextOrDefault};
+use pgrx::guc::{GucFlags, GucSetting};
 
 settings! {
     // Who we are, and where the browser goes to consent.
@@ -260,237 +265,18 @@ settings! {
         short: c"Whether DPoP proofs at the token endpoint must carry a nonce this server issued (DPoP-Nonce).",
         long: c"Proofs then cannot be made ahead of time; a client without the current nonce gets use_dpop_nonce and one.",
     }
+    pub fn require_pushed_authorization_requests() -> bool {
+        name: c"oauth_server.require_pushed_authorization_requests",
+        kind: Bool,
+        default: false,
+        short: c"Whether every authorization request must be pushed first (RFC 9126, POST /oauth/par).",
+        long: c"A request in the query string is then refused; clients can also require it one by one.",
+    }
     pub fn dpop_api_url() -> Option<String> {
         name: c"oauth_server.dpop_api_url",
         kind: Text,
         default: None,
         short: c"The public URL of the API (PostgREST) whose requests oauth.dpop_jkt() checks proofs for.",
         long: c"The scheme, host and path prefix clients send requests to; request.path is appended to it to give the htu a proof must name.",
-    }
-}
-
-/// Declares the settings of the table above. For each: a field of `SETTINGS` (where PostgreSQL
-/// writes the value), a line of [`init`] that registers it, and its accessor, which reads the
-/// value as its kind does, then through `read` if given, then `Into` the accessor's type.
-/// Every setting is SUSET (the module's first paragraph says why): no entry can say otherwise.
-/// `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
-/// for numbers and refused for the rest, by type.
-macro_rules! settings {
-    (@bounds) => { () };
-    (@bounds $bounds:expr) => { $bounds };
-    ($(
-        $(#[$doc:meta])*
-        pub fn $get:ident() -> $ret:ty {
-            name: $name:expr,
-            kind: $kind:ident,
-            default: $default:expr,
-            $(bounds: $bounds:expr,)?
-            $(flags: $flags:expr,)?
-            short: $short:expr,
-            long: $long:expr,
-            $(read: $read:expr,)?
-        }
-    )*) => {
-        /// Where PostgreSQL keeps each setting's value.
-        struct Settings {
-            $($get: GucSetting<<$kind as Kind>::Guc>,)*
-        }
-
-        static SETTINGS: Settings = Settings {
-            $($get: GucSetting::<<$kind as Kind>::Guc>::new($default),)*
-        };
-
-        /// Registers every setting (`_PG_init`).
-        pub fn init() {
-            $(
-                <<$kind as Kind>::Guc as Stored>::define(
-                    $name,
-                    $short,
-                    $long,
-                    &SETTINGS.$get,
-                    settings!(@bounds $($bounds)?),
-                    <$kind as Kind>::FLAGS $(| $flags)?,
-                );
-            )*
-        }
-
-        $(
-            $(#[$doc])*
-            pub fn $get() -> $ret {
-                let value = <$kind as Kind>::read(&SETTINGS.$get, $default);
-                $(let value = apply(value, $read);)?
-                value.into()
-            }
-        )*
-    };
-}
-use settings;
-
-/// Calls a table entry's `read` with its parameter's type known.
-fn apply<T, R>(value: T, read: impl FnOnce(T) -> R) -> R {
-    read(value)
-}
-
-/// How a kind of setting is kept by PostgreSQL and read back.
-trait Kind {
-    /// What PostgreSQL keeps.
-    type Guc: Stored;
-    /// The default, as `GucSetting::new` takes it (PostgreSQL's `boot_val`).
-    type Boot;
-    /// What the accessor starts from.
-    type Value;
-    /// The flags of every setting of this kind.
-    const FLAGS: GucFlags = GucFlags::empty();
-    fn read(setting: &GucSetting<Self::Guc>, default: Self::Boot) -> Self::Value;
-}
-
-/// Text; unset or blank reads as `None`, and the value is trimmed.
-struct Text;
-/// Text that is never empty: unset or blank reads as the default.
-struct TextOrDefault;
-/// A comma-separated list; the items are trimmed and blank ones dropped.
-struct List;
-/// An integer number of seconds (so `SET … = '5min'` works).
-struct Seconds;
-/// An integer without a unit.
-struct Number;
-/// On or off.
-struct Bool;
-
-fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
-    setting
-        .get()
-        .and_then(|c| c.into_string().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-impl Kind for Text {
-    type Guc = Option<CString>;
-    type Boot = Option<&'static CStr>;
-    type Value = Option<String>;
-    fn read(setting: &GucSetting<Self::Guc>, _: Self::Boot) -> Option<String> {
-        text(setting)
-    }
-}
-
-impl Kind for TextOrDefault {
-    type Guc = Option<CString>;
-    type Boot = Option<&'static CStr>;
-    type Value = String;
-    fn read(setting: &GucSetting<Self::Guc>, default: Self::Boot) -> String {
-        text(setting).unwrap_or_else(|| {
-            default
-                .map(|d| d.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-    }
-}
-
-impl Kind for List {
-    type Guc = Option<CString>;
-    type Boot = Option<&'static CStr>;
-    type Value = Vec<String>;
-    fn read(setting: &GucSetting<Self::Guc>, _: Self::Boot) -> Vec<String> {
-        text(setting)
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    }
-}
-
-impl Kind for Seconds {
-    type Guc = i32;
-    type Boot = i32;
-    type Value = i32;
-    const FLAGS: GucFlags = GucFlags::UNIT_S;
-    fn read(setting: &GucSetting<i32>, _: i32) -> i32 {
-        setting.get()
-    }
-}
-
-impl Kind for Number {
-    type Guc = i32;
-    type Boot = i32;
-    type Value = i32;
-    fn read(setting: &GucSetting<i32>, _: i32) -> i32 {
-        setting.get()
-    }
-}
-
-impl Kind for Bool {
-    type Guc = bool;
-    type Boot = bool;
-    type Value = bool;
-    fn read(setting: &GucSetting<bool>, _: bool) -> bool {
-        setting.get()
-    }
-}
-
-/// A type PostgreSQL keeps a setting in, and how such a setting is registered. Every one is
-/// SUSET (the module's first paragraph says why).
-trait Stored: GucValue + Sized + 'static {
-    /// `(min, max)` for integers; `()` for the rest.
-    type Bounds;
-    fn define(
-        name: &'static CStr,
-        short: &'static CStr,
-        long: &'static CStr,
-        setting: &'static GucSetting<Self>,
-        bounds: Self::Bounds,
-        flags: GucFlags,
-    );
-}
-
-impl Stored for Option<CString> {
-    type Bounds = ();
-    fn define(
-        name: &'static CStr,
-        short: &'static CStr,
-        long: &'static CStr,
-        setting: &'static GucSetting<Self>,
-        _: (),
-        flags: GucFlags,
-    ) {
-        GucRegistry::define_string_guc(name, short, long, setting, GucContext::Suset, flags)
-    }
-}
-
-impl Stored for i32 {
-    type Bounds = (i32, i32);
-    fn define(
-        name: &'static CStr,
-        short: &'static CStr,
-        long: &'static CStr,
-        setting: &'static GucSetting<Self>,
-        (min, max): (i32, i32),
-        flags: GucFlags,
-    ) {
-        GucRegistry::define_int_guc(
-            name,
-            short,
-            long,
-            setting,
-            min,
-            max,
-            GucContext::Suset,
-            flags,
-        )
-    }
-}
-
-impl Stored for bool {
-    type Bounds = ();
-    fn define(
-        name: &'static CStr,
-        short: &'static CStr,
-        long: &'static CStr,
-        setting: &'static GucSetting<Self>,
-        _: (),
-        flags: GucFlags,
-    ) {
-        GucRegistry::define_bool_guc(name, short, long, setting, GucContext::Suset, flags)
     }
 }
