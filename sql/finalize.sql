@@ -130,3 +130,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.deleted_users', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.used_jtis', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.pushed_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');

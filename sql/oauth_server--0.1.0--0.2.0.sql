@@ -999,19 +999,21 @@ CREATE  FUNCTION "create_client"(
 	"token_endpoint_auth_method" TEXT DEFAULT NULL, /* Option < & str > */
 	"client_uri" TEXT DEFAULT NULL, /* Option < & str > */
 	"logo_uri" TEXT DEFAULT NULL, /* Option < & str > */
-	"post_logout_redirect_uris" TEXT[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < String > > > */
+	"post_logout_redirect_uris" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"jwks" jsonb DEFAULT NULL, /* Option < JsonB > */
+	"jwks_uri" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS jsonb /* JsonB */
 SECURITY DEFINER 
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'create_client_with_logout_uris_wrapper';
-REVOKE ALL ON FUNCTION oauth.create_client(text, text[], text, text[], text[], text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION oauth.create_client(text, text[], text, text[], text[], text, text, text, text[], jsonb, text) FROM PUBLIC;
 -- Not what the installing role's default privileges gave the new function (as for every
 -- function), but what the old one had: the DBA's grants to the roles that administer clients.
 DO $$
 DECLARE
     fn CONSTANT regprocedure :=
-        'oauth.create_client(text, text[], text, text[], text[], text, text, text, text[])';
+        'oauth.create_client(text, text[], text, text[], text[], text, text, text, text[], jsonb, text)';
     stmt text;
 BEGIN
     FOR stmt IN
@@ -1142,7 +1144,58 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'push_authorization_request_wrapper';
 
--- Nobody but PUBLIC (below) holds what the DPoP and PAR sections created: not the roles the installing
+-- private_key_jwt (RFC 7523): a confidential client that signs assertions with its own keys has
+-- no secret; its public keys are given inline or published at a jwks_uri the front fetches.
+ALTER TABLE oauth.clients DROP CONSTRAINT clients_token_endpoint_auth_method_check,
+    ADD CONSTRAINT clients_token_endpoint_auth_method_check
+        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none',
+                                              'private_key_jwt'));
+ALTER TABLE oauth.clients DROP CONSTRAINT clients_check,
+    ADD CONSTRAINT clients_check CHECK ((client_secret_hash IS NOT NULL)
+        = (client_type = 'confidential' AND token_endpoint_auth_method <> 'private_key_jwt'));
+CREATE TABLE oauth.client_jwks (
+    client_id      text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    jwks           jsonb NOT NULL DEFAULT '{"keys": []}' CHECK (jsonb_typeof(jwks -> 'keys') = 'array'),
+    jwks_uri       text,
+    fetched_at     timestamptz,
+    last_error     text,
+    last_error_at  timestamptz
+);
+REVOKE ALL ON TABLE oauth.client_jwks FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');
+
+-- What the front calls to keep published client keys fresh (owner, or whom the DBA grants).
+-- oauth_server::api::client_keys::client_jwks_fetches
+CREATE  FUNCTION "client_jwks_fetches"() RETURNS jsonb /* JsonB */
+STRICT SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'client_jwks_fetches_wrapper';
+
+-- oauth_server::api::client_keys::set_client_jwks
+CREATE  FUNCTION "set_client_jwks"(
+	"client_id" TEXT, /* Option < & str > */
+	"jwks" jsonb, /* Option < JsonB > */
+	"jwks_uri" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_client_jwks_wrapper';
+
+-- oauth_server::api::client_keys::report_client_jwks_error
+CREATE  FUNCTION "report_client_jwks_error"(
+	"client_id" TEXT, /* Option < & str > */
+	"error" TEXT /* Option < & str > */
+) RETURNS void
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'report_client_jwks_error_wrapper';
+REVOKE ALL ON FUNCTION oauth.client_jwks_fetches(), oauth.set_client_jwks(text, jsonb, text),
+    oauth.report_client_jwks_error(text, text) FROM PUBLIC;
+
+-- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
 DECLARE
@@ -1152,7 +1205,7 @@ BEGIN
         SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
-          AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests')
+          AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests', 'client_jwks')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -1161,7 +1214,10 @@ BEGIN
                         'oauth.verify_dpop(text, text, text, text)'::regprocedure,
                         'oauth.dpop_jkt()'::regprocedure,
                         'oauth.par(jsonb, text, text)'::regprocedure,
-                        'oauth.push_authorization_request(jsonb, text, text)'::regprocedure)
+                        'oauth.push_authorization_request(jsonb, text, text)'::regprocedure,
+                        'oauth.client_jwks_fetches()'::regprocedure,
+                        'oauth.set_client_jwks(text, jsonb, text)'::regprocedure,
+                        'oauth.report_client_jwks_error(text, text)'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)
     LOOP
         EXECUTE revoke;

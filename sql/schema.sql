@@ -24,7 +24,8 @@ CREATE TABLE oauth.clients (
         grant_types <@ ARRAY['authorization_code', 'refresh_token', 'client_credentials',
                              'urn:ietf:params:oauth:grant-type:device_code']::text[]),
     token_endpoint_auth_method text NOT NULL
-        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
+        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none',
+                                              'private_key_jwt')),
     client_uri                 text,
     logo_uri                   text,
     -- Set for a client whose client_id is the URL of its metadata document (the MCP way to
@@ -40,8 +41,10 @@ CREATE TABLE oauth.clients (
     dpop_bound_access_tokens   boolean NOT NULL DEFAULT false,
     -- RFC 9126 §6: every authorization request of the client must be pushed first.
     require_pushed_authorization_requests boolean NOT NULL DEFAULT false,
-    -- A confidential client has a secret; a public one never does.
-    CHECK ((client_type = 'confidential') = (client_secret_hash IS NOT NULL)),
+    -- A confidential client has a secret, unless it signs assertions with its own keys
+    -- (private_key_jwt, oauth.client_jwks); a public one never does.
+    CHECK ((client_secret_hash IS NOT NULL)
+           = (client_type = 'confidential' AND token_endpoint_auth_method <> 'private_key_jwt')),
     CHECK ((client_type = 'public') = (token_endpoint_auth_method = 'none'))
 );
 
@@ -715,3 +718,15 @@ CREATE TABLE oauth.pushed_requests (
 );
 CREATE INDEX pushed_requests_expires_at ON oauth.pushed_requests (expires_at);
 CREATE INDEX pushed_requests_client_id ON oauth.pushed_requests (client_id);
+
+-- The public keys of a private_key_jwt client (RFC 7523): given inline (jwks, jwks_uri NULL), or
+-- published at jwks_uri and fetched by the front (jwks what it last stored, fetched_at when;
+-- last_error why the last fetch failed). Only public signing keys with a kid are kept.
+CREATE TABLE oauth.client_jwks (
+    client_id      text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    jwks           jsonb NOT NULL DEFAULT '{"keys": []}' CHECK (jsonb_typeof(jwks -> 'keys') = 'array'),
+    jwks_uri       text,
+    fetched_at     timestamptz,
+    last_error     text,
+    last_error_at  timestamptz
+);

@@ -2,6 +2,8 @@
 // refresh tokens are bound to its key (dpop_jkt, cnf.jkt, token_type DPoP), DPoP at userinfo;
 // then what a thief holding the tokens but not the key, or a replayed proof, gets. The server's
 // nonce (oauth_server.dpop_nonce), a confidential client that must use DPoP, and CORS.
+// Pushed authorization requests (RFC 9126): a proof at PAR binds the code (RFC 9449 §10.1), and
+// a client registered with require_pushed_authorization_requests is refused a plain request.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -59,6 +61,42 @@ function challenged(res, scheme, error) {
 /** Processing an oauth4webapi response rejects with this OAuth error code. */
 const rejectsWith = (promise, error, status = 400) => assert.rejects(promise,
   (e) => e instanceof oauth.ResponseBodyError && e.error === error && e.status === status);
+
+/** The authorization endpoint's URL with `query`. */
+function authorizeUrl(as, query) {
+  const url = new URL(as.authorization_endpoint);
+  url.search = new URLSearchParams(query).toString();
+  return url;
+}
+
+/** A code flow's request parameters, PKCE made here: {params, verifier, state}. */
+async function codeRequest(scope = "openid") {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const params = { response_type: "code", redirect_uri: REDIRECT, scope, state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256" };
+  return { params, verifier, state };
+}
+
+/** Pushes `params` with oauth4webapi (`opts`: DPoP); the authorize URL of the pushed request. */
+async function pushed(as, client, auth, params, opts = {}) {
+  const res = await oauth.pushedAuthorizationRequest(as, client, auth, params, { ...insecure, ...opts });
+  assert.equal(res.status, 201, await res.clone().text());
+  const { request_uri, expires_in } = await oauth.processPushedAuthorizationResponse(as, client, res);
+  assert.match(request_uri, /^urn:ietf:params:oauth:request_uri:./);
+  assert.equal(expires_in, 60);
+  return authorizeUrl(as, { client_id: client.client_id, request_uri });
+}
+
+/** A GET of an authorization URL refused with a JSON `error` (400, no redirect) → the body. */
+async function refusedAuthorize(url, error) {
+  const res = await fetch(url, { redirect: "manual" });
+  const body = await res.json();
+  assert.equal(res.status, 400, JSON.stringify(body));
+  assert.equal(res.headers.get("location"), null);
+  assert.equal(body.error, error, JSON.stringify(body));
+  return body;
+}
 
 function machine(grants = "client_credentials") {
   return JSON.parse(sql(`SELECT oauth.create_client('DPoP machine', '{}'::text[], 'confidential',
@@ -176,6 +214,89 @@ test("public client: dpop_jkt-bound code, DPoP tokens, refresh and userinfo; a t
   // The holder of the key still refreshes: the refused attempts spent nothing.
   const last = await refresh(next.refresh_token, { DPoP });
   assert.equal(claimsOf(last.access_token).cnf.jkt, jkt);
+});
+
+test("PAR with DPoP: pushed by oauth4webapi, authorized by request_uri, a DPoP-bound code, refresh and userinfo", async () => {
+  const as = await discover();
+  assert.equal(as.pushed_authorization_request_endpoint, `${FRONT}/oauth/par`);
+  assert.equal(as.require_pushed_authorization_requests, false);
+  const c = createClient({ type: "public" });
+  const client = { client_id: c.client_id };
+  const keys = await oauth.generateKeyPair("ES256");
+  const DPoP = oauth.DPoP(client, keys);
+  const jkt = await thumbprint(keys);
+
+  // The proof at PAR binds the code; the browser's URL carries client_id and request_uri only.
+  const { params, verifier, state } = await codeRequest();
+  const url = await pushed(as, client, oauth.None(), params, { DPoP });
+  assert.deepEqual([...url.searchParams.keys()].sort(), ["client_id", "request_uri"]);
+  const callback = await consentThrough(url);
+  const response = oauth.validateAuthResponse(as, client, callback, state);
+  // The request_uri was taken: the same URL again is refused as JSON, not sent to the client.
+  await refusedAuthorize(url, "invalid_request");
+
+  const exchange = (opts) => oauth.authorizationCodeGrantRequest(as, client, oauth.None(), response, REDIRECT,
+    verifier, { ...insecure, ...opts }).then((res) => oauth.processAuthorizationCodeResponse(as, client, res));
+  // No proof, another key's: refused, and the code is not spent.
+  await rejectsWith(exchange({}), "invalid_dpop_proof");
+  await rejectsWith(exchange({ DPoP: oauth.DPoP(client, await oauth.generateKeyPair("ES256")) }), "invalid_grant");
+  const tokens = await exchange({ DPoP });
+  assert.equal(tokens.token_type, "dpop");
+  assert.equal(claimsOf(tokens.access_token).cnf.jkt, jkt);
+  const sub = oauth.getValidatedIdTokenClaims(tokens).sub;
+  assert.equal(sub, "alice");
+
+  const refreshed = await oauth.processRefreshTokenResponse(as, client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, { DPoP, ...insecure }));
+  assert.equal(refreshed.token_type, "dpop");
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(claimsOf(refreshed.access_token).cnf.jkt, jkt);
+  const info = await oauth.processUserInfoResponse(as, client, sub,
+    await oauth.userInfoRequest(as, client, refreshed.access_token, { DPoP, ...insecure }));
+  assert.equal(info.sub, "alice");
+
+  // A dpop_jkt that is not the proof's key is refused at PAR.
+  const other = await oauth.generateKeyPair("ES256");
+  const mismatched = await oauth.pushedAuthorizationRequest(as, client, oauth.None(),
+    { ...(await codeRequest()).params, dpop_jkt: await thumbprint(other) }, { DPoP, ...insecure });
+  await rejectsWith(oauth.processPushedAuthorizationResponse(as, client, mismatched), "invalid_dpop_proof");
+});
+
+test("a client registered with require_pushed_authorization_requests: its plain request refused, its pushed one taken", async () => {
+  const as = await discover();
+  const c = createClient();
+  sql(`SELECT oauth.update_client(:'p1', '{"require_pushed_authorization_requests": true}')`, c.client_id);
+  const client = { client_id: c.client_id };
+  const auth = oauth.ClientSecretBasic(c.client_secret);
+
+  const { params, verifier, state } = await codeRequest();
+  const plain = await refusedAuthorize(authorizeUrl(as, { ...params, client_id: c.client_id }), "invalid_request");
+  assert.match(plain.error_description, /require_pushed_authorization_requests/);
+  // Pushing needs the client's secret.
+  const wrong = await oauth.pushedAuthorizationRequest(as, client, oauth.ClientSecretBasic("not-the-secret"),
+    params, insecure);
+  await refused(wrong, 401, "invalid_client");
+
+  // The same request pushed; the query beside the request_uri does not count.
+  const url = await pushed(as, client, auth, params);
+  url.searchParams.set("state", "not-the-pushed-state");
+  url.searchParams.set("redirect_uri", "https://evil.example/callback");
+  const callback = await consentThrough(url);
+  assert.equal(`${callback.origin}${callback.pathname}`, REDIRECT);
+  const response = oauth.validateAuthResponse(as, client, callback, state);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client,
+    await oauth.authorizationCodeGrantRequest(as, client, auth, response, REDIRECT, verifier, insecure));
+  assert.equal(tokens.token_type, "bearer");
+  assert.equal(oauth.getValidatedIdTokenClaims(tokens).sub, "alice");
+
+  // Another client's client_id with this request_uri: refused, and the request is not spent.
+  const again = await pushed(as, client, auth, (await codeRequest()).params);
+  const stranger = createClient();
+  await refusedAuthorize(authorizeUrl(as, { client_id: stranger.client_id,
+    request_uri: again.searchParams.get("request_uri") }), "invalid_request");
+  const owner = await fetch(again, { redirect: "manual" });
+  assert.equal(owner.status, 302, await owner.text());
+  assert.ok(new URL(owner.headers.get("location")).searchParams.get("authorization_id"));
 });
 
 test("nonce mode: use_dpop_nonce with a DPoP-Nonce header, then the retry with it succeeds", async () => {

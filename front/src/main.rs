@@ -20,6 +20,7 @@ use clap::Parser;
 use config::Config;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use fetch::client_documents::{ClientDocuments, FetchLimits};
+use fetch::client_keys::ClientKeys;
 use fetch::issuer_keys::IssuerKeys;
 use fetch::provider_metadata::ProviderMetadata;
 use fetch::sign_in_exchange::SignInExchange;
@@ -131,6 +132,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         &extra_roots,
         config.allow_private_fetch,
     )?);
+    let client_keys = Arc::new(ClientKeys::new(
+        pool.clone(),
+        &extra_roots,
+        config.allow_private_fetch,
+    )?);
     let client_documents = ClientDocuments::new(
         pool.clone(),
         &extra_roots,
@@ -149,6 +155,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.jwks_refresh_interval > 0 {
         tokio::spawn(timers::refresh_timer(
             issuer_keys.clone(),
+            client_keys.clone(),
             providers.clone(),
             config.jwks_refresh_interval,
         ));
@@ -157,6 +164,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         pool,
         replicas,
         issuer_keys,
+        client_keys,
         providers,
         sign_in_exchange,
         public_url: PublicUrl::new(config.public_url.clone()),

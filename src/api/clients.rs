@@ -51,7 +51,8 @@ fn misuse(e: Invalid) -> MisuseError {
 
 /// Creates a client. The secret of a confidential client is returned once and stored only as
 /// its hash. `post_logout_redirect_uris` (OIDC RP-Initiated Logout) follow the rules of
-/// `oauth.update_client`'s; NULL registers none.
+/// `oauth.update_client`'s; NULL registers none. A `private_key_jwt` client (RFC 7523) has no
+/// secret: its public keys are `jwks` (inline) or at `jwks_uri`.
 ///
 /// Its C symbol is not `create_client_wrapper`: that one is 0.1.0's eight-argument
 /// `oauth.create_client`, kept below for a database not yet updated.
@@ -68,6 +69,8 @@ fn create_client_with_logout_uris(
     client_uri: default!(Option<&str>, "NULL"),
     logo_uri: default!(Option<&str>, "NULL"),
     post_logout_redirect_uris: default!(Option<Vec<Option<String>>>, "NULL"),
+    jwks: default!(Option<JsonB>, "NULL"),
+    jwks_uri: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     let args = json!({
         "name": name, "redirect_uris": redirect_uris, "client_type": client_type,
@@ -75,6 +78,7 @@ fn create_client_with_logout_uris(
         "token_endpoint_auth_method": token_endpoint_auth_method,
         "client_uri": client_uri, "logo_uri": logo_uri,
         "post_logout_redirect_uris": post_logout_redirect_uris,
+        "jwks": jwks.map(|j| j.0), "jwks_uri": jwks_uri,
     });
     JsonB(or_raise(create(&args, None)))
 }
@@ -104,6 +108,8 @@ fn create_client(
         token_endpoint_auth_method,
         client_uri,
         logo_uri,
+        None,
+        None,
         None,
     )
 }
@@ -144,10 +150,18 @@ fn update(
         return Err(bad_param("changes must be a JSON object"));
     }
     let current = clients::find_stored(client_id)?.ok_or_else(|| not_found(client_id))?;
-    let stored = current.metadata(clients::post_logout_uris(client_id)?);
+    let keys = if current.token_endpoint_auth_method == crate::model::AuthMethod::PrivateKeyJwt {
+        crate::services::client_keys::registered(client_id)?
+    } else {
+        None
+    };
+    let stored = current.metadata(clients::post_logout_uris(client_id)?, keys);
     let md = client_metadata::validate(&changes, Caller::Update(&stored)).map_err(misuse)?;
     clients::update_metadata(client_id, &md)?;
     clients::set_flags(client_id, &md, Some(&current))?;
+    if md.keys != stored.keys {
+        crate::store::client_jwks::register(client_id, md.keys.as_ref())?;
+    }
     clients::set_post_logout_uris(client_id, &md.post_logout_redirect_uris, false)?;
     let changed: Vec<&String> = changes
         .as_object()
@@ -194,6 +208,12 @@ fn regenerate_secret(client_id: Option<&str>, by: Option<&Admin>) -> Result<Valu
     let client = clients::find_stored(client_id)?.ok_or_else(|| not_found(client_id))?;
     if !client.is_confidential() {
         return Err(bad_param("a public client has no secret"));
+    }
+    if !client.token_endpoint_auth_method.uses_secret() {
+        return Err(bad_param(
+            "a private_key_jwt client has no secret: it signs with its own keys",
+        )
+        .hint("change its keys with oauth.update_client(client_id, '{\"jwks_uri\": …}')"));
     }
     let s = secret::random_token(secret::TOKEN_BYTES);
     clients::rotate_secret(client_id, secret::hash(&s).to_vec())?;
@@ -318,7 +338,7 @@ fn admin_action(
         "list" => list(page_param("page")?, page_param("per_page")?),
         "get" => get(client_id),
         "create" => {
-            const ARGS: [&str; 9] = [
+            const ARGS: [&str; 13] = [
                 "name",
                 "redirect_uris",
                 "client_type",
@@ -328,6 +348,10 @@ fn admin_action(
                 "client_uri",
                 "logo_uri",
                 "post_logout_redirect_uris",
+                "dpop_bound_access_tokens",
+                "require_pushed_authorization_requests",
+                "jwks",
+                "jwks_uri",
             ];
             if let Some(k) = params
                 .as_object()

@@ -12,7 +12,18 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+/// Where a client authenticates but a public client has nothing to present (introspection).
+const CONFIDENTIAL_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 fn document() -> Result<Value, MisuseError> {
     let issuer = settings::issuer();
@@ -53,7 +64,11 @@ fn document() -> Result<Value, MisuseError> {
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        // RFC 7523 client assertions: asymmetric algorithms only (never none or HS*).
+        "token_endpoint_auth_signing_alg_values_supported": crate::protocol::dpop::ALGS,
+        "revocation_endpoint_auth_signing_alg_values_supported": crate::protocol::dpop::ALGS,
+        "introspection_endpoint_auth_signing_alg_values_supported": crate::protocol::dpop::ALGS,
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": crate::protocol::dpop::ALGS,
         "claims_supported": claims,

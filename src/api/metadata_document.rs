@@ -35,6 +35,12 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
     clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
     let stored = clients::find_stored(url)?;
     clients::set_flags(url, &md, stored.as_ref())?;
+    let had_keys = stored
+        .as_ref()
+        .is_some_and(|c| c.token_endpoint_auth_method == crate::model::AuthMethod::PrivateKeyJwt);
+    if md.keys.is_some() || had_keys {
+        crate::store::client_jwks::register(url, md.keys.as_ref())?;
+    }
     crate::store::audit::record(
         AuditEvent::ClientMetadataDocumentStored,
         Some(url),

@@ -7,6 +7,7 @@ pub mod admin_keys;
 pub mod admin_users;
 pub mod audit;
 pub mod authorize;
+pub mod client_keys;
 pub mod clients;
 pub mod consent;
 pub mod device;

@@ -10,8 +10,9 @@
 use crate::audit_events::AuditEvent;
 use crate::error::{invalid_client, ApiResult, Failure, MisuseError, OAuthError};
 use crate::model::GrantType;
-use crate::protocol::client_auth;
+use crate::protocol::client_auth::{self, Assertion};
 use crate::protocol::params::Params;
+use crate::services::client_keys;
 use crate::store::audit;
 use crate::store::clients::{self, Client};
 use serde_json::json;
@@ -74,6 +75,28 @@ fn check_credentials(
     }
 }
 
+/// RFC 7523 §2.2: the client whose registered key signed `jwt` (issued by and about it, to us,
+/// short-lived, never seen before). A refusal that fresh keys could cure is not audited as a
+/// failure: the front fetches them and asks again.
+fn authenticate_by_assertion(client_id: &str, jwt: &str, lookup: Lookup) -> ApiResult<Client> {
+    let client = match lookup(client_id)? {
+        Some(c) if c.token_endpoint_auth_method == crate::model::AuthMethod::PrivateKeyJwt => c,
+        _ => {
+            let e = invalid_client("client authentication failed");
+            record_failure(Some(client_id), &e)?;
+            return Err(e.into());
+        }
+    };
+    match client_keys::authenticate(client_id, jwt) {
+        Ok(()) => Ok(client),
+        Err(Failure::OAuth(e @ OAuthError::InvalidClient(_))) => {
+            record_failure(Some(client_id), &e)?;
+            Err(e.into())
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// `unauthorized_client` unless the client is registered for `grant`.
 pub fn ensure_grant_allowed(client: &Client, grant: GrantType) -> ApiResult<()> {
     if !client.allows_grant(grant) {
@@ -115,12 +138,19 @@ pub fn authenticate_request_to_revoke(
 }
 
 fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> ApiResult<Client> {
-    let creds = client_auth::credentials(
+    let creds = client_auth::credentials_with_assertion(
         authorization,
         form.get("client_id")?,
         form.get("client_secret")?,
+        Assertion {
+            assertion_type: form.get("client_assertion_type")?,
+            assertion: form.get("client_assertion")?,
+        },
     )?;
-    let client = authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?;
+    let client = match &creds.assertion {
+        Some(jwt) => authenticate_by_assertion(&creds.client_id, jwt, lookup)?,
+        None => authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?,
+    };
     if client.token_endpoint_auth_method.as_str() != creds.method.name() {
         let e = invalid_client(format!(
             "this client must authenticate with {}",

@@ -5,6 +5,7 @@ use crate::error::MisuseError;
 use crate::model::ClientType;
 use crate::protocol::client_metadata::ClientMetadata;
 use crate::protocol::secret;
+use crate::store::client_jwks;
 use crate::store::clients::{self, Client};
 use serde_json::{json, Value};
 
@@ -17,12 +18,16 @@ pub struct Created {
 /// Stores a client with validated metadata under a fresh client_id.
 pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
     let client_id = secret::random_token(16);
-    let client_secret = (md.client_type == ClientType::Confidential)
-        .then(|| secret::random_token(secret::TOKEN_BYTES));
+    let client_secret = (md.client_type == ClientType::Confidential
+        && md.auth_method.uses_secret())
+    .then(|| secret::random_token(secret::TOKEN_BYTES));
     let secret_hash = client_secret.as_deref().map(|s| secret::hash(s).to_vec());
     let mut client = clients::create(&client_id, secret_hash, md)?;
     clients::set_post_logout_uris(&client_id, &md.post_logout_redirect_uris, true)?;
     clients::set_flags(&client_id, md, None)?;
+    if md.keys.is_some() {
+        client_jwks::register(&client_id, md.keys.as_ref())?;
+    }
     client.dpop_bound_access_tokens = md.dpop_bound_access_tokens;
     client.require_pushed_authorization_requests = md.require_pushed_authorization_requests;
     Ok(Created {

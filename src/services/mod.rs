@@ -7,6 +7,7 @@
 pub mod admin_access;
 pub mod authorization_requests;
 pub mod client_auth;
+pub mod client_keys;
 pub mod clients;
 pub mod dpop;
 pub mod grounds;

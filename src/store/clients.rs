@@ -4,7 +4,7 @@
 use crate::decisions::client_standing::{self, Origin, Switches};
 use crate::error::{ApiResult, MisuseError, OAuthError};
 use crate::model::{AuthMethod, ClientType, GrantType};
-use crate::protocol::client_metadata::ClientMetadata;
+use crate::protocol::client_metadata::{ClientKeys, ClientMetadata};
 use crate::protocol::{scope, secret};
 use crate::{query, row_type};
 use serde_json::Value;
@@ -59,7 +59,11 @@ impl Client {
 
     /// The stored metadata, for changing it (`oauth.update_client`), with the post-logout
     /// redirect URIs (kept in their own table).
-    pub fn metadata(&self, post_logout_redirect_uris: Vec<String>) -> ClientMetadata {
+    pub fn metadata(
+        &self,
+        post_logout_redirect_uris: Vec<String>,
+        keys: Option<ClientKeys>,
+    ) -> ClientMetadata {
         ClientMetadata {
             client_type: self.client_type,
             name: self.name.clone(),
@@ -72,6 +76,7 @@ impl Client {
             post_logout_redirect_uris,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            keys,
         }
     }
 }
@@ -219,8 +224,8 @@ pub fn view(client_id: &str) -> Result<Option<Value>, MisuseError> {
     super::scalar(query!("clients/view"), &[client_id.into()])
 }
 
-/// Stores the client a metadata document at `client_id` describes (public, `none`
-/// authentication, marked as fetched now). `false` when `client_id` belongs to a client
+/// Stores the client a metadata document at `client_id` describes (public with `none`, or
+/// confidential with `private_key_jwt`, marked as fetched now). `false` when `client_id` belongs to a client
 /// registered another way, which a document cannot take over.
 pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<bool, MisuseError> {
     let n = super::execute(
@@ -232,6 +237,8 @@ pub fn store_metadata_document(client_id: &str, md: &ClientMetadata) -> Result<b
             names(&md.grant_types).into(),
             md.client_uri.clone().into(),
             md.logo_uri.clone().into(),
+            md.client_type.as_str().into(),
+            md.auth_method.as_str().into(),
         ],
     )?;
     Ok(n > 0)

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin_keys;
 pub mod audit;
 pub mod authorizations;
+pub mod client_jwks;
 pub mod clients;
 pub mod consents;
 pub mod db;

@@ -64,6 +64,8 @@ stored_enum! {
         ClientSecretBasic = "client_secret_basic",
         ClientSecretPost = "client_secret_post",
         None = "none",
+        /// RFC 7523 §2.2: a JWT signed by a key the client registered (`jwks` or `jwks_uri`).
+        PrivateKeyJwt = "private_key_jwt",
     }
 }
 
@@ -111,13 +113,22 @@ impl GrantType {
 }
 
 impl AuthMethod {
+    /// Whether the client authenticates with a shared secret (which it then has, stored as its
+    /// hash): not a public client, nor one that signs assertions with its own keys.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+
     /// The client type a method implies: `none` is the public clients' method.
     pub fn client_type(self) -> ClientType {
         match self {
             AuthMethod::None => ClientType::Public,
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
-                ClientType::Confidential
-            }
+            AuthMethod::ClientSecretBasic
+            | AuthMethod::ClientSecretPost
+            | AuthMethod::PrivateKeyJwt => ClientType::Confidential,
         }
     }
 }
@@ -172,7 +183,7 @@ mod tests {
         check(KeyStatus::ALL);
         check(KeyAlg::ALL);
         assert_eq!(GrantType::parse("password"), None);
-        assert!(serde_json::from_value::<AuthMethod>("private_key_jwt".into()).is_err());
+        assert!(serde_json::from_value::<AuthMethod>("tls_client_auth".into()).is_err());
         for a in KeyAlg::ALL {
             assert_eq!(crate::protocol::jws::Alg::from(*a).as_str(), a.as_str());
         }

@@ -1,6 +1,7 @@
 //! What every handler shares: the database pools, the fetchers, the limits.
 
 use crate::fetch::client_documents::ClientDocuments;
+use crate::fetch::client_keys::ClientKeys;
 use crate::fetch::issuer_keys::IssuerKeys;
 use crate::fetch::provider_metadata::ProviderMetadata;
 use crate::fetch::sign_in_exchange::SignInExchange;
@@ -23,6 +24,8 @@ pub struct AppState {
     /// Hot standbys for the read-only routes (see `replicas`); empty without `--replica-url`.
     pub replicas: Arc<Replicas>,
     pub issuer_keys: Arc<IssuerKeys>,
+    /// `private_key_jwt` clients' keys published at a `jwks_uri`.
+    pub client_keys: Arc<ClientKeys>,
     pub providers: Arc<ProviderMetadata>,
     /// The upstream sign-in's token request and profile fetches.
     pub sign_in_exchange: SignInExchange,

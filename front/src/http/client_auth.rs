@@ -12,7 +12,7 @@ use crate::sql::{self, SqlResponse};
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use oauth_core::protocol::client_auth::parse_basic;
+use oauth_core::protocol::client_auth::{assertion_subject, parse_basic};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -56,10 +56,22 @@ pub async fn form_endpoint(
     if dpop == Dpop::Taken {
         args.push(&proof);
     }
-    let res = match on_replica {
+    let judged_at = Instant::now();
+    let mut res = match on_replica {
         Some(positive) => s.replicas.read(&s.pool, call, &args, positive).await?,
         None => sql::call(&s.pool, call, &args).await?,
     };
+    // A client assertion signed by a key the database lacks: the client's published keys are
+    // fetched (at most once a minute per client) and the call made once more.
+    if let Some(client) = take_refresh_field(&mut res) {
+        if s.client_keys
+            .refresh_after_unknown_key(&client, judged_at)
+            .await
+        {
+            res = sql::call(&s.pool, call, &args).await?;
+            take_refresh_field(&mut res);
+        }
+    }
     if res.status != StatusCode::UNAUTHORIZED {
         return Ok(res.into_response());
     }
@@ -75,6 +87,16 @@ pub async fn form_endpoint(
     }
 }
 
+/// The `refresh_client_keys` of an answer (the client whose keys to fetch), taken out of it:
+/// it is for the front, not the client.
+fn take_refresh_field(res: &mut SqlResponse) -> Option<String> {
+    res.body
+        .as_object_mut()?
+        .remove("refresh_client_keys")?
+        .as_str()
+        .map(String::from)
+}
+
 /// The client_id an authentication attempt names, decoded as the extension decodes it (RFC
 /// 6749 §2.3.1: Basic credentials are form-urlencoded), so that spellings of one id share one
 /// budget. "" when none can be read (such attempts share the address's anonymous budget).
@@ -83,8 +105,15 @@ fn presented_client_id(params: &Value, authorization: Option<&str>) -> String {
         .map(str::trim)
         .and_then(|a| parse_basic(a).ok())
         .map(|(id, _secret)| id);
+    // A client assertion without client_id names its client by its sub, as the extension reads.
+    let from_assertion = || {
+        params["client_assertion"]
+            .as_str()
+            .and_then(assertion_subject)
+    };
     from_basic
         .or_else(|| params["client_id"].as_str().map(String::from))
+        .or_else(from_assertion)
         .unwrap_or_default()
 }
 
@@ -116,6 +145,24 @@ mod tests {
         );
         assert_eq!(presented_client_id(&none, None), "");
         assert_eq!(presented_client_id(&none, Some("Basic !!!")), "");
+        // A client assertion without client_id counts against the client it names (its sub),
+        // whoever signed it: the extension looks the client up the same way.
+        let b64url = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let jwt = format!(
+            "{}.{}.sig",
+            b64url(json!({"alg": "ES256"})),
+            b64url(json!({"iss": "abc", "sub": "abc"}))
+        );
+        assert_eq!(
+            presented_client_id(&json!({"client_assertion": jwt}), None),
+            "abc"
+        );
+        assert_eq!(
+            presented_client_id(&json!({"client_assertion": jwt, "client_id": "x"}), None),
+            "x"
+        );
     }
 
     /// Whatever the spelling, an attempt the extension checks a secret for is counted under

@@ -33,6 +33,7 @@ mod key_protection_rules;
 mod key_rules;
 mod machine_rules;
 mod model_rules;
+mod par_rules;
 mod plan_rules;
 mod privilege_rules;
 mod refresh_rules;

@@ -9,8 +9,10 @@ SELECT jsonb_build_object(
         'metadata_document', c.metadata_document_fetched_at IS NOT NULL,
         'dpop_bound_access_tokens', c.dpop_bound_access_tokens,
         'require_pushed_authorization_requests', c.require_pushed_authorization_requests,
+        'jwks', CASE WHEN k.jwks_uri IS NULL THEN k.jwks END, 'jwks_uri', k.jwks_uri,
         'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                   THEN 'dynamic' ELSE c.registration_type END,
         'created_at', c.created_at, 'updated_at', c.updated_at) AS value
 FROM oauth.clients c LEFT JOIN oauth.client_post_logout_uris p USING (client_id)
+     LEFT JOIN oauth.client_jwks k USING (client_id)
 WHERE c.client_id = $1

@@ -13,6 +13,7 @@ SELECT jsonb_build_object(
                     'dpop_bound_access_tokens', c.dpop_bound_access_tokens,
                     'require_pushed_authorization_requests',
                         c.require_pushed_authorization_requests,
+                    'jwks', CASE WHEN k.jwks_uri IS NULL THEN k.jwks END, 'jwks_uri', k.jwks_uri,
                     'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                               THEN 'dynamic' ELSE c.registration_type END,
                     'created_at', c.created_at, 'updated_at', c.updated_at)
@@ -20,6 +21,7 @@ SELECT jsonb_build_object(
             FROM (SELECT * FROM oauth.clients
                   ORDER BY created_at, client_id
                   LIMIT $2 OFFSET ($1 - 1) * $2) c
-            LEFT JOIN oauth.client_post_logout_uris p USING (client_id)), '[]'),
+            LEFT JOIN oauth.client_post_logout_uris p USING (client_id)
+            LEFT JOIN oauth.client_jwks k USING (client_id)), '[]'),
         'total', (SELECT count(*) FROM oauth.clients),
         'page', $1, 'per_page', $2) AS value

@@ -42,6 +42,14 @@ pub struct Proven {
     pub kid: Option<String>,
 }
 
+/// Whether a refusal of [`check`] is for want of a key (none registered verifies it, or none
+/// has its `kid`): keys fetched again from the client's `jwks_uri` could cure it, unlike a
+/// refusal of what the assertion says.
+pub fn refusal_is_unknown_key(why: &str) -> bool {
+    why.starts_with("no key registered by the client")
+        || why == "the client assertion's signature is not by a key the client registered"
+}
+
 /// Checks `assertion` against the client's registered `keys` (a JWK Set's `keys` array).
 /// Every refusal is `invalid_client` to the caller; the text says what was wrong, for the log.
 pub fn check(assertion: &str, keys: &[Value], expected: &Expected) -> Result<Proven, String> {

@@ -1,6 +1,7 @@
 //! Which client is calling the token, revocation or introspection endpoint, and how it
-//! authenticates (RFC 6749 §2.3): HTTP Basic, the secret in the form body, or no secret at all
-//! (a public client). Exactly one method per request.
+//! authenticates (RFC 6749 §2.3): HTTP Basic, the secret in the form body, a JWT assertion
+//! signed with its own key (RFC 7523 §2.2, `private_key_jwt`), or no secret at all (a public
+//! client). Exactly one method per request.
 
 use crate::error::{invalid_client, invalid_request, OAuthResult};
 use base64::Engine;
@@ -11,6 +12,7 @@ pub enum Method {
     ClientSecretBasic,
     ClientSecretPost,
     None,
+    PrivateKeyJwt,
 }
 
 impl Method {
@@ -19,6 +21,7 @@ impl Method {
             Method::ClientSecretBasic => "client_secret_basic",
             Method::ClientSecretPost => "client_secret_post",
             Method::None => "none",
+            Method::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -28,6 +31,8 @@ pub struct Credentials {
     pub client_id: String,
     pub secret: Option<String>,
     pub method: Method,
+    /// The client assertion (`private_key_jwt`), to verify with the client's keys.
+    pub assertion: Option<String>,
 }
 
 /// Reads the credentials from the `Authorization` header and the form's `client_id` /
@@ -54,6 +59,7 @@ pub fn credentials(
             client_id: id,
             secret: Some(secret),
             method: Method::ClientSecretBasic,
+            assertion: None,
         });
     }
     let client_id =
@@ -66,7 +72,72 @@ pub fn credentials(
         } else {
             Method::None
         },
+        assertion: None,
     })
+}
+
+/// The form's client assertion (RFC 7521 §4.2: `client_assertion_type` and `client_assertion`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Assertion<'a> {
+    pub assertion_type: Option<&'a str>,
+    pub assertion: Option<&'a str>,
+}
+
+/// [`credentials`], and a client assertion when the form has one: then it is the only method
+/// (no Basic header, no secret), of the one type we take, and names the client itself — by
+/// `client_id` when the form has one (which must be the assertion's `sub`, checked when it is
+/// verified), else by its `sub`.
+pub fn credentials_with_assertion(
+    authorization: Option<&str>,
+    form_client_id: Option<&str>,
+    form_secret: Option<&str>,
+    assertion: Assertion,
+) -> OAuthResult<Credentials> {
+    let (kind, jwt) = match (assertion.assertion_type, assertion.assertion) {
+        (None, None) => return credentials(authorization, form_client_id, form_secret),
+        (Some(kind), Some(jwt)) => (kind, jwt),
+        _ => {
+            return Err(invalid_request(
+                "client_assertion and client_assertion_type go together",
+            ))
+        }
+    };
+    if kind != crate::protocol::client_assertion::ASSERTION_TYPE {
+        return Err(invalid_client(format!(
+            "client_assertion_type {kind:?} is not supported; use {}",
+            crate::protocol::client_assertion::ASSERTION_TYPE
+        )));
+    }
+    if authorization.map(str::trim).is_some_and(|a| !a.is_empty()) || form_secret.is_some() {
+        return Err(invalid_request(
+            "the client used more than one authentication method (a client assertion and a secret)",
+        ));
+    }
+    let client_id = match form_client_id {
+        Some(id) => id.to_string(),
+        None => assertion_subject(jwt)
+            .ok_or_else(|| invalid_client("the client assertion names no client (sub)"))?,
+    };
+    Ok(Credentials {
+        client_id,
+        secret: None,
+        method: Method::PrivateKeyJwt,
+        assertion: Some(jwt.to_string()),
+    })
+}
+
+/// The `sub` of a client assertion, read without verifying it: only to know whose keys verify
+/// it (and, at the front, whose failure budget an attempt counts against).
+pub fn assertion_subject(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    claims["sub"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`. RFC 6749 §2.3.1 form-URL-encodes both
@@ -177,5 +248,56 @@ mod tests {
             credentials(None, None, None).unwrap_err().code(),
             "invalid_client"
         );
+    }
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let b = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.sig",
+            b(&serde_json::json!({"alg": "ES256"})),
+            b(&claims)
+        )
+    }
+
+    const TYPE: &str = crate::protocol::client_assertion::ASSERTION_TYPE;
+
+    #[test]
+    fn a_client_assertion_is_the_only_method_and_names_its_client() {
+        let a = jwt(serde_json::json!({"iss": "app", "sub": "app"}));
+        let with = |t: Option<&'static str>, j: Option<&str>| Assertion {
+            assertion_type: t,
+            assertion: j.map(|s| Box::leak(s.to_string().into_boxed_str()) as &str),
+        };
+        let c = credentials_with_assertion(None, None, None, with(Some(TYPE), Some(&a))).unwrap();
+        assert_eq!(c.method, Method::PrivateKeyJwt);
+        assert_eq!(c.client_id, "app");
+        assert_eq!(c.assertion.as_deref(), Some(a.as_str()));
+        // The form's client_id names the client; the assertion's sub must match it when verified.
+        let c = credentials_with_assertion(None, Some("other"), None, with(Some(TYPE), Some(&a)));
+        assert_eq!(c.unwrap().client_id, "other");
+        // Not with a secret, nor with Basic.
+        for (auth, secret) in [(Some(basic("app:s")), None), (None, Some("s"))] {
+            let e = credentials_with_assertion(
+                auth.as_deref(),
+                None,
+                secret,
+                with(Some(TYPE), Some(&a)),
+            );
+            assert_eq!(e.unwrap_err().code(), "invalid_request");
+        }
+        // Another assertion type, or half of the pair.
+        let e = credentials_with_assertion(None, None, None, with(Some("urn:x"), Some(&a)));
+        assert_eq!(e.unwrap_err().code(), "invalid_client");
+        let e = credentials_with_assertion(None, None, None, with(Some(TYPE), None));
+        assert_eq!(e.unwrap_err().code(), "invalid_request");
+        // No sub and no client_id: nobody to authenticate.
+        let nobody = jwt(serde_json::json!({"iss": "app"}));
+        let e = credentials_with_assertion(None, None, None, with(Some(TYPE), Some(&nobody)));
+        assert_eq!(e.unwrap_err().code(), "invalid_client");
+        // Without an assertion, the other methods as before.
+        let c = credentials_with_assertion(None, Some("id"), Some("s"), Assertion::default());
+        assert_eq!(c.unwrap().method, Method::ClientSecretPost);
     }
 }

@@ -2,13 +2,14 @@
 //! through [`admin_rules`]) and `oauth.update_client`. Every refusal is misuse (22023).
 
 use crate::error::{bad_param, MisuseError};
-use crate::model::GrantType;
+use crate::model::{AuthMethod, GrantType};
 use serde_json::{Map, Value};
 
 use super::field_rules::{
     auth_method_rule, check_grants, client_type, grant_types_rule, no_null_elements, optional_uri,
     post_logout_rule, redirect_uris_rule, scopes_rule, validate_name,
 };
+use super::key_rules::keys_rule;
 use super::ClientMetadata;
 
 /// What `oauth.update_client` may change.
@@ -23,6 +24,8 @@ pub const CHANGEABLE: &[&str] = &[
     "post_logout_redirect_uris",
     "dpop_bound_access_tokens",
     "require_pushed_authorization_requests",
+    "jwks",
+    "jwks_uri",
 ];
 
 /// What `oauth.create_client` was given (or a registration made of its request), before its
@@ -40,6 +43,8 @@ pub(super) struct Draft {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub dpop_bound_access_tokens: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    pub jwks: Option<Value>,
+    pub jwks_uri: Option<String>,
 }
 
 /// `oauth.create_client`.
@@ -90,6 +95,12 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
             .transpose()?,
         dpop_bound_access_tokens: flag(args, "dpop_bound_access_tokens")?,
         require_pushed_authorization_requests: flag(args, "require_pushed_authorization_requests")?,
+        jwks: match args.get("jwks") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => return Err(bad_param("jwks must be a JSON object (a JWK Set)")),
+        },
+        jwks_uri: text("jwks_uri")?,
     })
 }
 
@@ -124,13 +135,15 @@ pub(super) fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
             .map(|g| g.as_str().to_string())
             .collect(),
     })?;
+    let auth_method = auth_method_rule(client_type, d.auth_method.as_deref())?;
     let md = ClientMetadata {
         client_type,
         name,
         redirect_uris,
         scopes,
         grant_types,
-        auth_method: auth_method_rule(client_type, d.auth_method.as_deref())?,
+        auth_method,
+        keys: keys_rule(auth_method, d.jwks, d.jwks_uri)?,
         client_uri: optional_uri(d.client_uri, "client_uri")?,
         logo_uri: optional_uri(d.logo_uri, "logo_uri")?,
         post_logout_redirect_uris: match d.post_logout_redirect_uris {
@@ -194,8 +207,36 @@ fn apply_changes(
             None => current.scopes.clone(),
         },
     };
+    let auth_method = match text("token_endpoint_auth_method")? {
+        Some(m) => auth_method_rule(current.client_type, Some(&m))?,
+        None => current.auth_method,
+    };
+    if current.auth_method == AuthMethod::PrivateKeyJwt && auth_method.uses_secret() {
+        return Err(
+            bad_param("a private_key_jwt client has no secret to authenticate with")
+                .hint("create a new client for client_secret_basic or client_secret_post"),
+        );
+    }
+    let keys = if changes.contains_key("jwks") || changes.contains_key("jwks_uri") {
+        let jwks = match changes.get("jwks") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => return Err(bad_param("jwks must be a JSON object (a JWK Set)")),
+        };
+        let jwks_uri = match changes.get("jwks_uri") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(bad_param("jwks_uri must be a string")),
+        };
+        keys_rule(auth_method, jwks, jwks_uri)?
+    } else if auth_method == current.auth_method {
+        current.keys.clone()
+    } else {
+        keys_rule(auth_method, None, None)?
+    };
     let md = ClientMetadata {
         client_type: current.client_type,
+        keys,
         name: match text("name")? {
             Some(n) => validate_name(&n)?,
             None => current.name.clone(),
@@ -209,10 +250,7 @@ fn apply_changes(
             Some(g) => grant_types_rule(g)?,
             None => current.grant_types.clone(),
         },
-        auth_method: match text("token_endpoint_auth_method")? {
-            Some(m) => auth_method_rule(current.client_type, Some(&m))?,
-            None => current.auth_method,
-        },
+        auth_method,
         client_uri: match text("client_uri")? {
             Some(u) => optional_uri(Some(u), "client_uri")?,
             None => current.client_uri.clone(),
@@ -265,6 +303,7 @@ mod tests {
                 post_logout_redirect_uris: vec![],
                 dpop_bound_access_tokens: false,
                 require_pushed_authorization_requests: false,
+                keys: None,
             }
         );
         let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
@@ -327,8 +366,8 @@ mod tests {
                 "a confidential client must authenticate",
             ),
             (
-                with("token_endpoint_auth_method", json!("private_key_jwt")),
-                "unsupported token_endpoint_auth_method \"private_key_jwt\"",
+                with("token_endpoint_auth_method", json!("tls_client_auth")),
+                "unsupported token_endpoint_auth_method \"tls_client_auth\"",
             ),
             (
                 with("client_uri", json!("ftp://x")),
@@ -472,7 +511,7 @@ mod tests {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
         }
         let e = misuse(update(json!({"secret": "x"})));
-        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens, require_pushed_authorization_requests"));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens, require_pushed_authorization_requests, jwks, jwks_uri"));
         // The client's type stays what it was: a public client cannot become a machine.
         let public =
             create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();
@@ -554,6 +593,77 @@ mod tests {
             document(json!({"client_id": DOC_URL, "redirect_uris": [CB], key: true}))
                 .unwrap()
                 .require_pushed_authorization_requests
+        );
+    }
+
+    /// RFC 7523 clients: confidential without a secret; their keys go with the method.
+    #[test]
+    fn a_private_key_jwt_client_is_confidential_and_keeps_its_keys_with_its_method() {
+        use super::super::ClientKeys;
+        let key = json!({"kty": "EC", "crv": "P-256", "kid": "k1",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let md = create(json!({"name": "m", "redirect_uris": [CB],
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [key]}}))
+        .unwrap();
+        assert_eq!(md.client_type, ClientType::Confidential);
+        assert_eq!(md.auth_method, AuthMethod::PrivateKeyJwt);
+        assert!(matches!(md.keys, Some(ClientKeys::Jwks(_))));
+        // Keys change with update; null drops them, which private_key_jwt cannot do without.
+        let moved = validate(
+            &json!({"jwks": null, "jwks_uri": "https://m.example/jwks"}),
+            Caller::Update(&md),
+        )
+        .unwrap();
+        assert_eq!(
+            moved.keys,
+            Some(ClientKeys::JwksUri("https://m.example/jwks".into()))
+        );
+        let none = validate(&json!({"jwks": null}), Caller::Update(&md));
+        assert_eq!(
+            misuse(none).message,
+            "private_key_jwt needs the client's public keys: jwks or jwks_uri"
+        );
+        // No way back to a secret it does not have.
+        let back = validate(
+            &json!({"token_endpoint_auth_method": "client_secret_basic"}),
+            Caller::Update(&md),
+        );
+        assert_eq!(
+            misuse(back).message,
+            "a private_key_jwt client has no secret to authenticate with"
+        );
+        // A secret client moves to private_key_jwt with its keys, never without.
+        let secret = create(json!({"name": "s", "redirect_uris": [CB]})).unwrap();
+        let bare = validate(
+            &json!({"token_endpoint_auth_method": "private_key_jwt"}),
+            Caller::Update(&secret),
+        );
+        assert_eq!(
+            misuse(bare).message,
+            "private_key_jwt needs the client's public keys: jwks or jwks_uri"
+        );
+        let moved = validate(
+            &json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://s.example/jwks"}),
+            Caller::Update(&secret),
+        )
+        .unwrap();
+        assert_eq!(moved.auth_method, AuthMethod::PrivateKeyJwt);
+        // A public client cannot sign: it has no way to keep a key from its users.
+        let public = create(
+            json!({"name": "p", "redirect_uris": [CB], "client_type": "public",
+            "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://p.example/jwks"}),
+        );
+        assert!(misuse(public).message.contains("public client"));
+        // Registration takes them too.
+        let reg = register(
+            json!({"redirect_uris": [CB], "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": "https://r.example/jwks"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (reg.client_type, reg.auth_method),
+            (ClientType::Confidential, AuthMethod::PrivateKeyJwt)
         );
     }
 }

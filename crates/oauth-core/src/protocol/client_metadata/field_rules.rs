@@ -113,10 +113,17 @@ pub(super) fn auth_method_rule(
         });
     };
     match (confidential, AuthMethod::parse(method)) {
-        (true, Some(m @ (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)))
+        (
+            true,
+            Some(
+                m @ (AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::PrivateKeyJwt),
+            ),
+        )
         | (false, Some(m @ AuthMethod::None)) => Ok(m),
         (true, Some(AuthMethod::None)) => Err(bad_param("a confidential client must authenticate")
-            .hint("use client_secret_basic or client_secret_post, or make the client public")),
+            .hint("use client_secret_basic, client_secret_post or private_key_jwt, or make the client public")),
         (false, _) => Err(bad_param(
             "a public client has no secret; its token_endpoint_auth_method is none",
         )),

@@ -1,7 +1,9 @@
 //! Client ID metadata documents (`oauth.register_metadata_document`): `client_id` is the https
 //! URL the front fetched the document from, with a path; the document must name that URL, and
-//! describes a public client of the code grant. Its optional fields are dropped rather than
-//! refused: the document is someone else's page, fetched on their behalf.
+//! describes a client of the code grant: public, or one that authenticates with JWTs signed by
+//! the keys it publishes at `jwks_uri` (`private_key_jwt`, which MCP's client credentials
+//! extension uses). Its optional fields are dropped rather than refused: the document is
+//! someone else's page, fetched on their behalf.
 
 use crate::error::OAuthError;
 use crate::model::{AuthMethod, ClientType, GrantType};
@@ -10,6 +12,7 @@ use serde_json::Value;
 
 use super::field_rules::{post_logout_rule, redirect_uris_rule};
 use super::json_fields::{list, metadata_error, text};
+use super::key_rules::keys_rule;
 use super::{ClientMetadata, Invalid};
 
 /// The grant types a metadata document may name: it describes a public client, and only a
@@ -38,15 +41,23 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
             metadata_error("the document's client_id is not the URL it was fetched from").into(),
         );
     }
-    match text(md, "token_endpoint_auth_method")?.as_deref() {
-        None | Some("none") => {}
+    let (client_type, auth_method, keys) = match text(md, "token_endpoint_auth_method")?.as_deref() {
+        None | Some("none") => (ClientType::Public, AuthMethod::None, None),
+        Some("private_key_jwt") => {
+            let uri = text(md, "jwks_uri")?.ok_or_else(|| {
+                metadata_error("a private_key_jwt metadata document client needs a jwks_uri")
+            })?;
+            let keys = keys_rule(AuthMethod::PrivateKeyJwt, None, Some(uri))
+                .map_err(|e| metadata_error(e.message))?;
+            (ClientType::Confidential, AuthMethod::PrivateKeyJwt, keys)
+        }
         Some(m) => {
             return Err(metadata_error(format!(
-                "token_endpoint_auth_method {m:?} is not supported for metadata document clients; use none"
+                "token_endpoint_auth_method {m:?} is not supported for metadata document clients; use none or private_key_jwt"
             ))
             .into())
         }
-    }
+    };
     let redirect_uris = list(md, "redirect_uris")?
         .filter(|u| !u.is_empty())
         .ok_or_else(|| OAuthError::InvalidRedirectUri("redirect_uris is required".into()))?;
@@ -83,12 +94,13 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
         }))
     };
     Ok(ClientMetadata {
-        client_type: ClientType::Public,
+        client_type,
         name,
         redirect_uris,
         scopes: None,
         grant_types,
-        auth_method: AuthMethod::None,
+        auth_method,
+        keys,
         client_uri: uri("client_uri")?,
         logo_uri: uri("logo_uri")?,
         post_logout_redirect_uris: match list(md, "post_logout_redirect_uris")? {
@@ -135,6 +147,7 @@ mod tests {
                 post_logout_redirect_uris: vec![],
                 dpop_bound_access_tokens: false,
                 require_pushed_authorization_requests: false,
+                keys: None,
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.
@@ -189,8 +202,19 @@ mod tests {
             ),
             (
                 DOC_URL,
+                json!({"client_id": DOC_URL, "redirect_uris": [CB], "token_endpoint_auth_method": "client_secret_basic"}),
+                meta("token_endpoint_auth_method \"client_secret_basic\" is not supported for metadata document clients; use none or private_key_jwt"),
+            ),
+            (
+                DOC_URL,
                 json!({"client_id": DOC_URL, "redirect_uris": [CB], "token_endpoint_auth_method": "private_key_jwt"}),
-                meta("token_endpoint_auth_method \"private_key_jwt\" is not supported for metadata document clients; use none"),
+                meta("a private_key_jwt metadata document client needs a jwks_uri"),
+            ),
+            (
+                DOC_URL,
+                json!({"client_id": DOC_URL, "redirect_uris": [CB], "token_endpoint_auth_method": "private_key_jwt",
+                       "jwks_uri": "http://app.example/jwks"}),
+                meta("jwks_uri \"http://app.example/jwks\" must use https (http only on loopback)"),
             ),
             (
                 DOC_URL,

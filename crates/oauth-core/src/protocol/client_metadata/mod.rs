@@ -19,11 +19,13 @@
 //! - `metadata_document`: client ID metadata documents (a public client of the code grant);
 //! - `field_rules`: one rule per field (redirect URIs, scopes, grant types, authentication
 //!   method, name, URIs, post-logout URIs) and the rules between fields;
+//! - `key_rules`: a `private_key_jwt` client's `jwks` or `jwks_uri`;
 //! - `json_fields`: reading a registration request's or a document's fields.
 
 mod admin;
 mod field_rules;
 mod json_fields;
+mod key_rules;
 mod metadata_document;
 mod registration;
 #[cfg(test)]
@@ -34,6 +36,7 @@ use crate::model::{AuthMethod, ClientType, GrantType};
 use serde_json::Value;
 
 pub use admin::CHANGEABLE;
+pub use key_rules::ClientKeys;
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +78,8 @@ pub struct ClientMetadata {
     pub dpop_bound_access_tokens: bool,
     /// RFC 9126 §6: every authorization request of this client must be pushed first.
     pub require_pushed_authorization_requests: bool,
+    /// A `private_key_jwt` client's public keys (RFC 7523), inline or at a URL; none otherwise.
+    pub keys: Option<ClientKeys>,
 }
 
 /// Why metadata was refused, in the channel of the caller.

@@ -78,6 +78,12 @@ pub(super) fn validate(
         post_logout_redirect_uris: list(md, "post_logout_redirect_uris")?,
         dpop_bound_access_tokens: flag(md, "dpop_bound_access_tokens")?,
         require_pushed_authorization_requests: flag(md, "require_pushed_authorization_requests")?,
+        jwks: match md.get("jwks") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => return Err(metadata_error("jwks must be a JSON object (a JWK Set)").into()),
+        },
+        jwks_uri: text(md, "jwks_uri")?,
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }
@@ -146,8 +152,8 @@ mod tests {
                 meta("token_endpoint_auth_method must be a string"),
             ),
             (
-                json!({"redirect_uris": [CB], "token_endpoint_auth_method": "private_key_jwt"}),
-                meta("unsupported token_endpoint_auth_method \"private_key_jwt\""),
+                json!({"redirect_uris": [CB], "token_endpoint_auth_method": "tls_client_auth"}),
+                meta("unsupported token_endpoint_auth_method \"tls_client_auth\""),
             ),
             (
                 json!({"redirect_uris": [CB], "grant_types": ["client_credentials"]}),
