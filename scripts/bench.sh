@@ -4,6 +4,8 @@
 #   complete SQL flows/s (authorize -> authorization -> consent -> exchange_code)
 #   exchange_code/s alone (codes made in setup)
 #   refresh grants/s
+#   a public client's refresh through oauth.token, bearer and DPoP-bound (a proof checked and
+#   its jti taken per refresh)
 #   client_credentials grants/s through oauth.token
 #   session verifications/s: our own ES256 session token, and a trusted issuer's RS256 one
 #   per-row cost of RLS policies over a 1M-row table
@@ -77,6 +79,22 @@ measure CC -f bench/client_credentials.sql -D basic="$BASIC" -c "$C" -j 2 -T "$T
 [ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'client_credentials'")" -gt 0 ] \
   || { echo "client_credentials issued nothing" >&2; exit 1; }
 
+# DPoP: a public client's refreshes through the token endpoint function, bound to a key (a
+# proof per refresh, made ahead by the load side) beside bearer ones, in the same transaction
+# shape (bench/refresh_dpop.sql, refresh_bearer_public.sql).
+PER_CHAIN=${BENCH_DPOP_PROOFS:-6000}
+psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.chains = $C" -f bench/setup_dpop.sql >/dev/null
+PUBLIC_ID=$(psql -X -At -d bench -c "SELECT c->>'client_id' FROM bench_public")
+HTU=$(psql -X -At -d bench -c "SELECT oauth.metadata() ->> 'token_endpoint'")
+(cd e2e && node bench/dpop_proofs.js "$HTU" "$C" "$PER_CHAIN") \
+  | psql -X -q -d bench -v ON_ERROR_STOP=1 -c "\copy bench_dpop_proofs FROM STDIN"
+psql -X -q -d bench -v ON_ERROR_STOP=1 -c "SET bench.chains = $C" -f bench/setup_dpop_chains.sql >/dev/null
+measure PBEARER -f bench/refresh_bearer_public.sql -D cid="$PUBLIC_ID" -D chains="$C" -c "$C" -j 2 -T "$T"
+measure PDPOP -f bench/refresh_dpop.sql -D cid="$PUBLIC_ID" -c "$C" -j 2 -T "$T"
+[ "$(psql -X -At -d bench -c "SELECT count(*) FROM bench_dpop_rt WHERE token IS NULL")" = 0 ] || { echo "a DPoP-phase refresh failed" >&2; exit 1; }
+[ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.used_jtis WHERE kind = 'dpop'")" -gt "$C" ] \
+  || { echo "the DPoP phase took no proof" >&2; exit 1; }
+
 # Session verification: our own session token, and a Clerk-shaped RS256 token of a trusted issuer.
 OWN_TOKEN=$(psql -X -At -d bench -c "SELECT oauth.issue_session_token('user_bench')")
 ISSUER_JSON=$(cd e2e && node bench/issuer_token.js)
@@ -104,6 +122,8 @@ row "complete SQL flows (authorize, authorization, consent, exchange_code)" "$RA
 row "\`exchange_code\` (code made in setup; access, ID and refresh token)" "$RATE_EXCHANGE" exchanges/s "$CPU_EXCHANGE"
 row "refresh grants (rotation + signed access and ID token)" "$RATE_REFRESH" refreshes/s "$CPU_REFRESH"
 row "client_credentials grants (\`oauth.token\`, Basic auth, signed access token)" "$RATE_CC" grants/s "$CPU_CC"
+row "a public client's refresh, bearer (\`oauth.token\`)" "$RATE_PBEARER" refreshes/s "$CPU_PBEARER"
+row "the same, DPoP-bound (ES256 proof checked, its jti taken, family key compared)" "$RATE_PDPOP" refreshes/s "$CPU_PDPOP"
 row "\`verify_session\`, our ES256 session token" "$RATE_VOWN" verifications/s "$CPU_VOWN"
 row "\`verify_session\`, a trusted issuer's RS256 session token (Clerk-shaped)" "$RATE_VISS" verifications/s "$CPU_VISS"
 echo "(cluster CPU: user + system time of every Postgres process over the run, per transaction; pgbench runs on the same $(nproc) cores)"

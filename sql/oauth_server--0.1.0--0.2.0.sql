@@ -1111,6 +1111,7 @@ AS 'MODULE_PATHNAME', 'dpop_jkt_wrapper';
 -- the request_uri it got, usable once, by that client, for a minute; and the clients that must
 -- push every request.
 ALTER TABLE oauth.clients ADD COLUMN require_pushed_authorization_requests boolean NOT NULL DEFAULT false;
+ALTER TABLE oauth.authorizations ADD COLUMN pushed boolean NOT NULL DEFAULT false;
 CREATE TABLE oauth.pushed_requests (
     request_uri_hash  bytea PRIMARY KEY CHECK (octet_length(request_uri_hash) = 32),
     client_id         text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,

@@ -93,6 +93,8 @@ CREATE TABLE oauth.authorizations (
     -- RFC 9449 §10: the thumbprint of the key the request bound the code to (dpop_jkt); the
     -- token request must carry a proof by that key.
     dpop_jkt            text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$'),
+    -- RFC 9126: whether the request was pushed (oauth.par) rather than sent in the query.
+    pushed              boolean NOT NULL DEFAULT false,
     CHECK (kind = 'device' OR (status IN ('approved', 'redeemed')) = (code_hash IS NOT NULL)),
     CHECK ((kind = 'code') = (redirect_uri IS NOT NULL AND code_challenge IS NOT NULL)),
     CHECK ((kind = 'device') = (device_code_hash IS NOT NULL AND user_code IS NOT NULL

@@ -7,7 +7,7 @@
 //! and nothing else of the query, are the request, checked again as of now.
 
 use super::{respond, set_response_headers, set_response_status, ApiResult};
-use crate::error::{invalid_request, OAuthError};
+use crate::error::invalid_request;
 use crate::protocol::params::Params;
 use crate::protocol::redirect_uri;
 use crate::services::authorization_requests::{self as requests, Identified};
@@ -44,7 +44,11 @@ fn authorize_checked(params: &Value, pushed: bool) -> ApiResult<Value> {
         ensure_not_required(&req)?;
     }
     // From here on, errors are redirected to the client with state and iss.
-    match requests::check(&p, &req).and_then(|c| requests::store_pending(&req, &c)) {
+    let stored = requests::check(&p, &req).and_then(|mut c| {
+        c.pushed = pushed;
+        requests::store_pending(&req, &c)
+    });
+    match stored {
         Ok(consent) => Ok(redirect(&consent)),
         Err(super::Failure::OAuth(e)) => Ok(redirect(&redirect_uri::with_query(
             &req.redirect_uri,
@@ -60,19 +64,10 @@ fn authorize_checked(params: &Value, pushed: bool) -> ApiResult<Value> {
 /// RFC 9126 §5: where pushed requests are required (server-wide or for this client), a
 /// request in the query is refused, never redirected (nothing in it is vouched for).
 fn ensure_not_required(req: &Identified) -> ApiResult<()> {
-    let by_server = settings::require_pushed_authorization_requests();
-    if by_server || req.client.require_pushed_authorization_requests {
-        let why = if by_server {
-            "oauth_server.require_pushed_authorization_requests is on"
-        } else {
-            "this client is registered with require_pushed_authorization_requests"
-        };
-        return Err(OAuthError::InvalidRequest(format!(
-            "authorization requests must be pushed first (POST /oauth/par, then request_uri): {why}"
-        ))
-        .into());
+    match requests::pushing_required(&req.client) {
+        Some(why) => Err(requests::must_be_pushed(why).into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `{"redirect_to": url}` with `response.status` 302 and `Location`, so PostgREST (or any

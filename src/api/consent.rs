@@ -11,6 +11,7 @@ use crate::decisions::grounds::{recheck, redirect_still_registered, Recorded};
 use crate::error::{invalid_request, OAuthError};
 use crate::model::{AuthorizationKind, GrantType};
 use crate::protocol::{consent, prompt, redirect_uri, scope, secret, user_code};
+use crate::services::authorization_requests as requests;
 use crate::services::grounds;
 use crate::services::sessions::{self as session, Caller};
 use crate::settings;
@@ -283,6 +284,14 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
             json!({"authorization_id": row.id, "reason": "redirect_uri_removed"}),
         )?;
         return Err(redirect_uri_removed().into());
+    }
+    // A request sent in the query before pushing became required (RFC 9126 §5) ends here, as
+    // one sent after it would have been refused.
+    if row.kind == AuthorizationKind::Code && !row.pushed {
+        let client = crate::store::clients::find_stored(&row.client_id)?;
+        if let Some(why) = client.as_ref().and_then(requests::pushing_required) {
+            return deny(&row, requests::must_be_pushed(why)).map(Claimed::Ended);
+        }
     }
     match recheck(&recorded, &current) {
         Ok(now) => {

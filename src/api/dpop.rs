@@ -33,6 +33,9 @@ fn bound_key(claims: &Value) -> Option<&str> {
 }
 
 fn verify(token: &str, proof: &str, method: &str, url: &str) -> Result<Value, MisuseError> {
+    // The caller's URL, not the client's proof: a malformed one is the caller's mistake.
+    crate::protocol::dpop::htu::normalize(url)
+        .map_err(|e| crate::error::bad_param(format!("url is not a request URL: {e}")))?;
     let claims = keys::verify_access_token(token)?;
     let proven = dpop::check(Some(proof), method, url, Some(token), false).map_err(refused)?;
     let jkt = proven.as_ref().map(|p| p.jkt.as_str());

@@ -19,27 +19,43 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-/// Parameters that authenticate the client at this endpoint: never part of the stored request.
-const CLIENT_AUTHENTICATION: &[&str] =
-    &["client_secret", "client_assertion", "client_assertion_type"];
+/// The authorization request's parameters that `oauth.authorize` reads: only these are stored
+/// (RFC 6749 §3.1: others are ignored), so a push stores no more than a request could say, and
+/// never the client's credentials.
+const AUTHORIZATION_PARAMETERS: &[&str] = &[
+    "client_id",
+    "response_type",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+    "prompt",
+    "max_age",
+    "id_token_hint",
+    "dpop_jkt",
+];
 
 fn push(client: &Client, form: &Value, dpop_proof: Option<&str>) -> ApiResult<Value> {
     let Value::Object(fields) = form else {
         return Err(invalid_request("request parameters must be a JSON object").into());
     };
-    let mut request = fields.clone();
-    for key in CLIENT_AUTHENTICATION {
-        request.remove(*key);
-    }
     // RFC 9126 §2.1: a pushed request cannot point at another one, nor carry a request object
     // (which this server does not take anywhere).
     for key in ["request_uri", "request"] {
-        if request.contains_key(key) {
+        if fields.contains_key(key) {
             return Err(
                 invalid_request(format!("{key} is not allowed in a pushed request")).into(),
             );
         }
     }
+    let mut request: serde_json::Map<String, Value> = fields
+        .iter()
+        .filter(|(k, _)| AUTHORIZATION_PARAMETERS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     match request.get("client_id") {
         None | Some(Value::Null) => {}
         Some(Value::String(id)) if *id == client.client_id => {}

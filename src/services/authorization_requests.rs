@@ -75,6 +75,8 @@ pub struct Checked<'a> {
     hint_sub: Option<String>,
     dpop_jkt: Option<&'a str>,
     consent_url: String,
+    /// RFC 9126: the parameters came pushed (`oauth.par`), not in the query.
+    pub pushed: bool,
 }
 
 /// Checks the request's parameters for `req`'s client; refusals are the client's to see (the
@@ -139,7 +141,28 @@ pub fn check<'a>(p: &Params<'a>, req: &Identified) -> ApiResult<Checked<'a>> {
         hint_sub,
         dpop_jkt,
         consent_url,
+        pushed: false,
     })
+}
+
+/// Why `client`'s authorization requests must be pushed (RFC 9126 §5, §6), if they must: the
+/// server's setting or the client's registration. Asked when a request arrives in the query,
+/// and again when one that did is shown or approved (the rule may have come since).
+pub fn pushing_required(client: &Client) -> Option<&'static str> {
+    if settings::require_pushed_authorization_requests() {
+        Some("oauth_server.require_pushed_authorization_requests is on")
+    } else if client.require_pushed_authorization_requests {
+        Some("this client is registered with require_pushed_authorization_requests")
+    } else {
+        None
+    }
+}
+
+/// The refusal of a request that was not pushed where pushing is required.
+pub fn must_be_pushed(why: &str) -> OAuthError {
+    OAuthError::InvalidRequest(format!(
+        "authorization requests must be pushed first (POST /oauth/par, then request_uri): {why}"
+    ))
 }
 
 /// Stores the checked request as pending; the consent page's URL to send the browser to.
@@ -161,6 +184,7 @@ pub fn store_pending(req: &Identified, c: &Checked) -> ApiResult<String> {
         max_age: c.max_age,
         hint_sub: c.hint_sub.as_deref(),
         dpop_jkt: c.dpop_jkt,
+        pushed: c.pushed,
         lifetime_secs: settings::code_lifetime(),
     })?;
     // The consent page learns prompt and max_age before it has a session: with prompt=none

@@ -86,9 +86,11 @@ pub fn authenticate(client_id: &str, assertion: &str) -> ApiResult<()> {
             });
         }
     };
+    // Past the skew it was taken with, by the most the skew may be: raising the setting must
+    // not make an expired, forgotten assertion acceptable again.
     let until = proven
         .remember_until
-        .saturating_add(settings::clock_skew() as i64);
+        .saturating_add(settings::MAX_CLOCK_SKEW_SECS);
     if !used_jtis::take(JtiKind::ClientAssertion, client_id, &proven.jti, until)? {
         return Err(invalid_client(
             "this client assertion was used before (its jti): sign a new one for each request",

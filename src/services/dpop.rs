@@ -34,10 +34,12 @@ pub fn check(
         return Ok(None);
     };
     let proven = judge(proof, method, url, access_token, nonce)?;
-    // Remembered past the clock skew too: a proof dated ahead is taken until then.
+    // Until it is too old under any max age the setting may be given (a proof dated ahead, by
+    // the clock skew, is too): raising the setting must not revive a forgotten proof.
     let until = proven
-        .remember_until
-        .saturating_add(settings::clock_skew() as i64);
+        .iat
+        .saturating_add(dpop::MAX_PROOF_AGE_SECS)
+        .saturating_add(1);
     if !used_jtis::take(JtiKind::Dpop, &proven.jkt, &proven.jti, until)? {
         audit::record(
             AuditEvent::DpopProofReplayed,

@@ -16,6 +16,10 @@ mod kinds;
 use kinds::{apply, settings, Bool, Kind, List, Number, Seconds, Stored, Text, TextOrDefault};
 use pgrx::guc::{GucFlags, GucSetting};
 
+/// The most `oauth_server.clock_skew` may be: what remembers a `jti` until the skew can no
+/// longer make its JWT acceptable uses it, whatever the setting is now.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
 settings! {
     // Who we are, and where the browser goes to consent.
 
@@ -83,7 +87,7 @@ settings! {
         name: c"oauth_server.clock_skew",
         kind: Seconds,
         default: 30,
-        bounds: (0, 300),
+        bounds: (0, MAX_CLOCK_SKEW_SECS as i32),
         short: c"Leeway when checking exp and nbf of tokens presented to us.",
         long: c"",
         read: |v: i32| v.max(0) as u64,
@@ -254,7 +258,7 @@ settings! {
         name: c"oauth_server.dpop_proof_max_age",
         kind: Seconds,
         default: 60,
-        bounds: (5, 600),
+        bounds: (5, crate::protocol::dpop::MAX_PROOF_AGE_SECS as i32),
         short: c"How old a DPoP proof may be (its iat) when it is presented.",
         long: c"Each proof's jti is remembered this long (plus the clock skew), so that a replay is refused.",
     }

@@ -26,6 +26,8 @@ pub struct NewCodeRequest<'a> {
     pub hint_sub: Option<&'a str>,
     /// RFC 9449 §10: the key the code is bound to (`dpop_jkt`).
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 9126: the request came pushed.
+    pub pushed: bool,
     pub lifetime_secs: i64,
 }
 
@@ -52,6 +54,9 @@ pub fn create_code_request(r: &NewCodeRequest) -> Result<(), MisuseError> {
             query!("authorizations/set_hint_sub"),
             &[r.id.into(), sub.into()],
         )?;
+    }
+    if r.pushed {
+        execute(query!("authorizations/mark_pushed"), &[r.id.into()])?;
     }
     if let Some(jkt) = r.dpop_jkt {
         execute(
@@ -171,6 +176,8 @@ row_type! {
         pub requested_at: i64,
         pub failures_at_start: Option<i64>,
         pub hint_sub: Option<String>,
+        /// RFC 9126: the request came pushed, not in the query.
+        pub pushed: bool,
     }
 }
 

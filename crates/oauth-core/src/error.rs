@@ -183,8 +183,7 @@ impl OAuthError {
             OAuthError::InvalidToken(d) | OAuthError::InsufficientScope(d) => Some(format!(
                 "Bearer realm=\"oauth\", error=\"{}\", error_description=\"{}\"",
                 self.code(),
-                // A quoted-string may not hold '"' or '\\'.
-                d.replace(['"', '\\'], "'")
+                quoted_string_text(d)
             )),
             _ => None,
         }
@@ -202,7 +201,7 @@ impl OAuthError {
                 "DPoP realm=\"oauth\", algs=\"{}\", error=\"{}\", error_description=\"{}\"",
                 algs.join(" "),
                 self.code(),
-                d.replace(['"', '\\'], "'")
+                quoted_string_text(d)
             )),
             _ => None,
         }
@@ -212,6 +211,21 @@ impl OAuthError {
     pub fn to_json(&self) -> Value {
         json!({ "error": self.code(), "error_description": self.description() })
     }
+}
+
+/// `text` as the inside of an HTTP quoted-string (RFC 9110 §5.6.4) that any proxy or client
+/// passes on: `"` and `\` (which would end or escape it) become `'`, and what is not printable
+/// ASCII becomes `?` (a header value with other bytes is dropped by some HTTP stacks whole,
+/// and descriptions may quote what a client sent).
+fn quoted_string_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' ' => ' ',
+            c if c.is_ascii_graphic() => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -310,6 +324,31 @@ mod tests {
         assert_eq!(
             v,
             json!({"error": "invalid_grant", "error_description": "code expired"})
+        );
+    }
+
+    /// A description may quote what a client sent (a proof's alg, say): the challenge stays one
+    /// printable-ASCII quoted-string whatever it holds, so no HTTP stack drops the header.
+    #[test]
+    fn challenges_hold_only_printable_ascii_and_cannot_be_broken_out_of() {
+        let e = OAuthError::InvalidDpopProof("alg \"Ed\u{e9}\u{202e}\"\\ x\r\ny".into());
+        for c in [
+            e.dpop_challenge(&["ES256"]).unwrap(),
+            OAuthError::InvalidToken(e.description().into())
+                .www_authenticate()
+                .unwrap(),
+        ] {
+            assert!(c.chars().all(|c| c == ' ' || c.is_ascii_graphic()), "{c}");
+            assert!(c.ends_with("error_description=\"alg 'Ed??'' x??y\""), "{c}");
+        }
+        assert_eq!(
+            e.dpop_challenge(&["ES256", "EdDSA"]).unwrap(),
+            "DPoP realm=\"oauth\", algs=\"ES256 EdDSA\", error=\"invalid_dpop_proof\", error_description=\"alg 'Ed??'' x??y\""
+        );
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(
+            OAuthError::UseDpopNonce("n".into()).code(),
+            "use_dpop_nonce"
         );
     }
 }

@@ -169,6 +169,7 @@ fn header_kid_and_alg(
 fn usable_for_signatures(jwk: &Value) -> bool {
     crate::protocol::jose_rules::private_jwk_member(jwk).is_none()
         && crate::protocol::jose_rules::jwk_for_signatures(jwk)
+        && crate::protocol::jose_rules::weak_public_key(jwk).is_none()
 }
 
 /// A NumericDate claim as whole seconds, absent as None; anything else is malformed.

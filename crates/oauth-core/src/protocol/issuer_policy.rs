@@ -296,6 +296,9 @@ pub fn sanitize_jwks(jwks: &Value) -> Result<Value, String> {
             ));
         }
         let kid = obj.get("kid").and_then(Value::as_str).unwrap_or_default();
+        if let Some(why) = super::jose_rules::weak_public_key(key) {
+            return Err(format!("key {kid} is refused: {why}"));
+        }
         let usable_use = obj.get("use").is_none_or(|u| u == "sig");
         let usable_alg = obj
             .get("alg")

@@ -35,6 +35,60 @@ pub fn jwk_for_signatures(jwk: &Value) -> bool {
     usage && ops
 }
 
+/// The y coordinates (little-endian, sign bit of x cleared) of the Ed25519 points of small order,
+/// and the non-canonical spellings of two of them (y = p, p + 1). With such a public key, one
+/// signature (R = identity, S = 0, say) verifies for every message: a key an attacker can put
+/// in a DPoP proof or a registration to be "proven" without any private key.
+const ED25519_SMALL_ORDER_Y: [[u8; 32]; 7] = {
+    const fn le(first: u8, fill: u8, last: u8) -> [u8; 32] {
+        let mut b = [fill; 32];
+        b[0] = first;
+        b[31] = last;
+        b
+    }
+    [
+        le(0x00, 0x00, 0x00), // y = 0: order 4
+        le(0x01, 0x00, 0x00), // y = 1: the identity
+        le(0xec, 0xff, 0x7f), // y = p - 1: order 2
+        le(0xed, 0xff, 0x7f), // y = p, which is 0
+        le(0xee, 0xff, 0x7f), // y = p + 1, which is 1
+        [
+            0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef,
+            0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88,
+            0x6d, 0x53, 0xfc, 0x05,
+        ], // order 8
+        [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
+            0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
+            0x92, 0xac, 0x03, 0x7a,
+        ], // order 8
+    ]
+};
+
+/// Why `jwk` must not verify anything though it is a well-formed public key: an Ed25519 key
+/// of small order, or one whose encoding is not canonical (y ≥ p), or not 32 bytes. `None` for
+/// every other key (RSA keys are judged by size where they are taken).
+pub fn weak_public_key(jwk: &Value) -> Option<&'static str> {
+    if jwk["kty"].as_str() != Some("OKP") || jwk["crv"].as_str() != Some("Ed25519") {
+        return None;
+    }
+    use base64::Engine;
+    let x = jwk["x"].as_str().unwrap_or_default();
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x) else {
+        return Some("its x is not base64url");
+    };
+    let Ok(mut y) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        return Some("its x is not 32 bytes");
+    };
+    y[31] &= 0x7f;
+    // y ≥ p = 2^255 - 19: every byte above the first 0xff (0x7f for the last), the first ≥ 0xed.
+    let non_canonical = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    if non_canonical || ED25519_SMALL_ORDER_Y.contains(&y) {
+        return Some("it is an Ed25519 key of small order, for which signatures can be made without a private key");
+    }
+    None
+}
+
 /// A NumericDate (RFC 7519 §2) as whole seconds: a finite, non-negative number, its fraction
 /// dropped. Anything else (a string, a negative number, `null`) is None: malformed.
 pub fn numeric_date(v: &Value) -> Option<i64> {

@@ -25,6 +25,11 @@ pub const NONCE_ROTATE_SECS: i64 = 300;
 /// before the rotation has a full rotation to use it.
 pub const NONCE_ACCEPT_SECS: i64 = 2 * NONCE_ROTATE_SECS;
 
+/// The most `oauth_server.dpop_proof_max_age` may be. A proof's `jti` is remembered until its
+/// `iat` plus this, whatever the setting is now: raising the setting later must not make a proof
+/// taken and forgotten under the old one acceptable again.
+pub const MAX_PROOF_AGE_SECS: i64 = 600;
+
 /// A proof longer than this is refused before it is decoded.
 pub const MAX_PROOF_BYTES: usize = 8192;
 /// A `jti` longer than this is refused: it is stored, and 128 bits of randomness need 22.
@@ -198,6 +203,9 @@ fn public_jwk(jwk: &Value) -> Result<&Value, Refusal> {
     }
     if !crate::protocol::jose_rules::jwk_for_signatures(jwk) {
         return invalid("the DPoP proof's jwk is declared for another use than signatures");
+    }
+    if let Some(why) = crate::protocol::jose_rules::weak_public_key(jwk) {
+        return invalid(format!("the DPoP proof's jwk is refused: {why}"));
     }
     match jwk["kty"].as_str() {
         Some("EC") | Some("OKP") => {}

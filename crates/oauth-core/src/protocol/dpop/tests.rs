@@ -254,3 +254,51 @@ fn two_proofs_joined_as_an_http_list_are_refused_as_more_than_one() {
     );
     assert!(check(&one, &e).is_ok());
 }
+
+/// A universal forgery: the identity point as the key, R = identity and S = 0 as the signature,
+/// "verifies" any message. Every small-order key and non-canonical spelling is refused.
+#[test]
+fn an_ed25519_key_of_small_order_proves_nothing() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let b = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = json!({"typ": "dpop+jwt", "alg": "EdDSA",
+        "jwk": {"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(identity)}});
+    let mut sig = identity.to_vec();
+    sig.extend([0u8; 32]);
+    let forged = format!(
+        "{}.{}.{}",
+        b(&header),
+        b(&claims()),
+        URL_SAFE_NO_PAD.encode(&sig)
+    );
+    let why = refused(&forged, &expected());
+    assert!(why.contains("small order"), "{why}");
+    // The other small-order points, the sign bit set, and y ≥ p: all refused by the same rule.
+    for hex in [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    ] {
+        let bytes: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(bytes)});
+        assert!(
+            crate::protocol::jose_rules::weak_public_key(&jwk).is_some(),
+            "{hex}"
+        );
+    }
+    // A real key is not.
+    let real = key(Alg::EdDSA);
+    assert_eq!(
+        crate::protocol::jose_rules::weak_public_key(&real.jwk),
+        None
+    );
+}
