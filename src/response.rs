@@ -27,6 +27,9 @@ pub fn respond(result: ApiResult<Value>) -> JsonB {
             JsonB(e.to_json())
         }
         Failure::OAuthThen(e, then) => {
+            if let Some(challenge) = e.www_authenticate() {
+                set_response_headers(&[("WWW-Authenticate", &challenge)]);
+            }
             let mut body = e.to_json();
             match then {
                 Then::Refresh { field, provider } => body[field] = Value::String(provider),

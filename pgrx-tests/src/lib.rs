@@ -2,7 +2,9 @@
 //! driven over libpq. `scripts/test.sh` starts the cluster and sets `OAUTH_TEST_PGHOST` and
 //! `OAUTH_TEST_PGPORT`; every test gets its own database so settings never leak between tests.
 
+pub mod assertion;
 pub mod dpop;
+pub mod par;
 pub mod stand_in;
 pub mod trusted;
 

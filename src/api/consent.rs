@@ -10,7 +10,7 @@ use crate::decisions::auto_approve::{self, ConsentStep};
 use crate::decisions::grounds::{recheck, redirect_still_registered, Recorded};
 use crate::error::{invalid_request, OAuthError};
 use crate::model::{AuthorizationKind, GrantType};
-use crate::protocol::{consent, prompt, redirect_uri, scope, secret, user_code};
+use crate::protocol::{consent, prompt, redirect_uri, secret, user_code};
 use crate::services::authorization_requests as requests;
 use crate::services::grounds;
 use crate::services::sessions::{self as session, Caller};
@@ -308,26 +308,6 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
     }
 }
 
-/// Scope names with the description the consent page shows.
-fn describe_scopes(scopes: &[String]) -> ApiResult<Value> {
-    let custom = consents::scope_descriptions(scopes)?;
-    Ok(scopes
-        .iter()
-        .map(|s| {
-            let builtin = scope::BUILT_IN
-                .iter()
-                .find(|(n, _)| n == s)
-                .map(|(_, d)| *d);
-            let description = custom
-                .get(s)
-                .and_then(Value::as_str)
-                .or(builtin)
-                .unwrap_or("");
-            json!({ "name": s, "description": description })
-        })
-        .collect())
-}
-
 /// Adds the request's scopes for each of its audiences to the user's consent (a withdrawn one
 /// starts afresh; two approvals at once both count).
 fn record_consent(row: &Pending, caller: &Caller) -> ApiResult<()> {
@@ -385,7 +365,7 @@ fn authorization_details(
         "device": row.kind == AuthorizationKind::Device,
         "client": client,
         "redirect_uri": row.redirect_uri,
-        "scopes": describe_scopes(&row.scopes)?,
+        "scopes": crate::services::requests::describe_scopes(&row.scopes)?,
         "resources": row.resources,
         "prompt": row.prompt,
         "max_age": row.max_age,

@@ -6,7 +6,7 @@
 use super::{respond, set_no_store, set_response_status, ApiResult, Failure};
 use crate::audit_events::AuditEvent;
 use crate::error::OAuthError;
-use crate::protocol::client_metadata::{self, Caller, Invalid};
+use crate::protocol::client_metadata::{self, Caller, ClientKeys, Invalid};
 use crate::services;
 use crate::settings;
 use crate::store::{self, db};
@@ -69,6 +69,12 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     }
     if client.require_pushed_authorization_requests {
         out["require_pushed_authorization_requests"] = json!(true);
+    }
+    // RFC 7591 §3.2.1: the metadata as registered, keys included (public ones only).
+    match &md.keys {
+        Some(ClientKeys::Jwks(jwks)) => out["jwks"] = jwks.clone(),
+        Some(ClientKeys::JwksUri(uri)) => out["jwks_uri"] = json!(uri),
+        None => {}
     }
     if let Some(secret) = created.secret {
         out["client_secret"] = json!(secret);

@@ -1,8 +1,10 @@
-//! Client authentication (RFC 6749 §2.3) for the token, device, revocation and introspection
-//! endpoints: a confidential client proves its secret, a public client presents none, and the
-//! method used must be the one the client registered. Every failure is the same
-//! `invalid_client`, so the response does not tell an attacker which part was wrong, and every
-//! failure is audited: repeated failures for one client_id are the signal of a guessed secret.
+//! Client authentication (RFC 6749 §2.3) for the token, device, revocation, introspection and
+//! PAR endpoints: a confidential client proves its secret or signs an assertion with its key
+//! (RFC 7523), a public client presents none, and the method used must be the one the client
+//! registered. Every failure is `invalid_client`, and every failure is audited: repeated
+//! failures for one client_id are the signal of a guessed secret. A secret's failure says
+//! nothing of which part was wrong; an assertion's says what (its kid, aud, exp…), since all of
+//! it is the sender's own and none of it secret, and a client's developer needs to know.
 //! The client is loaded through `store::clients::find`, which refuses a client today's switches
 //! stop (`unauthorized_client` naming the setting): not a failed authentication, so neither
 //! audited as one nor counted against the front's failure budget.
@@ -89,9 +91,16 @@ fn authenticate_by_assertion(client_id: &str, jwt: &str, lookup: Lookup) -> ApiR
     };
     match client_keys::authenticate(client_id, jwt) {
         Ok(()) => Ok(client),
-        Err(Failure::OAuth(e @ OAuthError::InvalidClient(_))) => {
-            record_failure(Some(client_id), &e)?;
-            Err(e.into())
+        // Audited also when the front is asked to fetch the client's keys and try again: the
+        // answer may reach the client as it is (the fetch failed, or ran a moment ago).
+        Err(
+            f @ (Failure::OAuth(OAuthError::InvalidClient(_))
+            | Failure::OAuthThen(OAuthError::InvalidClient(_), _)),
+        ) => {
+            if let Failure::OAuth(e) | Failure::OAuthThen(e, _) = &f {
+                record_failure(Some(client_id), e)?;
+            }
+            Err(f)
         }
         Err(other) => Err(other),
     }
@@ -144,7 +153,12 @@ fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> A
         form.get("client_secret")?,
         Assertion {
             assertion_type: form.get("client_assertion_type")?,
-            assertion: form.get("client_assertion")?,
+            // Not the form's limit but its own, four times higher: the assertion check refuses
+            // one past its 16 KiB as a failed authentication, audited.
+            assertion: form.get_up_to(
+                "client_assertion",
+                4 * crate::protocol::client_assertion::MAX_ASSERTION_BYTES,
+            )?,
         },
     )?;
     let client = match &creds.assertion {

@@ -383,3 +383,35 @@ fn an_rls_policy_lets_a_bound_token_through_only_with_a_proof_by_its_key() {
     let stray = key.proof_for("GET", API_NOTES, &bearer);
     assert_eq!(read(&bearer, Some(stray)), Vec::<i32>::new());
 }
+
+/// The URL `oauth.verify_dpop` is given is the caller's, not the client's: a malformed one is
+/// the caller's mistake (22023), never blamed on the proof. And a proof is remembered until it
+/// would be too old under any `dpop_proof_max_age` (the setting's bound, 600 s), so that raising
+/// the setting later revives no proof taken under a shorter one.
+#[test]
+fn verify_dpop_blames_its_caller_for_a_bad_url_and_remembers_proofs_past_any_max_age() {
+    let db = TestDb::new("dpop_vurl");
+    let mut c = db.connect();
+    let key = DpopKey::new();
+    let at = bound_token(&mut c, &key);
+    let proof = key.proof_for("GET", API_NOTES, &at);
+    let (state, message) = verify_dpop(&mut c, &at, &proof, "GET", "not a url").unwrap_err();
+    assert_eq!(state, "22023", "{message}");
+    assert!(message.starts_with("url is not a request URL"), "{message}");
+    verify_dpop(&mut c, &at, &proof, "GET", API_NOTES).expect("the proof holds");
+    // Taken for iat + 600 s + 1, not for the setting's 60 s.
+    let remembered = json(
+        &mut c,
+        "SELECT to_jsonb(extract(epoch FROM max(expires_at)) - extract(epoch FROM now()))
+           FROM oauth.used_jtis WHERE kind = 'dpop'",
+        &[],
+    );
+    let secs = remembered.as_f64().unwrap();
+    assert!((590.0..=602.0).contains(&secs), "{secs}");
+    db.set("dpop_proof_max_age", "600");
+    let mut c = db.connect();
+    assert!(
+        verify_refusal(verify_dpop(&mut c, &at, &proof, "GET", API_NOTES))
+            .starts_with("invalid_dpop_proof")
+    );
+}

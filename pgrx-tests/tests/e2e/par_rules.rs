@@ -5,152 +5,10 @@
 //! again when used. Pushing can be required server-wide or per client, and a DPoP proof at PAR
 //! binds the code to its key (RFC 9449 §10.1), with the server's nonce when it asks for one.
 
-use oauth_server_e2e::dpop::{DpopKey, TOKEN_URL};
+use oauth_server_e2e::dpop::DpopKey;
+use oauth_server_e2e::par::*;
 use oauth_server_e2e::*;
-use postgres::Client;
 use serde_json::{json, Value};
-
-/// The PAR endpoint under the default issuer: the `htu` of proofs for `oauth.par`.
-const PAR_URL: &str = "http://localhost:8080/oauth/par";
-const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
-const OTHER_REDIRECT: &str = "https://app.example/other";
-
-/// `oauth.par(form, authorization, dpop)` as `client`: HTTP Basic when it has a secret, its
-/// `client_id` in the form when public → (body, response.status).
-fn par(
-    c: &mut Client,
-    client: &TestClient,
-    mut form: Value,
-    proof: Option<&str>,
-) -> (Value, String) {
-    let authorization = client.secret.as_ref().map(|_| basic_header(client));
-    if authorization.is_none() {
-        form["client_id"] = json!(client.id);
-    }
-    status_of(
-        c,
-        "SELECT oauth.par($1, $2, $3)",
-        &[&form, &authorization, &proof],
-    )
-}
-
-/// The `request_uri` of a successful push (201, `expires_in` 60, the RFC's URN).
-#[track_caller]
-fn pushed(answer: (Value, String)) -> String {
-    let (body, status) = answer;
-    assert_eq!(status, "201", "{body}");
-    assert_eq!(body["expires_in"], 60, "{body}");
-    let uri = body["request_uri"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no request_uri in {body}"));
-    assert!(uri.starts_with(REQUEST_URI_PREFIX), "{uri}");
-    assert!(uri.len() > REQUEST_URI_PREFIX.len() + 20, "{uri}");
-    uri.to_string()
-}
-
-/// Pushes `params` as `client` (no DPoP) → the `request_uri`.
-fn push(c: &mut Client, client: &TestClient, params: Value) -> String {
-    pushed(par(c, client, params, None))
-}
-
-/// The request [`auth_params`] makes, with `state` of its own.
-fn request(client: &TestClient, scope: &str, state: &str) -> Value {
-    let mut p = auth_params(client, REDIRECT, scope);
-    p["state"] = json!(state);
-    p
-}
-
-/// `oauth.authorize` with `client_id` + `request_uri` and the `extra` query parameters →
-/// (body, response.status).
-fn use_pushed(c: &mut Client, client_id: &str, request_uri: &str, extra: Value) -> (Value, String) {
-    let mut q = json!({"client_id": client_id, "request_uri": request_uri});
-    for (k, v) in extra.as_object().unwrap() {
-        q[k] = v.clone();
-    }
-    status_of(c, "SELECT oauth.authorize($1)", &[&q])
-}
-
-/// The id of the pending request an authorize answer sends the browser to consent for.
-#[track_caller]
-fn to_consent(answer: &(Value, String)) -> String {
-    let (body, status) = answer;
-    assert_eq!(status, "302", "{body}");
-    let to = body["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not a redirect: {body}"));
-    query_param(to, "authorization_id").unwrap_or_else(|| panic!("not to consent: {to}"))
-}
-
-/// A refusal as JSON with `error` and status 400, sending the browser nowhere → the
-/// description.
-#[track_caller]
-fn refused_json(answer: &(Value, String), error: &str) -> String {
-    let (body, status) = answer;
-    assert_eq!(
-        (body["error"].as_str(), status.as_str()),
-        (Some(error), "400"),
-        "{body}"
-    );
-    assert!(body.get("redirect_to").is_none(), "{body}");
-    body["error_description"].as_str().unwrap_or("").to_string()
-}
-
-/// `sub` approves the pending request `aid` → the client's callback URL.
-fn approve(c: &mut Client, aid: &str, sub: &str) -> String {
-    let out = call_as(c, &user(sub), "SELECT oauth.consent($1, true)", aid);
-    out["redirect_to"]
-        .as_str()
-        .unwrap_or_else(|| panic!("consent failed: {out}"))
-        .to_string()
-}
-
-fn code_in(callback: &str) -> String {
-    query_param(callback, "code").unwrap_or_else(|| panic!("no code in {callback}"))
-}
-
-fn code_form(code: &str) -> Value {
-    json!({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
-           "redirect_uri": REDIRECT})
-}
-
-/// `oauth.token(form, authorization, dpop)` as `client` (as [`par`] authenticates) →
-/// (body, response.status).
-fn token(
-    c: &mut Client,
-    client: &TestClient,
-    mut form: Value,
-    proof: Option<&str>,
-) -> (Value, String) {
-    let authorization = client.secret.as_ref().map(|_| basic_header(client));
-    if authorization.is_none() {
-        form["client_id"] = json!(client.id);
-    }
-    status_of(
-        c,
-        "SELECT oauth.token($1, $2, $3)",
-        &[&form, &authorization, &proof],
-    )
-}
-
-fn stored_requests(c: &mut Client) -> Value {
-    json(
-        c,
-        "SELECT to_jsonb(count(*)) FROM oauth.pushed_requests",
-        &[],
-    )
-}
-
-/// The pending request `aid` as stored: what consent and the code will carry.
-fn pending_row(c: &mut Client, aid: &str) -> Value {
-    json(
-        c,
-        "SELECT jsonb_build_object('redirect_uri', redirect_uri, 'scopes', scopes, 'state', state,
-                'nonce', nonce, 'code_challenge', code_challenge, 'prompt', prompt,
-                'client_id', client_id)
-           FROM oauth.authorizations WHERE id = $1",
-        &[&aid],
-    )
-}
 
 #[test]
 fn a_pushed_request_goes_through_consent_to_tokens_with_its_own_state_and_scope() {
@@ -438,103 +296,6 @@ fn a_push_without_the_clients_credentials_is_invalid_client() {
 }
 
 #[test]
-fn the_server_may_require_pushed_requests_of_every_client() {
-    let db = TestDb::new("par_required");
-    let mut c = db.connect();
-    let md = json(&mut c, "SELECT oauth.metadata()", &[]);
-    assert_eq!(
-        md["pushed_authorization_request_endpoint"],
-        "http://localhost:8080/oauth/par"
-    );
-    assert_eq!(md["require_pushed_authorization_requests"], false);
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let public = create_client(&mut c, &[REDIRECT], "public");
-    to_consent(&status_of(
-        &mut c,
-        "SELECT oauth.authorize($1)",
-        &[&auth_params(&client, REDIRECT, "openid")],
-    ));
-    db.set("require_pushed_authorization_requests", "on");
-    let mut c = db.connect();
-    let md = json(&mut c, "SELECT oauth.metadata()", &[]);
-    assert_eq!(md["require_pushed_authorization_requests"], true);
-    for who in [&client, &public] {
-        let answer = status_of(
-            &mut c,
-            "SELECT oauth.authorize($1)",
-            &[&auth_params(who, REDIRECT, "openid")],
-        );
-        let why = refused_json(&answer, "invalid_request");
-        assert!(
-            why.contains("oauth_server.require_pushed_authorization_requests"),
-            "{why}"
-        );
-    }
-    assert_eq!(
-        json(
-            &mut c,
-            "SELECT to_jsonb(count(*)) FROM oauth.authorizations",
-            &[]
-        ),
-        1
-    );
-    // Pushed, the same request goes through, for either kind of client.
-    for who in [&client, &public] {
-        let uri = push(&mut c, who, auth_params(who, REDIRECT, "openid"));
-        to_consent(&use_pushed(&mut c, &who.id, &uri, json!({})));
-    }
-}
-
-#[test]
-fn a_client_may_be_registered_to_require_pushed_requests() {
-    let db = TestDb::new("par_client_required");
-    let mut c = db.connect();
-    let strict = create_client(&mut c, &[REDIRECT], "confidential");
-    let lax = create_client(&mut c, &[REDIRECT], "confidential");
-    update_client(
-        &mut c,
-        &strict,
-        json!({"require_pushed_authorization_requests": true}),
-    );
-    let answer = status_of(
-        &mut c,
-        "SELECT oauth.authorize($1)",
-        &[&auth_params(&strict, REDIRECT, "openid")],
-    );
-    let why = refused_json(&answer, "invalid_request");
-    assert!(
-        why.contains("require_pushed_authorization_requests"),
-        "{why}"
-    );
-    // Only that client: the server's setting is off, the other client is unaffected.
-    let md = json(&mut c, "SELECT oauth.metadata()", &[]);
-    assert_eq!(md["require_pushed_authorization_requests"], false);
-    to_consent(&status_of(
-        &mut c,
-        "SELECT oauth.authorize($1)",
-        &[&auth_params(&lax, REDIRECT, "openid")],
-    ));
-    let uri = push(&mut c, &strict, request(&strict, "openid", "strict-state"));
-    let aid = to_consent(&use_pushed(&mut c, &strict.id, &uri, json!({})));
-    let callback = approve(&mut c, &aid, "u");
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("strict-state")
-    );
-    // Lifted, the plain request goes through again.
-    update_client(
-        &mut c,
-        &strict,
-        json!({"require_pushed_authorization_requests": false}),
-    );
-    to_consent(&status_of(
-        &mut c,
-        "SELECT oauth.authorize($1)",
-        &[&auth_params(&strict, REDIRECT, "openid")],
-    ));
-}
-
-#[test]
 fn a_pushed_request_is_checked_again_when_used() {
     let db = TestDb::new("par_recheck");
     let mut c = db.connect();
@@ -562,101 +323,6 @@ fn a_pushed_request_is_checked_again_when_used() {
     // The request to a URI still registered is unaffected.
     let aid = to_consent(&use_pushed(&mut c, &client.id, &to_redirect, json!({})));
     assert_eq!(pending_row(&mut c, &aid)["redirect_uri"], REDIRECT);
-}
-
-#[test]
-fn a_dpop_proof_at_par_binds_the_code_to_its_key() {
-    let db = TestDb::new("par_dpop");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let key = DpopKey::new();
-    let uri = pushed(par(
-        &mut c,
-        &client,
-        auth_params(&client, REDIRECT, "openid"),
-        Some(&key.proof("POST", PAR_URL)),
-    ));
-    let kept = json(&mut c, "SELECT params FROM oauth.pushed_requests", &[]);
-    assert_eq!(kept["dpop_jkt"], json!(key.jkt()), "{kept}");
-    let aid = to_consent(&use_pushed(&mut c, &client.id, &uri, json!({})));
-    let code = code_in(&approve(&mut c, &aid, "u"));
-    // No proof (the client's secret is not the key), another key's: refused, code unspent.
-    let (body, status) = token(&mut c, &client, code_form(&code), None);
-    assert_eq!(
-        (body["error"].as_str(), status.as_str()),
-        (Some("invalid_dpop_proof"), "400"),
-        "{body}"
-    );
-    let thief = DpopKey::new();
-    let (body, status) = token(
-        &mut c,
-        &client,
-        code_form(&code),
-        Some(&thief.proof("POST", TOKEN_URL)),
-    );
-    assert_eq!(
-        (body["error"].as_str(), status.as_str()),
-        (Some("invalid_grant"), "400"),
-        "{body}"
-    );
-    let (t, status) = token(
-        &mut c,
-        &client,
-        code_form(&code),
-        Some(&key.proof("POST", TOKEN_URL)),
-    );
-    assert_eq!(status, "", "{t}");
-    assert_eq!(t["token_type"], "DPoP", "{t}");
-    assert_eq!(access_token_claims(&t)["cnf"], json!({"jkt": key.jkt()}));
-}
-
-#[test]
-fn a_dpop_proof_at_par_must_be_for_par_and_agree_with_dpop_jkt() {
-    let db = TestDb::new("par_dpop_jkt");
-    let mut c = db.connect();
-    let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let key = DpopKey::new();
-    let with_jkt = |jkt: String| {
-        let mut p = auth_params(&client, REDIRECT, "openid");
-        p["dpop_jkt"] = json!(jkt);
-        p
-    };
-    let bad = [
-        (
-            "dpop_jkt of another key",
-            with_jkt(DpopKey::new().jkt()),
-            key.proof("POST", PAR_URL),
-        ),
-        (
-            "a proof for the token endpoint",
-            auth_params(&client, REDIRECT, "openid"),
-            key.proof("POST", TOKEN_URL),
-        ),
-        (
-            "a proof for GET",
-            auth_params(&client, REDIRECT, "openid"),
-            key.proof("GET", PAR_URL),
-        ),
-    ];
-    for (what, form, proof) in bad {
-        let (body, status) = par(&mut c, &client, form, Some(&proof));
-        assert_eq!(
-            (body["error"].as_str(), status.as_str()),
-            (Some("invalid_dpop_proof"), "400"),
-            "{what}: {body}"
-        );
-    }
-    assert_eq!(stored_requests(&mut c), 0);
-    // dpop_jkt of the proof's own key is taken; the same proof a second time is a replay.
-    let proof = key.proof("POST", PAR_URL);
-    pushed(par(&mut c, &client, with_jkt(key.jkt()), Some(&proof)));
-    let (body, status) = par(&mut c, &client, with_jkt(key.jkt()), Some(&proof));
-    assert_eq!(
-        (body["error"].as_str(), status.as_str()),
-        (Some("invalid_dpop_proof"), "400"),
-        "replayed: {body}"
-    );
-    assert_eq!(stored_requests(&mut c), 1);
 }
 
 #[test]
@@ -745,44 +411,55 @@ fn a_public_client_pushes_with_its_client_id_alone() {
     );
 }
 
+/// Only what `oauth.authorize` reads is stored: unknown parameters are dropped (RFC 6749 §3.1),
+/// and the client's credentials never are, however large the push.
 #[test]
-fn with_dpop_nonce_on_a_proof_at_par_must_carry_the_servers_nonce() {
-    let db = TestDb::new("par_dpop_nonce");
-    db.set("dpop_nonce", "on");
+fn a_push_stores_only_the_authorization_requests_own_parameters() {
+    let db = TestDb::new("par_store");
     let mut c = db.connect();
     let client = create_client(&mut c, &[REDIRECT], "confidential");
-    let key = DpopKey::new();
-    let authorization = Some(basic_header(&client));
-    let params = auth_params(&client, REDIRECT, "openid");
-    let call = |c: &mut Client, proof: &str| -> (Value, String, Option<String>) {
-        let mut tx = c.transaction().unwrap();
-        let row = tx
-            .query_one(
-                "SELECT oauth.par($1, $2, $3), coalesce(current_setting('response.status', true), ''),
-                        (SELECT h->>'DPoP-Nonce' FROM jsonb_array_elements(
-                            nullif(current_setting('response.headers', true), '')::jsonb) h
-                          WHERE h ? 'DPoP-Nonce')",
-                &[&params, &authorization, &proof],
-            )
-            .unwrap();
-        tx.commit().unwrap();
-        (row.get(0), row.get(1), row.get(2))
-    };
-    let (body, status, nonce) = call(&mut c, &key.proof("POST", PAR_URL));
+    let mut form = request(&client, "openid", "s1");
+    form["junk"] = json!("x".repeat(60_000));
+    for i in 0..200 {
+        form[format!("k{i}")] = json!("v");
+    }
+    push(&mut c, &client, form);
+    let stored = json(&mut c, "SELECT params FROM oauth.pushed_requests", &[]);
+    let mut keys: Vec<&str> = stored
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
     assert_eq!(
-        (body["error"].as_str(), status.as_str()),
-        (Some("use_dpop_nonce"), "400"),
-        "{body}"
+        keys,
+        [
+            "client_id",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state"
+        ]
     );
-    let nonce = nonce.unwrap_or_else(|| panic!("no DPoP-Nonce header with {body}"));
-    assert_eq!(stored_requests(&mut c), 0);
-    let proof = key.proof_with(
-        json!({}),
-        json!({"htm": "POST", "htu": PAR_URL, "nonce": nonce}),
+    // client_secret_post: the secret is not kept with the request either.
+    let post = TestClient::from_json(&json(
+        &mut c,
+        "SELECT oauth.create_client('post', ARRAY[$1], token_endpoint_auth_method => 'client_secret_post')",
+        &[&REDIRECT],
+    ));
+    let mut form = request(&post, "openid", "s2");
+    form["client_id"] = json!(post.id);
+    form["client_secret"] = json!(post.secret.clone().unwrap());
+    let (body, status) = status_of(&mut c, "SELECT oauth.par($1)", &[&form]);
+    assert_eq!(status, "201", "{body}");
+    let secrets = json(
+        &mut c,
+        "SELECT to_jsonb(count(*)) FROM oauth.pushed_requests WHERE params ? 'client_secret'",
+        &[],
     );
-    let (body, status, _) = call(&mut c, &proof);
-    let uri = pushed((body, status));
-    let kept = json(&mut c, "SELECT params FROM oauth.pushed_requests", &[]);
-    assert_eq!(kept["dpop_jkt"], json!(key.jkt()), "{kept}");
-    to_consent(&use_pushed(&mut c, &client.id, &uri, json!({})));
+    assert_eq!(secrets, 0);
 }

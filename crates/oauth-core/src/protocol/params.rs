@@ -22,10 +22,16 @@ impl<'a> Params<'a> {
 
     /// An optional parameter; empty strings count as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> OAuthResult<Option<&'a str>> {
+        self.get_up_to(name, MAX_PARAM_LEN)
+    }
+
+    /// [`get`](Self::get) for a parameter that may be longer than the others (a client
+    /// assertion: a JWT with a certificate chain, say), up to `max` bytes.
+    pub fn get_up_to(&self, name: &str, max: usize) -> OAuthResult<Option<&'a str>> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) if s.len() > MAX_PARAM_LEN => {
+            Some(Value::String(s)) if s.len() > max => {
                 Err(invalid_request(format!("parameter {name} is too long")))
             }
             Some(Value::String(s)) if s.contains('\0') => Err(invalid_request(format!(
