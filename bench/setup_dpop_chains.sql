@@ -13,7 +13,7 @@ BEGIN
                 'redirect_uri', 'http://127.0.0.1/callback'),
              NULL,
              CASE WHEN i < chains THEN (SELECT proof FROM bench_dpop_proofs WHERE chain = i AND seq = 0) END);
-        IF t->>'token_type' IS DISTINCT FROM CASE WHEN i < chains THEN 'DPoP' ELSE 'Bearer' END THEN
+        IF t->>'token_type' IS DISTINCT FROM (CASE WHEN i < chains THEN 'DPoP' ELSE 'Bearer' END) THEN
             RAISE EXCEPTION 'chain %: %', i, t;
         END IF;
         INSERT INTO bench_dpop_rt VALUES (i, t->>'refresh_token');

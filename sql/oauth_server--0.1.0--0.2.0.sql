@@ -1045,13 +1045,15 @@ ALTER TABLE oauth.grants ADD COLUMN dpop_jkt text CHECK (dpop_jkt ~ '^[A-Za-z0-9
 
 -- DPoP proofs (RFC 9449 §11.1) and client assertions (RFC 7523 §3) already taken, by jti, until
 -- they could no longer be taken anyway (a proof too old, an assertion expired): one presented
--- again is a replay. `issuer` is the proof key's thumbprint or the asserting client.
+-- again is a replay. `issuer` is the proof key's thumbprint or the asserting client; `key` the
+-- SHA-256 of kind, issuer and jti, which is what is unique (a client_id URL and a jti of
+-- 4-byte characters together would not fit an index entry).
 CREATE TABLE oauth.used_jtis (
+    key         bytea PRIMARY KEY CHECK (octet_length(key) = 32),
     kind        text NOT NULL CHECK (kind IN ('dpop', 'client_assertion')),
     issuer      text NOT NULL,
     jti         text NOT NULL,
-    expires_at  timestamptz NOT NULL,
-    PRIMARY KEY (kind, issuer, jti)
+    expires_at  timestamptz NOT NULL
 );
 CREATE INDEX used_jtis_expires_at ON oauth.used_jtis (expires_at);
 
@@ -1167,8 +1169,10 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');
 
 -- What the front calls to keep published client keys fresh (owner, or whom the DBA grants).
 -- oauth_server::api::client_keys::client_jwks_fetches
-CREATE  FUNCTION "client_jwks_fetches"() RETURNS jsonb /* JsonB */
-STRICT SECURITY DEFINER
+CREATE  FUNCTION "client_jwks_fetches"(
+	"client_id" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'client_jwks_fetches_wrapper';
@@ -1193,7 +1197,7 @@ SECURITY DEFINER
 SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'report_client_jwks_error_wrapper';
-REVOKE ALL ON FUNCTION oauth.client_jwks_fetches(), oauth.set_client_jwks(text, jsonb, text),
+REVOKE ALL ON FUNCTION oauth.client_jwks_fetches(text), oauth.set_client_jwks(text, jsonb, text),
     oauth.report_client_jwks_error(text, text) FROM PUBLIC;
 
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
@@ -1216,7 +1220,7 @@ BEGIN
                         'oauth.dpop_jkt()'::regprocedure,
                         'oauth.par(jsonb, text, text)'::regprocedure,
                         'oauth.push_authorization_request(jsonb, text, text)'::regprocedure,
-                        'oauth.client_jwks_fetches()'::regprocedure,
+                        'oauth.client_jwks_fetches(text)'::regprocedure,
                         'oauth.set_client_jwks(text, jsonb, text)'::regprocedure,
                         'oauth.report_client_jwks_error(text, text)'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)

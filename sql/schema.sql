@@ -693,13 +693,15 @@ CREATE TABLE oauth.revoked_users (
 
 -- DPoP proofs (RFC 9449 §11.1) and client assertions (RFC 7523 §3) already taken, by jti, until
 -- they could no longer be taken anyway (a proof too old, an assertion expired): one presented
--- again is a replay. `issuer` is the proof key's thumbprint or the asserting client.
+-- again is a replay. `issuer` is the proof key's thumbprint or the asserting client; `key` the
+-- SHA-256 of kind, issuer and jti, which is what is unique (a client_id URL and a jti of
+-- 4-byte characters together would not fit an index entry).
 CREATE TABLE oauth.used_jtis (
+    key         bytea PRIMARY KEY CHECK (octet_length(key) = 32),
     kind        text NOT NULL CHECK (kind IN ('dpop', 'client_assertion')),
     issuer      text NOT NULL,
     jti         text NOT NULL,
-    expires_at  timestamptz NOT NULL,
-    PRIMARY KEY (kind, issuer, jti)
+    expires_at  timestamptz NOT NULL
 );
 CREATE INDEX used_jtis_expires_at ON oauth.used_jtis (expires_at);
 

@@ -155,7 +155,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.jwks_refresh_interval > 0 {
         tokio::spawn(timers::refresh_timer(
             issuer_keys.clone(),
-            client_keys.clone(),
             providers.clone(),
             config.jwks_refresh_interval,
         ));

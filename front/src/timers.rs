@@ -1,8 +1,7 @@
 //! What the front does on its own, on timers: purging expired rows, refreshing trusted
-//! issuers' keys, `private_key_jwt` clients' published keys and sign-in providers' metadata,
-//! checking the replicas.
+//! issuers' keys and sign-in providers' metadata, checking the replicas. (Clients' published
+//! keys are fetched when used: `fetch::client_keys`.)
 
-use crate::fetch::client_keys::ClientKeys;
 use crate::fetch::issuer_keys::IssuerKeys;
 use crate::fetch::provider_metadata::ProviderMetadata;
 use crate::replicas::Replicas;
@@ -11,19 +10,13 @@ use deadpool_postgres::Pool;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Refreshes trusted issuers' keys, clients' published keys and sign-in providers' metadata
-/// now and then every `every` seconds.
-pub async fn refresh_timer(
-    keys: Arc<IssuerKeys>,
-    client_keys: Arc<ClientKeys>,
-    providers: Arc<ProviderMetadata>,
-    every: u64,
-) {
+/// Refreshes trusted issuers' keys and sign-in providers' metadata now and then every `every`
+/// seconds.
+pub async fn refresh_timer(keys: Arc<IssuerKeys>, providers: Arc<ProviderMetadata>, every: u64) {
     let mut tick = tokio::time::interval(Duration::from_secs(every));
     loop {
         tick.tick().await;
         keys.refresh_all().await;
-        client_keys.refresh_all().await;
         providers.refresh_all().await;
     }
 }

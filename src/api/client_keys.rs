@@ -10,17 +10,18 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
-/// `[{client_id, jwks_uri, fetched_at, last_error, kids}]`: the clients whose keys the front
-/// fetches.
+/// `[{client_id, jwks_uri, fetched_at, last_error, kids}]`: the clients whose keys are
+/// published at a URL (or the one `client_id` names, as the front asks before fetching).
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
-fn client_jwks_fetches() -> JsonB {
-    JsonB(or_raise(client_jwks::fetches()))
+fn client_jwks_fetches(client_id: default!(Option<&str>, "NULL")) -> JsonB {
+    JsonB(or_raise(client_jwks::fetches(client_id)))
 }
 
 /// Stores the keys `client_id`'s `jwks_uri` answered, reduced to public signing keys with a
-/// `kid` (private or symmetric key material is refused, and so is a set with no usable key: the
-/// stored keys stay). Stored only while `jwks_uri` is still the client's (P0002 otherwise).
+/// `kid`; private or symmetric key material is refused (22023, the stored keys stay). A set
+/// with no usable key is stored as it is: the client withdrew its keys, and none verifies now.
+/// Stored only while `jwks_uri` is still the client's (P0002 otherwise).
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn set_client_jwks(client_id: Option<&str>, jwks: Option<JsonB>, jwks_uri: Option<&str>) -> JsonB {
@@ -36,11 +37,6 @@ fn set_client_jwks(client_id: Option<&str>, jwks: Option<JsonB>, jwks_uri: Optio
         .flatten()
         .map(|k| k["kid"].clone())
         .collect();
-    if kids.is_empty() {
-        raise(bad_param(
-            "the JWKS has no public signing key with a kid: the stored keys stay",
-        ));
-    }
     if !or_raise(client_jwks::store_fetched(client_id, jwks_uri, &clean)) {
         raise(MisuseError::new(
             Misuse::NotFound,

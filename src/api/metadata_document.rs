@@ -26,6 +26,8 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
             Invalid::OAuth(e) => Failure::OAuth(e),
             Invalid::Misuse(e) => Failure::Misuse(e),
         })?;
+    // As stored before this document: its flags and keys are what the new ones replace.
+    let stored = clients::find_stored(url)?;
     if !clients::store_metadata_document(url, &md)? {
         return Err(OAuthError::InvalidClient(
             "this client_id belongs to a client registered another way".into(),
@@ -33,7 +35,6 @@ fn check(url: &str, document: &Value) -> ApiResult<Value> {
         .into());
     }
     clients::set_post_logout_uris(url, &md.post_logout_redirect_uris, false)?;
-    let stored = clients::find_stored(url)?;
     clients::set_flags(url, &md, stored.as_ref())?;
     let had_keys = stored
         .as_ref()

@@ -3,9 +3,12 @@
 //! the client's keys as stored; its `jti` is taken in `oauth.used_jtis` in the transaction that
 //! acts on it, so a replay is refused where the write is.
 //!
-//! Keys published at a `jwks_uri` are fetched by the front (the database cannot fetch): when an
-//! assertion names a key the stored set lacks, and the set is older than a minute, the refusal
-//! asks the front to fetch them (`refresh_client_keys`) and try once more.
+//! Keys published at a `jwks_uri` are fetched by the front (the database cannot fetch), when
+//! they are used: a set is used for ten minutes after it was fetched, and an assertion by a
+//! key it lacks refetches it after one. Either way the refusal asks the front to fetch them
+//! (`refresh_client_keys`) and try once more. A key the client withdrew from its URL stops
+//! working within ten minutes; a URL that cannot be fetched then refuses the client (its keys
+//! can no longer be told current).
 
 use crate::error::{invalid_client, ApiResult, Failure, MisuseError, Then};
 use crate::protocol::client_assertion::{self, Expected};
@@ -20,6 +23,9 @@ use serde_json::Value;
 /// fetch it again: a client that rotated gets in after one retry, and made-up `kid`s cannot
 /// make us fetch someone's URL more than once a minute.
 const REFETCH_AFTER_SECS: f64 = 60.0;
+
+/// How long a fetched key set is used before it must be fetched again.
+pub const FRESH_FOR_SECS: f64 = 600.0;
 
 /// Where a client's keys are, as registered.
 pub fn registered(client_id: &str) -> Result<Option<ClientKeys>, MisuseError> {
@@ -51,6 +57,19 @@ fn audiences() -> Vec<String> {
 /// front for it.
 pub fn authenticate(client_id: &str, assertion: &str) -> ApiResult<()> {
     let stored = client_jwks::find(client_id)?;
+    if let Some(k) = stored.as_ref().filter(|k| k.jwks_uri.is_some()) {
+        if k.fetched_secs_ago.is_none_or(|age| age > FRESH_FOR_SECS) {
+            return Err(Failure::OAuthThen(
+                invalid_client(
+                    "the client's published keys were not fetched in the last 10 minutes (its jwks_uri is fetched again)",
+                ),
+                Then::Refresh {
+                    field: "refresh_client_keys",
+                    provider: client_id.to_string(),
+                },
+            ));
+        }
+    }
     let keys: Vec<Value> = stored
         .as_ref()
         .and_then(|k| k.jwks["keys"].as_array().cloned())
@@ -69,7 +88,7 @@ pub fn authenticate(client_id: &str, assertion: &str) -> ApiResult<()> {
             let refetch = stored.as_ref().is_some_and(|k| {
                 k.jwks_uri.is_some()
                     && k.fetched_secs_ago
-                        .is_none_or(|age| age > REFETCH_AFTER_SECS)
+                        .is_some_and(|age| age > REFETCH_AFTER_SECS)
                     && client_assertion::refusal_is_unknown_key(&why)
             });
             let e = invalid_client(why);

@@ -54,7 +54,7 @@ pub fn report_error(client_id: &str, error: &str) -> Result<(), MisuseError> {
     .map(|_| ())
 }
 
-/// The clients whose keys the front fetches.
-pub fn fetches() -> Result<Value, MisuseError> {
-    Ok(scalar(query!("client_jwks/fetches"), &[])?.unwrap_or(Value::Array(vec![])))
+/// The clients whose keys the front fetches (or only `client_id`).
+pub fn fetches(client_id: Option<&str>) -> Result<Value, MisuseError> {
+    Ok(scalar(query!("client_jwks/fetches"), &[client_id.into()])?.unwrap_or(Value::Array(vec![])))
 }

@@ -3,6 +3,7 @@
 //! transaction that would act on it.
 
 use crate::error::MisuseError;
+use crate::protocol::secret;
 use crate::query;
 
 /// What a `jti` was the id of; each kind keeps its own ids, per key or per client.
@@ -26,9 +27,13 @@ impl JtiKind {
 /// Takes `jti` of `issuer` until `until` (seconds since the epoch): `true` the first time,
 /// `false` when it was taken before (a replay).
 pub fn take(kind: JtiKind, issuer: &str, jti: &str, until: i64) -> Result<bool, MisuseError> {
+    // Unique by a hash of the three, each ended by a newline (which a jti cannot hold, and a
+    // thumbprint or client_id does not): no two triples share a key.
+    let key = secret::hash(&format!("{}\n{issuer}\n{jti}", kind.as_str()));
     Ok(super::scalar::<bool>(
         query!("dpop/take_jti"),
         &[
+            key.to_vec().into(),
             kind.as_str().into(),
             issuer.into(),
             jti.into(),

@@ -1,13 +1,14 @@
-//! The published keys of `private_key_jwt` clients (RFC 7523): for each client whose keys are
-//! at a `jwks_uri` (`oauth.client_jwks_fetches()`), the front reads the JWKS and stores it with
+//! The published keys of `private_key_jwt` clients (RFC 7523): the front reads a client's
+//! JWKS from its `jwks_uri` (`oauth.client_jwks_fetches(client_id)`) and stores it with
 //! `oauth.set_client_jwks`, which keeps only public signing keys.
 //!
-//! It does so on a timer, and when an assertion is signed by a key the stored set lacks (the
-//! client rotated; the extension answers `refresh_client_keys`): then at most once a minute
-//! per client, so assertions with made-up `kid`s cannot turn the front into a request
-//! amplifier against the client's host. The URLs are a registrant's (or a metadata
-//! document's): the fetches go through the fence (public addresses only, on every redirect
-//! too), lifted by `--allow-private-fetch` for local stand-ins and tests.
+//! Only when the extension asks (`refresh_client_keys`): the stored set is more than ten
+//! minutes old, or an assertion is signed by a key it lacks. Never on a timer: the URLs are
+//! anyone's (a registrant's, a metadata document's), and a timer would fetch every one of them
+//! forever, and wait on the slow ones. At most once a minute per client, so assertions with
+//! made-up `kid`s cannot turn the front into a request amplifier against a host. The fetches go
+//! through the fence (public addresses only, on every redirect too), lifted by
+//! `--allow-private-fetch` for local stand-ins and tests.
 
 use crate::fetch::failure::{Cause, Failure};
 use crate::fetch::fence;
@@ -44,29 +45,15 @@ impl ClientKeys {
         })
     }
 
-    /// Refreshes every client whose keys are published; run by the timer.
-    pub async fn refresh_all(&self) {
-        match self.fetches().await {
-            Ok(list) => {
-                for c in &list {
-                    self.refresh(c).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot list clients' published keys"),
-        }
-    }
-
-    /// Called when an assertion of `client_id`, judged from `judged_at` on, was signed by a key
-    /// the database lacks. Whether keys were stored since then, so that asking again may
+    /// Called when the extension asked for `client_id`'s keys (its stored set is old, or an
+    /// assertion judged from `judged_at` on was signed by a key the set lacks). Whether keys were stored since then, so that asking again may
     /// succeed: this call fetched them, or a concurrent one did after the judgement began.
     pub async fn refresh_after_unknown_key(&self, client_id: &str, judged_at: Instant) -> bool {
         let refreshed = self
             .on_demand
             .refresh(client_id, judged_at, || async {
-                let found = match self.fetches().await {
-                    Ok(list) => list
-                        .into_iter()
-                        .find(|c| c["client_id"].as_str() == Some(client_id)),
+                let found = match self.fetches(client_id).await {
+                    Ok(list) => list.into_iter().next(),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot list clients' published keys");
                         None
@@ -82,8 +69,8 @@ impl ClientKeys {
         refreshed == Refreshed::Retry
     }
 
-    async fn fetches(&self) -> Result<Vec<Value>, String> {
-        let res = sql::call(&self.pool, "oauth.client_jwks_fetches()", &[])
+    async fn fetches(&self, client_id: &str) -> Result<Vec<Value>, String> {
+        let res = sql::call(&self.pool, "oauth.client_jwks_fetches($1)", &[&client_id])
             .await
             .map_err(|e| e.description)?;
         match res.body {

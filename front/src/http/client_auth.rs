@@ -57,6 +57,8 @@ pub async fn form_endpoint(
         args.push(&proof);
     }
     let judged_at = Instant::now();
+    // A client assertion's jti is written where it is judged: never a replica's to answer.
+    let on_replica = on_replica.filter(|_| params.get("client_assertion").is_none());
     let mut res = match on_replica {
         Some(positive) => s.replicas.read(&s.pool, call, &args, positive).await?,
         None => sql::call(&s.pool, call, &args).await?,
@@ -112,7 +114,12 @@ fn presented_client_id(params: &Value, authorization: Option<&str>) -> String {
             .and_then(assertion_subject)
     };
     from_basic
-        .or_else(|| params["client_id"].as_str().map(String::from))
+        .or_else(|| {
+            params["client_id"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .map(String::from)
+        })
         .or_else(from_assertion)
         .unwrap_or_default()
 }
@@ -162,6 +169,11 @@ mod tests {
         assert_eq!(
             presented_client_id(&json!({"client_assertion": jwt, "client_id": "x"}), None),
             "x"
+        );
+        // An empty client_id is none, to the extension and so here.
+        assert_eq!(
+            presented_client_id(&json!({"client_assertion": jwt, "client_id": ""}), None),
+            "abc"
         );
     }
 

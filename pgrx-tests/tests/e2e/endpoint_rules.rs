@@ -351,9 +351,9 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
          UPDATE oauth.grants SET last_used_at = now() - interval '2 days' WHERE user_id = 'u2';
          INSERT INTO oauth.user_code_failures (user_id, at)
            VALUES ('guesser', now() - interval '2 hours'), ('guesser', now());
-         INSERT INTO oauth.used_jtis (kind, issuer, jti, expires_at)
-           VALUES ('dpop', 'k', 'gone', now() - interval '1 second'),
-                  ('dpop', 'k', 'kept', now() + interval '1 minute');
+         INSERT INTO oauth.used_jtis (key, kind, issuer, jti, expires_at)
+           VALUES (sha256('gone'), 'dpop', 'k', 'gone', now() - interval '1 second'),
+                  (sha256('kept'), 'dpop', 'k', 'kept', now() + interval '1 minute');
          INSERT INTO oauth.dpop_nonces (nonce, issued_at)
            VALUES ('stale', now() - interval '11 minutes'), ('fresh', now());
          INSERT INTO oauth.pushed_requests (request_uri_hash, client_id, params, expires_at)

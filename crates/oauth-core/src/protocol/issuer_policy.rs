@@ -275,6 +275,19 @@ impl IssuerPolicy {
 /// Members that only a private key has: a JWKS that carries them is a leak, not a key set.
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/// An RSA key whose modulus is under 2048 bits.
+fn short_rsa(key: &Value) -> bool {
+    use base64::Engine;
+    if key["kty"].as_str() != Some("RSA") {
+        return false;
+    }
+    let n = key["n"].as_str().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(n)
+        .unwrap_or_default();
+    bytes.iter().skip_while(|b| **b == 0).count() < 256
+}
+
 /// Reduces a fetched or given JWKS to public signing keys with a `kid`, keeping only the
 /// members verification needs. Symmetric (`oct`) keys, encryption keys and keys of an
 /// algorithm we do not accept are dropped; private key material is refused outright.
@@ -298,6 +311,18 @@ pub fn sanitize_jwks(jwks: &Value) -> Result<Value, String> {
         let kid = obj.get("kid").and_then(Value::as_str).unwrap_or_default();
         if let Some(why) = super::jose_rules::weak_public_key(key) {
             return Err(format!("key {kid} is refused: {why}"));
+        }
+        // Keys that could never verify a signature are dropped, as encryption keys are: set
+        // aside for other operations (key_ops), an RSA modulus under 2048 bits, or an alg the
+        // key does not fit.
+        if !super::jose_rules::jwk_for_signatures(key) || short_rsa(key) {
+            continue;
+        }
+        if let Some(alg) = obj.get("alg").and_then(Value::as_str) {
+            match super::jws::external_alg(alg) {
+                Some(a) if super::jws::jwk_accepts(key, a) => {}
+                _ => continue,
+            }
         }
         let usable_use = obj.get("use").is_none_or(|u| u == "sig");
         let usable_alg = obj
@@ -419,9 +444,17 @@ mod tests {
 
     #[test]
     fn jwks_keeps_public_signing_keys_only() {
+        use base64::Engine;
+        let n = |bytes: usize| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(vec![0xc5u8; bytes])
+        };
         let jwks = json!({"keys": [
-            {"kty": "RSA", "kid": "r1", "n": "AQAB", "e": "AQAB", "alg": "RS256", "x5c": ["…"], "issuer": "x"},
+            {"kty": "RSA", "kid": "r1", "n": n(256), "e": "AQAB", "alg": "RS256", "x5c": ["…"], "issuer": "x"},
             {"kty": "EC", "kid": "e1", "crv": "P-256", "x": "a", "y": "b"},
+            // Keys that could verify nothing: too short, set aside, or for an alg they do not fit.
+            {"kty": "RSA", "kid": "short", "n": n(128), "e": "AQAB"},
+            {"kty": "EC", "kid": "ops", "crv": "P-256", "x": "a", "y": "b", "key_ops": ["encrypt"]},
+            {"kty": "EC", "kid": "mismatch", "crv": "P-256", "x": "a", "y": "b", "alg": "ES384"},
             {"kty": "RSA", "kid": "enc", "n": "a", "e": "b", "use": "enc"},
             {"kty": "RSA", "n": "a", "e": "b"},
             {"kty": "RSA", "kid": "hs", "n": "a", "e": "b", "alg": "HS256"},

@@ -155,13 +155,11 @@ fn set_client_jwks_stores_public_keys_for_the_clients_own_url_only() {
     let m = published_machine(&mut c, URI);
     let k1 = ClientKey::new("k1");
     store(&mut c, &m, &k1.jwks(), URI);
-    // Private or symmetric material, or no usable key: refused, the stored keys stay.
+    // Private or symmetric material, or no key set at all: refused, the stored keys stay.
     let k2 = ClientKey::new("k2");
     for keys in [
         json!({"keys": [k2.private_jwk()]}),
         json!({"keys": [k2.jwk(), {"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}),
-        json!({"keys": []}),
-        json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "use": "enc", "kid": "e"}]}),
         json!({"nokeys": true}),
     ] {
         assert_eq!(store_sqlstate(&mut c, &m.id, &keys, URI), "22023", "{keys}");
@@ -278,6 +276,57 @@ fn a_metadata_document_may_sign_with_keys_at_its_jwks_uri() {
     }
     let loopback = register(&mut c, &doc("http://127.0.0.1:9/jwks.json"));
     assert_eq!(loopback["client_id"], url, "{loopback}");
+    // The document goes back to a public client: its keys go with the method, and the front
+    // is no longer sent to its URL.
+    let public = json!({"client_id": url, "redirect_uris": [callback]});
+    register(&mut c, &public);
+    let listed = json(&mut c, "SELECT oauth.client_jwks_fetches($1)", &[&url]);
+    assert_eq!(listed, json!([]), "{listed}");
+    let shown = json(&mut c, "SELECT oauth.client($1)", &[&url]);
+    assert!(shown["jwks_uri"].is_null(), "{shown}");
+}
+
+/// A jti is remembered by a hash of the client and itself: a client_id URL near its limit and a
+/// jti of 256 four-byte characters together (too big for an index entry) are taken, replayed
+/// refused, never a raised error.
+#[test]
+fn the_longest_client_id_and_jti_are_remembered_all_the_same() {
+    let db = TestDb::new("pkj_long");
+    let mut c = db.connect();
+    let url = format!("https://agent.example/{}", "c".repeat(2000));
+    let callback = "http://127.0.0.1:53111/callback";
+    let doc = json!({"client_id": url, "redirect_uris": [callback],
+                     "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": URI});
+    let r = json(
+        &mut c,
+        "SELECT oauth.register_metadata_document($1, $2)",
+        &[&url, &doc],
+    );
+    assert_eq!(r["client_id"], json!(url), "{r}");
+    let client = TestClient {
+        id: url.clone(),
+        secret: None,
+    };
+    let key = ClientKey::new("k1");
+    store(&mut c, &client, &key.jwks(), URI);
+    let jti: String = "\u{1F511}".repeat(256);
+    let assertion = key.assertion_with(&url, TOKEN_AUD, json!({}), json!({"jti": jti}));
+    let code = get_code(&mut c, &client, callback, "openid", "u");
+    let form = |code: &str| {
+        with_assertion(
+            json!({"grant_type": "authorization_code", "code": code,
+                   "code_verifier": VERIFIER, "redirect_uri": callback}),
+            &assertion,
+        )
+    };
+    issued(call(&mut c, "token", form(&code), None));
+    let code = get_code(&mut c, &client, callback, "openid", "u");
+    let (body, status) = call(&mut c, "token", form(&code), None);
+    assert_eq!(
+        (body["error"].as_str(), status.as_str()),
+        (Some("invalid_client"), "401"),
+        "{body}"
+    );
 }
 
 /// A code for `client` at `callback`, redeemed with an assertion by `key`.
@@ -294,4 +343,43 @@ fn grant_code(
         &key.assertion(&client.id, TOKEN_AUD),
     );
     call(c, "token", form, None)
+}
+
+/// A key the client withdraws from its URL stops working when the set is fetched again (an
+/// empty set, or one of keys that could verify nothing, is stored as it is); a set is used for
+/// ten minutes, then fetched again before any assertion is taken; and a URL that can no longer
+/// be fetched leaves the client refused, not its old keys accepted.
+#[test]
+fn withdrawn_or_stale_published_keys_stop_working() {
+    let db = TestDb::new("pkj_stale");
+    let mut c = db.connect();
+    let m = published_machine(&mut c, URI);
+    let k1 = ClientKey::new("k1");
+    store(&mut c, &m, &k1.jwks(), URI);
+    issued(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)));
+    for withdrawn in [
+        json!({"keys": []}),
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "use": "enc", "kid": "k1"}]}),
+    ] {
+        let stored = store(&mut c, &m, &withdrawn, URI);
+        assert_eq!(stored["kids"], json!([]), "{stored}");
+        grant_refused(&mut c, &m, &k1.assertion(&m.id, TOKEN_AUD), "kid");
+    }
+    store(&mut c, &m, &k1.jwks(), URI);
+    issued(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)));
+    // Nine minutes old: used. Eleven: the front is asked for the keys first, whatever the
+    // assertion says, and a failed fetch changes nothing of that.
+    fetched_ago(&mut c, &m, "9 minutes");
+    issued(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)));
+    fetched_ago(&mut c, &m, "11 minutes");
+    asks_for_keys(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)), &m);
+    c.execute(
+        "SELECT oauth.report_client_jwks_error($1, 'HTTP 404 from agent.example')",
+        &[&m.id],
+    )
+    .unwrap();
+    asks_for_keys(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)), &m);
+    // Fetched again: taken again.
+    store(&mut c, &m, &k1.jwks(), URI);
+    issued(grant(&mut c, &k1.assertion(&m.id, TOKEN_AUD)));
 }
