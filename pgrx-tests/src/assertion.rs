@@ -3,6 +3,7 @@
 //! Built here from aws-lc-rs and nothing of the extension's (as [`crate::dpop`] is): an
 //! assertion the two sides disagree on is a failure, not a shared mistake.
 
+use crate::dpop::merged;
 use crate::stand_in::now;
 use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -146,17 +147,4 @@ fn hmac(secret: &[u8], input: &str) -> Vec<u8> {
     aws_lc_rs::hmac::sign(&key, input.as_bytes())
         .as_ref()
         .to_vec()
-}
-
-/// `base` with each member of `overrides` set, or removed when `null`.
-fn merged(mut base: Value, overrides: Value) -> Value {
-    for (k, v) in overrides.as_object().expect("overrides as a JSON object") {
-        match v {
-            Value::Null => {
-                base.as_object_mut().unwrap().remove(k);
-            }
-            v => base[k] = v.clone(),
-        }
-    }
-    base
 }

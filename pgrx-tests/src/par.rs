@@ -16,6 +16,18 @@ pub const OTHER_REDIRECT: &str = "https://app.example/other";
 pub fn par(
     c: &mut Client,
     client: &TestClient,
+    form: Value,
+    proof: Option<&str>,
+) -> (Value, String) {
+    as_client(c, "SELECT oauth.par($1, $2, $3)", client, form, proof)
+}
+
+/// `sql` (an endpoint function taking form, Authorization and DPoP) as `client`: HTTP Basic
+/// when it has a secret, its `client_id` in the form when public → (body, response.status).
+fn as_client(
+    c: &mut Client,
+    sql: &str,
+    client: &TestClient,
     mut form: Value,
     proof: Option<&str>,
 ) -> (Value, String) {
@@ -23,11 +35,7 @@ pub fn par(
     if authorization.is_none() {
         form["client_id"] = json!(client.id);
     }
-    status_of(
-        c,
-        "SELECT oauth.par($1, $2, $3)",
-        &[&form, &authorization, &proof],
-    )
+    status_of(c, sql, &[&form, &authorization, &proof])
 }
 
 /// The `request_uri` of a successful push (201, `expires_in` 60, the RFC's URN).
@@ -119,18 +127,10 @@ pub fn code_form(code: &str) -> Value {
 pub fn token(
     c: &mut Client,
     client: &TestClient,
-    mut form: Value,
+    form: Value,
     proof: Option<&str>,
 ) -> (Value, String) {
-    let authorization = client.secret.as_ref().map(|_| basic_header(client));
-    if authorization.is_none() {
-        form["client_id"] = json!(client.id);
-    }
-    status_of(
-        c,
-        "SELECT oauth.token($1, $2, $3)",
-        &[&form, &authorization, &proof],
-    )
+    as_client(c, "SELECT oauth.token($1, $2, $3)", client, form, proof)
 }
 
 pub fn stored_requests(c: &mut Client) -> Value {
