@@ -10,3 +10,4 @@ pub mod grounds;
 pub mod poll_device;
 pub mod redeem_code;
 pub mod refresh;
+pub mod token_exchange;
