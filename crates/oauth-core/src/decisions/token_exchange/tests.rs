@@ -17,6 +17,7 @@ fn policy(client: &str, from: &str, to: &str, scopes: &[&str], may_act: bool) ->
         to_audience: to.into(),
         scopes: strings(scopes),
         may_act,
+        refresh: false,
     }
 }
 
@@ -41,6 +42,7 @@ fn subject<'a>(f: &'a Fixture, client: &'a str) -> Subject<'a> {
         exp: NOW + 300,
         act: None,
         may_act: None,
+        jkt: None,
     }
 }
 
@@ -50,6 +52,7 @@ fn request<'a>(client: &'a str, audiences: &'a [String]) -> Request<'a> {
         audiences,
         scopes: None,
         actor: None,
+        proven_jkt: None,
         now: NOW,
         lifetime_secs: 3600,
     }
@@ -160,6 +163,7 @@ fn an_actor_token_must_be_the_exchanging_clients_own() {
     r.actor = Some(Actor {
         client_id: "other",
         sub: "other",
+        act: None,
     });
     assert_eq!(
         decide(&subject(&f, "app"), &r, &rules).unwrap_err().code(),
@@ -168,6 +172,7 @@ fn an_actor_token_must_be_the_exchanging_clients_own() {
     r.actor = Some(Actor {
         client_id: "agent",
         sub: "agent-instance-7",
+        act: None,
     });
     let got = decide(&subject(&f, "app"), &r, &rules).unwrap();
     assert_eq!(
@@ -231,4 +236,172 @@ fn an_expired_subject_token_is_refused_and_the_result_never_outlives_it() {
         decide(&s, &request("agent", &to), &rules).unwrap().exp,
         NOW + 3600
     );
+}
+
+/// A client's own token (client_credentials: `sub` is the client) has no user: another client
+/// cannot act for it (its result would read as a user named like the client). Narrowing one's
+/// own stays allowed.
+#[test]
+fn a_machines_token_has_no_user_to_act_for() {
+    let f = fixture();
+    let to = strings(&[MAIL]);
+    let rules = [
+        policy("agent", API, MAIL, &["read"], true),
+        policy("app", API, MAIL, &["read"], false),
+    ];
+    let mut s = subject(&f, "app");
+    s.sub = "app";
+    assert_eq!(
+        decide(&s, &request("agent", &to), &rules)
+            .unwrap_err()
+            .code(),
+        "invalid_request"
+    );
+    assert_eq!(decide(&s, &request("app", &to), &rules).unwrap().act, None);
+}
+
+/// The actor is someone other than the user, presenting its own, unexchanged token.
+#[test]
+fn an_actor_is_neither_the_user_nor_a_chain_of_its_own() {
+    let f = fixture();
+    let to = strings(&[MAIL]);
+    let rules = [policy("agent", API, MAIL, &["read"], true)];
+    let mut r = request("agent", &to);
+    r.actor = Some(Actor {
+        client_id: "agent",
+        sub: "alice",
+        act: None,
+    });
+    assert_eq!(
+        decide(&subject(&f, "app"), &r, &rules).unwrap_err().code(),
+        "invalid_request"
+    );
+    let its_chain = json!({"sub": "x", "client_id": "x"});
+    r.actor = Some(Actor {
+        client_id: "agent",
+        sub: "agent",
+        act: Some(&its_chain),
+    });
+    assert_eq!(
+        decide(&subject(&f, "app"), &r, &rules).unwrap_err().code(),
+        "invalid_request"
+    );
+}
+
+/// may_act names clients: `sub` alone names a machine only, and an empty member no one.
+#[test]
+fn may_act_is_read_strictly() {
+    let f = fixture();
+    let to = strings(&[MAIL]);
+    let rules = [policy("evil", API, MAIL, &["read"], true)];
+    let mut s = subject(&f, "app");
+    let mut r = request("evil", &to);
+    // A user named "bot" signed in to evil is not the machine "bot".
+    r.actor = Some(Actor {
+        client_id: "evil",
+        sub: "bot",
+        act: None,
+    });
+    let sub_only = json!({"sub": "bot"});
+    s.may_act = Some(&sub_only);
+    assert!(decide(&s, &r, &rules).is_err());
+    let empty = json!({});
+    s.may_act = Some(&empty);
+    assert!(decide(&s, &r, &rules).is_err());
+    let empty_list = json!([{}]);
+    s.may_act = Some(&empty_list);
+    assert!(decide(&s, &r, &rules).is_err());
+    // The machine "evil" itself is named by sub alone.
+    let evil = json!({"sub": "evil"});
+    s.may_act = Some(&evil);
+    r.actor = None;
+    assert!(decide(&s, &r, &rules).is_ok());
+}
+
+/// A bound subject token is presented only with its key; the result is bound to the key the
+/// request proved. may_act is carried on, so narrowing cannot shed it.
+#[test]
+fn a_bound_subject_needs_its_key_and_may_act_survives_narrowing() {
+    let f = fixture();
+    let to = strings(&[MAIL]);
+    let rules = [policy("app", API, MAIL, &["read"], false)];
+    let mut s = subject(&f, "app");
+    s.jkt = Some("k");
+    let mut r = request("app", &to);
+    assert_eq!(
+        decide(&s, &r, &rules).unwrap_err().code(),
+        "invalid_dpop_proof"
+    );
+    r.proven_jkt = Some("j");
+    assert_eq!(decide(&s, &r, &rules).unwrap_err().code(), "invalid_grant");
+    r.proven_jkt = Some("k");
+    let only_bot = json!({"client_id": "bot"});
+    s.may_act = Some(&only_bot);
+    let got = decide(&s, &r, &rules).unwrap();
+    assert_eq!(got.jkt.as_deref(), Some("k"));
+    assert_eq!(got.may_act, Some(only_bot));
+}
+
+/// Rules grant, whatever order they come in: per target, any matching rule (one that lets the
+/// client act, when it acts) allows its scopes; a refresh token only when every target's do.
+#[test]
+fn rules_combine_the_same_in_any_order() {
+    let f = Fixture {
+        audience: strings(&[API, "https://other.example"]),
+        scopes: strings(&["read", "write"]),
+    };
+    let to = strings(&[MAIL]);
+    let a = policy("agent", API, MAIL, &["read"], false);
+    let mut b = policy(
+        "agent",
+        "https://other.example",
+        MAIL,
+        &["read", "write"],
+        true,
+    );
+    b.refresh = true;
+    for rules in [vec![a.clone(), b.clone()], vec![b.clone(), a.clone()]] {
+        let got = decide(&subject(&f, "app"), &request("agent", &to), &rules).unwrap();
+        assert_eq!(got.scopes, strings(&["read", "write"]), "{rules:?}");
+        assert!(got.refresh);
+    }
+    let two = strings(&[MAIL, MAIL, "https://files.example"]);
+    let files = policy("agent", API, "https://files.example", &["read"], true);
+    let got = decide(&subject(&f, "app"), &request("agent", &two), &[b, files]).unwrap();
+    assert_eq!(got.audience, strings(&[MAIL, "https://files.example"]));
+    assert_eq!(got.scopes, strings(&["read"]));
+    assert!(!got.refresh);
+}
+
+/// A chain is this server's own shape; a client in it already is a loop, as whoever it acts.
+#[test]
+fn a_chain_is_well_formed_and_a_client_appears_in_it_once() {
+    let f = fixture();
+    let to = strings(&[MAIL]);
+    let rules = [policy("agent", API, MAIL, &["read"], true)];
+    let bad_chains = [
+        json!([{"sub": "agent", "client_id": "agent"}]),
+        json!("agent"),
+        json!({"sub": "agent"}),
+        json!({"sub": "x", "client_id": "x", "act": [{"sub": "y", "client_id": "y"}]}),
+    ];
+    let mut s = subject(&f, "app");
+    for bad in &bad_chains {
+        s.act = Some(bad);
+        assert_eq!(
+            decide(&s, &request("agent", &to), &rules)
+                .unwrap_err()
+                .code(),
+            "invalid_request",
+            "{bad}"
+        );
+    }
+    let other_sub = json!({"sub": "agent-instance-7", "client_id": "agent"});
+    s.act = Some(&other_sub);
+    assert!(decide(&s, &request("agent", &to), &rules).is_err());
+    let dup = strings(&["read", "read"]);
+    let mut r2 = request("agent", &to);
+    r2.scopes = Some(&dup);
+    s.act = None;
+    assert_eq!(decide(&s, &r2, &rules).unwrap().scopes, strings(&["read"]));
 }
