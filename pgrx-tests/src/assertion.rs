@@ -3,13 +3,11 @@
 //! Built here from aws-lc-rs and nothing of the extension's (as [`crate::dpop`] is): an
 //! assertion the two sides disagree on is a failure, not a shared mistake.
 
-use crate::dpop::merged;
+use crate::jose::{
+    b64, fresh_jti, hmac_sha256, merged, p256_jwk, signed_as_alg, with_private_scalar,
+};
 use crate::stand_in::now;
-use aws_lc_rs::encoding::AsBigEndian;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{json, Value};
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
@@ -18,17 +16,6 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 pub const ISSUER: &str = "http://localhost:8080";
 /// The token endpoint under the default issuer: the audience RFC 7523 names.
 pub const TOKEN_AUD: &str = "http://localhost:8080/oauth/token";
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A fresh random `jti`.
-pub fn fresh_jti() -> String {
-    let mut jti = [0u8; 16];
-    SystemRandom::new().fill(&mut jti).unwrap();
-    b64(&jti)
-}
 
 /// A client's signing key: a fresh P-256 key pair named `kid` (each test makes the keys it
 /// needs, so "another key" is always one the server has never seen, whatever its `kid`).
@@ -53,17 +40,15 @@ impl ClientKey {
 
     /// The public JWK, as a client registers it (`kid`, `alg`, `use`).
     pub fn jwk(&self) -> Value {
-        let point = self.key.public_key().as_ref();
-        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]),
-               "kid": self.kid, "alg": "ES256", "use": "sig"})
+        merged(
+            p256_jwk(&self.key),
+            json!({"kid": self.kid, "alg": "ES256", "use": "sig"}),
+        )
     }
 
     /// The JWK with its private scalar `d` too: what a careless client might register.
     pub fn private_jwk(&self) -> Value {
-        let d = self.key.private_key().as_be_bytes().unwrap();
-        let mut jwk = self.jwk();
-        jwk["d"] = json!(b64(d.as_ref()));
-        jwk
+        with_private_scalar(&self.key, self.jwk())
     }
 
     /// `{"keys": [this key's public JWK]}`.
@@ -95,18 +80,7 @@ impl ClientKey {
                    "iat": t, "exp": t + 60}),
             claims_overrides,
         );
-        let input = signing_input(&header, &claims);
-        let signature = match header["alg"].as_str() {
-            Some("none") => Vec::new(),
-            Some("HS256") => hmac(self.jwk().to_string().as_bytes(), &input),
-            _ => self
-                .key
-                .sign(&SystemRandom::new(), input.as_bytes())
-                .unwrap()
-                .as_ref()
-                .to_vec(),
-        };
-        format!("{input}.{}", b64(&signature))
+        signed_as_alg(&self.key, &self.jwk(), &header, &claims)
     }
 
     /// An HS256 "assertion" of `client_id` for `aud`, with this key's `kid`, MACed with
@@ -118,7 +92,7 @@ impl ClientKey {
         let claims = json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": fresh_jti(),
                             "iat": t, "exp": t + 60});
         let input = signing_input(&header, &claims);
-        format!("{input}.{}", b64(&hmac(secret, &input)))
+        format!("{input}.{}", b64(&hmac_sha256(secret, &input)))
     }
 }
 
@@ -140,11 +114,4 @@ fn signing_input(header: &Value, claims: &Value) -> String {
         b64(header.to_string().as_bytes()),
         b64(claims.to_string().as_bytes())
     )
-}
-
-fn hmac(secret: &[u8], input: &str) -> Vec<u8> {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    aws_lc_rs::hmac::sign(&key, input.as_bytes())
-        .as_ref()
-        .to_vec()
 }

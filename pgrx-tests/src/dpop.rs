@@ -3,12 +3,10 @@
 //! Built here from aws-lc-rs and nothing of the extension's: a thumbprint or a proof the two
 //! sides disagree on is a failure, not a shared mistake.
 
+pub use crate::jose::merged;
+use crate::jose::{b64, fresh_jti, p256_jwk, signed_as_alg, with_private_scalar};
 use crate::stand_in::now;
-use aws_lc_rs::encoding::AsBigEndian;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -16,10 +14,6 @@ use sha2::{Digest, Sha256};
 pub const TOKEN_URL: &str = "http://localhost:8080/oauth/token";
 /// The UserInfo endpoint under the default issuer: the `htu` of proofs for `oauth.userinfo`.
 pub const USERINFO_URL: &str = "http://localhost:8080/oauth/userinfo";
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token a proof goes with.
 pub fn ath(access_token: &str) -> String {
@@ -47,17 +41,13 @@ impl DpopKey {
 
     /// The public JWK that goes in every proof's header.
     pub fn jwk(&self) -> Value {
-        let point = self.key.public_key().as_ref();
-        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+        p256_jwk(&self.key)
     }
 
     /// The JWK with its private scalar `d` too: what a careless client might send, and a
     /// server must refuse (a proof proves possession of a key nobody else holds).
     pub fn private_jwk(&self) -> Value {
-        let d = self.key.private_key().as_be_bytes().unwrap();
-        let mut jwk = self.jwk();
-        jwk["d"] = json!(b64(d.as_ref()));
-        jwk
+        with_private_scalar(&self.key, self.jwk())
     }
 
     /// RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order, no
@@ -94,50 +84,11 @@ impl DpopKey {
     /// ES256 with this key, nothing for `none`, and HS256 keyed with the public JWK (the
     /// classic algorithm confusion), anything else ES256 anyway.
     pub fn proof_with(&self, header_overrides: Value, claims_overrides: Value) -> String {
-        let mut jti = [0u8; 16];
-        SystemRandom::new().fill(&mut jti).unwrap();
         let header = merged(
             json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()}),
             header_overrides,
         );
-        let claims = merged(json!({"jti": b64(&jti), "iat": now()}), claims_overrides);
-        let input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
-        );
-        let signature = match header["alg"].as_str() {
-            Some("none") => Vec::new(),
-            Some("HS256") => {
-                let key = aws_lc_rs::hmac::Key::new(
-                    aws_lc_rs::hmac::HMAC_SHA256,
-                    self.jwk().to_string().as_bytes(),
-                );
-                aws_lc_rs::hmac::sign(&key, input.as_bytes())
-                    .as_ref()
-                    .to_vec()
-            }
-            _ => self
-                .key
-                .sign(&SystemRandom::new(), input.as_bytes())
-                .unwrap()
-                .as_ref()
-                .to_vec(),
-        };
-        format!("{input}.{}", b64(&signature))
+        let claims = merged(json!({"jti": fresh_jti(), "iat": now()}), claims_overrides);
+        signed_as_alg(&self.key, &self.jwk(), &header, &claims)
     }
-}
-
-/// `base` with each member of `overrides` set, or removed when `null` (a proof's or an
-/// assertion's header and claims, made to break one rule).
-pub fn merged(mut base: Value, overrides: Value) -> Value {
-    for (k, v) in overrides.as_object().expect("overrides as a JSON object") {
-        match v {
-            Value::Null => {
-                base.as_object_mut().unwrap().remove(k);
-            }
-            v => base[k] = v.clone(),
-        }
-    }
-    base
 }

@@ -4,6 +4,7 @@
 
 pub mod assertion;
 pub mod dpop;
+pub mod jose;
 pub mod par;
 pub mod stand_in;
 pub mod trusted;
