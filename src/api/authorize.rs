@@ -64,7 +64,7 @@ fn authorize_checked(params: &Value, pushed: bool) -> ApiResult<Value> {
 /// RFC 9126 §5: where pushed requests are required (server-wide or for this client), a
 /// request in the query is refused, never redirected (nothing in it is vouched for).
 fn ensure_not_required(req: &Identified) -> ApiResult<()> {
-    match requests::pushing_required(&req.client) {
+    match requests::pushing_required(req.client.require_pushed_authorization_requests) {
         Some(why) => Err(requests::must_be_pushed(why).into()),
         None => Ok(()),
     }

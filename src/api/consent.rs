@@ -288,8 +288,7 @@ fn under_todays_grounds(row: Pending, caller: &Caller) -> ApiResult<Claimed> {
     // A request sent in the query before pushing became required (RFC 9126 §5) ends here, as
     // one sent after it would have been refused.
     if row.kind == AuthorizationKind::Code && !row.pushed {
-        let client = crate::store::clients::find_stored(&row.client_id)?;
-        if let Some(why) = client.as_ref().and_then(requests::pushing_required) {
+        if let Some(why) = requests::pushing_required(loaded.client_requires_pushing()) {
             return deny(&row, requests::must_be_pushed(why)).map(Claimed::Ended);
         }
     }

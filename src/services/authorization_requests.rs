@@ -145,13 +145,14 @@ pub fn check<'a>(p: &Params<'a>, req: &Identified) -> ApiResult<Checked<'a>> {
     })
 }
 
-/// Why `client`'s authorization requests must be pushed (RFC 9126 §5, §6), if they must: the
-/// server's setting or the client's registration. Asked when a request arrives in the query,
-/// and again when one that did is shown or approved (the rule may have come since).
-pub fn pushing_required(client: &Client) -> Option<&'static str> {
+/// Why a client's authorization requests must be pushed (RFC 9126 §5, §6), if they must: the
+/// server's setting or the client's registration (`by_client`, its flag as loaded now). Asked
+/// when a request arrives in the query, and again when one that did is shown or approved (the
+/// rule may have come since).
+pub fn pushing_required(by_client: bool) -> Option<&'static str> {
     if settings::require_pushed_authorization_requests() {
         Some("oauth_server.require_pushed_authorization_requests is on")
-    } else if client.require_pushed_authorization_requests {
+    } else if by_client {
         Some("this client is registered with require_pushed_authorization_requests")
     } else {
         None

@@ -21,6 +21,13 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Whether the client, as it is now, must push its authorization requests (RFC 9126 §6).
+    pub fn client_requires_pushing(&self) -> bool {
+        self.grounds
+            .as_ref()
+            .is_some_and(|g| g.require_pushed_authorization_requests)
+    }
+
     /// A client that no longer exists has nothing: no grant type, so every decision of it is
     /// `unauthorized_client` (its rows are gone by cascade anyway).
     pub fn current(&self) -> Current<'_> {

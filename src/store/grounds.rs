@@ -20,6 +20,8 @@ row_type! {
         /// The approving session's issuer in `oauth.issuers`: `None` when no row names it
         /// (or none was recorded), else its options (the policy of today).
         pub issuer_options: Option<Value>,
+        /// RFC 9126 §6: the client's authorization requests must be pushed.
+        pub require_pushed_authorization_requests: bool,
     }
 }
 

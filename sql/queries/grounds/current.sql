@@ -13,6 +13,9 @@ SELECT c.scopes AS client_scopes, c.redirect_uris, c.grant_types,
              WHERE EXISTS (SELECT FROM oauth.scopes x WHERE x.name = s)) AS registered_scopes,
        ARRAY(SELECT r FROM unnest($3::text[]) r
              WHERE EXISTS (SELECT FROM oauth.resources x WHERE x.resource = r)) AS registered_resources,
-       (SELECT i.options FROM oauth.issuers i WHERE i.issuer = $4) AS issuer_options
+       (SELECT i.options FROM oauth.issuers i WHERE i.issuer = $4) AS issuer_options,
+       -- Through to_jsonb: a 0.1.0 schema (before ALTER EXTENSION UPDATE) has no such column.
+       coalesce((to_jsonb(c) ->> 'require_pushed_authorization_requests')::boolean, false)
+           AS require_pushed_authorization_requests
 FROM oauth.clients c
 WHERE c.client_id = $1
