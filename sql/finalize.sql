@@ -37,7 +37,9 @@ GRANT EXECUTE ON FUNCTION
     oauth.jwt(), oauth.uid(), oauth.client_id(), oauth.scopes(), oauth.has_scope(text),
     oauth.session_issuer(),
     -- Reads only the caller's own request.headers, request.method and request.path.
-    oauth.dpop_jkt()
+    oauth.dpop_jkt(),
+    -- The request's own act claim (RFC 8693 delegation).
+    oauth.actor(), oauth.act_chain()
 TO PUBLIC;
 
 -- Client-facing protocol steps: each authenticates its caller from its own arguments (client
@@ -131,3 +133,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.used_jtis', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.pushed_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.token_exchange_policies', '');

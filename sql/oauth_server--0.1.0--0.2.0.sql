@@ -7,9 +7,11 @@
 -- authorization code's (device codes too) or client_credentials'. 0.1.0 wrote nothing else.
 ALTER TABLE oauth.clients ADD CONSTRAINT clients_grant_types_known CHECK (
     grant_types <@ ARRAY['authorization_code', 'refresh_token', 'client_credentials',
-                         'urn:ietf:params:oauth:grant-type:device_code']::text[]);
+                         'urn:ietf:params:oauth:grant-type:device_code',
+                             'urn:ietf:params:oauth:grant-type:token-exchange']::text[]);
 ALTER TABLE oauth.grants ADD CONSTRAINT grants_grant_type_known
-    CHECK (grant_type IN ('authorization_code', 'client_credentials'));
+    CHECK (grant_type IN ('authorization_code', 'client_credentials',
+                              'urn:ietf:params:oauth:grant-type:token-exchange'));
 
 -- How a client came to be: 'manual' (an administrator) or 'dynamic' (RFC 7591). Clients
 -- registered before 0.2.0 cannot be told apart and count as 'manual'.
@@ -1200,6 +1202,133 @@ AS 'MODULE_PATHNAME', 'report_client_jwks_error_wrapper';
 REVOKE ALL ON FUNCTION oauth.client_jwks_fetches(text), oauth.set_client_jwks(text, jsonb, text),
     oauth.report_client_jwks_error(text, text) FROM PUBLIC;
 
+-- Token exchange (RFC 8693, issue 33): a family derived from another records its source, what
+-- the exchange recorded, and when it ends at the latest; the exchange policy; revoking a family
+-- revokes what was derived from it; removing a resource or scope takes it out of the policy.
+ALTER TABLE oauth.grants ADD COLUMN source_grant_id uuid REFERENCES oauth.grants ON DELETE CASCADE,
+    ADD COLUMN exchange jsonb CHECK (jsonb_typeof(exchange) = 'object'),
+    ADD COLUMN expires_at timestamptz,
+    ADD CONSTRAINT grants_exchange_recorded CHECK (
+        (grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange')
+        = (exchange IS NOT NULL AND expires_at IS NOT NULL));
+CREATE INDEX grants_source ON oauth.grants (source_grant_id) WHERE source_grant_id IS NOT NULL;
+-- Token exchange (RFC 8693), default deny: client_id may exchange a token whose audience is
+-- from_audience (one of ours: a resource or the default audience; or a trusted issuer whose
+-- option token_exchange is on) for one whose audience is to_audience, with at most `scopes`;
+-- may_act lets it act for the token's user (recorded in act), refresh gives the result a
+-- refresh token. Written by oauth.allow_token_exchange, audited.
+CREATE TABLE oauth.token_exchange_policies (
+    client_id      text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    from_audience  text NOT NULL CHECK (length(from_audience) BETWEEN 1 AND 2048),
+    to_audience    text NOT NULL CHECK (length(to_audience) BETWEEN 1 AND 2048),
+    scopes         text[] NOT NULL CHECK (cardinality(scopes) BETWEEN 1 AND 100),
+    may_act        boolean NOT NULL DEFAULT false,
+    refresh        boolean NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, from_audience, to_audience)
+);
+SELECT pg_catalog.pg_extension_config_dump('oauth.token_exchange_policies', '');
+REVOKE ALL ON TABLE oauth.token_exchange_policies FROM PUBLIC;
+
+-- A family derived by token exchange stands only while its source does: revoking the source,
+-- by any path (reuse detection, oauth.revoke_grant, a withdrawn consent, a disabled or revoked
+-- user, a removed scope), revokes what was derived from it, and so on down the chain. A
+-- derivation in flight holds its source's row (FOR SHARE, grants/start_exchanged.sql), so a
+-- revocation waits for it and then finds its family here.
+CREATE FUNCTION oauth.grant_revoked() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    UPDATE oauth.grants SET revoked_at = NEW.revoked_at, revoked_reason = 'source family revoked'
+    WHERE source_grant_id = NEW.id AND revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER grant_revoked AFTER UPDATE OF revoked_at ON oauth.grants
+    FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
+    EXECUTE FUNCTION oauth.grant_revoked();
+
+-- A resource removed (or moved) takes every exchange rule naming it with it, and a scope
+-- removed leaves every rule (a rule left with none goes): as for consents, a resource or scope
+-- registered again later under that name is allowed again only by a rule written again.
+CREATE FUNCTION oauth.exchange_grounds_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'resources' THEN
+        IF TG_OP = 'UPDATE' AND NEW.resource = OLD.resource THEN
+            RETURN NULL;
+        END IF;
+        DELETE FROM oauth.token_exchange_policies
+        WHERE from_audience = OLD.resource OR to_audience = OLD.resource;
+    ELSE
+        IF TG_OP = 'UPDATE' AND NEW.name = OLD.name
+           OR OLD.name IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
+            RETURN NULL;
+        END IF;
+        DELETE FROM oauth.token_exchange_policies WHERE scopes = ARRAY[OLD.name];
+        UPDATE oauth.token_exchange_policies SET scopes = array_remove(scopes, OLD.name)
+        WHERE OLD.name = ANY (scopes);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER exchange_resource_removed AFTER UPDATE OF resource OR DELETE ON oauth.resources
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
+CREATE TRIGGER exchange_scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
+REVOKE ALL ON FUNCTION oauth.grant_revoked(), oauth.exchange_grounds_removed() FROM PUBLIC;
+
+-- The exchange policy (administrators only) and the RLS helpers that read act (PUBLIC).
+-- oauth_server::api::token_exchange::allow_token_exchange
+CREATE  FUNCTION "allow_token_exchange"(
+	"client_id" TEXT, /* Option < & str > */
+	"from_audience" TEXT, /* Option < & str > */
+	"to_audience" TEXT, /* Option < & str > */
+	"scopes" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"may_act" bool DEFAULT false, /* bool */
+	"refresh" bool DEFAULT false /* bool */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'allow_token_exchange_wrapper';
+
+-- oauth_server::api::token_exchange::disallow_token_exchange
+CREATE  FUNCTION "disallow_token_exchange"(
+	"client_id" TEXT, /* Option < & str > */
+	"from_audience" TEXT, /* Option < & str > */
+	"to_audience" TEXT /* Option < & str > */
+) RETURNS bigint /* i64 */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'disallow_token_exchange_wrapper';
+
+-- oauth_server::api::token_exchange::token_exchange_policies
+CREATE  FUNCTION "token_exchange_policies"(
+	"client_id" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'token_exchange_policies_wrapper';
+
+-- oauth_server::api::rls::actor
+CREATE  FUNCTION "actor"() RETURNS TEXT /* Option < String > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'actor_wrapper';
+
+-- oauth_server::api::rls::act_chain
+CREATE  FUNCTION "act_chain"() RETURNS jsonb /* Option < JsonB > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'act_chain_wrapper';
+REVOKE ALL ON FUNCTION oauth.allow_token_exchange(text, text, text, text[], boolean, boolean),
+    oauth.disallow_token_exchange(text, text, text), oauth.token_exchange_policies(text),
+    oauth.actor(), oauth.act_chain() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oauth.actor(), oauth.act_chain() TO PUBLIC;
+
+
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
@@ -1210,7 +1339,8 @@ BEGIN
         SELECT format('REVOKE ALL ON TABLE %s FROM %s', c.oid::regclass, a.grantee::regrole)
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
-          AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests', 'client_jwks')
+          AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests', 'client_jwks',
+                            'token_exchange_policies')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -1222,7 +1352,14 @@ BEGIN
                         'oauth.push_authorization_request(jsonb, text, text)'::regprocedure,
                         'oauth.client_jwks_fetches(text)'::regprocedure,
                         'oauth.set_client_jwks(text, jsonb, text)'::regprocedure,
-                        'oauth.report_client_jwks_error(text, text)'::regprocedure)
+                        'oauth.report_client_jwks_error(text, text)'::regprocedure,
+                        'oauth.grant_revoked()'::regprocedure,
+                        'oauth.exchange_grounds_removed()'::regprocedure,
+                        'oauth.allow_token_exchange(text, text, text, text[], boolean, boolean)'::regprocedure,
+                        'oauth.disallow_token_exchange(text, text, text)'::regprocedure,
+                        'oauth.token_exchange_policies(text)'::regprocedure,
+                        'oauth.actor()'::regprocedure,
+                        'oauth.act_chain()'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)
     LOOP
         EXECUTE revoke;

@@ -22,7 +22,8 @@ CREATE TABLE oauth.clients (
     -- dump the same).
     grant_types                text[] NOT NULL CONSTRAINT clients_grant_types_known CHECK (
         grant_types <@ ARRAY['authorization_code', 'refresh_token', 'client_credentials',
-                             'urn:ietf:params:oauth:grant-type:device_code']::text[]),
+                             'urn:ietf:params:oauth:grant-type:device_code',
+                             'urn:ietf:params:oauth:grant-type:token-exchange']::text[]),
     token_endpoint_auth_method text NOT NULL
         CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none',
                                               'private_key_jwt')),
@@ -130,11 +131,13 @@ CREATE TABLE oauth.grants (
     user_id           text NOT NULL,
     scopes            text[] NOT NULL,
     resources         text[] NOT NULL DEFAULT '{}',
-    -- authorization_code (also device codes, which issue the same way) or client_credentials,
-    -- whose user_id is the client itself.
+    -- authorization_code (also device codes, which issue the same way), client_credentials,
+    -- whose user_id is the client itself, or token exchange (RFC 8693), derived from the family
+    -- of the subject token (source_grant_id) or from a trusted issuer's session.
     grant_type        text NOT NULL DEFAULT 'authorization_code'
         CONSTRAINT grants_grant_type_known
-        CHECK (grant_type IN ('authorization_code', 'client_credentials')),
+        CHECK (grant_type IN ('authorization_code', 'client_credentials',
+                              'urn:ietf:params:oauth:grant-type:token-exchange')),
     auth_time         timestamptz NOT NULL,
     user_claims       jsonb,
     authorization_id  text,
@@ -144,8 +147,19 @@ CREATE TABLE oauth.grants (
     revoked_reason    text,
     -- RFC 9449 §5: the key a public client's family is bound to (the first proof's): each
     -- refresh must carry a proof by it.
-    dpop_jkt          text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$')
+    dpop_jkt          text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$'),
+    -- RFC 8693 token exchange: the family of the subject token this one was derived from
+    -- (revoking it revokes this: grant_revoked), what the exchange recorded (the subject's
+    -- client, audiences and scopes; act and may_act), and when the family ends at the latest
+    -- (it never outlives what its source could reach when it was derived).
+    source_grant_id   uuid REFERENCES oauth.grants ON DELETE CASCADE,
+    exchange          jsonb CHECK (jsonb_typeof(exchange) = 'object'),
+    expires_at        timestamptz,
+    CONSTRAINT grants_exchange_recorded CHECK (
+        (grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange')
+        = (exchange IS NOT NULL AND expires_at IS NOT NULL))
 );
+CREATE INDEX grants_source ON oauth.grants (source_grant_id) WHERE source_grant_id IS NOT NULL;
 CREATE INDEX grants_user_client ON oauth.grants (user_id, client_id);
 -- (client_id, user_id), not (client_id): as consents_client_user.
 CREATE INDEX grants_client_user ON oauth.grants (client_id, user_id);
@@ -734,3 +748,65 @@ CREATE TABLE oauth.client_jwks (
     last_error     text,
     last_error_at  timestamptz
 );
+
+-- Token exchange (RFC 8693), default deny: client_id may exchange a token whose audience is
+-- from_audience (one of ours: a resource or the default audience; or a trusted issuer whose
+-- option token_exchange is on) for one whose audience is to_audience, with at most `scopes`;
+-- may_act lets it act for the token's user (recorded in act), refresh gives the result a
+-- refresh token. Written by oauth.allow_token_exchange, audited.
+CREATE TABLE oauth.token_exchange_policies (
+    client_id      text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    from_audience  text NOT NULL CHECK (length(from_audience) BETWEEN 1 AND 2048),
+    to_audience    text NOT NULL CHECK (length(to_audience) BETWEEN 1 AND 2048),
+    scopes         text[] NOT NULL CHECK (cardinality(scopes) BETWEEN 1 AND 100),
+    may_act        boolean NOT NULL DEFAULT false,
+    refresh        boolean NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, from_audience, to_audience)
+);
+
+-- A family derived by token exchange stands only while its source does: revoking the source,
+-- by any path (reuse detection, oauth.revoke_grant, a withdrawn consent, a disabled or revoked
+-- user, a removed scope), revokes what was derived from it, and so on down the chain. A
+-- derivation in flight holds its source's row (FOR SHARE, grants/start_exchanged.sql), so a
+-- revocation waits for it and then finds its family here.
+CREATE FUNCTION oauth.grant_revoked() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    UPDATE oauth.grants SET revoked_at = NEW.revoked_at, revoked_reason = 'source family revoked'
+    WHERE source_grant_id = NEW.id AND revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER grant_revoked AFTER UPDATE OF revoked_at ON oauth.grants
+    FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
+    EXECUTE FUNCTION oauth.grant_revoked();
+
+-- A resource removed (or moved) takes every exchange rule naming it with it, and a scope
+-- removed leaves every rule (a rule left with none goes): as for consents, a resource or scope
+-- registered again later under that name is allowed again only by a rule written again.
+CREATE FUNCTION oauth.exchange_grounds_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'resources' THEN
+        IF TG_OP = 'UPDATE' AND NEW.resource = OLD.resource THEN
+            RETURN NULL;
+        END IF;
+        DELETE FROM oauth.token_exchange_policies
+        WHERE from_audience = OLD.resource OR to_audience = OLD.resource;
+    ELSE
+        IF TG_OP = 'UPDATE' AND NEW.name = OLD.name
+           OR OLD.name IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
+            RETURN NULL;
+        END IF;
+        DELETE FROM oauth.token_exchange_policies WHERE scopes = ARRAY[OLD.name];
+        UPDATE oauth.token_exchange_policies SET scopes = array_remove(scopes, OLD.name)
+        WHERE OLD.name = ANY (scopes);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER exchange_resource_removed AFTER UPDATE OF resource OR DELETE ON oauth.resources
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
+CREATE TRIGGER exchange_scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();

@@ -104,4 +104,11 @@ audit_events! {
     AdminUserUnbanned = "admin_user_unbanned",
     /// A user deleted through the HTTP admin API.
     AdminUserDeleted = "admin_user_deleted",
+    /// A token exchanged (RFC 8693): a client got a token for a user, acting for them or
+    /// narrowing one it held.
+    TokenExchanged = "token_exchanged",
+    /// An exchange rule written by `oauth.allow_token_exchange`.
+    TokenExchangeAllowed = "token_exchange_allowed",
+    /// An exchange rule removed by `oauth.disallow_token_exchange`.
+    TokenExchangeDisallowed = "token_exchange_disallowed",
 }

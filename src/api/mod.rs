@@ -29,6 +29,7 @@ pub mod rls;
 pub mod sign_in;
 pub mod sign_in_providers;
 pub mod token;
+pub mod token_exchange;
 pub mod userinfo;
 pub mod users;
 

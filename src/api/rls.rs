@@ -1,5 +1,5 @@
 //! RLS helpers: `oauth.jwt()`, `oauth.uid()`, `oauth.client_id()`, `oauth.scopes()`,
-//! `oauth.has_scope(text)`, `oauth.session_issuer()`. They read `request.jwt.claims` and must be cheap per row: the
+//! `oauth.has_scope(text)`, `oauth.session_issuer()`, `oauth.actor()`, `oauth.act_chain()`. They read `request.jwt.claims` and must be cheap per row: the
 //! claims are parsed once per distinct value of the setting and cached for the backend, so a
 //! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
 //! They return NULL (or false) when no claims are set, never raise.
@@ -17,6 +17,8 @@ struct Parsed {
     client_id: Option<String>,
     iss: Option<String>,
     scopes: Vec<String>,
+    /// RFC 8693 §4.1: who acts for the user, newest first (empty: the user's own token).
+    chain: Vec<Value>,
 }
 
 thread_local! {
@@ -49,14 +51,42 @@ fn parse(raw: String) -> Parsed {
     // A machine's token (client_credentials: sub is the client itself) has no user.
     let client_id = text("client_id");
     let sub = text("sub").filter(|s| Some(s) != client_id.as_ref());
+    let chain = claims
+        .as_ref()
+        .map(|c| act_chain_of(c.get("act")))
+        .unwrap_or_default();
     Parsed {
         sub,
         client_id,
         iss: text("iss"),
         scopes,
+        chain,
         claims,
         raw,
     }
+}
+
+/// The `act` claim (each actor's earlier actors nested inside it) as a list, newest first;
+/// each member's `sub` and `client_id` (what this server writes), nothing nested. A malformed
+/// member ends the list with itself as `{}`: still an actor, so a policy that admits only
+/// direct tokens refuses it.
+fn act_chain_of(act: Option<&Value>) -> Vec<Value> {
+    let mut chain = Vec::new();
+    let mut link = act.filter(|a| !a.is_null());
+    while let Some(a) = link {
+        let mut member = serde_json::Map::new();
+        for k in ["sub", "client_id"] {
+            if let Some(v) = a.get(k).filter(|v| v.is_string()) {
+                member.insert(k.into(), v.clone());
+            }
+        }
+        chain.push(Value::Object(member));
+        if !a.is_object() || chain.len() > 32 {
+            break;
+        }
+        link = a.get("act").filter(|a| !a.is_null());
+    }
+    chain
 }
 
 /// Runs `f` on the parsed claims of this moment, parsing only when the setting changed.
@@ -115,4 +145,30 @@ fn has_scope(scope: Option<&str>) -> bool {
 #[pg_extern(stable, parallel_safe)]
 fn session_issuer() -> Option<String> {
     with_claims(|p| p.and_then(|p| p.iss.clone()))
+}
+
+/// The party acting for the user (RFC 8693 `act`, the newest actor): its client, or its `sub`
+/// when it names no client; NULL for a user's own token (no `act`) or no claims. For policies
+/// such as "only the user's own tokens may delete": `oauth.actor() IS NULL`.
+#[pg_extern(stable, parallel_safe)]
+fn actor() -> Option<String> {
+    with_claims(|p| {
+        let first = p?.chain.first()?;
+        Some(
+            first
+                .get("client_id")
+                .or_else(|| first.get("sub"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )
+    })
+}
+
+/// The whole delegation chain, newest actor first, as a jsonb array of `{"sub", "client_id"}`:
+/// `[]` for a user's own token, NULL when no claims are set. E.g. "no agent of vendor X
+/// anywhere in the chain": `NOT oauth.act_chain() @> '[{"client_id": "x"}]'`.
+#[pg_extern(stable, parallel_safe)]
+fn act_chain() -> Option<JsonB> {
+    with_claims(|p| p.map(|p| JsonB(Value::Array(p.chain.clone()))))
 }

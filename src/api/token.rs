@@ -20,7 +20,7 @@ use crate::services::client_auth::{
     authenticate_for_grant, authenticate_request, ensure_grant_allowed,
 };
 use crate::services::issuance::{self, Approved};
-use crate::services::{dpop, grounds};
+use crate::services::{dpop, grounds, token_exchange};
 use crate::settings;
 use crate::store::clients::{self, Client};
 use crate::store::{audit, authorizations, grants};
@@ -77,6 +77,7 @@ fn token_request(
             &resources,
             jkt,
         ),
+        GrantType::TokenExchange => token_exchange::exchange(&client, &form, &resources, jkt),
     }
 }
 
@@ -285,6 +286,10 @@ fn refresh_grant(
         retry_grace,
         &current,
     );
+    let derived = row
+        .as_ref()
+        .is_some_and(|r| r.grant_type == GrantType::TokenExchange);
+    let user_id = row.as_ref().map(|r| r.user_id.clone()).unwrap_or_default();
     let (grant_id, current_kid, bound) = row
         .map(|r| (r.grant_id, r.current_kid, r.dpop_jkt))
         .unwrap_or_default();
@@ -302,6 +307,23 @@ fn refresh_grant(
                 grants::bind_dpop_key(&grant_id, &key)?;
             }
         }
+    }
+    // A family derived by token exchange is decided again: its rules, its source and its end.
+    let mut exchange = None;
+    let mut lifetime = settings::refresh_token_lifetime();
+    if let (
+        true,
+        RefreshOutcome::Rotate {
+            scopes, audience, ..
+        }
+        | RefreshOutcome::Retry {
+            scopes, audience, ..
+        },
+    ) = (derived, &outcome)
+    {
+        let again = token_exchange::redecide(&grant_id, &client, &user_id, scopes, audience)?;
+        lifetime = again.refresh_lifetime;
+        exchange = Some(again.claims);
     }
     match outcome {
         RefreshOutcome::Refuse(e) => Err(e.into()),
@@ -324,16 +346,11 @@ fn refresh_grant(
             // transaction waited on the family's row could make it a deleted key, and then the
             // tokens fail verification (never the reverse).
             let next = secret::random_token(secret::TOKEN_BYTES);
-            let grant = grants::rotate(
-                &grant_id,
-                hash,
-                secret::hash(&next),
-                settings::refresh_token_lifetime(),
-                &family,
-            )?;
+            let grant = grants::rotate(&grant_id, hash, secret::hash(&next), lifetime, &family)?;
             let done = issuance::Done {
                 current_kid,
                 refresh_token: Some(next),
+                exchange,
             };
             issuance::issue_tokens(&grant, &client, &scopes, None, &audience, jkt, done)
         }
@@ -343,7 +360,6 @@ fn refresh_grant(
             family,
         } => {
             let next = secret::random_token(secret::TOKEN_BYTES);
-            let lifetime = settings::refresh_token_lifetime();
             let Some(grant) =
                 grants::retry_rotate(&grant_id, hash, secret::hash(&next), lifetime, &family)?
             else {
@@ -363,6 +379,7 @@ fn refresh_grant(
             let done = issuance::Done {
                 current_kid,
                 refresh_token: Some(next),
+                exchange,
             };
             issuance::issue_tokens(&grant, &client, &scopes, None, &audience, jkt, done)
         }

@@ -19,6 +19,9 @@ use crate::store::grants::{self, Grant, NewFamily};
 use crate::store::{audit, db};
 use serde_json::{json, Value};
 
+/// RFC 8693 §3: the token type of an access token, as an exchange names what it issued.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
 /// An approved authorization (a code, or a device request) about to be redeemed.
 pub struct Approved<'a> {
     pub id: &'a str,
@@ -97,6 +100,7 @@ pub fn redeem_approved(
     let done = Done {
         current_kid,
         refresh_token,
+        exchange: None,
     };
     issue_tokens(
         &grant,
@@ -158,6 +162,17 @@ pub struct Done {
     pub current_kid: Option<String>,
     /// The family's next refresh token, already stored (a rotation).
     pub refresh_token: Option<String>,
+    /// A token exchange's result (RFC 8693): its claims and end.
+    pub exchange: Option<ExchangeClaims>,
+}
+
+/// What an exchanged access token carries beyond a family's: who acts (`act`), who may
+/// (`may_act`), and its end, which the subject token's sets (`exp`, epoch seconds). No ID
+/// token goes with it: an exchange is not a sign-in.
+pub struct ExchangeClaims {
+    pub act: Option<Value>,
+    pub may_act: Option<Value>,
+    pub exp: i64,
 }
 
 /// Signs the access token for `audience` (resources; the default audience when empty), an ID
@@ -176,7 +191,11 @@ pub fn issue_tokens(
     let signer = signer_of_current(done.current_kid)?;
     let now = db::now_epoch()?;
     let issuer = settings::issuer();
-    let lifetime = settings::access_token_lifetime();
+    let lifetime = match &done.exchange {
+        // Never past the subject token's end, never a token already expired.
+        Some(x) => settings::access_token_lifetime().min(x.exp - now).max(1),
+        None => settings::access_token_lifetime(),
+    };
     let scope_str = scope::join(scopes);
     let audience = resource::audience(audience, &settings::default_audience());
     let jti = secret::random_token(16);
@@ -196,6 +215,14 @@ pub fn issue_tokens(
     if let Some(key) = jkt {
         at_claims["cnf"] = json!({ "jkt": key });
     }
+    if let Some(x) = &done.exchange {
+        if let Some(act) = &x.act {
+            at_claims["act"] = act.clone();
+        }
+        if let Some(may_act) = &x.may_act {
+            at_claims["may_act"] = may_act.clone();
+        }
+    }
     if let Some(hook) = settings::access_token_hook() {
         at_claims = run_hook(&hook, grant, scopes, at_claims)?;
     }
@@ -206,7 +233,9 @@ pub fn issue_tokens(
         "expires_in": lifetime,
         "scope": scope_str,
     });
-    if scopes.iter().any(|s| s == "openid") {
+    if done.exchange.is_some() {
+        response["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+    } else if scopes.iter().any(|s| s == "openid") {
         let mut id_claims = claims::id_token(&IdTokenInput {
             issuer: &issuer,
             subject: &grant.user_id,
@@ -232,9 +261,10 @@ pub fn issue_tokens(
         }
         response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
     }
-    // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3).
+    // client_credentials: no user, so nothing to refresh (RFC 6749 §4.4.3); an exchange's
+    // refresh token is the exchange's to give (`done.refresh_token`), when its rules say.
     let refreshable = match grant.grant_type {
-        GrantType::ClientCredentials => false,
+        GrantType::ClientCredentials | GrantType::TokenExchange => false,
         GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => true,
     };
     if let Some(refresh_token) = done.refresh_token {

@@ -21,5 +21,6 @@ pub mod sign_in_callback;
 pub mod sign_in_linking;
 pub mod sign_in_metadata;
 pub mod sign_in_providers;
+pub mod token_exchange;
 pub mod trusted_sessions;
 pub mod user_claims;

@@ -178,6 +178,8 @@ row_type! {
         pub user_id: String,
         pub scopes: Vec<String>,
         pub resources: Vec<String>,
+        /// A family derived by token exchange is decided again at each refresh.
+        pub grant_type: GrantType,
         pub used: bool,
         pub expired: bool,
         pub revoked: bool,

@@ -26,6 +26,7 @@ pub mod sign_in_providers;
 pub mod sign_in_states;
 pub mod signing_keys;
 pub mod supabase_users;
+pub mod token_exchange;
 pub mod used_jtis;
 pub mod user_code_failures;
 

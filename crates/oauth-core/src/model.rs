@@ -77,6 +77,7 @@ stored_enum! {
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
         DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
+        TokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange",
     }
 }
 

@@ -16,6 +16,7 @@ mod code_rules;
 mod dpop_resource_rules;
 mod dpop_rules;
 mod endpoint_rules;
+mod exchange_rules;
 mod flow;
 mod grounds_fallen_users;
 mod grounds_issuers;

@@ -1,7 +1,7 @@
 -- Locks the token row and its family: concurrent presentations of one token, and refreshes
 -- of one family, serialise here (all but the first see the token used). Also names the
 -- current signing key, so issuing needs no lookup of its own.
-SELECT g.id::text AS grant_id, g.client_id, g.user_id, g.scopes, g.resources,
+SELECT g.id::text AS grant_id, g.client_id, g.user_id, g.scopes, g.resources, g.grant_type,
        t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired,
        g.revoked_at IS NOT NULL AS revoked,
        g.user_claims,

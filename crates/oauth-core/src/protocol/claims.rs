@@ -69,7 +69,12 @@ pub fn id_token(i: &IdTokenInput) -> Value {
 /// Claims a hook may not change: they are what makes the token ours, bound to its client and
 /// revocable. Everything else (aud, role, custom claims) is the hook's to shape.
 /// `cnf` (RFC 9449 §6): which key the token is bound to is the proof's, never the hook's.
+/// `act` and `may_act` (RFC 8693 §4.1, §4.4): who acts for the user is the exchange's record,
+/// which RLS reads (`oauth.actor()`); a hook that dropped it would make an agent's token a
+/// user's own.
 const PROTECTED: &[&str] = &[
+    "act",
+    "may_act",
     "iss",
     "sub",
     "exp",
@@ -83,7 +88,7 @@ const PROTECTED: &[&str] = &[
 /// Validates what the access-token hook returned (`{"claims": {...}}`) against the claims it
 /// was given; returns the claims to sign.
 pub fn apply_hook_result(original: &Value, result: &Value) -> Result<Value, MisuseError> {
-    let hint = "the hook must return {\"claims\": {...}} and keep iss, sub, exp, iat, jti, client_id, session_id and cnf";
+    let hint = "the hook must return {\"claims\": {...}} and keep iss, sub, exp, iat, jti, client_id, session_id, cnf, act and may_act";
     let claims: &Map<String, Value> =
         result
             .get("claims")

@@ -28,6 +28,7 @@ const OPTIONS: &[&str] = &[
     "refresh",
     "leeway",
     "enabled",
+    "token_exchange",
 ];
 
 /// The validated policy of one trusted issuer.
@@ -57,6 +58,10 @@ pub struct IssuerPolicy {
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`; `None`: the server's setting.
     pub leeway: Option<u64>,
     pub enabled: bool,
+    /// Whether its sessions may be the `subject_token` of an RFC 8693 token exchange (which
+    /// the exchange policy must still allow, with `from_audience` this issuer). Off unless set:
+    /// trusting an issuer's sessions at the consent page does not hand them to machines.
+    pub token_exchange: bool,
 }
 
 /// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`): where plain http is
@@ -248,6 +253,7 @@ impl IssuerPolicy {
             refresh: flag(options, "refresh", true)?,
             leeway,
             enabled: flag(options, "enabled", true)?,
+            token_exchange: flag(options, "token_exchange", false)?,
         })
     }
 
@@ -268,6 +274,7 @@ impl IssuerPolicy {
             "refresh": self.refresh,
             "leeway": self.leeway,
             "enabled": self.enabled,
+            "token_exchange": self.token_exchange,
         })
     }
 }

@@ -359,7 +359,7 @@ mod tests {
             ),
             (
                 with("grant_types", json!(["refresh_token"])),
-                "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+                "grant_types must include a grant that starts a session: authorization_code, client_credentials, the device code grant or token exchange",
             ),
             (
                 with("token_endpoint_auth_method", json!("none")),
@@ -505,7 +505,7 @@ mod tests {
             ),
             (
                 json!({"grant_types": []}),
-                "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+                "grant_types must include a grant that starts a session: authorization_code, client_credentials, the device code grant or token exchange",
             ),
         ] {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");

@@ -94,7 +94,7 @@ pub(super) fn grant_types_rule(names: Vec<String>) -> Result<Vec<GrantType>, Mis
     }
     if !grants.iter().any(|g| *g != GrantType::RefreshToken) {
         return Err(bad_param(
-            "grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant",
+            "grant_types must include a grant that starts a session: authorization_code, client_credentials, the device code grant or token exchange",
         ));
     }
     Ok(distinct(grants))
@@ -165,6 +165,13 @@ pub(super) fn check_grants(md: &ClientMetadata) -> Result<(), MisuseError> {
     if has(GrantType::ClientCredentials) && md.client_type != ClientType::Confidential {
         return Err(bad_param(
             "only a confidential client may use client_credentials",
+        ));
+    }
+    // An exchange hands a user's authority on to the client presenting the token: it must
+    // prove who it is (RFC 8693 §2.1 leaves this to the server; every peer requires it).
+    if has(GrantType::TokenExchange) && md.client_type != ClientType::Confidential {
+        return Err(bad_param(
+            "only a confidential client may use token exchange",
         ));
     }
     Ok(())

@@ -161,7 +161,7 @@ mod tests {
             ),
             (
                 json!({"redirect_uris": [CB], "grant_types": ["refresh_token"]}),
-                meta("grant_types must include a grant that starts a session: authorization_code, client_credentials or the device code grant"),
+                meta("grant_types must include a grant that starts a session: authorization_code, client_credentials, the device code grant or token exchange"),
             ),
             (
                 json!({"redirect_uris": [CB], "scope": "openid nope"}),
