@@ -6,6 +6,7 @@
 
 mod chains;
 mod grounds;
+mod rls;
 
 use oauth_server_e2e::*;
 use postgres::Client;

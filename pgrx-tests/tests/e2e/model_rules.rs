@@ -81,6 +81,7 @@ fn every_stored_enum_matches_its_check_constraint() {
         vec![
             GrantType::AuthorizationCode.as_str(),
             GrantType::ClientCredentials.as_str(),
+            GrantType::TokenExchange.as_str(),
         ],
     );
 }

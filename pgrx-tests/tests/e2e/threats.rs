@@ -501,6 +501,9 @@ fn oauth21_privilege_boundaries_for_anon_and_authenticated_roles() {
     let (_db, mut c, client) = setup("t_roles");
 
     let public: Vec<&str> = vec![
+        // RLS helpers reading the request's own act claim.
+        "oauth.act_chain()",
+        "oauth.actor()",
         "oauth.admin_clients(text,text,text,jsonb)",
         "oauth.admin_users(text,text,text,jsonb)",
         "oauth.authorization(text,text)",

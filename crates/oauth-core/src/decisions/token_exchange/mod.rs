@@ -238,14 +238,17 @@ pub fn decide(
 }
 
 /// An `act` chain as this server writes one: each member an object with a string `sub` and
-/// `client_id`, its `act` absent or another such member, at most [`MAX_CHAIN`] deep.
+/// `client_id`, its `act` absent or another such member, at most [`MAX_CHAIN`] deep, no client
+/// in it twice.
 fn well_formed(chain: &Value) -> Result<(), OAuthError> {
     let mut link = Some(chain);
-    let mut depth = 0;
+    let mut clients: Vec<&str> = Vec::new();
     while let Some(a) = link {
-        depth += 1;
-        let member = a.is_object() && a["sub"].is_string() && a["client_id"].is_string();
-        if !member || depth > MAX_CHAIN {
+        let client = a["client_id"].as_str();
+        let member = a.is_object() && a["sub"].is_string() && client.is_some();
+        let again = client.is_some_and(|c| clients.contains(&c));
+        clients.extend(client);
+        if !member || again || clients.len() > MAX_CHAIN {
             return Err(invalid_request(
                 "the subject token's act is not a delegation chain this server wrote",
             ));

@@ -384,6 +384,9 @@ fn a_chain_is_well_formed_and_a_client_appears_in_it_once() {
         json!("agent"),
         json!({"sub": "agent"}),
         json!({"sub": "x", "client_id": "x", "act": [{"sub": "y", "client_id": "y"}]}),
+        // A client twice in the chain it carries: no token this server wrote, even when the
+        // exchange only narrows it (and would carry it on).
+        json!({"sub": "x", "client_id": "x", "act": {"sub": "x", "client_id": "x"}}),
     ];
     let mut s = subject(&f, "app");
     for bad in &bad_chains {

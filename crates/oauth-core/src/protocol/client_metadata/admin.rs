@@ -405,7 +405,7 @@ mod tests {
         let e = misuse(create(with("grant_types", json!(["password"]))));
         assert_eq!(
             e.hint.as_deref(),
-            Some("supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code")
+            Some("supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange")
         );
     }
 
