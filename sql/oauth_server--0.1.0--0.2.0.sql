@@ -1205,7 +1205,7 @@ REVOKE ALL ON FUNCTION oauth.client_jwks_fetches(text), oauth.set_client_jwks(te
 -- Token exchange (RFC 8693, issue 33): a family derived from another records its source, what
 -- the exchange recorded, and when it ends at the latest; the exchange policy; revoking a family
 -- revokes what was derived from it; removing a resource or scope takes it out of the policy.
-ALTER TABLE oauth.grants ADD COLUMN source_grant_id uuid REFERENCES oauth.grants ON DELETE CASCADE,
+ALTER TABLE oauth.grants ADD COLUMN source_grant_id uuid,
     ADD COLUMN exchange jsonb CHECK (jsonb_typeof(exchange) = 'object'),
     ADD COLUMN expires_at timestamptz,
     ADD CONSTRAINT grants_exchange_recorded CHECK (
@@ -1247,6 +1247,24 @@ CREATE TRIGGER grant_revoked AFTER UPDATE OF revoked_at ON oauth.grants
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
     EXECUTE FUNCTION oauth.grant_revoked();
 
+-- And a family deleted (its client or user deleted, purged) takes what was derived from it, down
+-- the chain (this fires again for each level). Not a foreign key: rows of one table referring to
+-- each other would have to be restored in order, which a pg_dump of an extension's tables
+-- cannot promise.
+CREATE FUNCTION oauth.grant_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    -- A statement trigger fires for a DELETE of no rows too: the chain ends where nothing was
+    -- derived from what went.
+    IF EXISTS (SELECT FROM oauth.grants g, gone WHERE g.source_grant_id = gone.id) THEN
+        DELETE FROM oauth.grants g USING gone WHERE g.source_grant_id = gone.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER grant_deleted AFTER DELETE ON oauth.grants
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION oauth.grant_deleted();
+
 -- A resource removed (or moved) takes every exchange rule naming it with it, and a scope
 -- removed leaves every rule (a rule left with none goes): as for consents, a resource or scope
 -- registered again later under that name is allowed again only by a rule written again.
@@ -1275,7 +1293,7 @@ CREATE TRIGGER exchange_resource_removed AFTER UPDATE OF resource OR DELETE ON o
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
 CREATE TRIGGER exchange_scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
-REVOKE ALL ON FUNCTION oauth.grant_revoked(), oauth.exchange_grounds_removed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION oauth.grant_revoked(), oauth.grant_deleted(), oauth.exchange_grounds_removed() FROM PUBLIC;
 
 -- The exchange policy (administrators only) and the RLS helpers that read act (PUBLIC).
 -- oauth_server::api::token_exchange::allow_token_exchange
@@ -1354,6 +1372,7 @@ BEGIN
                         'oauth.set_client_jwks(text, jsonb, text)'::regprocedure,
                         'oauth.report_client_jwks_error(text, text)'::regprocedure,
                         'oauth.grant_revoked()'::regprocedure,
+                        'oauth.grant_deleted()'::regprocedure,
                         'oauth.exchange_grounds_removed()'::regprocedure,
                         'oauth.allow_token_exchange(text, text, text, text[], boolean, boolean)'::regprocedure,
                         'oauth.disallow_token_exchange(text, text, text)'::regprocedure,

@@ -149,10 +149,11 @@ CREATE TABLE oauth.grants (
     -- refresh must carry a proof by it.
     dpop_jkt          text CHECK (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$'),
     -- RFC 8693 token exchange: the family of the subject token this one was derived from
-    -- (revoking it revokes this: grant_revoked), what the exchange recorded (the subject's
-    -- client, audiences and scopes; act and may_act), and when the family ends at the latest
-    -- (it never outlives what its source could reach when it was derived).
-    source_grant_id   uuid REFERENCES oauth.grants ON DELETE CASCADE,
+    -- (revoking or deleting it revokes or deletes this: grant_revoked, grant_deleted), what the
+    -- exchange recorded (the subject's client, audiences and scopes; act and may_act), and when
+    -- the family ends at the latest (it never outlives what its source could reach when it was
+    -- derived).
+    source_grant_id uuid,
     exchange          jsonb CHECK (jsonb_typeof(exchange) = 'object'),
     expires_at        timestamptz,
     CONSTRAINT grants_exchange_recorded CHECK (
@@ -781,6 +782,24 @@ $$;
 CREATE TRIGGER grant_revoked AFTER UPDATE OF revoked_at ON oauth.grants
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
     EXECUTE FUNCTION oauth.grant_revoked();
+
+-- And a family deleted (its client or user deleted, purged) takes what was derived from it, down
+-- the chain (this fires again for each level). Not a foreign key: rows of one table referring to
+-- each other would have to be restored in order, which a pg_dump of an extension's tables
+-- cannot promise.
+CREATE FUNCTION oauth.grant_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    -- A statement trigger fires for a DELETE of no rows too: the chain ends where nothing was
+    -- derived from what went.
+    IF EXISTS (SELECT FROM oauth.grants g, gone WHERE g.source_grant_id = gone.id) THEN
+        DELETE FROM oauth.grants g USING gone WHERE g.source_grant_id = gone.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER grant_deleted AFTER DELETE ON oauth.grants
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION oauth.grant_deleted();
 
 -- A resource removed (or moved) takes every exchange rule naming it with it, and a scope
 -- removed leaves every rule (a rule left with none goes): as for consents, a resource or scope

@@ -99,6 +99,12 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
             answer["cnf"] = cnf.clone();
             answer["token_type"] = json!("DPoP");
         }
+        // RFC 8693 §4.1, §4.4: who acts for the user, and who may.
+        for k in ["act", "may_act"] {
+            if let Some(v) = c.get(k).filter(|v| !v.is_null()) {
+                answer[k] = v.clone();
+            }
+        }
         return Ok(answer);
     }
     // A refresh token is only ever shown to the client holding it.

@@ -50,6 +50,27 @@ fn revoking_the_source_revokes_every_token_derived_from_it() {
     );
     assert_eq!(verify_sqlstate(&mut c, at(&t1)), "28000");
     assert_eq!(verify_sqlstate(&mut c, at(&t2)), "28000");
+    // By deleting the user's app: its families go, and what was derived from them, down the
+    // chain; what was derived from another app's family stays.
+    let (_, t1, t2) = two_levels(&mut c, &a, &b, false);
+    let other_app = create_client(&mut c, &[REDIRECT], "confidential");
+    let kept = user_token(&mut c, &other_app, "carol", "openid api:read");
+    let (kept_derived, _) = exchange_as(&mut c, &b, form(at(&kept), API, json!({})));
+    c.query_one("SELECT oauth.delete_client($1)", &[&a.id])
+        .unwrap();
+    assert_eq!(verify_sqlstate(&mut c, at(&t1)), "28000");
+    assert_eq!(verify_sqlstate(&mut c, at(&t2)), "28000");
+    let orphans: i64 = c
+        .query_one(
+            "SELECT count(*) FROM oauth.grants g WHERE g.source_grant_id IS NOT NULL
+               AND NOT EXISTS (SELECT FROM oauth.grants s WHERE s.id = g.source_grant_id)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(orphans, 0);
+    assert!(json(&mut c, "SELECT oauth.verify($1)", &[&at(&kept_derived)])["act"].is_object());
+    let a = create_client(&mut c, &[REDIRECT], "confidential");
     let (_, t1, _) = two_levels(&mut c, &a, &b, false);
     c.query_one("SELECT oauth.disable_user('alice')", &[])
         .unwrap();
