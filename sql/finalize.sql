@@ -134,3 +134,5 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.dpop_nonces', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.pushed_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.token_exchange_policies', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_sector_documents', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.subject_secret', '');

@@ -1347,6 +1347,50 @@ REVOKE ALL ON FUNCTION oauth.allow_token_exchange(text, text, text, text[], bool
 GRANT EXECUTE ON FUNCTION oauth.actor(), oauth.act_chain() TO PUBLIC;
 
 
+-- Pairwise subjects and back-channel logout (issue 33): a client's relying-party metadata, the
+-- sector identifier documents the front fetched, the secret pairwise identifiers are keyed with.
+ALTER TABLE oauth.clients ADD COLUMN relying_party jsonb
+    CHECK (jsonb_typeof(relying_party) = 'object');
+CREATE TABLE oauth.client_sector_documents (
+    client_id              text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    sector_identifier_uri  text NOT NULL,
+    redirect_uris          text[],
+    fetched_at             timestamptz NOT NULL DEFAULT now(),
+    last_error             text
+);
+CREATE TABLE oauth.subject_secret (
+    only_one    boolean PRIMARY KEY DEFAULT true CHECK (only_one),
+    secret      bytea NOT NULL,
+    kek_id      text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('oauth.client_sector_documents', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.subject_secret', '');
+REVOKE ALL ON TABLE oauth.client_sector_documents, oauth.subject_secret FROM PUBLIC;
+-- What the front calls to prove pairwise clients' sectors (owner, or whom the DBA grants).
+-- oauth_server::api::client_sectors::client_sector_fetch
+CREATE  FUNCTION "client_sector_fetch"(
+	"client_id" TEXT /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'client_sector_fetch_wrapper';
+
+-- oauth_server::api::client_sectors::set_client_sector_document
+CREATE  FUNCTION "set_client_sector_document"(
+	"client_id" TEXT, /* Option < & str > */
+	"sector_identifier_uri" TEXT, /* Option < & str > */
+	"document" jsonb, /* Option < JsonB > */
+	"error" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* JsonB */
+SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_client_sector_document_wrapper';
+REVOKE ALL ON FUNCTION oauth.client_sector_fetch(text),
+    oauth.set_client_sector_document(text, text, jsonb, text) FROM PUBLIC;
+
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
@@ -1358,7 +1402,7 @@ BEGIN
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
           AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests', 'client_jwks',
-                            'token_exchange_policies')
+                            'token_exchange_policies', 'client_sector_documents', 'subject_secret')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -1378,7 +1422,9 @@ BEGIN
                         'oauth.disallow_token_exchange(text, text, text)'::regprocedure,
                         'oauth.token_exchange_policies(text)'::regprocedure,
                         'oauth.actor()'::regprocedure,
-                        'oauth.act_chain()'::regprocedure)
+                        'oauth.act_chain()'::regprocedure,
+                        'oauth.client_sector_fetch(text)'::regprocedure,
+                        'oauth.set_client_sector_document(text, text, jsonb, text)'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)
     LOOP
         EXECUTE revoke;

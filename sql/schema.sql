@@ -42,6 +42,10 @@ CREATE TABLE oauth.clients (
     dpop_bound_access_tokens   boolean NOT NULL DEFAULT false,
     -- RFC 9126 §6: every authorization request of the client must be pushed first.
     require_pushed_authorization_requests boolean NOT NULL DEFAULT false,
+    -- OpenID Connect relying-party metadata beyond the core (client_metadata::RelyingParty):
+    -- subject_type (pairwise subjects, with sector_identifier_uri) and back-channel logout
+    -- (backchannel_logout_uri, backchannel_logout_session_required); NULL: every default.
+    relying_party              jsonb CHECK (jsonb_typeof(relying_party) = 'object'),
     -- A confidential client has a secret, unless it signs assertions with its own keys
     -- (private_key_jwt, oauth.client_jwks); a public one never does.
     CHECK ((client_secret_hash IS NOT NULL)
@@ -829,3 +833,26 @@ CREATE TRIGGER exchange_resource_removed AFTER UPDATE OF resource OR DELETE ON o
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
 CREATE TRIGGER exchange_scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
+
+-- Pairwise subjects (OIDC Core §8.1): the sector identifier document the front last fetched
+-- for a pairwise client's sector_identifier_uri (the redirect URIs it lists), or why it could
+-- not. A client's identifiers come from that URI's host only once a document fetched from it
+-- lists every redirect URI of the client.
+CREATE TABLE oauth.client_sector_documents (
+    client_id              text PRIMARY KEY REFERENCES oauth.clients ON DELETE CASCADE,
+    sector_identifier_uri  text NOT NULL,
+    redirect_uris          text[],
+    fetched_at             timestamptz NOT NULL DEFAULT now(),
+    last_error             text
+);
+
+-- The secret pairwise identifiers are keyed with (protocol::pairwise::subject): one, made on
+-- first use, 32 random bytes, sealed with the key-encryption key when one is configured (as
+-- the signing keys are; oauth.rekey_signing_keys re-seals it). Never rotated: a new secret
+-- would give every pairwise client's users new identifiers.
+CREATE TABLE oauth.subject_secret (
+    only_one    boolean PRIMARY KEY DEFAULT true CHECK (only_one),
+    secret      bytea NOT NULL,
+    kek_id      text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);

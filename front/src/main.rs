@@ -23,6 +23,7 @@ use fetch::client_documents::{ClientDocuments, FetchLimits};
 use fetch::client_keys::ClientKeys;
 use fetch::issuer_keys::IssuerKeys;
 use fetch::provider_metadata::ProviderMetadata;
+use fetch::sector_documents::SectorDocuments;
 use fetch::sign_in_exchange::SignInExchange;
 use http::public_url::{self, PublicUrl};
 use std::net::SocketAddr;
@@ -137,6 +138,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         &extra_roots,
         config.allow_private_fetch,
     )?);
+    let sector_documents =
+        SectorDocuments::new(pool.clone(), &extra_roots, config.allow_private_fetch)?;
     let client_documents = ClientDocuments::new(
         pool.clone(),
         &extra_roots,
@@ -164,6 +167,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         replicas,
         issuer_keys,
         client_keys,
+        sector_documents,
         providers,
         sign_in_exchange,
         public_url: PublicUrl::new(config.public_url.clone()),

@@ -79,8 +79,13 @@ fn claim_pending(authorization_id: Option<&str>, caller: &Caller) -> ApiResult<C
     let row = row.ok_or_else(not_found)?;
     // The client as today's switches allow (a refusal names the setting; the request stays
     // pending and goes on if the setting is turned back on).
-    crate::store::clients::find(&row.client_id)?;
-    if row.hint_sub.as_ref().is_some_and(|h| *h != caller.user_id) {
+    let client = crate::store::clients::find(&row.client_id)?;
+    // The hint's sub is the user as the client sees them (pairwise, OIDC Core §8.1).
+    let seen_as = match &client {
+        Some(c) => crate::services::pairwise::SubjectClient::of(c)?.subject(&caller.user_id)?,
+        None => caller.user_id.clone(),
+    };
+    if row.hint_sub.as_ref().is_some_and(|h| *h != seen_as) {
         return another_user(&row).map(Claimed::Ended);
     }
     if !fresh_enough(&row, caller)? {

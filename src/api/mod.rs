@@ -8,6 +8,7 @@ pub mod admin_users;
 pub mod audit;
 pub mod authorize;
 pub mod client_keys;
+pub mod client_sectors;
 pub mod clients;
 pub mod consent;
 pub mod device;

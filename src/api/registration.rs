@@ -70,6 +70,12 @@ fn register(metadata: &Value) -> ApiResult<Value> {
     if client.require_pushed_authorization_requests {
         out["require_pushed_authorization_requests"] = json!(true);
     }
+    // Pairwise subjects and back-channel logout, as registered.
+    if let Some(Value::Object(rp)) = md.relying_party.to_stored() {
+        for (k, v) in rp {
+            out[k] = v;
+        }
+    }
     // RFC 7591 §3.2.1: the metadata as registered, keys included (public ones only).
     match &md.keys {
         Some(ClientKeys::Jwks(jwks)) => out["jwks"] = jwks.clone(),

@@ -115,7 +115,9 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
                     "active": true,
                     "token_type": "refresh_token",
                     "scope": family.scopes.join(" "), "client_id": row.client_id,
-                    "sub": row.user_id, "exp": row.exp, "iat": row.iat,
+                    "sub": crate::services::pairwise::SubjectClient::of(&client)?
+                        .subject(&row.user_id)?,
+                    "exp": row.exp, "iat": row.iat,
                 }));
             }
         }

@@ -20,7 +20,7 @@ use crate::services::client_auth::{
     authenticate_for_grant, authenticate_request, ensure_grant_allowed,
 };
 use crate::services::issuance::{self, Approved};
-use crate::services::{dpop, grounds, token_exchange};
+use crate::services::{dpop, grounds, pairwise, token_exchange};
 use crate::settings;
 use crate::store::clients::{self, Client};
 use crate::store::{audit, authorizations, grants};
@@ -45,6 +45,8 @@ fn token_request(
     };
     let client = authenticate_request(&form, authorization)?;
     ensure_grant_allowed(&client, grant)?;
+    // A pairwise client's sector proved before anything is written (OIDC Core §8.1).
+    pairwise::ensure_sector(&client)?;
     let resources = resource::parse(&form.get_all("resource")?)?;
     let proven = dpop::check(
         dpop_proof,
@@ -403,6 +405,7 @@ fn exchange_code(
                 let resources = resource::parse(&resource.into_iter().collect::<Vec<_>>())?;
                 // No proof can come this way: a client that must use DPoP uses oauth.token.
                 dpop_binding::client_requirement(client.dpop_bound_access_tokens, None)?;
+                pairwise::ensure_sector(&client)?;
                 exchange(client, code, code_verifier, redirect_uri, &resources, None)
             },
         ),
@@ -422,6 +425,7 @@ fn refresh(
         authenticate_for_grant(client_id, client_secret, GrantType::RefreshToken).and_then(
             |client| {
                 dpop_binding::client_requirement(client.dpop_bound_access_tokens, None)?;
+                pairwise::ensure_sector(&client)?;
                 refresh_grant(client, refresh_token, scope, &[], None)
             },
         ),

@@ -4,9 +4,11 @@
 use super::{respond, set_response_headers, ApiResult};
 use crate::decisions::dpop_binding;
 use crate::error::OAuthError;
+use crate::protocol::client_metadata::RelyingParty;
 use crate::protocol::scope;
 use crate::services::dpop;
 use crate::services::keys::verify_access_token;
+use crate::services::pairwise::SubjectClient;
 use crate::services::user_claims;
 use crate::store::{db, grants};
 use pgrx::prelude::*;
@@ -81,7 +83,15 @@ fn userinfo_response(access_token: Option<&str>, presented: Presented) -> ApiRes
     }
     .ok_or_else(|| OAuthError::InvalidToken("the grant of this token is revoked".into()))?;
     let mut out = Map::new();
-    out.insert("sub".into(), json!(grant.user_id));
+    let subjects = SubjectClient {
+        client_id: &grant.client_id,
+        relying_party: RelyingParty::from_stored(grant.relying_party.as_ref())
+            .map_err(crate::error::internal)?,
+        redirect_uris: &grant.redirect_uris,
+        grant_types: &grant.grant_types,
+        metadata_document: grant.metadata_document,
+    };
+    out.insert("sub".into(), json!(subjects.subject(&grant.user_id)?));
     out.extend(user_claims::for_user(
         &grant.user_id,
         client_id,

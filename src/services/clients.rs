@@ -30,6 +30,7 @@ pub fn create(md: &ClientMetadata) -> Result<Created, MisuseError> {
     }
     client.dpop_bound_access_tokens = md.dpop_bound_access_tokens;
     client.require_pushed_authorization_requests = md.require_pushed_authorization_requests;
+    client.relying_party = md.relying_party.to_stored();
     Ok(Created {
         client,
         secret: client_secret,

@@ -12,6 +12,7 @@ use crate::protocol::{jws, resource, scope, secret, token_kind};
 use crate::response::set_no_store;
 use crate::services::grounds;
 use crate::services::keys::signer_of_current;
+use crate::services::pairwise::SubjectClient;
 use crate::services::user_claims;
 use crate::settings;
 use crate::store::clients::Client;
@@ -197,12 +198,28 @@ pub fn issue_tokens(
         None => settings::access_token_lifetime(),
     };
     let scope_str = scope::join(scopes);
+    // No resource named: this database's own audience.
+    let own_audience = audience.is_empty();
     let audience = resource::audience(audience, &settings::default_audience());
     let jti = secret::random_token(16);
     let role = role_of(grant)?;
+    // Pairwise clients (OIDC Core §8.1) see the user under their sector's identifier, except
+    // in access tokens for this database's own audience, where RLS reads the local one
+    // (`oauth.uid()`). A machine's subject is itself.
+    let subjects = SubjectClient::of(client)?;
+    let user_subject = if grant.grant_type == GrantType::ClientCredentials {
+        grant.user_id.clone()
+    } else {
+        subjects.subject(&grant.user_id)?
+    };
+    let at_subject = if own_audience {
+        grant.user_id.clone()
+    } else {
+        user_subject.clone()
+    };
     let mut at_claims = claims::access_token(&AccessTokenInput {
         issuer: &issuer,
-        subject: &grant.user_id,
+        subject: &at_subject,
         audience: &audience,
         client_id: &grant.client_id,
         scope: &scope_str,
@@ -238,7 +255,7 @@ pub fn issue_tokens(
     } else if scopes.iter().any(|s| s == "openid") {
         let mut id_claims = claims::id_token(&IdTokenInput {
             issuer: &issuer,
-            subject: &grant.user_id,
+            subject: &user_subject,
             client_id: &grant.client_id,
             auth_time: grant.auth_time,
             nonce,

@@ -329,6 +329,15 @@ pub fn rekey(kek: &Kek) -> Result<Rekeyed, MisuseError> {
         let sealed = key_wrap::wrap(kek, &aad, &plain).map_err(internal)?;
         sign_in_providers::rewrap(&p.name, sealed, &kek.id)?;
     }
+    // So is the secret pairwise subject identifiers are keyed with.
+    if let Some(stored) = crate::store::subjects::secret()? {
+        if stored.kek_id.as_deref() != Some(kek.id.as_str()) {
+            let aad = crate::store::subjects::SECRET_AAD;
+            let plain = open(aad, &stored.secret, stored.kek_id.as_deref())?;
+            let sealed = key_wrap::wrap(kek, aad, &plain).map_err(internal)?;
+            crate::store::subjects::rewrap_secret(sealed, &kek.id)?;
+        }
+    }
     Ok(Rekeyed {
         keys: rows.len(),
         rekeyed,

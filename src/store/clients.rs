@@ -4,7 +4,7 @@
 use crate::decisions::client_standing::{self, Origin, Switches};
 use crate::error::{ApiResult, MisuseError, OAuthError};
 use crate::model::{AuthMethod, ClientType, GrantType};
-use crate::protocol::client_metadata::{ClientKeys, ClientMetadata};
+use crate::protocol::client_metadata::{ClientKeys, ClientMetadata, RelyingParty};
 use crate::protocol::{scope, secret};
 use crate::{query, row_type};
 use serde_json::Value;
@@ -28,6 +28,8 @@ row_type! {
         pub dpop_bound_access_tokens: bool,
         /// RFC 9126 §6: its authorization requests must be pushed first.
         pub require_pushed_authorization_requests: bool,
+        /// Pairwise subjects and back-channel logout, as stored (`RelyingParty::from_stored`).
+        pub relying_party: Option<Value>,
     }
 }
 
@@ -77,7 +79,18 @@ impl Client {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             keys,
+            relying_party: self.relying_party_or_default(),
         }
+    }
+
+    /// Its relying-party metadata; what this server did not write reads as a refusal.
+    pub fn relying_party(&self) -> Result<RelyingParty, MisuseError> {
+        RelyingParty::from_stored(self.relying_party.as_ref())
+            .map_err(|m| crate::error::internal(format!("client {}: {m}", self.client_id)))
+    }
+
+    fn relying_party_or_default(&self) -> RelyingParty {
+        self.relying_party().unwrap_or_default()
     }
 }
 
@@ -162,16 +175,24 @@ pub fn update_metadata(client_id: &str, md: &ClientMetadata) -> Result<bool, Mis
 }
 
 /// Sets the flags a client may ask for (RFC 9449 §5.2's `dpop_bound_access_tokens`, RFC 9126
-/// §6's `require_pushed_authorization_requests`) as `md` says, when any is asked for or was
+/// §6's `require_pushed_authorization_requests`) and its relying-party metadata as `md` says, when any is asked for or was
 /// (`stored`): a 0.1.0 schema (before `ALTER EXTENSION UPDATE`) has no such columns.
 pub fn set_flags(
     client_id: &str,
     md: &ClientMetadata,
     stored: Option<&Client>,
 ) -> Result<(), MisuseError> {
-    let was = stored
-        .is_some_and(|c| c.dpop_bound_access_tokens || c.require_pushed_authorization_requests);
-    if !(was || md.dpop_bound_access_tokens || md.require_pushed_authorization_requests) {
+    let was = stored.is_some_and(|c| {
+        c.dpop_bound_access_tokens
+            || c.require_pushed_authorization_requests
+            || c.relying_party.is_some()
+    });
+    let relying_party = md.relying_party.to_stored();
+    if !(was
+        || md.dpop_bound_access_tokens
+        || md.require_pushed_authorization_requests
+        || relying_party.is_some())
+    {
         return Ok(());
     }
     super::execute(
@@ -180,6 +201,7 @@ pub fn set_flags(
             client_id.into(),
             md.dpop_bound_access_tokens.into(),
             md.require_pushed_authorization_requests.into(),
+            relying_party.map(pgrx::JsonB).into(),
         ],
     )
     .map(|_| ())

@@ -96,10 +96,15 @@ fn family_args(f: NewFamily) -> Vec<DatumWithOid<'static>> {
 }
 
 row_type! {
-    /// Whose a live family is, for userinfo.
+    /// Whose a live family is, for userinfo, and what its client's identifiers need.
     pub struct LiveGrant {
         pub user_id: String,
         pub user_claims: Option<Value>,
+        pub client_id: String,
+        pub redirect_uris: Vec<String>,
+        pub grant_types: Vec<GrantType>,
+        pub metadata_document: bool,
+        pub relying_party: Option<Value>,
     }
 }
 

@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod sign_in_providers;
 pub mod sign_in_states;
 pub mod signing_keys;
+pub mod subjects;
 pub mod supabase_users;
 pub mod token_exchange;
 pub mod used_jtis;

@@ -4,6 +4,7 @@ use crate::fetch::client_documents::ClientDocuments;
 use crate::fetch::client_keys::ClientKeys;
 use crate::fetch::issuer_keys::IssuerKeys;
 use crate::fetch::provider_metadata::ProviderMetadata;
+use crate::fetch::sector_documents::SectorDocuments;
 use crate::fetch::sign_in_exchange::SignInExchange;
 use crate::http::client_addr::forwarded_client;
 use crate::http::public_url::PublicUrl;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub issuer_keys: Arc<IssuerKeys>,
     /// `private_key_jwt` clients' keys published at a `jwks_uri`.
     pub client_keys: Arc<ClientKeys>,
+    /// Pairwise clients' sector identifier documents.
+    pub sector_documents: SectorDocuments,
     pub providers: Arc<ProviderMetadata>,
     /// The upstream sign-in's token request and profile fetches.
     pub sign_in_exchange: SignInExchange,

@@ -11,4 +11,5 @@ pub mod fence;
 pub mod issuer_keys;
 pub mod on_demand;
 pub mod provider_metadata;
+pub mod sector_documents;
 pub mod sign_in_exchange;

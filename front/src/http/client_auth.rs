@@ -65,13 +65,21 @@ pub async fn form_endpoint(
     };
     // A client assertion signed by a key the database lacks: the client's published keys are
     // fetched (at most once a minute per client) and the call made once more.
-    if let Some(client) = take_refresh_field(&mut res) {
+    if let Some(client) = take_field(&mut res, "refresh_client_keys") {
         if s.client_keys
             .refresh_after_unknown_key(&client, judged_at)
             .await
         {
             res = sql::call(&s.pool, call, &args).await?;
-            take_refresh_field(&mut res);
+            take_field(&mut res, "refresh_client_keys");
+        }
+    }
+    // A pairwise client whose sector identifier document is not (or no longer) stored: it is
+    // fetched (at most once a minute per client) and the call made once more (OIDC Core §8.1).
+    if let Some(client) = take_field(&mut res, "refresh_sector") {
+        if s.sector_documents.refresh(&client, judged_at).await {
+            res = sql::call(&s.pool, call, &args).await?;
+            take_field(&mut res, "refresh_sector");
         }
     }
     if res.status != StatusCode::UNAUTHORIZED {
@@ -89,12 +97,12 @@ pub async fn form_endpoint(
     }
 }
 
-/// The `refresh_client_keys` of an answer (the client whose keys to fetch), taken out of it:
-/// it is for the front, not the client.
-fn take_refresh_field(res: &mut SqlResponse) -> Option<String> {
+/// A field of an answer that is for the front, not the client (`refresh_client_keys`: the
+/// client whose keys to fetch; `refresh_sector`: whose sector document), taken out of it.
+fn take_field(res: &mut SqlResponse, field: &str) -> Option<String> {
     res.body
         .as_object_mut()?
-        .remove("refresh_client_keys")?
+        .remove(field)?
         .as_str()
         .map(String::from)
 }

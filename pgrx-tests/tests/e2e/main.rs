@@ -35,6 +35,7 @@ mod key_protection_rules;
 mod key_rules;
 mod machine_rules;
 mod model_rules;
+mod pairwise_rules;
 mod par_requirement_rules;
 mod par_rules;
 mod plan_rules;

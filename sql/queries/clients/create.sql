@@ -5,4 +5,5 @@ RETURNING client_id, client_type, client_secret_hash, name, redirect_uris, scope
           token_endpoint_auth_method, client_uri, logo_uri,
           metadata_document_fetched_at IS NOT NULL AS metadata_document,
           -- Set apart (set_flags.sql) when asked for.
-          false AS dpop_bound_access_tokens, false AS require_pushed_authorization_requests
+          false AS dpop_bound_access_tokens, false AS require_pushed_authorization_requests,
+          NULL::jsonb AS relying_party

@@ -7,6 +7,7 @@ SELECT client_id, client_type, client_secret_hash, name, redirect_uris, scopes, 
        coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false)
            AS dpop_bound_access_tokens,
        coalesce((to_jsonb(c) ->> 'require_pushed_authorization_requests')::boolean, false)
-           AS require_pushed_authorization_requests
+           AS require_pushed_authorization_requests,
+       to_jsonb(c) -> 'relying_party' AS relying_party
 FROM oauth.clients c
 WHERE client_id = $1

@@ -16,7 +16,9 @@ SELECT jsonb_build_object(
                     'jwks', CASE WHEN k.jwks_uri IS NULL THEN k.jwks END, 'jwks_uri', k.jwks_uri,
                     'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                               THEN 'dynamic' ELSE c.registration_type END,
-                    'created_at', c.created_at, 'updated_at', c.updated_at)
+                    'created_at', c.created_at, 'updated_at', c.updated_at,
+                    'subject_type', 'public', 'backchannel_logout_session_required', false)
+                    || coalesce(c.relying_party, '{}')
                     ORDER BY c.created_at, c.client_id)
             FROM (SELECT * FROM oauth.clients
                   ORDER BY created_at, client_id

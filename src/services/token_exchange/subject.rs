@@ -101,7 +101,9 @@ fn ours(token: &str) -> ApiResult<Subject> {
         .collect();
     Ok(Subject {
         client_id: text(&claims, "client_id"),
-        sub: text(&claims, "sub"),
+        // The family's user, never the token's sub: a pairwise client's tokens name the user
+        // by its sector's identifier (OIDC Core §8.1), which is nobody here.
+        sub: source.user_id.clone(),
         audience: strings(claims.get("aud")),
         scopes,
         exp,
@@ -191,9 +193,13 @@ pub fn actor(token: Option<&str>, token_type: Option<&str>) -> ApiResult<Option<
         (Some(t), Some(_)) => t,
     };
     let claims = our_access_token(token, "actor_token")?;
+    // Its family's subject (a machine's is its client), not the token's sub, which is pairwise
+    // for a pairwise client.
+    let family = store::source(&text(&claims, "session_id"))?
+        .ok_or_else(|| refused("actor_token", "its family has been revoked"))?;
     Ok(Some(ActorToken {
         client_id: text(&claims, "client_id"),
-        sub: text(&claims, "sub"),
+        sub: family.user_id,
         act: claims.get("act").cloned(),
     }))
 }

@@ -10,6 +10,7 @@ use super::field_rules::{
     post_logout_rule, redirect_uris_rule, scopes_rule, validate_name,
 };
 use super::key_rules::keys_rule;
+use super::relying_party::{self, RelyingParty};
 use super::ClientMetadata;
 
 /// What `oauth.update_client` may change.
@@ -26,6 +27,10 @@ pub const CHANGEABLE: &[&str] = &[
     "require_pushed_authorization_requests",
     "jwks",
     "jwks_uri",
+    "subject_type",
+    "sector_identifier_uri",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 ];
 
 /// What `oauth.create_client` was given (or a registration made of its request), before its
@@ -45,6 +50,8 @@ pub(super) struct Draft {
     pub require_pushed_authorization_requests: Option<bool>,
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
+    /// Already read (`relying_party::apply`) by the caller that has these fields.
+    pub relying_party: Option<RelyingParty>,
 }
 
 /// `oauth.create_client`.
@@ -101,6 +108,7 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
             Some(_) => return Err(bad_param("jwks must be a JSON object (a JWK Set)")),
         },
         jwks_uri: text("jwks_uri")?,
+        relying_party: None,
     })
 }
 
@@ -154,8 +162,10 @@ pub(super) fn admin_rules(d: Draft) -> Result<ClientMetadata, MisuseError> {
         require_pushed_authorization_requests: d
             .require_pushed_authorization_requests
             .unwrap_or(false),
+        relying_party: d.relying_party.unwrap_or_default(),
     };
     check_grants(&md)?;
+    relying_party::check(&md.relying_party, &md.redirect_uris).map_err(bad_param)?;
     Ok(md)
 }
 
@@ -274,8 +284,10 @@ fn apply_changes(
             Some(b) => b,
             None => current.require_pushed_authorization_requests,
         },
+        relying_party: relying_party::apply(changes, &current.relying_party).map_err(bad_param)?,
     };
     check_grants(&md)?;
+    relying_party::check(&md.relying_party, &md.redirect_uris).map_err(bad_param)?;
     Ok(md)
 }
 
@@ -304,6 +316,7 @@ mod tests {
                 dpop_bound_access_tokens: false,
                 require_pushed_authorization_requests: false,
                 keys: None,
+                relying_party: Default::default(),
             }
         );
         let md = create(json!({"name": "App", "redirect_uris": [CB], "client_type": "public",
@@ -511,7 +524,7 @@ mod tests {
             assert_eq!(misuse(update(changes.clone())).message, message, "{changes}");
         }
         let e = misuse(update(json!({"secret": "x"})));
-        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens, require_pushed_authorization_requests, jwks, jwks_uri"));
+        assert_eq!(e.hint.as_deref(), Some("changeable: name, redirect_uris, scopes, grant_types, token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris, dpop_bound_access_tokens, require_pushed_authorization_requests, jwks, jwks_uri, subject_type, sector_identifier_uri, backchannel_logout_uri, backchannel_logout_session_required"));
         // The client's type stays what it was: a public client cannot become a machine.
         let public =
             create(json!({"name": "p", "redirect_uris": [CB], "client_type": "public"})).unwrap();

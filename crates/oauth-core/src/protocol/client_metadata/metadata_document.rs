@@ -111,6 +111,7 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
         dpop_bound_access_tokens: md.get("dpop_bound_access_tokens") == Some(&Value::Bool(true)),
         require_pushed_authorization_requests: md.get("require_pushed_authorization_requests")
             == Some(&Value::Bool(true)),
+        relying_party: super::relying_party::from_document(md),
     })
 }
 
@@ -148,6 +149,7 @@ mod tests {
                 dpop_bound_access_tokens: false,
                 require_pushed_authorization_requests: false,
                 keys: None,
+                relying_party: Default::default(),
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.

@@ -20,6 +20,7 @@
 //! - `field_rules`: one rule per field (redirect URIs, scopes, grant types, authentication
 //!   method, name, URIs, post-logout URIs) and the rules between fields;
 //! - `key_rules`: a `private_key_jwt` client's `jwks` or `jwks_uri`;
+//! - `relying_party`: subject type (pairwise) and back-channel logout;
 //! - `json_fields`: reading a registration request's or a document's fields.
 
 mod admin;
@@ -28,6 +29,7 @@ mod json_fields;
 mod key_rules;
 mod metadata_document;
 mod registration;
+pub mod relying_party;
 #[cfg(test)]
 mod test_support;
 
@@ -37,6 +39,7 @@ use serde_json::Value;
 
 pub use admin::CHANGEABLE;
 pub use key_rules::ClientKeys;
+pub use relying_party::{RelyingParty, SubjectType};
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +83,8 @@ pub struct ClientMetadata {
     pub require_pushed_authorization_requests: bool,
     /// A `private_key_jwt` client's public keys (RFC 7523), inline or at a URL; none otherwise.
     pub keys: Option<ClientKeys>,
+    /// Pairwise subjects and back-channel logout (`relying_party`).
+    pub relying_party: RelyingParty,
 }
 
 /// Why metadata was refused, in the channel of the caller.

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::admin::{admin_rules, Draft};
 use super::field_rules::redirect_uris_rule;
 use super::json_fields::{flag, list, metadata_error, text};
+use super::relying_party;
 use super::{ClientMetadata, Invalid};
 
 /// The registrant's own checks: redirect URIs required, only the code response type, only the
@@ -84,6 +85,7 @@ pub(super) fn validate(
             Some(_) => return Err(metadata_error("jwks must be a JSON object (a JWK Set)").into()),
         },
         jwks_uri: text(md, "jwks_uri")?,
+        relying_party: Some(relying_party::apply(md, &Default::default()).map_err(metadata_error)?),
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }
