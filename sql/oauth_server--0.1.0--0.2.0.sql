@@ -1267,7 +1267,10 @@ CREATE TRIGGER grant_deleted AFTER DELETE ON oauth.grants
 
 -- A resource removed (or moved) takes every exchange rule naming it with it, and a scope
 -- removed leaves every rule (a rule left with none goes): as for consents, a resource or scope
--- registered again later under that name is allowed again only by a rule written again.
+-- registered again later under that name is allowed again only by a rule written again. A
+-- trusted issuer removed (or renamed) takes the rules from its sessions too, and ends what they
+-- became; its option token_exchange turned off ends what they became (the rules wait for it to
+-- be turned on again).
 CREATE FUNCTION oauth.exchange_grounds_removed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 BEGIN
@@ -1277,6 +1280,19 @@ BEGIN
         END IF;
         DELETE FROM oauth.token_exchange_policies
         WHERE from_audience = OLD.resource OR to_audience = OLD.resource;
+    ELSIF TG_TABLE_NAME = 'issuers' THEN
+        IF TG_OP = 'UPDATE' AND NEW.issuer = OLD.issuer
+           AND ((NEW.options ->> 'token_exchange')::boolean IS TRUE
+                OR (OLD.options ->> 'token_exchange')::boolean IS NOT TRUE) THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'DELETE' OR NEW.issuer <> OLD.issuer THEN
+            DELETE FROM oauth.token_exchange_policies WHERE from_audience = OLD.issuer;
+        END IF;
+        UPDATE oauth.grants SET revoked_at = now(), revoked_reason = 'issuer no longer exchanged'
+        WHERE grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange'
+          AND source_grant_id IS NULL AND user_claims ->> 'iss' = OLD.issuer
+          AND revoked_at IS NULL;
     ELSE
         IF TG_OP = 'UPDATE' AND NEW.name = OLD.name
            OR OLD.name IN ('openid', 'profile', 'email', 'phone', 'offline_access') THEN
@@ -1293,7 +1309,36 @@ CREATE TRIGGER exchange_resource_removed AFTER UPDATE OF resource OR DELETE ON o
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
 CREATE TRIGGER exchange_scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
     FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
-REVOKE ALL ON FUNCTION oauth.grant_revoked(), oauth.grant_deleted(), oauth.exchange_grounds_removed() FROM PUBLIC;
+CREATE TRIGGER exchange_issuer_removed AFTER UPDATE OF issuer, options OR DELETE ON oauth.issuers
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_grounds_removed();
+
+-- A rule removed (oauth.disallow_token_exchange, a resource or client removed, a direct
+-- DELETE) or narrowed (fewer scopes, may_act or refresh taken away) ends, at once, the live
+-- families the client got by exchange from its from_audience for its to_audience, whether or
+-- not another rule would still allow them: ending a family only ever reduces access. A trigger,
+-- so that it runs with a snapshot of its own: an exchange that read the rule (FOR SHARE) and
+-- committed while the removal waited is seen, and its family ended too.
+CREATE FUNCTION oauth.exchange_policy_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.client_id = OLD.client_id
+       AND NEW.from_audience = OLD.from_audience AND NEW.to_audience = OLD.to_audience
+       AND NEW.scopes @> OLD.scopes AND (NEW.may_act OR NOT OLD.may_act)
+       AND (NEW.refresh OR NOT OLD.refresh) THEN
+        RETURN NULL;
+    END IF;
+    UPDATE oauth.grants g SET revoked_at = now(), revoked_reason = 'exchange policy removed'
+    WHERE g.client_id = OLD.client_id AND g.revoked_at IS NULL
+      AND g.grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange'
+      AND g.exchange -> 'subject_audience' ? OLD.from_audience
+      AND g.exchange -> 'audience' ? OLD.to_audience;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER exchange_policy_removed AFTER UPDATE OR DELETE ON oauth.token_exchange_policies
+    FOR EACH ROW EXECUTE FUNCTION oauth.exchange_policy_removed();
+REVOKE ALL ON FUNCTION oauth.grant_revoked(), oauth.grant_deleted(), oauth.exchange_grounds_removed(),
+    oauth.exchange_policy_removed() FROM PUBLIC;
 
 -- The exchange policy (administrators only) and the RLS helpers that read act (PUBLIC).
 -- oauth_server::api::token_exchange::allow_token_exchange
@@ -1418,6 +1463,7 @@ BEGIN
                         'oauth.grant_revoked()'::regprocedure,
                         'oauth.grant_deleted()'::regprocedure,
                         'oauth.exchange_grounds_removed()'::regprocedure,
+                        'oauth.exchange_policy_removed()'::regprocedure,
                         'oauth.allow_token_exchange(text, text, text, text[], boolean, boolean)'::regprocedure,
                         'oauth.disallow_token_exchange(text, text, text)'::regprocedure,
                         'oauth.token_exchange_policies(text)'::regprocedure,

@@ -13,6 +13,7 @@ use crate::services::client_auth::{authenticate_request, authenticate_request_to
 use crate::services::grounds;
 use crate::services::issuance::revoke_family;
 use crate::services::keys::{verify_access_token, verify_access_token_to_revoke};
+use crate::store::clients::Client;
 use crate::store::db;
 use crate::store::grants::{self, RefreshTokenInfo};
 use pgrx::prelude::*;
@@ -110,7 +111,7 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
     // A refresh token is only ever shown to the client holding it.
     if let Some(row) = find_refresh_token(token)? {
         if row.active && row.client_id == client.client_id {
-            if let Ok(family) = under_todays_grounds(&row)? {
+            if let Ok(family) = under_todays_grounds(&row, &client)? {
                 return Ok(json!({
                     "active": true,
                     "token_type": "refresh_token",
@@ -131,6 +132,7 @@ fn introspect_request(form: &Value, authorization: Option<&str>) -> ApiResult<Va
 /// of, what the token endpoint would refuse or drop.
 fn under_todays_grounds(
     row: &RefreshTokenInfo,
+    client: &Client,
 ) -> ApiResult<Result<Effective, crate::error::OAuthError>> {
     let recorded = Recorded {
         scopes: &row.scopes,
@@ -139,12 +141,27 @@ fn under_todays_grounds(
         resources_named: false,
         grant: GrantType::RefreshToken,
     };
-    Ok(grounds::recheck(
+    let effective = grounds::recheck(
         &row.client_id,
         &row.user_id,
         grounds::issuer_of(row.user_claims.as_ref()),
         &recorded,
-    )?)
+    )?;
+    // A family derived by token exchange refreshes only as its exchange is decided again.
+    if let (Ok(family), GrantType::TokenExchange) = (&effective, row.grant_type) {
+        match crate::services::token_exchange::redecide(
+            &row.grant_id,
+            client,
+            &row.user_id,
+            &family.scopes,
+            &family.resources,
+        ) {
+            Ok(_) => {}
+            Err(crate::error::Failure::OAuth(e)) => return Ok(Err(e)),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(effective)
 }
 
 /// RFC 7009 revocation: `form` holds token, token_type_hint and the client's credentials.

@@ -130,8 +130,7 @@ fn disallow_token_exchange(
     let client_id = or_raise(required(client_id, "client_id"));
     let from = or_raise(required(from_audience, "from_audience"));
     let to = or_raise(required(to_audience, "to_audience"));
-    let to_default = to == settings::default_audience();
-    let Some(ended) = or_raise(store::disallow(client_id, from, to, to_default)) else {
+    let Some(ended) = or_raise(store::disallow(client_id, from, to)) else {
         raise(
             MisuseError::new(
                 Misuse::NotFound,

@@ -277,6 +277,8 @@ row_type! {
         pub user_id: String,
         pub scopes: Vec<String>,
         pub resources: Vec<String>,
+        /// A family derived by token exchange is also decided again by its exchange.
+        pub grant_type: GrantType,
         /// The user claims recorded with the family: the issuer of the session that approved
         /// it (`iss`) and what that issuer's policy judged (`services::grounds::issuer_of`).
         pub user_claims: Option<Value>,

@@ -21,9 +21,14 @@ row_type! {
     }
 }
 
-/// The rules of `client_id`.
-pub fn policies_of(client_id: &str) -> Result<Vec<Policy>, MisuseError> {
-    let rows: Vec<PolicyRow> = all(query!("token_exchange/policies_of"), &[client_id.into()])?;
+/// The rules of `client_id`; `locked` holds them until the transaction ends (an exchange).
+pub fn policies_of(client_id: &str, locked: bool) -> Result<Vec<Policy>, MisuseError> {
+    let sql = if locked {
+        query!("token_exchange/policies_of_locked")
+    } else {
+        query!("token_exchange/policies_of")
+    };
+    let rows: Vec<PolicyRow> = all(sql, &[client_id.into()])?;
     Ok(rows
         .into_iter()
         .map(|r| Policy {
@@ -53,23 +58,24 @@ pub fn allow(p: &Policy) -> Result<(), MisuseError> {
     .map(|_| ())
 }
 
-/// Removes a rule and ends the families it could have made; how many, or `None` when there was
-/// no such rule. `to_default`: `to_audience` is the default audience.
+/// Removes a rule; the families it could have made are ended by its trigger
+/// (`oauth.exchange_policy_removed`). How many of the client's families this transaction ended
+/// so, or `None` when there was no such rule.
 pub fn disallow(
     client_id: &str,
     from_audience: &str,
     to_audience: &str,
-    to_default: bool,
 ) -> Result<Option<i64>, MisuseError> {
-    scalar(
+    let removed = super::execute(
         query!("token_exchange/disallow"),
-        &[
-            client_id.into(),
-            from_audience.into(),
-            to_audience.into(),
-            to_default.into(),
-        ],
-    )
+        &[client_id.into(), from_audience.into(), to_audience.into()],
+    )?;
+    if removed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        scalar(query!("token_exchange/ended_now"), &[client_id.into()])?.unwrap_or(0),
+    ))
 }
 
 /// Every rule (of one client, when given), as `oauth.token_exchange_policies()` returns them.

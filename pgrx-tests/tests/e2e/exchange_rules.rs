@@ -4,6 +4,7 @@
 //! issued token says (`act`, lifetime) and RLS reads of it. `chains` has delegation chains and
 //! actor tokens, `grounds` revocation, refresh and the policy's grounds changing.
 
+mod attacks;
 mod chains;
 mod grounds;
 mod rls;

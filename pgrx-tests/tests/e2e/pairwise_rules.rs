@@ -114,7 +114,7 @@ fn sectors_see_different_identifiers_and_a_sector_one() {
 
 #[test]
 fn identifiers_outlive_signing_key_rotation_and_their_secret_is_sealed() {
-    let (db, mut c) = setup("pw_keys");
+    let (db, c) = setup("pw_keys");
     let kek = format!("/tmp/oauth_server_kek_{}_pairwise", std::process::id());
     std::fs::write(&kek, "55".repeat(32)).unwrap();
     db.set("key_encryption_key_file", &kek);
@@ -323,7 +323,7 @@ fn an_id_token_hint_names_the_user_as_the_client_sees_them() {
 
 #[test]
 fn registration_and_documents_ask_for_pairwise_subjects() {
-    let (db, mut c) = setup("pw_register");
+    let (db, _c) = setup("pw_register");
     db.set("dynamic_registration", "on");
     let mut c = db.connect();
     let (reg, _) = status_of(

@@ -25,9 +25,9 @@ use subject::Subject;
 
 /// The exchange rules of `client`, each narrowed to the scopes the client may be granted
 /// today (its own registration bounds what any rule gives it).
-fn policies(client: &Client) -> ApiResult<Vec<Policy>> {
+fn policies(client: &Client, locked: bool) -> ApiResult<Vec<Policy>> {
     let allowed = clients::allowed_scopes(client)?;
-    Ok(store::policies_of(&client.client_id)?
+    Ok(store::policies_of(&client.client_id, locked)?
         .into_iter()
         .map(|mut p| {
             p.scopes.retain(|s| allowed.contains(s));
@@ -65,8 +65,9 @@ fn targets(audiences: &[&str], resources: &[String]) -> ApiResult<(Vec<String>, 
 }
 
 /// What an exchange records with the family it derives, for `redecide`.
-fn record(s: &Subject, act: Option<&Value>, may_act: Option<&Value>) -> Value {
+fn record(s: &Subject, targets: &[String], act: Option<&Value>, may_act: Option<&Value>) -> Value {
     json!({
+        "audience": targets,
         "subject_client_id": s.client_id,
         "subject_audience": s.audience,
         "subject_scopes": s.scopes,
@@ -103,7 +104,7 @@ pub fn exchange(
     let mut subject = subject::load(token, token_type)?;
     let actor = subject::actor(form.get("actor_token")?, form.get("actor_token_type")?)?;
     let (targets, family_resources) = targets(&form.get_all("audience")?, resources)?;
-    let rules = policies(client)?;
+    let rules = policies(client, true)?;
     if subject.source_grant_id.is_none() {
         // A session carries no scopes of ours: what the rules from its issuer give is what it
         // may become.
@@ -165,7 +166,12 @@ pub fn exchange(
     } else {
         decided.exp
     };
-    let exchange_record = record(&subject, decided.act.as_ref(), decided.may_act.as_ref());
+    let exchange_record = record(
+        &subject,
+        &targets,
+        decided.act.as_ref(),
+        decided.may_act.as_ref(),
+    );
     let (grant, current_kid) = store::start(Derived {
         client_id: &client.client_id,
         user_id: &subject.sub,
@@ -250,6 +256,11 @@ pub fn redecide(
         ))
         .into()
     };
+    if !client.allows_grant(GrantType::TokenExchange) {
+        return Err(gone(
+            "the client is no longer registered for the token exchange grant".into(),
+        ));
+    }
     if family.source_revoked == Some(true) {
         return Err(gone("its source family has been revoked".into()));
     }
@@ -277,7 +288,7 @@ pub fn redecide(
         resources.to_vec()
     };
     let now = db::now_epoch()?;
-    let rules = policies(client)?;
+    let rules = policies(client, false)?;
     let decided = decision::decide(
         &decision::Subject {
             client_id: x["subject_client_id"].as_str().unwrap_or_default(),

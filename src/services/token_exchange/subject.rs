@@ -91,6 +91,17 @@ fn ours(token: &str) -> ApiResult<Subject> {
         .into());
     }
     let exp = claims["exp"].as_i64().unwrap_or(0);
+    // The audiences the family was granted (the default audience when it names no resource):
+    // `aud` is the hook's to shape, and only what the user granted may be exchanged from.
+    let granted = if source.resources.is_empty() {
+        vec![crate::settings::default_audience()]
+    } else {
+        source.resources.clone()
+    };
+    let audience = strings(claims.get("aud"))
+        .into_iter()
+        .filter(|a| granted.contains(a))
+        .collect();
     // Today's family may have been narrowed since the token was signed.
     let scopes = claims["scope"]
         .as_str()
@@ -104,7 +115,7 @@ fn ours(token: &str) -> ApiResult<Subject> {
         // The family's user, never the token's sub: a pairwise client's tokens name the user
         // by its sector's identifier (OIDC Core §8.1), which is nobody here.
         sub: source.user_id.clone(),
-        audience: strings(claims.get("aud")),
+        audience,
         scopes,
         exp,
         act: claims.get("act").cloned(),
@@ -145,6 +156,16 @@ fn trusted_session(token: &str) -> ApiResult<Subject> {
     })?;
     // Verified above: its claims as signed, for exp, may_act and cnf.
     let raw = jws::unverified_claims(token).map_err(|e| refused("subject_token", e))?;
+    // A session that is itself delegated names actors that are not our clients: its chain
+    // could be neither checked nor carried on, and dropping it would make the result look
+    // less delegated than it is.
+    if raw.get("act").is_some_and(|a| !a.is_null()) {
+        return Err(refused(
+            "subject_token",
+            "it is itself delegated (act): only a user's own session is exchanged",
+        )
+        .into());
+    }
     let exp = raw["exp"].as_i64().ok_or_else(|| {
         refused(
             "subject_token",

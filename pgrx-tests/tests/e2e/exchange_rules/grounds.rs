@@ -119,24 +119,39 @@ fn a_derived_family_refreshes_only_as_its_rule_and_source_still_allow() {
         .map(|r| r.get(0))
         .collect();
     assert!(!ends.is_empty() && ends.iter().all(|e| *e), "{ends:?}");
-    // The rule no longer gives refresh tokens: the next refresh is refused.
-    allow(&mut c, &b, MCP, API, &["api:read"], true, false);
+    // The source family narrowed (its client's scopes): the derived refresh has nothing left.
     let rt = r["refresh_token"].as_str().unwrap().to_string();
+    update_client(&mut c, &a, json!({"scopes": ["openid", "offline_access"]}));
     let refused = peek_refresh_grant(&mut c, &b, &rt);
     assert_eq!(refused["error"], json!("invalid_grant"), "{refused}");
-    // The rule narrowed to a scope the family does not have: refused too.
-    allow(&mut c, &b, MCP, API, &["api:write"], true, true);
-    let refused = peek_refresh_grant(&mut c, &b, &rt);
-    assert_eq!(refused["error"], json!("invalid_grant"), "{refused}");
-    allow(&mut c, &b, MCP, API, &["api:read"], true, true);
+    // The rule narrowed in any way (here: no more refresh tokens): its families end at once.
+    update_client(&mut c, &a, json!({"scopes": null}));
+    let (_, t1, _) = two_levels(&mut c, &a, &b, true);
+    let rt = t1["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(
         peek_refresh_grant(&mut c, &b, &rt)["scope"],
         json!("api:read")
     );
-    // The source family narrowed (the client's scopes): the derived refresh has nothing left.
-    update_client(&mut c, &a, json!({"scopes": ["openid", "offline_access"]}));
-    let refused = peek_refresh_grant(&mut c, &b, &rt);
-    assert_eq!(refused["error"], json!("invalid_grant"), "{refused}");
+    allow(&mut c, &b, MCP, API, &["api:read", "api:write"], true, true);
+    assert_eq!(
+        verify_sqlstate(&mut c, at(&t1)),
+        "ok",
+        "widening ends nothing"
+    );
+    allow(
+        &mut c,
+        &b,
+        MCP,
+        API,
+        &["api:read", "api:write"],
+        true,
+        false,
+    );
+    assert_eq!(verify_sqlstate(&mut c, at(&t1)), "28000");
+    assert_eq!(
+        peek_refresh_grant(&mut c, &b, &rt)["error"],
+        json!("invalid_grant")
+    );
     drop(subject);
 }
 

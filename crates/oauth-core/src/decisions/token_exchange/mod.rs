@@ -132,7 +132,16 @@ pub fn decide(
         well_formed(chain)?;
     }
     let machine = subject.sub == subject.client_id;
-    let acts = request.actor.is_some() || subject.client_id != request.client_id;
+    // A token that records a delegation was got by acting: whoever exchanges it acts too, and
+    // needs a rule that lets it (a rule that only narrows must not carry an agent's authority
+    // toward a new audience).
+    let acts =
+        request.actor.is_some() || subject.client_id != request.client_id || subject.act.is_some();
+    // The agent narrowing its own delegated token (issued to it, its latest actor, no actor
+    // token): it acts as before, and the chain stays as it is rather than naming it twice.
+    let own_delegation = request.actor.is_none()
+        && subject.client_id == request.client_id
+        && subject.act.and_then(|a| a["client_id"].as_str()) == Some(request.client_id);
     if acts && machine {
         return Err(invalid_request(
             "the subject token is a client's own (client_credentials): there is no user to act for",
@@ -220,7 +229,11 @@ pub fn decide(
                 ));
             }
         }
-        Some(chain(subject.act, &actor)?)
+        if own_delegation {
+            subject.act.cloned()
+        } else {
+            Some(chain(subject.act, &actor)?)
+        }
     } else {
         subject.act.cloned()
     };

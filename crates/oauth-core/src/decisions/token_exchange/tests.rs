@@ -408,3 +408,33 @@ fn a_chain_is_well_formed_and_a_client_appears_in_it_once() {
     s.act = None;
     assert_eq!(decide(&s, &r2, &rules).unwrap().scopes, strings(&["read"]));
 }
+
+/// A token got by acting is exchanged again only by a rule that lets its holder act: the agent
+/// narrowing its own delegated token keeps its chain as it is, and a rule that only narrows
+/// does not carry its authority toward another audience.
+#[test]
+fn a_delegated_token_is_exchanged_again_only_as_acting() {
+    let f = fixture();
+    let chain = json!({"sub": "agent", "client_id": "agent"});
+    let mut s = subject(&f, "agent");
+    s.act = Some(&chain);
+    let to = strings(&[MAIL]);
+    let narrowing_only = [policy("agent", API, MAIL, &["read"], false)];
+    assert_eq!(
+        decide(&s, &request("agent", &to), &narrowing_only)
+            .unwrap_err()
+            .code(),
+        "unauthorized_client"
+    );
+    let acting = [policy("agent", API, MAIL, &["read"], true)];
+    let got = decide(&s, &request("agent", &to), &acting).unwrap();
+    assert_eq!(
+        got.act,
+        Some(chain.clone()),
+        "the same chain, not the agent twice"
+    );
+    // Another client acting on it nests as before.
+    let other = [policy("other", API, MAIL, &["read"], true)];
+    let got = decide(&s, &request("other", &to), &other).unwrap();
+    assert_eq!(got.act.unwrap()["act"], chain);
+}
