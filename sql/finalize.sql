@@ -136,3 +136,4 @@ SELECT pg_catalog.pg_extension_config_dump('oauth.client_jwks', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.token_exchange_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.client_sector_documents', '');
 SELECT pg_catalog.pg_extension_config_dump('oauth.subject_secret', '');
+SELECT pg_catalog.pg_extension_config_dump('oauth.logout_deliveries', '');

@@ -1436,6 +1436,142 @@ AS 'MODULE_PATHNAME', 'set_client_sector_document_wrapper';
 REVOKE ALL ON FUNCTION oauth.client_sector_fetch(text),
     oauth.set_client_sector_document(text, text, jsonb, text) FROM PUBLIC;
 
+-- Back-channel logout (issue 33): the outbox, what writes it, and the users trigger telling
+-- the clients of a disabled or deleted user.
+-- OpenID Connect Back-Channel Logout: the outbox. When a session of ours ends (sign-out,
+-- RP-initiated logout, oauth.revoke_sessions, an identity removed, its user disabled) or a user
+-- is disabled or deleted, one row per client to tell is written in the same transaction
+-- (oauth.queue_logouts, from the triggers below); the front claims due rows
+-- (oauth.claim_logout_deliveries, which signs each logout token), POSTs them through its fetch
+-- fence and reports each outcome (oauth.report_logout_delivery): delivered on a 2xx, else tried
+-- again with backoff until given up. `user_id` is the local user (the token names them as the
+-- client sees them); `jti` stays the same across retries, so a client can tell a retry.
+CREATE TABLE oauth.logout_deliveries (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    client_id        text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    uri              text NOT NULL,
+    user_id          text NOT NULL,
+    sid              text,
+    jti              text NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', ''),
+    reason           text NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    delivered_at     timestamptz,
+    given_up_at      timestamptz,
+    last_status      integer,
+    last_error       text
+);
+CREATE INDEX logout_deliveries_due ON oauth.logout_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND given_up_at IS NULL;
+CREATE INDEX logout_deliveries_client ON oauth.logout_deliveries (client_id, created_at);
+
+-- Queues the logouts of user `of_user`: of its session `of_sid` (the clients whose families
+-- that session approved), or, with `of_sid` NULL, of the user (every client with a family of
+-- theirs not told already in this transaction, since the sessions ended by the same statement
+-- told theirs; a client that requires `sid` gets one row per session its families name, and
+-- none for families no session of ours approved). Only clients with a backchannel_logout_uri.
+CREATE FUNCTION oauth.queue_logouts(of_user text, of_sid text, why text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+    INSERT INTO oauth.logout_deliveries (client_id, uri, user_id, sid, reason)
+    SELECT DISTINCT c.client_id, c.relying_party ->> 'backchannel_logout_uri', of_user,
+           CASE WHEN of_sid IS NOT NULL THEN of_sid
+                WHEN (c.relying_party ->> 'backchannel_logout_session_required')::boolean
+                THEN g.user_claims ->> 'sid' END,
+           why
+    FROM oauth.grants g JOIN oauth.clients c ON c.client_id = g.client_id
+    WHERE g.user_id = of_user AND g.grant_type <> 'client_credentials'
+      AND c.relying_party ? 'backchannel_logout_uri'
+      AND (of_sid IS NULL OR g.user_claims ->> 'sid' = of_sid)
+      AND (of_sid IS NOT NULL OR NOT EXISTS (
+               SELECT FROM oauth.logout_deliveries d
+               WHERE d.client_id = c.client_id AND d.user_id = of_user AND d.created_at = now()))
+      AND NOT ((c.relying_party ->> 'backchannel_logout_session_required')::boolean IS TRUE
+               AND coalesce(of_sid, g.user_claims ->> 'sid') IS NULL);
+$$;
+
+-- A session of ours ended by any path (a live one deleted too: its user deleted) tells the
+-- clients whose families it approved.
+CREATE FUNCTION oauth.session_ended() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.expires_at > now() THEN
+            PERFORM oauth.queue_logouts(OLD.user_id, OLD.id::text, 'session deleted');
+        END IF;
+        RETURN NULL;
+    END IF;
+    PERFORM oauth.queue_logouts(NEW.user_id, NEW.id::text, coalesce(NEW.end_reason, 'session ended'));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER session_ended AFTER UPDATE OF ended_at ON oauth.sessions
+    FOR EACH ROW WHEN (OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL)
+    EXECUTE FUNCTION oauth.session_ended();
+CREATE TRIGGER session_deleted AFTER DELETE ON oauth.sessions
+    FOR EACH ROW WHEN (OLD.ended_at IS NULL) EXECUTE FUNCTION oauth.session_ended();
+CREATE OR REPLACE FUNCTION oauth.users_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        -- Before forget_user deletes the families that say which clients to tell.
+        PERFORM oauth.queue_logouts(OLD.id, NULL, 'user deleted');
+        PERFORM oauth.forget_user(OLD.id);
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
+        RETURN OLD;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL THEN
+        UPDATE oauth.sessions SET ended_at = now(), end_reason = 'user disabled'
+        WHERE user_id = NEW.id AND ended_at IS NULL;
+    END IF;
+    IF NEW.disabled_at IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.disabled_at IS NULL) THEN
+        -- The sessions just ended told their clients; the rest of the user's clients now.
+        PERFORM oauth.queue_logouts(NEW.id, NULL, 'user disabled');
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
+    ELSIF TG_OP = 'UPDATE' AND NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
+        INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+SELECT pg_catalog.pg_extension_config_dump('oauth.logout_deliveries', '');
+REVOKE ALL ON TABLE oauth.logout_deliveries FROM PUBLIC;
+REVOKE ALL ON FUNCTION oauth.queue_logouts(text, text, text), oauth.session_ended() FROM PUBLIC;
+-- What the front calls to deliver logout tokens, and what an operator reads (owner, or whom
+-- the DBA grants).
+-- oauth_server::api::logout_deliveries::claim_logout_deliveries
+CREATE  FUNCTION "claim_logout_deliveries"(
+	"max_rows" INT DEFAULT 20 /* i32 */
+) RETURNS jsonb /* JsonB */
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'claim_logout_deliveries_wrapper';
+
+-- oauth_server::api::logout_deliveries::report_logout_delivery
+CREATE  FUNCTION "report_logout_delivery"(
+	"id" TEXT, /* Option < & str > */
+	"status" INT, /* Option < i32 > */
+	"error" TEXT DEFAULT NULL /* Option < & str > */
+) RETURNS jsonb /* Option < JsonB > */
+VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'report_logout_delivery_wrapper';
+
+-- oauth_server::api::logout_deliveries::logout_deliveries
+CREATE  FUNCTION "logout_deliveries"(
+	"client_id" TEXT DEFAULT NULL, /* Option < & str > */
+	"max_rows" INT DEFAULT 100 /* i32 */
+) RETURNS jsonb /* JsonB */
+STABLE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'logout_deliveries_wrapper';
+REVOKE ALL ON FUNCTION oauth.claim_logout_deliveries(integer),
+    oauth.report_logout_delivery(text, integer, text), oauth.logout_deliveries(text, integer)
+    FROM PUBLIC;
+
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
@@ -1447,7 +1583,8 @@ BEGIN
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.relnamespace = 'oauth'::regnamespace AND a.grantee NOT IN (0, c.relowner)
           AND c.relname IN ('used_jtis', 'dpop_nonces', 'pushed_requests', 'client_jwks',
-                            'token_exchange_policies', 'client_sector_documents', 'subject_secret')
+                            'token_exchange_policies', 'client_sector_documents', 'subject_secret',
+                            'logout_deliveries')
         UNION
         SELECT format('REVOKE ALL ON FUNCTION %s FROM %s', p.oid::regprocedure, a.grantee::regrole)
         FROM pg_proc p, aclexplode(p.proacl) a
@@ -1464,6 +1601,11 @@ BEGIN
                         'oauth.grant_deleted()'::regprocedure,
                         'oauth.exchange_grounds_removed()'::regprocedure,
                         'oauth.exchange_policy_removed()'::regprocedure,
+                        'oauth.queue_logouts(text, text, text)'::regprocedure,
+                        'oauth.session_ended()'::regprocedure,
+                        'oauth.claim_logout_deliveries(integer)'::regprocedure,
+                        'oauth.report_logout_delivery(text, integer, text)'::regprocedure,
+                        'oauth.logout_deliveries(text, integer)'::regprocedure,
                         'oauth.allow_token_exchange(text, text, text, text[], boolean, boolean)'::regprocedure,
                         'oauth.disallow_token_exchange(text, text, text)'::regprocedure,
                         'oauth.token_exchange_policies(text)'::regprocedure,

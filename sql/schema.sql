@@ -417,6 +417,8 @@ CREATE FUNCTION oauth.users_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
+        -- Before forget_user deletes the families that say which clients to tell.
+        PERFORM oauth.queue_logouts(OLD.id, NULL, 'user deleted');
         PERFORM oauth.forget_user(OLD.id);
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_deleted', OLD.id);
         RETURN OLD;
@@ -426,6 +428,8 @@ BEGIN
         WHERE user_id = NEW.id AND ended_at IS NULL;
     END IF;
     IF NEW.disabled_at IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.disabled_at IS NULL) THEN
+        -- The sessions just ended told their clients; the rest of the user's clients now.
+        PERFORM oauth.queue_logouts(NEW.id, NULL, 'user disabled');
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_disabled', NEW.id);
     ELSIF TG_OP = 'UPDATE' AND NEW.disabled_at IS NULL AND OLD.disabled_at IS NOT NULL THEN
         INSERT INTO oauth.audit_log (event, user_id) VALUES ('user_enabled', NEW.id);
@@ -900,3 +904,76 @@ CREATE TABLE oauth.subject_secret (
     kek_id      text,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- OpenID Connect Back-Channel Logout: the outbox. When a session of ours ends (sign-out,
+-- RP-initiated logout, oauth.revoke_sessions, an identity removed, its user disabled) or a user
+-- is disabled or deleted, one row per client to tell is written in the same transaction
+-- (oauth.queue_logouts, from the triggers below); the front claims due rows
+-- (oauth.claim_logout_deliveries, which signs each logout token), POSTs them through its fetch
+-- fence and reports each outcome (oauth.report_logout_delivery): delivered on a 2xx, else tried
+-- again with backoff until given up. `user_id` is the local user (the token names them as the
+-- client sees them); `jti` stays the same across retries, so a client can tell a retry.
+CREATE TABLE oauth.logout_deliveries (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    client_id        text NOT NULL REFERENCES oauth.clients ON DELETE CASCADE,
+    uri              text NOT NULL,
+    user_id          text NOT NULL,
+    sid              text,
+    jti              text NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', ''),
+    reason           text NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    delivered_at     timestamptz,
+    given_up_at      timestamptz,
+    last_status      integer,
+    last_error       text
+);
+CREATE INDEX logout_deliveries_due ON oauth.logout_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND given_up_at IS NULL;
+CREATE INDEX logout_deliveries_client ON oauth.logout_deliveries (client_id, created_at);
+
+-- Queues the logouts of user `of_user`: of its session `of_sid` (the clients whose families
+-- that session approved), or, with `of_sid` NULL, of the user (every client with a family of
+-- theirs not told already in this transaction, since the sessions ended by the same statement
+-- told theirs; a client that requires `sid` gets one row per session its families name, and
+-- none for families no session of ours approved). Only clients with a backchannel_logout_uri.
+CREATE FUNCTION oauth.queue_logouts(of_user text, of_sid text, why text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+    INSERT INTO oauth.logout_deliveries (client_id, uri, user_id, sid, reason)
+    SELECT DISTINCT c.client_id, c.relying_party ->> 'backchannel_logout_uri', of_user,
+           CASE WHEN of_sid IS NOT NULL THEN of_sid
+                WHEN (c.relying_party ->> 'backchannel_logout_session_required')::boolean
+                THEN g.user_claims ->> 'sid' END,
+           why
+    FROM oauth.grants g JOIN oauth.clients c ON c.client_id = g.client_id
+    WHERE g.user_id = of_user AND g.grant_type <> 'client_credentials'
+      AND c.relying_party ? 'backchannel_logout_uri'
+      AND (of_sid IS NULL OR g.user_claims ->> 'sid' = of_sid)
+      AND (of_sid IS NOT NULL OR NOT EXISTS (
+               SELECT FROM oauth.logout_deliveries d
+               WHERE d.client_id = c.client_id AND d.user_id = of_user AND d.created_at = now()))
+      AND NOT ((c.relying_party ->> 'backchannel_logout_session_required')::boolean IS TRUE
+               AND coalesce(of_sid, g.user_claims ->> 'sid') IS NULL);
+$$;
+
+-- A session of ours ended by any path (a live one deleted too: its user deleted) tells the
+-- clients whose families it approved.
+CREATE FUNCTION oauth.session_ended() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.expires_at > now() THEN
+            PERFORM oauth.queue_logouts(OLD.user_id, OLD.id::text, 'session deleted');
+        END IF;
+        RETURN NULL;
+    END IF;
+    PERFORM oauth.queue_logouts(NEW.user_id, NEW.id::text, coalesce(NEW.end_reason, 'session ended'));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER session_ended AFTER UPDATE OF ended_at ON oauth.sessions
+    FOR EACH ROW WHEN (OLD.ended_at IS NULL AND NEW.ended_at IS NOT NULL)
+    EXECUTE FUNCTION oauth.session_ended();
+CREATE TRIGGER session_deleted AFTER DELETE ON oauth.sessions
+    FOR EACH ROW WHEN (OLD.ended_at IS NULL) EXECUTE FUNCTION oauth.session_ended();

@@ -61,6 +61,9 @@ fn document() -> Result<Value, MisuseError> {
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::names(),
         "subject_types_supported": ["public", "pairwise"],
+        // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry sid.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,

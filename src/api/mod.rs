@@ -18,6 +18,7 @@ pub mod issuers;
 pub mod key_protection;
 pub mod keys;
 pub mod logout;
+pub mod logout_deliveries;
 pub mod metadata;
 pub mod metadata_document;
 pub mod par;

@@ -26,6 +26,8 @@ fn purge_all() -> Result<Value, MisuseError> {
     let used_jtis = purge::used_jtis()?;
     let pushed_requests = purge::pushed_requests()?;
     let dpop_nonces = purge::dpop_nonces(crate::protocol::dpop::NONCE_ACCEPT_SECS as f64)?;
+    // A logout delivery's outcome stays visible a week after it is settled.
+    let logout_deliveries = purge::logout_deliveries(7)?;
     let retention = settings::audit_retention_days();
     let audit_log = if retention > 0 {
         purge::audit_log(retention as i32)?
@@ -43,6 +45,7 @@ fn purge_all() -> Result<Value, MisuseError> {
         "used_jtis": used_jtis,
         "dpop_nonces": dpop_nonces,
         "pushed_requests": pushed_requests,
+        "logout_deliveries": logout_deliveries,
     }))
 }
 

@@ -13,6 +13,7 @@ pub mod dpop;
 pub mod grounds;
 pub mod issuance;
 pub mod keys;
+pub mod logout_tokens;
 pub mod pairwise;
 pub mod requests;
 pub mod resources;

@@ -15,6 +15,7 @@ pub mod dpop_nonces;
 pub mod grants;
 pub mod grounds;
 pub mod issuers;
+pub mod logout_deliveries;
 mod plans;
 pub mod purge;
 pub mod pushed_requests;

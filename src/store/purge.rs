@@ -55,3 +55,8 @@ pub fn dpop_nonces(accept_secs: f64) -> Result<usize, MisuseError> {
 pub fn pushed_requests() -> Result<usize, MisuseError> {
     execute(query!("purge/pushed_requests"), &[])
 }
+
+/// Logout deliveries delivered or given up more than `days` ago.
+pub fn logout_deliveries(days: i32) -> Result<usize, MisuseError> {
+    execute(query!("purge/logout_deliveries"), &[days.into()])
+}

@@ -33,6 +33,7 @@ mod hook_rules;
 mod issuer_rules;
 mod key_protection_rules;
 mod key_rules;
+mod logout_rules;
 mod machine_rules;
 mod model_rules;
 mod pairwise_rules;

@@ -22,6 +22,8 @@ pub const ID: &str = "id";
 /// Header `typ` of access tokens (RFC 9068 §2.1), of ID tokens and of sessions.
 pub const ACCESS_TYP: &str = "at+jwt";
 pub const JWT_TYP: &str = "JWT";
+/// OpenID Connect Back-Channel Logout §2.4: a logout token's header `typ`.
+pub const LOGOUT_TYP: &str = "logout+jwt";
 
 /// Claims that decide a token's kind: no caller-supplied claim (session extras, hook output,
 /// user claims) may set them.
@@ -35,6 +37,8 @@ pub enum TokenKind {
     Id,
     /// A first-party user session.
     Session,
+    /// A back-channel logout token: an event sent *to* a client, never a credential.
+    Logout,
     /// Signed by us but of no kind we issue today.
     Unknown,
 }
@@ -45,6 +49,7 @@ impl TokenKind {
             TokenKind::Access => "an access token",
             TokenKind::Id => "an ID token",
             TokenKind::Session => "a user session",
+            TokenKind::Logout => "a logout token",
             TokenKind::Unknown => "a token of no known kind",
         }
     }
@@ -79,6 +84,9 @@ pub fn of_ours(typ: Option<&str>, claims: &Value) -> TokenKind {
         (Some(ACCESS_TYP), true, None, false) => TokenKind::Access,
         (Some(JWT_TYP), false, Some(ID), true) => TokenKind::Id,
         (Some(JWT_TYP), false, Some(SESSION), false) => TokenKind::Session,
+        (Some(LOGOUT_TYP), false, None, false) if claim(claims, "events").is_some() => {
+            TokenKind::Logout
+        }
         (_, _, _, true) => TokenKind::Id,
         _ => TokenKind::Unknown,
     }
