@@ -63,6 +63,15 @@ pub struct Config {
     #[arg(long, env = "OAUTH_FRONT_PURGE_INTERVAL", default_value_t = 600)]
     pub purge_interval: u64,
 
+    /// Seconds between looks for back-channel logout tokens to deliver
+    /// (`oauth.claim_logout_deliveries()`); 0 turns delivery off (another front delivers).
+    #[arg(
+        long,
+        env = "OAUTH_FRONT_LOGOUT_DELIVERY_INTERVAL",
+        default_value_t = 2
+    )]
+    pub logout_delivery_interval: u64,
+
     /// Seconds between refreshes of every trusted issuer's keys (`oauth.issuers()`) and every
     /// sign-in provider's discovery document and keys (`oauth.sign_in_provider_fetches()`);
     /// 0 turns the timer off. Both are also refreshed on demand (a session or ID token naming

@@ -22,6 +22,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use fetch::client_documents::{ClientDocuments, FetchLimits};
 use fetch::client_keys::ClientKeys;
 use fetch::issuer_keys::IssuerKeys;
+use fetch::logout_delivery::LogoutDelivery;
 use fetch::provider_metadata::ProviderMetadata;
 use fetch::sector_documents::SectorDocuments;
 use fetch::sign_in_exchange::SignInExchange;
@@ -140,6 +141,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )?);
     let sector_documents =
         SectorDocuments::new(pool.clone(), &extra_roots, config.allow_private_fetch)?;
+    if config.logout_delivery_interval > 0 {
+        let delivery = LogoutDelivery::new(pool.clone(), &extra_roots, config.allow_private_fetch)?;
+        tokio::spawn(timers::logout_delivery_timer(
+            delivery,
+            config.logout_delivery_interval,
+        ));
+    }
     let client_documents = ClientDocuments::new(
         pool.clone(),
         &extra_roots,

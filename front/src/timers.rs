@@ -1,8 +1,10 @@
 //! What the front does on its own, on timers: purging expired rows, refreshing trusted
-//! issuers' keys and sign-in providers' metadata, checking the replicas. (Clients' published
+//! issuers' keys and sign-in providers' metadata, checking the replicas, delivering
+//! back-channel logout tokens. (Clients' published
 //! keys are fetched when used: `fetch::client_keys`.)
 
 use crate::fetch::issuer_keys::IssuerKeys;
+use crate::fetch::logout_delivery::LogoutDelivery;
 use crate::fetch::provider_metadata::ProviderMetadata;
 use crate::replicas::Replicas;
 use crate::sql;
@@ -40,5 +42,15 @@ pub async fn purge_timer(pool: Pool, every: u64) {
             Ok(r) => tracing::info!(purged = %r.body, "purge_expired"),
             Err(e) => tracing::warn!(error = ?e, "purge_expired failed"),
         }
+    }
+}
+
+/// Delivers due back-channel logout tokens every `every` seconds.
+pub async fn logout_delivery_timer(delivery: LogoutDelivery, every: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        delivery.run_once().await;
     }
 }

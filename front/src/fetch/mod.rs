@@ -9,6 +9,7 @@ pub mod client_keys;
 pub mod failure;
 pub mod fence;
 pub mod issuer_keys;
+pub mod logout_delivery;
 pub mod on_demand;
 pub mod provider_metadata;
 pub mod sector_documents;
