@@ -358,7 +358,13 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
            VALUES ('stale', now() - interval '11 minutes'), ('fresh', now());
          INSERT INTO oauth.pushed_requests (request_uri_hash, client_id, params, expires_at)
            SELECT sha256(v::bytea), client_id, '{}', now() + d
-           FROM oauth.clients, (VALUES ('gone', interval '-1 second'), ('kept', interval '1 minute')) x(v, d);",
+           FROM oauth.clients, (VALUES ('gone', interval '-1 second'), ('kept', interval '1 minute')) x(v, d);
+         INSERT INTO oauth.logout_deliveries (client_id, uri, user_id, reason, delivered_at, given_up_at)
+           SELECT client_id, 'https://rp.example/logout', 'u', 'test', d, g
+           FROM oauth.clients, (VALUES (now() - interval '8 days', NULL::timestamptz),
+                                       (NULL, now() - interval '8 days'),
+                                       (now() - interval '6 days', NULL),
+                                       (NULL, NULL)) x(d, g);",
     )
     .unwrap();
     let n = json(&mut c, "SELECT oauth.purge_expired()", &[]);
@@ -366,7 +372,8 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
         n,
         json!({"audit_log": 0, "authorizations": 3, "refresh_tokens": 1, "grants": 1,
                "user_code_failures": 1, "sessions": 0, "sign_in_states": 0,
-               "used_jtis": 1, "dpop_nonces": 1, "pushed_requests": 1})
+               "used_jtis": 1, "dpop_nonces": 1, "pushed_requests": 1,
+               "logout_deliveries": 2})
     );
     // A jti that could still be replayed, and a nonce still accepted, are kept.
     let kept: Vec<String> = c
@@ -399,8 +406,15 @@ fn purge_expired_deletes_only_what_can_no_longer_be_used() {
         json(&mut c, "SELECT oauth.purge_expired()", &[]),
         json!({"audit_log": 0, "authorizations": 0, "refresh_tokens": 0, "grants": 0,
                "user_code_failures": 0, "sessions": 0, "sign_in_states": 0,
-               "used_jtis": 0, "dpop_nonces": 0, "pushed_requests": 0})
+               "used_jtis": 0, "dpop_nonces": 0, "pushed_requests": 0,
+               "logout_deliveries": 0})
     );
+    // Pending and recently settled deliveries stay visible.
+    let left: i64 = c
+        .query_one("SELECT count(*) FROM oauth.logout_deliveries", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 2);
 }
 
 #[test]
