@@ -338,7 +338,7 @@ fn admin_action(
         "list" => list(page_param("page")?, page_param("per_page")?),
         "get" => get(client_id),
         "create" => {
-            const ARGS: [&str; 13] = [
+            const ARGS: [&str; 17] = [
                 "name",
                 "redirect_uris",
                 "client_type",
@@ -352,6 +352,10 @@ fn admin_action(
                 "require_pushed_authorization_requests",
                 "jwks",
                 "jwks_uri",
+                "subject_type",
+                "sector_identifier_uri",
+                "backchannel_logout_uri",
+                "backchannel_logout_session_required",
             ];
             if let Some(k) = params
                 .as_object()

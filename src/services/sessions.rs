@@ -91,6 +91,32 @@ fn ensure_session_kind(claims: &Value, ours: bool) -> ApiResult<()> {
 /// session came by (claims, the front's verified claims, a token).
 fn caller(claims: &Value, ours: bool) -> ApiResult<Caller> {
     ensure_session_kind(claims, ours)?;
+    caller_of_verified(claims, ours)
+}
+
+/// A trusted issuer's user from one of its tokens that token exchange takes as the subject
+/// (RFC 8693): a session, or an OpenID Connect ID token issued to the audience its policy pins
+/// (never an access token, which carries a client). Verified as `from_token` verifies.
+pub fn from_exchanged_token(token: &str) -> ApiResult<Caller> {
+    let claims = verify_session_token(token).map_err(|e| match e.kind {
+        Misuse::Privilege => OAuthError::AccessDenied(e.message),
+        _ => OAuthError::LoginRequired(e.message),
+    })?;
+    // A security event (a logout token: `events`) reads as an assertion like an ID token, and
+    // is nobody's sign-in.
+    let event = claims.get("events").is_some_and(|e| !e.is_null());
+    match token_kind::of_claims(&claims, false) {
+        TokenKind::Session | TokenKind::Id if !event => caller_of_verified(&claims, false),
+        other => Err(OAuthError::AccessDenied(format!(
+            "{} is not a user's session or ID token",
+            other.name()
+        ))
+        .into()),
+    }
+}
+
+/// The caller of claims whose kind was judged already.
+fn caller_of_verified(claims: &Value, ours: bool) -> ApiResult<Caller> {
     let user_id = claims
         .get("sub")
         .and_then(Value::as_str)

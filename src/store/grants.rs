@@ -64,16 +64,23 @@ pub fn start_redeemed(
     args.extend([hash.into(), lifetime.into()]);
     let r: Redeemed = one(query!("grants/start_redeemed"), &args)?
         .ok_or_else(|| internal("grant insert returned nothing"))?;
-    let grant = Grant {
-        id: r.id,
-        client_id: r.client_id,
-        user_id: r.user_id,
-        resources: r.resources,
-        grant_type: r.grant_type,
-        auth_time: r.auth_time,
-        user_claims: r.user_claims,
-    };
-    Ok((grant, r.current_kid))
+    Ok(r.split())
+}
+
+impl Redeemed {
+    /// The family as issuing needs it, and the current signing key's id.
+    pub fn split(self) -> (Grant, Option<String>) {
+        let grant = Grant {
+            id: self.id,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            resources: self.resources,
+            grant_type: self.grant_type,
+            auth_time: self.auth_time,
+            user_claims: self.user_claims,
+        };
+        (grant, self.current_kid)
+    }
 }
 
 pub fn start(f: NewFamily) -> Result<Grant, MisuseError> {

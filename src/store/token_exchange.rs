@@ -1,7 +1,7 @@
 //! `oauth.token_exchange_policies` (RFC 8693 exchange rules) and the token families derived by
 //! exchange (`oauth.grants` rows with a `source_grant_id` and an `exchange` record).
 
-use super::grants::Grant;
+use super::grants::{Grant, Redeemed};
 use super::{all, one, scalar};
 use crate::error::{internal, MisuseError};
 use crate::model::GrantType;
@@ -122,19 +122,6 @@ pub struct Derived<'a> {
     pub first_refresh: Option<([u8; 32], i64)>,
 }
 
-row_type! {
-    struct Started {
-        pub id: String,
-        pub client_id: String,
-        pub user_id: String,
-        pub resources: Vec<String>,
-        pub grant_type: GrantType,
-        pub auth_time: i64,
-        pub user_claims: Option<Value>,
-        pub current_kid: Option<String>,
-    }
-}
-
 /// Starts a derived family (see `start_exchanged.sql`); `None` when its source was revoked in
 /// the meantime. Also returns the current signing key's id.
 pub fn start(d: Derived) -> Result<Option<(Grant, Option<String>)>, MisuseError> {
@@ -142,7 +129,7 @@ pub fn start(d: Derived) -> Result<Option<(Grant, Option<String>)>, MisuseError>
         Some((h, l)) => (Some(h.to_vec()), Some(l as f64)),
         None => (None, None),
     };
-    let started: Option<Started> = one(
+    let started: Option<Redeemed> = one(
         query!("grants/start_exchanged"),
         &[
             d.client_id.into(),
@@ -160,20 +147,7 @@ pub fn start(d: Derived) -> Result<Option<(Grant, Option<String>)>, MisuseError>
             lifetime.into(),
         ],
     )?;
-    Ok(started.map(|r| {
-        (
-            Grant {
-                id: r.id,
-                client_id: r.client_id,
-                user_id: r.user_id,
-                resources: r.resources,
-                grant_type: r.grant_type,
-                auth_time: r.auth_time,
-                user_claims: r.user_claims,
-            },
-            r.current_kid,
-        )
-    }))
+    Ok(started.map(Redeemed::split))
 }
 
 row_type! {

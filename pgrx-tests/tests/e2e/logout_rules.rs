@@ -248,3 +248,56 @@ fn rp_initiated_logout_tells_the_other_clients_and_a_pairwise_client_hears_its_o
     assert_eq!(md["backchannel_logout_supported"], json!(true));
     assert_eq!(md["backchannel_logout_session_supported"], json!(true));
 }
+
+#[test]
+fn every_way_a_client_is_made_registers_a_back_channel_logout_uri() {
+    let db = TestDb::new("bcl_register");
+    db.set("dynamic_registration", "on");
+    let mut c = db.connect();
+    let uri = "https://rp.example/logout";
+    // The HTTP admin API.
+    let key: String = c
+        .query_one("SELECT oauth.create_admin_key('bcl')", &[])
+        .unwrap()
+        .get(0);
+    let made = json(
+        &mut c,
+        "SELECT oauth.admin_clients($1, 'create', NULL, $2)",
+        &[
+            &key,
+            &json!({"name": "RP", "redirect_uris": [REDIRECT],
+                         "backchannel_logout_uri": uri, "backchannel_logout_session_required": true}),
+        ],
+    );
+    let id = made["client_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{made}"));
+    let shown = json(&mut c, "SELECT oauth.client($1)", &[&id]);
+    assert_eq!(shown["backchannel_logout_uri"], json!(uri), "{made}");
+    assert_eq!(shown["backchannel_logout_session_required"], json!(true));
+    // RFC 7591 registration, echoed back.
+    let (reg, _) = status_of(
+        &mut c,
+        "SELECT oauth.register_client($1)",
+        &[&json!({"redirect_uris": [REDIRECT], "backchannel_logout_uri": uri})],
+    );
+    assert_eq!(reg["backchannel_logout_uri"], json!(uri), "{reg}");
+    // A fragment, or not https, is refused by name.
+    let (bad, status) = status_of(
+        &mut c,
+        "SELECT oauth.register_client($1)",
+        &[&json!({"redirect_uris": [REDIRECT], "backchannel_logout_uri": "http://rp.example/l"})],
+    );
+    assert_eq!(
+        (bad["error"].as_str(), status.as_str()),
+        (Some("invalid_client_metadata"), "400")
+    );
+    let client = create_client(&mut c, &[REDIRECT], "confidential");
+    let e = c
+        .query_one(
+            "SELECT oauth.update_client($1, '{\"backchannel_logout_uri\": \"https://rp.example/l#x\"}')",
+            &[&client.id],
+        )
+        .unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "22023");
+}

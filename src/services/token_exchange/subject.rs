@@ -150,7 +150,7 @@ fn trusted_session(token: &str) -> ApiResult<Subject> {
         )
         .into());
     }
-    let caller = sessions::from_token(Some(token)).map_err(|e| match e {
+    let caller = sessions::from_exchanged_token(token).map_err(|e| match e {
         crate::error::Failure::OAuth(e) => refused("subject_token", e.description()).into(),
         other => other,
     })?;

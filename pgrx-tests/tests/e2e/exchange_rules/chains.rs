@@ -151,3 +151,78 @@ fn a_trusted_issuers_session_is_exchanged_only_when_its_option_says() {
     update_issuer(&mut c, &idp, json!({"enabled": false}));
     assert_eq!(verify_sqlstate(&mut c, at(&t)), "28000");
 }
+
+#[test]
+fn a_trusted_issuers_id_token_is_exchanged_but_not_its_access_or_logout_tokens() {
+    use oauth_server_e2e::stand_in::StandInIssuer;
+    use oauth_server_e2e::trusted::{session_token_of, trust};
+    let Stage {
+        db: _db,
+        mut c,
+        a: _,
+        b,
+    } = stage("x_id_token");
+    let idp = StandInIssuer::new("https://accounts.idp.example");
+    trust(
+        &mut c,
+        &idp,
+        json!({"token_exchange": true, "audience": "our-app"}),
+    );
+    allow(&mut c, &b, &idp.issuer, API, &["api:read"], true, false);
+    let as_type = |token: &str, kind: &str| {
+        let mut f = form(token, API, json!({}));
+        f["subject_token_type"] = json!(kind);
+        f
+    };
+    let id_type = "urn:ietf:params:oauth:token-type:id_token";
+    // An ID token the issuer gave our app (aud pinned by its policy), with its nonce.
+    let id_token = session_token_of(
+        &idp,
+        "erin",
+        json!({"aud": "our-app", "nonce": "n", "azp": "our-app"}),
+    );
+    let (t, status) = exchange_as(&mut c, &b, as_type(&id_token, id_type));
+    assert_eq!(status, "200", "{t}");
+    assert_eq!(access_token_claims(&t)["sub"], json!("erin"));
+    // One given to another app of the issuer: its audience is not ours.
+    let theirs = session_token_of(&idp, "erin", json!({"aud": "other-app", "nonce": "n"}));
+    assert_eq!(
+        refusal(&mut c, &b, as_type(&theirs, id_type)).0,
+        "invalid_request"
+    );
+    // The issuer's access token (it names a client) and its logout token (an event) are no
+    // one's sign-in.
+    let access = session_token_of(&idp, "erin", json!({"aud": "our-app", "client_id": "x"}));
+    assert_eq!(
+        refusal(&mut c, &b, as_type(&access, id_type)).0,
+        "invalid_request"
+    );
+    let logout = session_token_of(
+        &idp,
+        "erin",
+        json!({"aud": "our-app", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
+    );
+    assert_eq!(
+        refusal(&mut c, &b, as_type(&logout, id_type)).0,
+        "invalid_request"
+    );
+    // Our own logout token, whatever type it is given as.
+    let session = session_token(&mut c, "frank");
+    let app = create_client(&mut c, &[REDIRECT], "confidential");
+    update_client(
+        &mut c,
+        &app,
+        json!({"backchannel_logout_uri": "https://rp.example/l"}),
+    );
+    oauth_server_e2e::trusted::family_via(&mut c, &app, &session, "openid");
+    json(&mut c, "SELECT oauth.sign_out($1)", &[&session]);
+    let claimed = json(&mut c, "SELECT oauth.claim_logout_deliveries()", &[]);
+    let ours = claimed[0]["logout_token"].as_str().unwrap().to_string();
+    for kind in [ACCESS, id_type, "urn:ietf:params:oauth:token-type:jwt"] {
+        assert_eq!(
+            refusal(&mut c, &b, as_type(&ours, kind)).0,
+            "invalid_request",
+            "{kind}"
+        );
+    }
+}

@@ -108,7 +108,10 @@ fn create_draft(args: &Map<String, Value>) -> Result<Draft, MisuseError> {
             Some(_) => return Err(bad_param("jwks must be a JSON object (a JWK Set)")),
         },
         jwks_uri: text("jwks_uri")?,
-        relying_party: None,
+        // The HTTP admin API's create passes them; oauth.create_client's arguments do not.
+        relying_party: Some(
+            relying_party::apply(args, &RelyingParty::default()).map_err(bad_param)?,
+        ),
     })
 }
 
