@@ -1468,26 +1468,42 @@ CREATE INDEX logout_deliveries_client ON oauth.logout_deliveries (client_id, cre
 
 -- Queues the logouts of user `of_user`: of its session `of_sid` (the clients whose families
 -- that session approved), or, with `of_sid` NULL, of the user (every client with a family of
--- theirs not told already in this transaction, since the sessions ended by the same statement
--- told theirs; a client that requires `sid` gets one row per session its families name, and
--- none for families no session of ours approved). Only clients with a backchannel_logout_uri.
-CREATE FUNCTION oauth.queue_logouts(of_user text, of_sid text, why text) RETURNS void
+-- theirs, by sub, unless the sessions this transaction ended told it of every such family; a
+-- client that requires `sid` gets one row per session its families name, and none for
+-- families no session of ours approved); `of_issuer`: only families a session of that trusted
+-- issuer approved (oauth.revoke_user). Only clients with a backchannel_logout_uri.
+CREATE FUNCTION oauth.queue_logouts(of_user text, of_sid text, why text,
+                                    of_issuer text DEFAULT NULL) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
     INSERT INTO oauth.logout_deliveries (client_id, uri, user_id, sid, reason)
-    SELECT DISTINCT c.client_id, c.relying_party ->> 'backchannel_logout_uri', of_user,
-           CASE WHEN of_sid IS NOT NULL THEN of_sid
-                WHEN (c.relying_party ->> 'backchannel_logout_session_required')::boolean
-                THEN g.user_claims ->> 'sid' END,
-           why
-    FROM oauth.grants g JOIN oauth.clients c ON c.client_id = g.client_id
-    WHERE g.user_id = of_user AND g.grant_type <> 'client_credentials'
-      AND c.relying_party ? 'backchannel_logout_uri'
-      AND (of_sid IS NULL OR g.user_claims ->> 'sid' = of_sid)
-      AND (of_sid IS NOT NULL OR NOT EXISTS (
-               SELECT FROM oauth.logout_deliveries d
-               WHERE d.client_id = c.client_id AND d.user_id = of_user AND d.created_at = now()))
-      AND NOT ((c.relying_party ->> 'backchannel_logout_session_required')::boolean IS TRUE
-               AND coalesce(of_sid, g.user_claims ->> 'sid') IS NULL);
+    SELECT t.client_id, t.uri, of_user, t.sid, why
+    FROM (SELECT DISTINCT c.client_id, c.relying_party ->> 'backchannel_logout_uri' AS uri,
+                 CASE WHEN of_sid IS NOT NULL THEN of_sid
+                      WHEN (c.relying_party ->> 'backchannel_logout_session_required')::boolean
+                      THEN g.user_claims ->> 'sid' END AS sid,
+                 (c.relying_party ->> 'backchannel_logout_session_required')::boolean IS TRUE
+                     AS needs_sid
+          FROM oauth.grants g JOIN oauth.clients c ON c.client_id = g.client_id
+          WHERE g.user_id = of_user AND g.grant_type <> 'client_credentials'
+            AND c.relying_party ? 'backchannel_logout_uri'
+            AND (of_sid IS NULL OR g.user_claims ->> 'sid' = of_sid)
+            AND (of_issuer IS NULL OR g.user_claims ->> 'iss' = of_issuer)) t
+    -- A client that requires sid is told only of sessions.
+    WHERE NOT (t.needs_sid AND t.sid IS NULL)
+      -- Nothing this transaction told the client already …
+      AND NOT EXISTS (SELECT FROM oauth.logout_deliveries d
+                      WHERE d.client_id = t.client_id AND d.user_id = of_user
+                        AND d.created_at = now() AND d.sid IS NOT DISTINCT FROM t.sid)
+      -- … and by sub only a client not told of any session now, or one with a family no
+      -- session of ours approved (which no sid can end at the client).
+      AND (t.sid IS NOT NULL
+           OR NOT EXISTS (SELECT FROM oauth.logout_deliveries d
+                          WHERE d.client_id = t.client_id AND d.user_id = of_user
+                            AND d.created_at = now())
+           OR EXISTS (SELECT FROM oauth.grants g2
+                      WHERE g2.client_id = t.client_id AND g2.user_id = of_user
+                        AND g2.grant_type <> 'client_credentials'
+                        AND g2.user_claims ->> 'sid' IS NULL));
 $$;
 
 -- A session of ours ended by any path (a live one deleted too: its user deleted) tells the
@@ -1536,7 +1552,7 @@ END
 $$;
 SELECT pg_catalog.pg_extension_config_dump('oauth.logout_deliveries', '');
 REVOKE ALL ON TABLE oauth.logout_deliveries FROM PUBLIC;
-REVOKE ALL ON FUNCTION oauth.queue_logouts(text, text, text), oauth.session_ended() FROM PUBLIC;
+REVOKE ALL ON FUNCTION oauth.queue_logouts(text, text, text, text), oauth.session_ended() FROM PUBLIC;
 -- What the front calls to deliver logout tokens, and what an operator reads (owner, or whom
 -- the DBA grants).
 -- oauth_server::api::logout_deliveries::claim_logout_deliveries
@@ -1552,7 +1568,8 @@ AS 'MODULE_PATHNAME', 'claim_logout_deliveries_wrapper';
 CREATE  FUNCTION "report_logout_delivery"(
 	"id" TEXT, /* Option < & str > */
 	"status" INT, /* Option < i32 > */
-	"error" TEXT DEFAULT NULL /* Option < & str > */
+	"error" TEXT DEFAULT NULL, /* Option < & str > */
+	"attempt" INT DEFAULT NULL /* Option < i32 > */
 ) RETURNS jsonb /* Option < JsonB > */
 VOLATILE SECURITY DEFINER
 SET search_path TO @extschema@, pg_temp
@@ -1569,7 +1586,7 @@ SET search_path TO @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'logout_deliveries_wrapper';
 REVOKE ALL ON FUNCTION oauth.claim_logout_deliveries(integer),
-    oauth.report_logout_delivery(text, integer, text), oauth.logout_deliveries(text, integer)
+    oauth.report_logout_delivery(text, integer, text, integer), oauth.logout_deliveries(text, integer)
     FROM PUBLIC;
 
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
@@ -1601,10 +1618,10 @@ BEGIN
                         'oauth.grant_deleted()'::regprocedure,
                         'oauth.exchange_grounds_removed()'::regprocedure,
                         'oauth.exchange_policy_removed()'::regprocedure,
-                        'oauth.queue_logouts(text, text, text)'::regprocedure,
+                        'oauth.queue_logouts(text, text, text, text)'::regprocedure,
                         'oauth.session_ended()'::regprocedure,
                         'oauth.claim_logout_deliveries(integer)'::regprocedure,
-                        'oauth.report_logout_delivery(text, integer, text)'::regprocedure,
+                        'oauth.report_logout_delivery(text, integer, text, integer)'::regprocedure,
                         'oauth.logout_deliveries(text, integer)'::regprocedure,
                         'oauth.allow_token_exchange(text, text, text, text[], boolean, boolean)'::regprocedure,
                         'oauth.disallow_token_exchange(text, text, text)'::regprocedure,

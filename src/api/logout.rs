@@ -7,6 +7,7 @@ use super::{respond, set_response_headers, set_response_status, ApiResult};
 use crate::error::{invalid_request, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::redirect_uri;
+use crate::services::pairwise::SubjectClient;
 use crate::services::{keys, sessions};
 use crate::store::clients;
 use pgrx::prelude::*;
@@ -59,12 +60,20 @@ fn end_session_request(params: &Value) -> ApiResult<Value> {
             Some(uri.to_string())
         }
     };
-    let ended = match hint
+    // The session as the hint's client was told it: enciphered for a pairwise client's sector.
+    let presented = hint
         .as_ref()
         .and_then(|c| c.get("sid"))
-        .and_then(Value::as_str)
-    {
-        Some(sid) => sessions::end(sid, "RP-initiated logout")?,
+        .and_then(Value::as_str);
+    let sid = match (presented, &client_id) {
+        (Some(sid), Some(id)) => match clients::find_stored(id)? {
+            Some(c) => SubjectClient::of(&c)?.local_session_id(sid)?,
+            None => None,
+        },
+        _ => None,
+    };
+    let ended = match sid {
+        Some(sid) => sessions::end(&sid, "RP-initiated logout")?,
         None => false,
     };
     match target {

@@ -11,7 +11,8 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 /// Claims up to `max_rows` due deliveries for a minute and signs their logout tokens:
-/// `[{id, client_id, uri, logout_token}]`. Each claim counts as an attempt; the caller POSTs
+/// `[{id, client_id, uri, attempt, logout_token}]` (one whose client no longer has a URI, or
+/// whose token cannot be made, is given up instead, saying why). Each claim counts as an attempt; the caller POSTs
 /// `logout_token` (form-encoded) to `uri` and reports the outcome.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
@@ -22,13 +23,16 @@ fn claim_logout_deliveries(max_rows: default!(i32, 20)) -> JsonB {
 /// What an attempt got: `status` the HTTP status (NULL when no answer came), `error` why not
 /// 2xx. A 2xx delivers it for good; otherwise it is tried again with backoff (5 s doubling to an
 /// hour) and given up after 12 attempts, a day, or a 4xx other than 408 and 429. Returns
-/// `{id, state, attempts, next_attempt_at}`, or NULL when it was already delivered or given up.
+/// `{id, state, attempts, next_attempt_at}`, or NULL when it was already delivered or given up,
+/// or `attempt` (the claim's, when given) is no longer its latest: a front whose claim ran out
+/// never overwrites a newer attempt.
 #[pg_extern(volatile, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn report_logout_delivery(
     id: Option<&str>,
     status: Option<i32>,
     error: default!(Option<&str>, "NULL"),
+    attempt: default!(Option<i32>, "NULL"),
 ) -> Option<JsonB> {
     let id = or_raise(required(id, "id"));
     if !db::is_uuid(id) {
@@ -39,7 +43,7 @@ fn report_logout_delivery(
             "status must be an HTTP status (100 to 599) or NULL",
         ));
     }
-    or_raise(store::report(id, status, error)).map(JsonB)
+    or_raise(store::report(id, status, error, attempt)).map(JsonB)
 }
 
 /// The deliveries, newest first (of one client, when given; at most `max_rows`): each with its

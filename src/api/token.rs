@@ -17,7 +17,7 @@ use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::{resource, scope, secret, token_kind};
 use crate::services::client_auth::{
-    authenticate_for_grant, authenticate_request, ensure_grant_allowed,
+    authenticate_for_grant, authenticate_request, ensure_grant_allowed, presented_client_id,
 };
 use crate::services::issuance::{self, Approved};
 use crate::services::{dpop, grounds, pairwise, token_exchange};
@@ -43,10 +43,13 @@ fn token_request(
         ))
         .into());
     };
+    // A pairwise client's sector proved before anything is written (OIDC Core §8.1), even the
+    // jti of its assertion: the front fetches the document and sends the same request again.
+    if let Some(named) = clients::find_stored(&presented_client_id(&form, authorization)?)? {
+        pairwise::ensure_sector(&named)?;
+    }
     let client = authenticate_request(&form, authorization)?;
     ensure_grant_allowed(&client, grant)?;
-    // A pairwise client's sector proved before anything is written (OIDC Core §8.1).
-    pairwise::ensure_sector(&client)?;
     let resources = resource::parse(&form.get_all("resource")?)?;
     let proven = dpop::check(
         dpop_proof,

@@ -146,8 +146,14 @@ pub fn authenticate_request_to_revoke(
     request_with(form, authorization, stored)
 }
 
-fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> ApiResult<Client> {
-    let creds = client_auth::credentials_with_assertion(
+/// The client_id a request's credentials name, before any of them is checked (nor any
+/// assertion's `jti` taken): for what must be settled before a client authenticates.
+pub fn presented_client_id(form: &Params, authorization: Option<&str>) -> ApiResult<String> {
+    Ok(credentials(form, authorization)?.client_id)
+}
+
+fn credentials(form: &Params, authorization: Option<&str>) -> ApiResult<client_auth::Credentials> {
+    Ok(client_auth::credentials_with_assertion(
         authorization,
         form.get("client_id")?,
         form.get("client_secret")?,
@@ -160,7 +166,11 @@ fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> A
                 4 * crate::protocol::client_assertion::MAX_ASSERTION_BYTES,
             )?,
         },
-    )?;
+    )?)
+}
+
+fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> ApiResult<Client> {
+    let creds = credentials(form, authorization)?;
     let client = match &creds.assertion {
         Some(jwt) => authenticate_by_assertion(&creds.client_id, jwt, lookup)?,
         None => authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?,

@@ -273,8 +273,13 @@ pub fn issue_tokens(
             id_claims[k] = v;
         }
         // The first-party session that approved the grant, for RP-initiated logout.
-        if let Some(sid) = grant.user_claims.as_ref().and_then(|c| c.get("sid")) {
-            id_claims["sid"] = sid.clone();
+        if let Some(sid) = grant
+            .user_claims
+            .as_ref()
+            .and_then(|c| c.get("sid"))
+            .and_then(Value::as_str)
+        {
+            id_claims["sid"] = json!(subjects.session_id(sid)?);
         }
         response["id_token"] = json!(signer.sign(token_kind::JWT_TYP, &id_claims)?);
     }

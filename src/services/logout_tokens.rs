@@ -27,25 +27,52 @@ pub fn claim(max_rows: i32) -> Result<Value, MisuseError> {
     let now = db::now_epoch()?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        // Deleted since it was queued: its deliveries went with it (cascade).
-        let Some(client) = clients::find_stored(&r.client_id)? else {
+        let Some(uri) = r.uri.clone() else {
+            store::give_up(&r.id, "the client no longer has a backchannel_logout_uri")?;
             continue;
         };
-        let sub = SubjectClient::of(&client)?.subject(&r.user_id)?;
-        let Some(claims) = logout_token::claims(&LogoutInput {
-            issuer: &issuer,
-            client_id: &r.client_id,
-            sub: Some(&sub),
-            sid: r.sid.as_deref(),
-            jti: &r.jti,
-            now,
-        }) else {
-            continue;
-        };
-        let token = signer.sign(token_kind::LOGOUT_TYP, &claims)?;
-        out.push(
-            json!({"id": r.id, "client_id": r.client_id, "uri": r.uri, "logout_token": token}),
-        );
+        // One row that cannot be signed (a client's stored metadata this server did not write)
+        // is given up, saying why; it holds up no other.
+        match token_for(&r, &issuer, now, &signer) {
+            Ok(Some(token)) => out.push(json!({"id": r.id, "client_id": r.client_id, "uri": uri,
+                                               "attempt": r.attempts, "logout_token": token})),
+            Ok(None) => store::give_up(&r.id, "the client is gone")?,
+            Err(e) => store::give_up(
+                &r.id,
+                &format!("no logout token could be made: {}", e.message),
+            )?,
+        }
     }
     Ok(Value::Array(out))
+}
+
+/// The logout token of a claimed delivery; `None` when its client is gone.
+fn token_for(
+    r: &store::Claimed,
+    issuer: &str,
+    now: i64,
+    signer: &crate::protocol::jws::Signer,
+) -> Result<Option<String>, MisuseError> {
+    // Deleted since it was queued: its deliveries went with it (cascade).
+    let Some(client) = clients::find_stored(&r.client_id)? else {
+        return Ok(None);
+    };
+    let seen_by = SubjectClient::of(&client)?;
+    let sub = seen_by.subject(&r.user_id)?;
+    let sid = r
+        .sid
+        .as_deref()
+        .map(|s| seen_by.session_id(s))
+        .transpose()?;
+    let Some(claims) = logout_token::claims(&LogoutInput {
+        issuer,
+        client_id: &r.client_id,
+        sub: Some(&sub),
+        sid: sid.as_deref(),
+        jti: &r.jti,
+        now,
+    }) else {
+        return Ok(None);
+    };
+    Ok(Some(signer.sign(token_kind::LOGOUT_TYP, &claims)?))
 }

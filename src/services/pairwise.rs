@@ -22,7 +22,8 @@ const REFETCH_AFTER_SECS: f64 = 60.0;
 
 thread_local! {
     // The secret never changes once made (a KEK rotation re-seals the same bytes): opened once
-    // per backend.
+    // per backend, once it is committed (one made by a transaction that rolls back must not
+    // outlive it).
     static SECRET: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
 }
 
@@ -38,12 +39,18 @@ fn secret() -> Result<Vec<u8>, MisuseError> {
             let mut fresh = vec![0u8; 32];
             rand::rng().fill_bytes(&mut fresh);
             let (sealed, kek_id) = keys::seal_secret(SECRET_AAD, &fresh)?;
-            subjects::make_secret(sealed, kek_id)?
-                .ok_or_else(|| crate::error::internal("the subject secret vanished"))?
+            match subjects::make_secret(sealed, kek_id)? {
+                Some(made) => made,
+                // Another first use won: its secret, committed, by a statement of our own.
+                None => subjects::secret()?
+                    .ok_or_else(|| crate::error::internal("the subject secret vanished"))?,
+            }
         }
     };
     let plain = keys::open_secret(SECRET_AAD, &stored.secret, stored.kek_id.as_deref())?;
-    SECRET.with(|c| *c.borrow_mut() = Some(plain.clone()));
+    if !stored.mine {
+        SECRET.with(|c| *c.borrow_mut() = Some(plain.clone()));
+    }
     Ok(plain)
 }
 
@@ -71,20 +78,44 @@ impl<'a> SubjectClient<'a> {
         self.relying_party.subject_type == SubjectType::Pairwise
     }
 
+    fn sector(&self) -> String {
+        pairwise::sector(
+            &self.relying_party,
+            self.client_id,
+            self.redirect_uris,
+            self.grant_types,
+            self.metadata_document,
+        )
+    }
+
     /// The identifier this client sees of the user `local`: `local` itself for a public
     /// subject type, else the user's pairwise identifier in the client's sector.
     pub fn subject(&self, local: &str) -> Result<String, MisuseError> {
         if !self.is_pairwise() {
             return Ok(local.to_string());
         }
-        let sector = pairwise::sector(
-            &self.relying_party,
-            self.client_id,
-            self.redirect_uris,
-            self.grant_types,
-            self.metadata_document,
-        );
-        Ok(pairwise::subject(&secret()?, &sector, local))
+        Ok(pairwise::subject(&secret()?, &self.sector(), local))
+    }
+
+    /// The session id (`sid`) this client sees of session `sid`: enciphered for its sector when
+    /// it is pairwise (a session id shared by every client would join their identifiers).
+    pub fn session_id(&self, sid: &str) -> Result<String, MisuseError> {
+        if !self.is_pairwise() {
+            return Ok(sid.to_string());
+        }
+        Ok(pairwise::session_id(&secret()?, &self.sector(), sid))
+    }
+
+    /// The session a `sid` this client was given names (`None`: none).
+    pub fn local_session_id(&self, presented: &str) -> Result<Option<String>, MisuseError> {
+        if !self.is_pairwise() {
+            return Ok(Some(presented.to_string()));
+        }
+        Ok(pairwise::local_session_id(
+            &secret()?,
+            &self.sector(),
+            presented,
+        ))
     }
 }
 

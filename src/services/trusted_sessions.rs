@@ -149,7 +149,7 @@ pub fn verified_here(claims: &Value) -> bool {
 
 /// `oauth.revoke_user`: refuses from now on the sessions of `sub` of trusted issuer `iss`
 /// issued before now, revokes the user's token families and approved requests, withdraws the
-/// user's consents; audited as `user_revoked`.
+/// user's consents; tells their clients (back-channel logout); audited as `user_revoked`.
 pub fn revoke_user(sub: &str, iss: &str) -> Result<Value, MisuseError> {
     let ours = settings::issuer();
     if issuer::respells(iss, &ours) {
@@ -168,6 +168,8 @@ pub fn revoke_user(sub: &str, iss: &str) -> Result<Value, MisuseError> {
     if sub.is_empty() || sub.len() > 255 {
         return Err(bad_param("sub must be 1 to 255 bytes"));
     }
+    // Told before the families are revoked (they say which clients), in this transaction.
+    crate::store::logout_deliveries::queue_for_issuer(sub, iss)?;
     let r = revoked_users::revoke(iss, sub)?;
     let details = json!({
         "issuer": iss,

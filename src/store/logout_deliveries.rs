@@ -11,10 +11,13 @@ row_type! {
     pub struct Claimed {
         pub id: String,
         pub client_id: String,
-        pub uri: String,
+        /// Where the client says now; `None`: it has no back-channel logout URI any more.
+        pub uri: Option<String>,
         pub user_id: String,
         pub sid: Option<String>,
         pub jti: String,
+        /// This claim's attempt, which its report names.
+        pub attempts: i32,
     }
 }
 
@@ -25,16 +28,27 @@ pub fn claim(max_rows: i32, lease_secs: f64) -> Result<Vec<Claimed>, MisuseError
     )
 }
 
-/// Records an attempt's outcome; `None` when the delivery was already delivered or given up.
+/// Records an attempt's outcome; `None` when the delivery was already delivered or given up,
+/// or `attempt` is not its latest.
 pub fn report(
     id: &str,
     status: Option<i32>,
     error: Option<&str>,
+    attempt: Option<i32>,
 ) -> Result<Option<Value>, MisuseError> {
     scalar(
         query!("logout_deliveries/report"),
-        &[id.into(), status.into(), error.into()],
+        &[id.into(), status.into(), error.into(), attempt.into()],
     )
+}
+
+/// Gives up a delivery that cannot be sent, saying why.
+pub fn give_up(id: &str, why: &str) -> Result<(), MisuseError> {
+    super::execute(
+        query!("logout_deliveries/give_up"),
+        &[id.into(), why.into()],
+    )
+    .map(|_| ())
 }
 
 pub fn list(client_id: Option<&str>, max_rows: i32) -> Result<Value, MisuseError> {
@@ -43,4 +57,13 @@ pub fn list(client_id: Option<&str>, max_rows: i32) -> Result<Value, MisuseError
         &[client_id.into(), i64::from(max_rows).into()],
     )?
     .unwrap_or(Value::Array(vec![])))
+}
+
+/// Queues logouts by sub for the families of `sub` a session of `issuer` approved.
+pub fn queue_for_issuer(sub: &str, issuer: &str) -> Result<(), MisuseError> {
+    super::execute(
+        query!("logout_deliveries/queue_for_issuer"),
+        &[sub.into(), issuer.into()],
+    )
+    .map(|_| ())
 }

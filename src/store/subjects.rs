@@ -13,6 +13,8 @@ row_type! {
     pub struct StoredSecret {
         pub secret: Vec<u8>,
         pub kek_id: Option<String>,
+        /// Made by this transaction, not committed yet.
+        pub mine: bool,
     }
 }
 
@@ -20,7 +22,7 @@ pub fn secret() -> Result<Option<StoredSecret>, MisuseError> {
     one(query!("subjects/secret"), &[])
 }
 
-/// Stores `sealed` as the secret unless one exists; the secret that stands.
+/// Stores `sealed` as the secret unless one exists (then `None`: read it again).
 pub fn make_secret(
     sealed: Vec<u8>,
     kek_id: Option<String>,

@@ -101,10 +101,12 @@ impl LogoutDelivery {
                 "logout not delivered"
             ),
         }
+        // The claim's attempt: a report after the claim ran out never overwrites a newer one.
+        let attempt = d["attempt"].as_i64().map(|a| a as i32);
         if let Err(e) = sql::call(
             &self.pool,
-            "oauth.report_logout_delivery($1, $2, $3)",
-            &[&id, &status, &error],
+            "oauth.report_logout_delivery($1, $2, $3, $4)",
+            &[&id, &status, &error, &attempt],
         )
         .await
         {

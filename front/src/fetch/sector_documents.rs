@@ -1,7 +1,8 @@
 //! Pairwise clients' sector identifier documents (OIDC Core §8.1): the extension asks
 //! (`refresh_sector`) before it issues a token to a pairwise client whose
 //! `sector_identifier_uri` no document fetched from it has yet proved; the front reads the
-//! client's URI (`oauth.client_sector_fetch`), GETs the document through the fence, and stores
+//! client's URI (`oauth.client_sector_fetch`), GETs the document through the fence (no redirect
+//! followed: a redirect answers as a failure), and stores
 //! it, or why it failed (`oauth.set_client_sector_document`). Only on such a request, at most
 //! once a minute per client: the URIs are registrants', and a timer would fetch them all.
 
@@ -32,7 +33,12 @@ impl SectorDocuments {
     ) -> Result<SectorDocuments, reqwest::Error> {
         Ok(SectorDocuments {
             pool,
-            http: fence::following_client(extra_roots, allow_private, FETCH_TIMEOUT)?,
+            // No redirect followed: the sector is the URI's host, and an open redirect there
+            // must not let a document from elsewhere speak for it.
+            http: fence::fenced_client(extra_roots, allow_private)
+                .timeout(FETCH_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             allow_private,
             on_demand: OnDemand::new(INTERVAL),
         })

@@ -355,3 +355,30 @@ fn registration_and_documents_ask_for_pairwise_subjects() {
         "{two_hosts}"
     );
 }
+
+#[test]
+fn a_pairwise_clients_sid_is_its_sectors_own_and_still_ends_the_session() {
+    use oauth_server_e2e::trusted::family_via;
+    let (_db, mut c) = setup("pw_sid");
+    // REDIRECT is https on app.example: the pairwise client's sector.
+    let x = pairwise_at(&mut c, REDIRECT);
+    let public = create_client(&mut c, &[REDIRECT], "confidential");
+    let session = session_token(&mut c, "alice");
+    let sid = jwt_parts(&session).1["sid"].as_str().unwrap().to_string();
+    let tx = family_via(&mut c, &x, &session, "openid");
+    let tp = family_via(&mut c, &public, &session, "openid");
+    let (sx, sp) = (
+        jwt_parts(tx["id_token"].as_str().unwrap()).1["sid"].clone(),
+        jwt_parts(tp["id_token"].as_str().unwrap()).1["sid"].clone(),
+    );
+    assert_eq!(sp, json!(sid), "a public client sees the session's own id");
+    assert_ne!(sx, json!(sid), "a pairwise client its sector's");
+    // RP-initiated logout with the pairwise client's ID token ends that session.
+    let out = json(
+        &mut c,
+        "SELECT oauth.end_session($1)",
+        &[&json!({"id_token_hint": tx["id_token"]})],
+    );
+    assert!(out.get("error").is_none(), "{out}");
+    assert_ne!(verify_session_sqlstate(&mut c, &session), "ok");
+}
