@@ -79,6 +79,16 @@ measure CC -f bench/client_credentials.sql -D basic="$BASIC" -c "$C" -j 2 -T "$T
 [ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'client_credentials'")" -gt 0 ] \
   || { echo "client_credentials issued nothing" >&2; exit 1; }
 
+# Token exchange (RFC 8693): an agent acting for a user, at the token endpoint function.
+psql -X -q -d bench -v ON_ERROR_STOP=1 -f bench/setup_exchange.sql >/dev/null
+AGENT=$(psql -X -At -d bench -c "SELECT agent FROM bench_exchange")
+SUBJECT=$(psql -X -At -d bench -c "SELECT subject FROM bench_exchange")
+AGENT_BASIC="Basic $(printf '%s:%s' "$(echo "$AGENT" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_id))')" \
+  "$(echo "$AGENT" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_secret))')" | base64 -w0)"
+measure TX -f bench/token_exchange.sql -D basic="$AGENT_BASIC" -D subject="$SUBJECT" -c "$C" -j 2 -T "$T"
+[ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange'")" -gt 0 ] \
+  || { echo "token exchange issued nothing" >&2; exit 1; }
+
 # DPoP: a public client's refreshes through the token endpoint function, bound to a key (a
 # proof per refresh, made ahead by the load side) beside bearer ones, in the same transaction
 # shape (bench/refresh_dpop.sql, refresh_bearer_public.sql).
@@ -122,6 +132,7 @@ row "complete SQL flows (authorize, authorization, consent, exchange_code)" "$RA
 row "\`exchange_code\` (code made in setup; access, ID and refresh token)" "$RATE_EXCHANGE" exchanges/s "$CPU_EXCHANGE"
 row "refresh grants (rotation + signed access and ID token)" "$RATE_REFRESH" refreshes/s "$CPU_REFRESH"
 row "client_credentials grants (\`oauth.token\`, Basic auth, signed access token)" "$RATE_CC" grants/s "$CPU_CC"
+row "token exchange (\`oauth.token\`, Basic auth, an agent acting for a user: subject verified, family derived, \`act\`)" "$RATE_TX" exchanges/s "$CPU_TX"
 row "a public client's refresh, bearer (\`oauth.token\`)" "$RATE_PBEARER" refreshes/s "$CPU_PBEARER"
 row "the same, DPoP-bound (ES256 proof checked, its jti taken, family key compared)" "$RATE_PDPOP" refreshes/s "$CPU_PDPOP"
 row "\`verify_session\`, our ES256 session token" "$RATE_VOWN" verifications/s "$CPU_VOWN"
