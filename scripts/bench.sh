@@ -85,7 +85,10 @@ AGENT=$(psql -X -At -d bench -c "SELECT agent FROM bench_exchange")
 SUBJECT=$(psql -X -At -d bench -c "SELECT subject FROM bench_exchange")
 AGENT_BASIC="Basic $(printf '%s:%s' "$(echo "$AGENT" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_id))')" \
   "$(echo "$AGENT" | node -e 'process.stdin.on("data", d => process.stdout.write(JSON.parse(d).client_secret))')" | base64 -w0)"
-measure TX -f bench/token_exchange.sql -D basic="$AGENT_BASIC" -D subject="$SUBJECT" -c "$C" -j 2 -T "$T"
+measure TX -f bench/token_exchange.sql -D basic="$AGENT_BASIC" -D subject="$SUBJECT" \
+  -D grant=urn:ietf:params:oauth:grant-type:token-exchange \
+  -D subject_type=urn:ietf:params:oauth:token-type:access_token \
+  -D audience=https://api.bench.example/ -c "$C" -j 2 -T "$T"
 [ "$(psql -X -At -d bench -c "SELECT count(*) FROM oauth.grants WHERE grant_type = 'urn:ietf:params:oauth:grant-type:token-exchange'")" -gt 0 ] \
   || { echo "token exchange issued nothing" >&2; exit 1; }
 
