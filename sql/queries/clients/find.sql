@@ -3,11 +3,11 @@
 SELECT client_id, client_type, client_secret_hash, name, redirect_uris, scopes, grant_types,
        token_endpoint_auth_method, client_uri, logo_uri,
        metadata_document_fetched_at IS NOT NULL AS metadata_document,
-       -- Through to_jsonb: a 0.1.0 schema (before ALTER EXTENSION UPDATE) has no such column.
-       coalesce((to_jsonb(c) ->> 'dpop_bound_access_tokens')::boolean, false)
-           AS dpop_bound_access_tokens,
-       coalesce((to_jsonb(c) ->> 'require_pushed_authorization_requests')::boolean, false)
+       -- Through to_jsonb (made once per row): a 0.1.0 schema (before ALTER EXTENSION UPDATE)
+       -- has no such columns.
+       coalesce((j ->> 'dpop_bound_access_tokens')::boolean, false) AS dpop_bound_access_tokens,
+       coalesce((j ->> 'require_pushed_authorization_requests')::boolean, false)
            AS require_pushed_authorization_requests,
-       to_jsonb(c) -> 'relying_party' AS relying_party
-FROM oauth.clients c
+       j -> 'relying_party' AS relying_party
+FROM oauth.clients c, LATERAL to_jsonb(c) j
 WHERE client_id = $1
