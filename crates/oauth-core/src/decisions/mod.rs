@@ -5,6 +5,7 @@
 
 pub mod auto_approve;
 pub mod client_standing;
+pub mod db_login;
 pub mod dpop_binding;
 pub mod grounds;
 pub mod poll_device;
