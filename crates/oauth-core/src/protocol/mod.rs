@@ -15,6 +15,7 @@ pub mod issuer_policy;
 pub mod jose_rules;
 pub mod jws;
 pub mod key_wrap;
+pub mod login_snapshot;
 pub mod logout_token;
 pub mod pairwise;
 pub mod params;
