@@ -7,7 +7,8 @@ use super::{or_raise, raise, required};
 use crate::error::{Misuse, MisuseError};
 use crate::protocol::client_metadata::SubjectType;
 use crate::protocol::pairwise;
-use crate::store::{clients, subjects};
+use crate::store::clients::{self, Client};
+use crate::store::subjects;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -25,15 +26,18 @@ fn no_sector(client_id: &str) -> MisuseError {
 #[search_path(@extschema@, pg_temp)]
 fn client_sector_fetch(client_id: Option<&str>) -> JsonB {
     let client_id = or_raise(required(client_id, "client_id"));
-    let uri = sector_uri(client_id).unwrap_or_else(|| raise(no_sector(client_id)));
+    let (_, uri) = with_sector_uri(client_id).unwrap_or_else(|| raise(no_sector(client_id)));
     JsonB(json!({"client_id": client_id, "sector_identifier_uri": uri}))
 }
 
-fn sector_uri(client_id: &str) -> Option<String> {
+/// The pairwise client `client_id`, and its sector identifier URI; `None` when it has none.
+fn with_sector_uri(client_id: &str) -> Option<(Client, String)> {
     let client = or_raise(clients::find_stored(client_id))?;
     let rp = or_raise(client.relying_party());
-    rp.sector_identifier_uri
-        .filter(|_| rp.subject_type == SubjectType::Pairwise)
+    let uri = rp
+        .sector_identifier_uri
+        .filter(|_| rp.subject_type == SubjectType::Pairwise)?;
+    Some((client, uri))
 }
 
 /// Stores what a fetch of `client_id`'s `sector_identifier_uri` found: `document` (a JSON
@@ -51,11 +55,10 @@ fn set_client_sector_document(
 ) -> JsonB {
     let client_id = or_raise(required(client_id, "client_id"));
     let uri = or_raise(required(sector_identifier_uri, "sector_identifier_uri"));
-    if sector_uri(client_id).as_deref() != Some(uri) {
-        raise(no_sector(client_id));
-    }
-    let client =
-        or_raise(clients::find_stored(client_id)).unwrap_or_else(|| raise(no_sector(client_id)));
+    let client = match with_sector_uri(client_id) {
+        Some((client, stored)) if stored == uri => client,
+        _ => raise(no_sector(client_id)),
+    };
     let (listed, error) = match document.map(|d| d.0) {
         Some(doc) => match pairwise::document_lists(&doc, &[]) {
             Ok(()) => (

@@ -17,7 +17,7 @@ use crate::model::GrantType;
 use crate::protocol::params::Params;
 use crate::protocol::{resource, scope, secret, token_kind};
 use crate::services::client_auth::{
-    authenticate_for_grant, authenticate_request, ensure_grant_allowed, presented_client_id,
+    authenticate_for_grant, authenticate_request_checked, ensure_grant_allowed,
 };
 use crate::services::issuance::{self, Approved};
 use crate::services::{dpop, grounds, pairwise, token_exchange};
@@ -45,10 +45,7 @@ fn token_request(
     };
     // A pairwise client's sector proved before anything is written (OIDC Core §8.1), even the
     // jti of its assertion: the front fetches the document and sends the same request again.
-    if let Some(named) = clients::find_stored(&presented_client_id(&form, authorization)?)? {
-        pairwise::ensure_sector(&named)?;
-    }
-    let client = authenticate_request(&form, authorization)?;
+    let client = authenticate_request_checked(&form, authorization, pairwise::ensure_sector)?;
     ensure_grant_allowed(&client, grant)?;
     let resources = resource::parse(&form.get_all("resource")?)?;
     let proven = dpop::check(

@@ -23,6 +23,15 @@ use serde_json::json;
 /// or as stored whatever they say (revocation only, which ever only reduces access).
 type Lookup = fn(&str) -> ApiResult<Option<Client>>;
 
+/// What must hold of a client before anything of its authentication is written (an
+/// assertion's `jti`): checked once the client is known, before its assertion is taken, or
+/// once its secret matched (which writes nothing).
+type Check = fn(&Client) -> ApiResult<()>;
+
+fn no_check(_: &Client) -> ApiResult<()> {
+    Ok(())
+}
+
 fn acting(client_id: &str) -> ApiResult<Option<Client>> {
     clients::find(client_id)
 }
@@ -80,7 +89,12 @@ fn check_credentials(
 /// RFC 7523 §2.2: the client whose registered key signed `jwt` (issued by and about it, to us,
 /// short-lived, never seen before). A refusal that fresh keys could cure is not audited as a
 /// failure: the front fetches them and asks again.
-fn authenticate_by_assertion(client_id: &str, jwt: &str, lookup: Lookup) -> ApiResult<Client> {
+fn authenticate_by_assertion(
+    client_id: &str,
+    jwt: &str,
+    lookup: Lookup,
+    check: Check,
+) -> ApiResult<Client> {
     let client = match lookup(client_id)? {
         Some(c) if c.token_endpoint_auth_method == crate::model::AuthMethod::PrivateKeyJwt => c,
         _ => {
@@ -89,6 +103,7 @@ fn authenticate_by_assertion(client_id: &str, jwt: &str, lookup: Lookup) -> ApiR
             return Err(e.into());
         }
     };
+    check(&client)?;
     match client_keys::authenticate(client_id, jwt) {
         Ok(()) => Ok(client),
         // Audited also when the front is asked to fetch the client's keys and try again: the
@@ -132,7 +147,18 @@ pub fn authenticate_for_grant(
 /// Authentication from an endpoint's form and `Authorization` header: the credentials must
 /// verify, and the method used must be the one the client registered.
 pub fn authenticate_request(form: &Params, authorization: Option<&str>) -> ApiResult<Client> {
-    request_with(form, authorization, acting)
+    request_with(form, authorization, acting, no_check)
+}
+
+/// [`authenticate_request`] with `check` of the client before anything of its authentication
+/// is written (the token endpoint: a pairwise client's sector, whose refusal asks the front to
+/// fetch a document and send the same request again, assertion and all).
+pub fn authenticate_request_checked(
+    form: &Params,
+    authorization: Option<&str>,
+    check: Check,
+) -> ApiResult<Client> {
+    request_with(form, authorization, acting, check)
 }
 
 /// [`authenticate_request`] for RFC 7009 revocation: the client is authenticated as the client
@@ -143,13 +169,7 @@ pub fn authenticate_request_to_revoke(
     form: &Params,
     authorization: Option<&str>,
 ) -> ApiResult<Client> {
-    request_with(form, authorization, stored)
-}
-
-/// The client_id a request's credentials name, before any of them is checked (nor any
-/// assertion's `jti` taken): for what must be settled before a client authenticates.
-pub fn presented_client_id(form: &Params, authorization: Option<&str>) -> ApiResult<String> {
-    Ok(credentials(form, authorization)?.client_id)
+    request_with(form, authorization, stored, no_check)
 }
 
 fn credentials(form: &Params, authorization: Option<&str>) -> ApiResult<client_auth::Credentials> {
@@ -169,11 +189,21 @@ fn credentials(form: &Params, authorization: Option<&str>) -> ApiResult<client_a
     )?)
 }
 
-fn request_with(form: &Params, authorization: Option<&str>, lookup: Lookup) -> ApiResult<Client> {
+fn request_with(
+    form: &Params,
+    authorization: Option<&str>,
+    lookup: Lookup,
+    check: Check,
+) -> ApiResult<Client> {
     let creds = credentials(form, authorization)?;
     let client = match &creds.assertion {
-        Some(jwt) => authenticate_by_assertion(&creds.client_id, jwt, lookup)?,
-        None => authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?,
+        Some(jwt) => authenticate_by_assertion(&creds.client_id, jwt, lookup, check)?,
+        None => {
+            let client =
+                authenticate_with(Some(&creds.client_id), creds.secret.as_deref(), lookup)?;
+            check(&client)?;
+            client
+        }
     };
     if client.token_endpoint_auth_method.as_str() != creds.method.name() {
         let e = invalid_client(format!(
