@@ -83,6 +83,8 @@ PLAN_SIGN_IN_PG=55465    # SIGN_IN_PORT               e2e/sign_in_stack.sh: its 
 PLAN_SIGN_IN_FRONT=18065 # SIGN_IN_FRONT_PORT         its front,
 PLAN_SIGN_IN_EXTRA=18262 # SIGN_IN_EXTRA_FRONT_PORT   the fronts its tests start (and up),
 PLAN_SIGN_IN_DB_TLS=55466 # SIGN_IN_DB_TLS_PGPORT     its TLS-only cluster
+PLAN_DB_LOGIN_PG=55475    # DB_LOGIN_PORT              db-login-test.sh: its PostgreSQL 18 cluster,
+PLAN_DB_LOGIN_FRONT=18475 # DB_LOGIN_FRONT_PORT        its front
 PLAN_BENCH_REPLICAS_PG=55481 # (bench-replicas.sh: the primary, the standbys on +1, +2)
 PLAN_BENCH_REPLICAS_FRONT=18481
 

@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 
 pub mod api;
 pub mod audit_events;
+pub mod db_login;
 pub mod error;
 pub mod response;
 pub mod services;
@@ -28,6 +29,7 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::init();
+    db_login::init();
 }
 
 /// Required by `cargo pgrx test`.

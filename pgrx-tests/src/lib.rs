@@ -5,6 +5,7 @@
 pub mod assertion;
 pub mod dpop;
 pub mod jose;
+pub mod oauthbearer;
 pub mod par;
 pub mod stand_in;
 pub mod trusted;

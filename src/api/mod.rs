@@ -11,6 +11,7 @@ pub mod client_keys;
 pub mod client_sectors;
 pub mod clients;
 pub mod consent;
+pub mod db_login;
 pub mod device;
 pub mod dpop;
 pub mod grants;

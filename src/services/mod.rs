@@ -9,6 +9,7 @@ pub mod authorization_requests;
 pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
+pub mod db_login;
 pub mod dpop;
 pub mod grounds;
 pub mod issuance;

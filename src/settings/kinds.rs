@@ -8,12 +8,16 @@ use std::ffi::{CStr, CString};
 /// Declares the settings of the table above. For each: a field of `SETTINGS` (where PostgreSQL
 /// writes the value), a line of [`init`] that registers it, and its accessor, which reads the
 /// value as its kind does, then through `read` if given, then `Into` the accessor's type.
-/// Every setting is SUSET (the module's first paragraph says why): no entry can say otherwise.
-/// `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
+/// Every setting is SUSET (the module's first paragraph says why) unless its entry names a
+/// stricter `context` (SIGHUP: only postgresql.conf; POSTMASTER: only at server start), never a
+/// looser one. `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
 /// for numbers and refused for the rest, by type.
 macro_rules! settings {
     (@bounds) => { () };
     (@bounds $bounds:expr) => { $bounds };
+    (@context) => { pgrx::guc::GucContext::Suset };
+    (@context Sighup) => { pgrx::guc::GucContext::Sighup };
+    (@context Postmaster) => { pgrx::guc::GucContext::Postmaster };
     ($(
         $(#[$doc:meta])*
         pub fn $get:ident() -> $ret:ty {
@@ -22,6 +26,7 @@ macro_rules! settings {
             default: $default:expr,
             $(bounds: $bounds:expr,)?
             $(flags: $flags:expr,)?
+            $(context: $context:ident,)?
             short: $short:expr,
             long: $long:expr,
             $(read: $read:expr,)?
@@ -45,6 +50,7 @@ macro_rules! settings {
                     $long,
                     &SETTINGS.$get,
                     settings!(@bounds $($bounds)?),
+                    settings!(@context $($context)?),
                     <$kind as Kind>::FLAGS $(| $flags)?,
                 );
             )*
@@ -88,6 +94,8 @@ pub(super) struct TextOrDefault;
 pub(super) struct List;
 /// An integer number of seconds (so `SET … = '5min'` works).
 pub(super) struct Seconds;
+/// An integer number of milliseconds (so `… = '2s'` works).
+pub(super) struct Milliseconds;
 /// An integer without a unit.
 pub(super) struct Number;
 /// On or off.
@@ -147,6 +155,16 @@ impl Kind for Seconds {
     }
 }
 
+impl Kind for Milliseconds {
+    type Guc = i32;
+    type Boot = i32;
+    type Value = i32;
+    const FLAGS: GucFlags = GucFlags::UNIT_MS;
+    fn read(setting: &GucSetting<i32>, _: i32) -> i32 {
+        setting.get()
+    }
+}
+
 impl Kind for Number {
     type Guc = i32;
     type Boot = i32;
@@ -176,6 +194,7 @@ pub(super) trait Stored: GucValue + Sized + 'static {
         long: &'static CStr,
         setting: &'static GucSetting<Self>,
         bounds: Self::Bounds,
+        context: GucContext,
         flags: GucFlags,
     );
 }
@@ -188,9 +207,10 @@ impl Stored for Option<CString> {
         long: &'static CStr,
         setting: &'static GucSetting<Self>,
         _: (),
+        context: GucContext,
         flags: GucFlags,
     ) {
-        GucRegistry::define_string_guc(name, short, long, setting, GucContext::Suset, flags)
+        GucRegistry::define_string_guc(name, short, long, setting, context, flags)
     }
 }
 
@@ -202,18 +222,10 @@ impl Stored for i32 {
         long: &'static CStr,
         setting: &'static GucSetting<Self>,
         (min, max): (i32, i32),
+        context: GucContext,
         flags: GucFlags,
     ) {
-        GucRegistry::define_int_guc(
-            name,
-            short,
-            long,
-            setting,
-            min,
-            max,
-            GucContext::Suset,
-            flags,
-        )
+        GucRegistry::define_int_guc(name, short, long, setting, min, max, context, flags)
     }
 }
 
@@ -225,8 +237,9 @@ impl Stored for bool {
         long: &'static CStr,
         setting: &'static GucSetting<Self>,
         _: (),
+        context: GucContext,
         flags: GucFlags,
     ) {
-        GucRegistry::define_bool_guc(name, short, long, setting, GucContext::Suset, flags)
+        GucRegistry::define_bool_guc(name, short, long, setting, context, flags)
     }
 }

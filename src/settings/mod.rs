@@ -13,7 +13,9 @@
 
 mod kinds;
 
-use kinds::{apply, settings, Bool, Kind, List, Number, Seconds, Stored, Text, TextOrDefault};
+use kinds::{
+    apply, settings, Bool, Kind, List, Milliseconds, Number, Seconds, Stored, Text, TextOrDefault,
+};
 use pgrx::guc::{GucFlags, GucSetting};
 
 /// The most `oauth_server.clock_skew` may be: what remembers a `jti` until the skew can no
@@ -282,5 +284,53 @@ settings! {
         default: None,
         short: c"The public URL of the API (PostgREST) whose requests oauth.dpop_jkt() checks proofs for.",
         long: c"The scheme, host and path prefix clients send requests to; request.path is appended to it to give the htu a proof must name.",
+    }
+
+    // Signing in to the database itself with our access tokens (PostgreSQL 18's OAuth
+    // validator; docs/db-login.md). Read before any database is connected, so never per
+    // database or role: postgresql.conf (SIGHUP) or server start (POSTMASTER) only.
+
+    pub fn db_login_database() -> Option<String> {
+        name: c"oauth_server.db_login_database",
+        kind: Text,
+        default: None,
+        context: Postmaster,
+        short: c"The database holding oauth_server whose access tokens sign in to this cluster (PostgreSQL 18).",
+        long: c"With shared_preload_libraries = 'oauth_server', a background worker connected to it publishes what the OAuth validator checks logins against. Unset: no worker, and every OAuth login is refused.",
+    }
+    pub fn db_login_audience() -> Option<String> {
+        name: c"oauth_server.db_login_audience",
+        kind: Text,
+        default: None,
+        context: Sighup,
+        short: c"The aud a token must carry to sign in to a database; %d stands for the database's name.",
+        long: c"E.g. postgres://db.example.com/%d, each database's registered with oauth.add_resource. Unset: every OAuth login is refused.",
+    }
+    pub fn db_login_clients() -> Vec<String> {
+        name: c"oauth_server.db_login_clients",
+        kind: List,
+        default: None,
+        context: Sighup,
+        short: c"Clients (comma-separated) whose users' access tokens may sign in to the database.",
+        long: c"None by default: no token signs in until a client is named here.",
+    }
+    pub fn db_login_refresh_interval() -> u64 {
+        name: c"oauth_server.db_login_refresh_interval",
+        kind: Milliseconds,
+        default: 500,
+        bounds: (50, 60_000),
+        context: Sighup,
+        short: c"How often the background worker republishes the keys and live token families logins are checked against.",
+        long: c"A revoked token, ended session or disabled user starts no new connection after about this long.",
+        read: |v: i32| v.max(0) as u64,
+    }
+    pub fn db_login_max_age() -> i64 {
+        name: c"oauth_server.db_login_max_age",
+        kind: Milliseconds,
+        default: 5000,
+        bounds: (500, 600_000),
+        context: Sighup,
+        short: c"How old the published snapshot may be before every OAuth login is refused.",
+        long: c"Bounds how long a revocation can go unseen when the background worker is stuck or gone.",
     }
 }

@@ -11,6 +11,7 @@ pub mod client_jwks;
 pub mod clients;
 pub mod consents;
 pub mod db;
+pub mod db_login;
 pub mod dpop_nonces;
 pub mod grants;
 pub mod grounds;

@@ -22,16 +22,27 @@ pub struct Policy<'a> {
     pub allowed_clients: &'a [String],
 }
 
+/// A token family as the last snapshot saw it: live (not revoked, not a machine's, its user not
+/// disabled, the session of ours that approved it not ended) and what it holds today.
+#[derive(Debug, Clone, Copy)]
+pub struct Family<'a> {
+    pub user: &'a str,
+    pub client: &'a str,
+    /// The scopes the family holds today (what its client may still have).
+    pub scopes: &'a [String],
+    /// The audiences it holds today: its resources, or the default audience when none.
+    pub audiences: &'a [String],
+}
+
 /// What the validator knows of today's grounds, from the last snapshot published for it.
 #[derive(Clone, Copy)]
 pub struct Grounds<'a> {
-    /// When it was made (epoch seconds).
-    pub made_at: i64,
-    /// How old it may be before no login is honoured (seconds).
-    pub max_age: i64,
-    /// Whether the token's family (its `session_id`) may log in now: not revoked, its user not
-    /// disabled, its approving session not ended, its client still allowed.
-    pub family_live: &'a dyn Fn(&str) -> bool,
+    /// When it was made (epoch milliseconds: the worker's transaction start).
+    pub made_at_ms: i64,
+    /// How old it may be before no login is honoured (milliseconds).
+    pub max_age_ms: i64,
+    /// The family (`session_id`) if the snapshot holds it live.
+    pub family: &'a dyn Fn(&str) -> Option<Family<'a>>,
 }
 
 /// Why a login is refused: said in the server log (never to the client, which gets only the
@@ -40,7 +51,7 @@ pub struct Grounds<'a> {
 pub enum Refusal {
     /// The snapshot is older than allowed: nothing is honoured until a newer one comes.
     StaleGrounds {
-        age: i64,
+        age_ms: i64,
     },
     NotAnAccessToken,
     WrongAudience,
@@ -48,29 +59,38 @@ pub enum Refusal {
     ClientNotAllowed(String),
     /// A machine's token (client_credentials) names no user to log in as.
     NoUser,
-    /// Revoked, its session ended, its user disabled, or unknown to the snapshot.
-    FamilyNotLive,
+    /// Not in the snapshot: revoked, its session ended, its user disabled or deleted, or newer
+    /// than the snapshot (`issued_ms` says when, for the caller to wait for a newer one).
+    FamilyNotLive {
+        issued_ms: i64,
+    },
+    /// Live, but it no longer holds what the token says (a resource or scope taken since).
+    FamilyNarrowed(String),
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::StaleGrounds { age } => write!(
+            Refusal::StaleGrounds { age_ms } => write!(
                 f,
-                "the revocation snapshot is {age} s old: no token is honoured until it is refreshed"
+                "the login snapshot is {age_ms} ms old (oauth_server.db_login_max_age): no token is honoured until the worker refreshes it"
             ),
             Refusal::NotAnAccessToken => write!(f, "not an access token of this server"),
-            Refusal::WrongAudience => write!(f, "the token is not for this database (aud)"),
+            Refusal::WrongAudience => write!(
+                f,
+                "the token is not for this database (its aud lacks oauth_server.db_login_audience)"
+            ),
             Refusal::MissingScope(s) => write!(f, "the token lacks the scope {s:?}"),
             Refusal::ClientNotAllowed(c) => write!(
                 f,
-                "client {c:?} may not log in to the database (oauth_server.db_login_clients)"
+                "client {c:?} may not sign in to the database (oauth_server.db_login_clients)"
             ),
             Refusal::NoUser => write!(f, "a client's own token names no user to log in as"),
-            Refusal::FamilyNotLive => write!(
+            Refusal::FamilyNotLive { .. } => write!(
                 f,
                 "the token's family is revoked, its session ended or its user disabled"
             ),
+            Refusal::FamilyNarrowed(what) => write!(f, "the token's family no longer holds {what}"),
         }
     }
 }
@@ -84,23 +104,23 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// Decides a login by verified `claims` (kind `access`, checked by the caller from the header
-/// and claims), at `now`. The identity it authenticates as (`authn_id`, which `pg_ident.conf`
-/// maps to a role) is the user's local `sub`.
+/// and claims), at `now_ms`. The identity it authenticates as (`authn_id`, which
+/// `pg_ident.conf` maps to a role) is the user's local `sub`.
 pub fn decide(
     claims: &Value,
     is_access_token: bool,
     policy: &Policy,
     grounds: &Grounds,
-    now: i64,
+    now_ms: i64,
 ) -> Result<String, Refusal> {
-    let age = now - grounds.made_at;
-    if age > grounds.max_age || age < -grounds.max_age {
-        return Err(Refusal::StaleGrounds { age });
+    let age_ms = now_ms - grounds.made_at_ms;
+    if age_ms > grounds.max_age_ms || age_ms < -grounds.max_age_ms {
+        return Err(Refusal::StaleGrounds { age_ms });
     }
     if !is_access_token {
         return Err(Refusal::NotAnAccessToken);
     }
-    if !strings(claims.get("aud")).contains(&policy.audience) {
+    if policy.audience.is_empty() || !strings(claims.get("aud")).contains(&policy.audience) {
         return Err(Refusal::WrongAudience);
     }
     let scopes: Vec<&str> = claims["scope"]
@@ -124,9 +144,28 @@ pub fn decide(
     if sub.is_empty() || sub == client {
         return Err(Refusal::NoUser);
     }
-    let family = claims["session_id"].as_str().unwrap_or_default();
-    if !(grounds.family_live)(family) {
-        return Err(Refusal::FamilyNotLive);
+    let id = claims["session_id"].as_str().unwrap_or_default();
+    let Some(family) = (grounds.family)(id) else {
+        let issued_ms = claims["iat"].as_i64().unwrap_or(0).saturating_mul(1000);
+        return Err(Refusal::FamilyNotLive { issued_ms });
+    };
+    // The family is the token's (a signed token names its own; this guards a snapshot that
+    // would say otherwise), and still holds the database and the scopes today.
+    if family.user != sub || family.client != client {
+        return Err(Refusal::FamilyNarrowed("this user and client".into()));
+    }
+    if !family.audiences.iter().any(|a| a == policy.audience) {
+        return Err(Refusal::FamilyNarrowed(format!(
+            "the audience {:?}",
+            policy.audience
+        )));
+    }
+    if let Some(s) = policy
+        .required_scopes
+        .iter()
+        .find(|s| !family.scopes.contains(s))
+    {
+        return Err(Refusal::FamilyNarrowed(format!("the scope {s:?}")));
     }
     Ok(sub.to_string())
 }
@@ -136,123 +175,161 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const NOW: i64 = 1_900_000_000;
+    const NOW: i64 = 1_900_000_000_000;
     const DB: &str = "postgres://db.example/app";
 
     fn claims() -> Value {
         json!({"sub": "alice", "client_id": "psql", "aud": DB, "scope": "openid db:login",
-               "session_id": "f1"})
+               "session_id": "f1", "iat": NOW / 1000 - 10})
     }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    fn check(c: &Value, live: &dyn Fn(&str) -> bool, made_at: i64) -> Result<String, Refusal> {
-        let scopes = strings(&["db:login"]);
-        let clients = strings(&["psql"]);
+    struct World {
+        scopes: Vec<String>,
+        audiences: Vec<String>,
+        allowed: Vec<String>,
+        required: Vec<String>,
+    }
+
+    fn world() -> World {
+        World {
+            scopes: strings(&["openid", "db:login"]),
+            audiences: strings(&[DB]),
+            allowed: strings(&["psql"]),
+            required: strings(&["db:login"]),
+        }
+    }
+
+    fn check_in(w: &World, c: &Value, made_at_ms: i64, access: bool) -> Result<String, Refusal> {
+        let family = |id: &str| {
+            (id == "f1").then_some(Family {
+                user: "alice",
+                client: "psql",
+                scopes: &w.scopes,
+                audiences: &w.audiences,
+            })
+        };
         decide(
             c,
-            true,
+            access,
             &Policy {
                 audience: DB,
-                required_scopes: &scopes,
-                allowed_clients: &clients,
+                required_scopes: &w.required,
+                allowed_clients: &w.allowed,
             },
             &Grounds {
-                made_at,
-                max_age: 5,
-                family_live: live,
+                made_at_ms,
+                max_age_ms: 5000,
+                family: &family,
             },
             NOW,
         )
     }
 
-    #[test]
-    fn a_users_token_for_this_database_logs_in_as_its_local_user() {
-        let live = |f: &str| f == "f1";
-        assert_eq!(check(&claims(), &live, NOW - 1).unwrap(), "alice");
-        let mut several = claims();
-        several["aud"] = json!(["https://api.example", DB]);
-        assert!(check(&several, &live, NOW).is_ok());
+    fn check(c: &Value) -> Result<String, Refusal> {
+        check_in(&world(), c, NOW - 100, true)
+    }
+
+    fn with(k: &str, v: Value) -> Value {
+        let mut c = claims();
+        c[k] = v;
+        c
     }
 
     #[test]
-    fn each_ground_refuses_by_name() {
-        let live = |f: &str| f == "f1";
-        let with = |k: &str, v: Value| {
-            let mut c = claims();
-            c[k] = v;
-            c
-        };
+    fn a_users_token_for_this_database_logs_in_as_its_local_user() {
+        assert_eq!(check(&claims()).unwrap(), "alice");
+        assert!(check(&with("aud", json!(["https://api.example", DB]))).is_ok());
+    }
+
+    #[test]
+    fn each_ground_of_the_token_refuses_by_name() {
         assert_eq!(
-            check(
-                &with("aud", json!("postgres://db.example/other")),
-                &live,
-                NOW
-            ),
+            check(&with("aud", json!("postgres://db.example/other"))),
             Err(Refusal::WrongAudience)
         );
+        // Another spelling of the audience or the scope is not it.
+        assert!(check(&with("aud", json!("postgres://db.example/app/"))).is_err());
         assert_eq!(
-            check(&with("scope", json!("openid")), &live, NOW),
+            check(&with("scope", json!("openid"))),
             Err(Refusal::MissingScope("db:login".into()))
         );
-        // Another spelling of the scope is not the scope.
-        assert!(check(&with("scope", json!("openid db:login2")), &live, NOW).is_err());
+        assert!(check(&with("scope", json!("openid db:login2"))).is_err());
+        assert!(check(&with("scope", json!(["db:login"]))).is_err());
         assert_eq!(
-            check(&with("client_id", json!("other")), &live, NOW),
+            check(&with("client_id", json!("other"))),
             Err(Refusal::ClientNotAllowed("other".into()))
         );
+        assert_eq!(check(&with("sub", json!("psql"))), Err(Refusal::NoUser));
         assert_eq!(
-            check(&with("sub", json!("psql")), &live, NOW),
-            Err(Refusal::NoUser)
+            check(&with("session_id", json!("revoked"))),
+            Err(Refusal::FamilyNotLive {
+                issued_ms: (NOW / 1000 - 10) * 1000
+            })
         );
         assert_eq!(
-            check(&with("session_id", json!("revoked")), &live, NOW),
-            Err(Refusal::FamilyNotLive)
+            check_in(&world(), &claims(), NOW, false),
+            Err(Refusal::NotAnAccessToken)
         );
-        // A snapshot too old (or from the future) honours nothing.
+    }
+
+    #[test]
+    fn a_snapshot_too_old_or_from_the_future_honours_nothing() {
         assert_eq!(
-            check(&claims(), &live, NOW - 6),
-            Err(Refusal::StaleGrounds { age: 6 })
+            check_in(&world(), &claims(), NOW - 5001, true),
+            Err(Refusal::StaleGrounds { age_ms: 5001 })
         );
-        assert!(check(&claims(), &live, NOW + 60).is_err());
-        // Another kind of token, whatever its claims say.
-        let scopes = strings(&["db:login"]);
-        let clients = strings(&["psql"]);
-        let refused = decide(
-            &claims(),
-            false,
-            &Policy {
-                audience: DB,
-                required_scopes: &scopes,
-                allowed_clients: &clients,
-            },
-            &Grounds {
-                made_at: NOW,
-                max_age: 5,
-                family_live: &live,
-            },
-            NOW,
-        );
-        assert_eq!(refused, Err(Refusal::NotAnAccessToken));
+        assert!(check_in(&world(), &claims(), NOW + 60_000, true).is_err());
+    }
+
+    #[test]
+    fn what_the_family_holds_today_decides_not_what_the_token_says() {
+        // A resource or a scope taken from the family since the token was issued.
+        let mut w = world();
+        w.audiences = strings(&["authenticated"]);
+        assert!(matches!(
+            check_in(&w, &claims(), NOW, true),
+            Err(Refusal::FamilyNarrowed(_))
+        ));
+        let mut w = world();
+        w.scopes = strings(&["openid"]);
+        assert!(matches!(
+            check_in(&w, &claims(), NOW, true),
+            Err(Refusal::FamilyNarrowed(_))
+        ));
+        // The family is another user's (a snapshot that disagrees with the token).
+        assert!(matches!(
+            check(&with("sub", json!("bob"))),
+            Err(Refusal::FamilyNarrowed(_))
+        ));
         // Default deny: no client named, none logs in.
-        let none: Vec<String> = Vec::new();
+        let mut w = world();
+        w.allowed.clear();
+        assert!(matches!(
+            check_in(&w, &claims(), NOW, true),
+            Err(Refusal::ClientNotAllowed(_))
+        ));
+        // No audience configured: nothing is for this database.
+        let w = world();
+        let family = |_: &str| None;
         let refused = decide(
-            &claims(),
+            &with("aud", json!("")),
             true,
             &Policy {
-                audience: DB,
-                required_scopes: &scopes,
-                allowed_clients: &none,
+                audience: "",
+                required_scopes: &w.required,
+                allowed_clients: &w.allowed,
             },
             &Grounds {
-                made_at: NOW,
-                max_age: 5,
-                family_live: &live,
+                made_at_ms: NOW,
+                max_age_ms: 5000,
+                family: &family,
             },
             NOW,
         );
-        assert!(matches!(refused, Err(Refusal::ClientNotAllowed(_))));
+        assert_eq!(refused, Err(Refusal::WrongAudience));
     }
 }

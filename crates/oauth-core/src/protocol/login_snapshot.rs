@@ -1,35 +1,39 @@
 //! What the database login validator (PostgreSQL 18's OAuth validator, issue 34) knows, since
-//! it runs before any database is connected and cannot ask: a snapshot the extension publishes
-//! and refreshes (the public signing keys, the token families that may still log in, the
-//! settings that decide a login, when it was made), and the whole check of a login against it:
-//! the signature by one of its keys, our issuer, the expiry, the kind, then
+//! it runs before any database is connected and cannot ask: a snapshot the extension's
+//! background worker publishes and refreshes (the public signing keys, the token families that
+//! may still log in with what each holds today, when it was made), and the whole check of a
+//! login against it: the signature by one of its keys, our issuer, the expiry, the kind, then
 //! `decisions::db_login`. A snapshot that cannot be read refuses every login.
 
-use crate::decisions::db_login::{self, Grounds, Policy, Refusal};
+use crate::decisions::db_login::{self, Family, Grounds, Policy, Refusal};
 use crate::protocol::{jws, token_kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+/// A live family as published (see [`db_login::Family`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedFamily {
+    pub user: String,
+    pub client: String,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+}
 
 /// The published snapshot (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Epoch seconds.
-    pub made_at: i64,
+    /// Epoch milliseconds: when the transaction that read it started.
+    pub made_at_ms: i64,
     /// This server's issuer when it was made.
     pub issuer: String,
     /// The public signing keys (current, next, previous), as the JWKS lists them.
     pub keys: Vec<Value>,
-    /// The database audience, the required scopes and the clients allowed to log in.
-    pub audience: String,
-    pub required_scopes: Vec<String>,
-    pub allowed_clients: Vec<String>,
-    /// The families (`session_id`) of allowed clients' tokens for the audience that may log in
-    /// now: not revoked, their user not disabled, their approving session not ended.
-    pub live_families: HashSet<String>,
+    /// The live families of the clients allowed to log in, by id (`session_id`).
+    pub families: HashMap<String, PublishedFamily>,
 }
 
-/// Why a login failed before the decision proper: the token itself.
+/// Why a login failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Not a token of ours that verifies now (signature, key, issuer, expiry).
@@ -47,6 +51,36 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// A login the snapshot accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Login {
+    /// What the connection authenticates as (the user's local `sub`).
+    pub authn_id: String,
+    /// The token's verified claims (what `oauth.jwt()` and the RLS helpers read in the session).
+    pub claims: Value,
+}
+
+impl Failure {
+    /// A family the snapshot does not hold, of a token issued so recently that the snapshot may
+    /// predate its family (`iat` has whole seconds, and the family commits a moment after it):
+    /// worth one wait for a newer snapshot.
+    pub fn may_be_newer_than(&self, made_at_ms: i64) -> bool {
+        matches!(self, Failure::Refused(Refusal::FamilyNotLive { issued_ms })
+                 if issued_ms + NEWER_MARGIN_MS >= made_at_ms)
+    }
+
+    /// The snapshot that settles it: one made after this (epoch ms).
+    pub fn settled_after(&self) -> i64 {
+        match self {
+            Failure::Refused(Refusal::FamilyNotLive { issued_ms }) => issued_ms + NEWER_MARGIN_MS,
+            _ => 0,
+        }
+    }
+}
+
+/// `iat` truncated to the second (up to 1 s) plus the commit of the family after it.
+const NEWER_MARGIN_MS: i64 = 1500;
+
 impl Snapshot {
     pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("the login snapshot is unreadable: {e}"))
@@ -56,15 +90,16 @@ impl Snapshot {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// Checks a login by `token` at `now`; `max_age` bounds the snapshot's age, `leeway` the
-    /// clock skew on `exp`. The identity the connection authenticates as, or why not.
+    /// Checks a login by `token` under `policy` at `now_ms`; `max_age_ms` bounds the
+    /// snapshot's age, `leeway` (seconds) the clock skew on `exp`.
     pub fn check(
         &self,
         token: &str,
-        now: i64,
-        max_age: i64,
+        policy: &Policy,
+        now_ms: i64,
+        max_age_ms: i64,
         leeway: u64,
-    ) -> Result<String, Failure> {
+    ) -> Result<Login, Failure> {
         let (kid, _) = jws::peek_header(token).map_err(Failure::Invalid)?;
         let jwk = self
             .keys
@@ -74,23 +109,27 @@ impl Snapshot {
         let claims = jws::verify(token, jwk, &self.issuer, leeway).map_err(Failure::Invalid)?;
         let typ = jws::peek_typ(token).map_err(Failure::Invalid)?;
         let access = token_kind::of_ours(typ.as_deref(), &claims) == token_kind::TokenKind::Access;
-        let live = |f: &str| self.live_families.contains(f);
-        db_login::decide(
+        let family = |id: &str| {
+            self.families.get(id).map(|f| Family {
+                user: &f.user,
+                client: &f.client,
+                scopes: &f.scopes,
+                audiences: &f.audiences,
+            })
+        };
+        let authn_id = db_login::decide(
             &claims,
             access,
-            &Policy {
-                audience: &self.audience,
-                required_scopes: &self.required_scopes,
-                allowed_clients: &self.allowed_clients,
-            },
+            policy,
             &Grounds {
-                made_at: self.made_at,
-                max_age,
-                family_live: &live,
+                made_at_ms: self.made_at_ms,
+                max_age_ms,
+                family: &family,
             },
-            now,
+            now_ms,
         )
-        .map_err(Failure::Refused)
+        .map_err(Failure::Refused)?;
+        Ok(Login { authn_id, claims })
     }
 }
 
@@ -104,27 +143,30 @@ mod tests {
     const ISS: &str = "https://as.example";
     const DB: &str = "postgres://db.example/app";
 
-    fn now() -> i64 {
+    fn now_ms() -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs() as i64
+            .as_millis() as i64
     }
 
     fn snapshot(key: &TestKey) -> Snapshot {
+        let family = PublishedFamily {
+            user: "alice".into(),
+            client: "psql".into(),
+            scopes: vec!["openid".into(), "db:login".into()],
+            audiences: vec![DB.into()],
+        };
         Snapshot {
-            made_at: now(),
+            made_at_ms: now_ms(),
             issuer: ISS.into(),
             keys: vec![key.jwk.clone()],
-            audience: DB.into(),
-            required_scopes: vec!["db:login".into()],
-            allowed_clients: vec!["psql".into()],
-            live_families: ["f1".to_string()].into_iter().collect(),
+            families: [("f1".to_string(), family)].into_iter().collect(),
         }
     }
 
     fn token(key: &TestKey, typ: &str, claims: Value) -> String {
-        let t = now();
+        let t = now_ms() / 1000 - 30;
         key.sign(
             json!({"alg": key.signer.alg.as_str(), "typ": typ, "kid": key.jwk["kid"]}),
             json!({}),
@@ -134,13 +176,32 @@ mod tests {
         )
     }
 
+    fn check(s: &Snapshot, token: &str) -> Result<Login, Failure> {
+        let scopes = vec!["db:login".to_string()];
+        let clients = vec!["psql".to_string()];
+        s.check(
+            token,
+            &Policy {
+                audience: DB,
+                required_scopes: &scopes,
+                allowed_clients: &clients,
+            },
+            now_ms(),
+            10_000,
+            0,
+        )
+    }
+
     #[test]
     fn a_live_users_token_logs_in_and_the_snapshot_round_trips() {
         let key = TestKey::new(Alg::ES256);
         let s = Snapshot::parse(&snapshot(&key).to_bytes()).unwrap();
-        assert_eq!(s, snapshot(&key).clone_with_time(s.made_at));
-        let t = token(&key, token_kind::ACCESS_TYP, json!({}));
-        assert_eq!(s.check(&t, now(), 10, 0).unwrap(), "alice");
+        assert_eq!(s.families, snapshot(&key).families);
+        let login = check(&s, &token(&key, token_kind::ACCESS_TYP, json!({}))).unwrap();
+        assert_eq!(login.authn_id, "alice");
+        assert_eq!(login.claims["client_id"], "psql");
+        assert!(Snapshot::parse(b"{}").is_err());
+        assert!(Snapshot::parse(b"not json").is_err());
     }
 
     #[test]
@@ -148,31 +209,29 @@ mod tests {
         let key = TestKey::new(Alg::ES256);
         let s = snapshot(&key);
         let other = TestKey::new(Alg::ES256);
-        let invalid = |r: Result<String, Failure>| matches!(r, Err(Failure::Invalid(_)));
-        // Another key, another issuer, expired.
-        assert!(invalid(s.check(
-            &token(&other, token_kind::ACCESS_TYP, json!({})),
-            now(),
-            10,
-            0
+        let invalid = |r: Result<Login, Failure>| matches!(r, Err(Failure::Invalid(_)));
+        // Another key, another issuer, expired, not a JWS.
+        assert!(invalid(check(
+            &s,
+            &token(&other, token_kind::ACCESS_TYP, json!({}))
         )));
-        assert!(invalid(s.check(
+        assert!(invalid(check(
+            &s,
             &token(
                 &key,
                 token_kind::ACCESS_TYP,
                 json!({"iss": "https://evil.example"})
-            ),
-            now(),
-            10,
-            0
+            )
         )));
-        assert!(invalid(s.check(
-            &token(&key, token_kind::ACCESS_TYP, json!({"exp": now() - 60})),
-            now(),
-            10,
-            0
+        assert!(invalid(check(
+            &s,
+            &token(
+                &key,
+                token_kind::ACCESS_TYP,
+                json!({"exp": now_ms() / 1000 - 60})
+            )
         )));
-        assert!(invalid(s.check("garbage", now(), 10, 0)));
+        assert!(invalid(check(&s, "garbage")));
         // Our ID token, session or logout token: no access token.
         for (typ, extra) in [
             (
@@ -189,39 +248,44 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                s.check(&token(&key, typ, extra), now(), 10, 0),
+                check(&s, &token(&key, typ, extra)),
                 Err(Failure::Refused(Refusal::NotAnAccessToken)),
                 "{typ}"
             );
         }
-        // A family the snapshot does not hold live; a snapshot too old.
-        assert_eq!(
-            s.check(
-                &token(&key, token_kind::ACCESS_TYP, json!({"session_id": "f2"})),
-                now(),
-                10,
-                0
-            ),
-            Err(Failure::Refused(Refusal::FamilyNotLive))
-        );
-        let mut old = s.clone();
-        old.made_at -= 60;
-        assert!(matches!(
-            old.check(
-                &token(&key, token_kind::ACCESS_TYP, json!({})),
-                now(),
-                10,
-                0
-            ),
-            Err(Failure::Refused(Refusal::StaleGrounds { .. }))
-        ));
-        assert!(Snapshot::parse(b"{}").is_err());
     }
 
-    impl Snapshot {
-        fn clone_with_time(mut self, t: i64) -> Snapshot {
-            self.made_at = t;
-            self
-        }
+    #[test]
+    fn an_unknown_family_is_worth_a_wait_only_when_the_token_is_newer_than_the_snapshot() {
+        let key = TestKey::new(Alg::ES256);
+        let s = snapshot(&key);
+        let old = check(
+            &s,
+            &token(&key, token_kind::ACCESS_TYP, json!({"session_id": "f2"})),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            old,
+            Failure::Refused(Refusal::FamilyNotLive { .. })
+        ));
+        assert!(!old.may_be_newer_than(s.made_at_ms));
+        let t = s.made_at_ms / 1000;
+        let fresh = check(
+            &s,
+            &token(
+                &key,
+                token_kind::ACCESS_TYP,
+                json!({"session_id": "f2", "iat": t, "exp": t + 300}),
+            ),
+        )
+        .unwrap_err();
+        assert!(fresh.may_be_newer_than(s.made_at_ms));
+        assert!(fresh.settled_after() > s.made_at_ms);
+        let mut stale = s.clone();
+        stale.made_at_ms -= 60_000;
+        assert!(matches!(
+            check(&stale, &token(&key, token_kind::ACCESS_TYP, json!({}))),
+            Err(Failure::Refused(Refusal::StaleGrounds { .. }))
+        ));
     }
 }

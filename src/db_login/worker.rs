@@ -1,0 +1,87 @@
+//! The background worker that keeps the login snapshot fresh (see the module above).
+
+use super::snapshot_file;
+use crate::settings;
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::prelude::*;
+use std::time::{Duration, Instant};
+
+const FUNCTION: &str = "oauth_server_db_login_worker";
+
+pub fn register() {
+    // Only the postmaster, loading the library at start, may register a worker.
+    if !unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
+    if settings::db_login_database().is_none() {
+        return;
+    }
+    BackgroundWorkerBuilder::new("oauth_server db_login")
+        .set_type("oauth_server db_login")
+        .set_library("oauth_server")
+        .set_function(FUNCTION)
+        .enable_spi_access()
+        // A hot standby serves logins too: its snapshot is read from what it replays.
+        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::ConsistentState)
+        .set_restart_time(Some(Duration::from_secs(1)))
+        .load();
+}
+
+/// The worker's main loop: publish, wait the interval (or a reload), again.
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn oauth_server_db_login_worker(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let Some(database) = settings::db_login_database() else {
+        return;
+    };
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    log!("oauth_server db_login: publishing the login snapshot of database {database:?}");
+    let mut last_missing: Option<Instant> = None;
+    loop {
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        match publish_once() {
+            Ok(true) => last_missing = None,
+            Ok(false) => {
+                // Said once a minute, not at every interval.
+                if last_missing.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                    log!(
+                        "oauth_server db_login: database {database:?} has no oauth_server 0.2 or later (CREATE EXTENSION oauth_server; ALTER EXTENSION oauth_server UPDATE): every OAuth login is refused"
+                    );
+                    last_missing = Some(Instant::now());
+                }
+            }
+            Err(e) => warning!(
+                "oauth_server db_login: cannot write {}: {e}",
+                snapshot_file::PATH
+            ),
+        }
+        let interval = Duration::from_millis(settings::db_login_refresh_interval());
+        if !BackgroundWorker::wait_latch(Some(interval)) {
+            break;
+        }
+    }
+}
+
+/// Makes and writes one snapshot; `false` when the database has no extension to ask.
+fn publish_once() -> std::io::Result<bool> {
+    let snapshot: Option<String> = BackgroundWorker::transaction(|| {
+        let installed =
+            Spi::get_one::<bool>("SELECT to_regprocedure('oauth.db_login_snapshot()') IS NOT NULL")
+                .ok()
+                .flatten()
+                .unwrap_or(false);
+        if !installed {
+            return None;
+        }
+        Spi::get_one::<String>("SELECT oauth.db_login_snapshot()::text")
+            .ok()
+            .flatten()
+    });
+    match snapshot {
+        Some(s) => snapshot_file::publish(s.as_bytes()).map(|_| true),
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,25 @@
+//! What the database login snapshot reads (`services::db_login`).
+
+use super::all;
+use crate::error::MisuseError;
+use crate::{query, row_type};
+use serde_json::Value;
+
+row_type! {
+    /// A family of a client allowed to sign in, live by what SQL can tell (`db_login/families`).
+    pub struct FamilyRow {
+        pub id: String,
+        pub user_id: String,
+        pub client_id: String,
+        pub scopes: Vec<String>,
+        pub resources: Vec<String>,
+        pub issuer: Option<String>,
+        pub issuer_options: Option<Value>,
+        pub user_claims: Option<Value>,
+        pub metadata_document: bool,
+    }
+}
+
+pub fn families(clients: &[String]) -> Result<Vec<FamilyRow>, MisuseError> {
+    all(query!("db_login/families"), &[clients.to_vec().into()])
+}
