@@ -45,8 +45,11 @@ oauth_server.db_login_refresh_interval = '500ms'
 oauth_server.issuer = '$ISSUER'
 oauth_server.consent_url = '$ISSUER/consent'
 CONF
+# Database `delegated` is the refusal test of delegate_ident_mapping (which the validator does
+# not support, and so refuses).
 cat >"$DATA/pg_hba.conf" <<HBA
 local all all trust
+host delegated all 127.0.0.1/32 oauth issuer="$ISSUER" scope="openid db:login" delegate_ident_mapping=1
 host all all 127.0.0.1/32 oauth issuer="$ISSUER" scope="openid db:login" map=oauth
 HBA
 cat >"$DATA/pg_ident.conf" <<IDENT
@@ -58,6 +61,7 @@ SOCK=$DIR/cluster/sock
 psql -X -q -h "$SOCK" -p "$PORT" -U postgres -v ON_ERROR_STOP=1 <<SQL
 CREATE DATABASE app;
 CREATE DATABASE other;
+CREATE DATABASE delegated;
 CREATE ROLE app_user LOGIN;
 CREATE ROLE authenticated;
 SQL
@@ -90,3 +94,14 @@ if [ "${DB_LOGIN_KEEP:-0}" = 1 ]; then
   echo "kept up: stop with: kill $FRONT_PID; bash scripts/cluster.sh stop $DIR/cluster"
   exit 0
 fi
+
+echo "== the validator's rules over the wire (pgrx-tests/tests/db_login)"
+OAUTH_DB_LOGIN_PGHOST=$SOCK OAUTH_DB_LOGIN_PGPORT=$PORT OAUTH_DB_LOGIN_CLIENT=$CLIENT_ID \
+  cargo test -q -p oauth_server_e2e --test db_login -- --test-threads=1 --nocapture ${DB_LOGIN_TESTS:-}
+
+echo "== psql 18 signs in with the device flow (e2e/db_login/psql.test.js)"
+(cd e2e && FRONT_URL=$ISSUER PSQL_ARGS="-h $SOCK -p $PORT -U postgres -d app" PSQL18=$PSQL18 \
+  DB_LOGIN_PGPORT=$PORT DB_LOGIN_CLIENT=$CLIENT_ID node --test db_login/psql.test.js) \
+  || { echo "--- front log (tail)"; tail -20 "$DIR/front.log"; exit 1; }
+echo "db-login: passed"
+

@@ -67,8 +67,8 @@ fn refused(code: &str, message: String) -> Refused {
     }
 }
 
-/// Connects to `host:port` as `user` to `database` and presents `token` (`None`: the empty
-/// initial response libpq sends to ask the server where to get one).
+/// Connects to `host:port` as `user` to `database` and presents `token` (`None`: an empty
+/// `auth`, as libpq sends to ask the server where to get one).
 pub fn sign_in(
     host: &str,
     port: u16,
@@ -107,7 +107,7 @@ pub fn sign_in(
                         }
                         let auth = match token {
                             Some(t) => format!("n,,\x01auth=Bearer {t}\x01\x01"),
-                            None => "n,,\x01\x01".to_string(),
+                            None => "n,,\x01auth=\x01\x01".to_string(),
                         };
                         let mut b = b"OAUTHBEARER\0".to_vec();
                         b.extend_from_slice(&(auth.len() as i32).to_be_bytes());
