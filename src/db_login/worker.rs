@@ -1,7 +1,9 @@
 //! The background worker that keeps the login snapshot fresh (see the module above).
 
 use super::snapshot_file;
+use crate::services::db_login;
 use crate::settings;
+use crate::store::db_login as db_login_store;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::prelude::*;
 use std::time::{Duration, Instant};
@@ -66,22 +68,18 @@ pub extern "C-unwind" fn oauth_server_db_login_worker(_arg: pg_sys::Datum) {
 }
 
 /// Makes and writes one snapshot; `false` when the database has no extension to ask.
-fn publish_once() -> std::io::Result<bool> {
-    let snapshot: Option<String> = BackgroundWorker::transaction(|| {
-        let installed =
-            Spi::get_one::<bool>("SELECT to_regprocedure('oauth.db_login_snapshot()') IS NOT NULL")
-                .ok()
-                .flatten()
-                .unwrap_or(false);
-        if !installed {
-            return None;
+fn publish_once() -> Result<bool, String> {
+    let made: Result<Option<Vec<u8>>, String> = BackgroundWorker::transaction(|| {
+        if !db_login_store::installed().map_err(|e| e.to_string())? {
+            return Ok(None);
         }
-        Spi::get_one::<String>("SELECT oauth.db_login_snapshot()::text")
-            .ok()
-            .flatten()
+        let snapshot = db_login::snapshot().map_err(|e| e.to_string())?;
+        Ok(Some(snapshot.to_bytes()))
     });
-    match snapshot {
-        Some(s) => snapshot_file::publish(s.as_bytes()).map(|_| true),
+    match made? {
+        Some(bytes) => snapshot_file::publish(&bytes)
+            .map(|_| true)
+            .map_err(|e| format!("cannot write {}: {e}", snapshot_file::PATH)),
         None => Ok(false),
     }
 }

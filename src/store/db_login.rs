@@ -1,6 +1,6 @@
 //! What the database login snapshot reads (`services::db_login`).
 
-use super::all;
+use super::{all, scalar};
 use crate::error::MisuseError;
 use crate::{query, row_type};
 use serde_json::Value;
@@ -22,4 +22,9 @@ row_type! {
 
 pub fn families(clients: &[String]) -> Result<Vec<FamilyRow>, MisuseError> {
     all(query!("db_login/families"), &[clients.to_vec().into()])
+}
+
+/// Whether the database holds the extension at a version with the snapshot (0.2.0 on).
+pub fn installed() -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(query!("db_login/installed"), &[])?.unwrap_or(false))
 }
