@@ -21,7 +21,9 @@
 #      schemathesis run and a short soak against the front (meanwhile the next major's #[pg_test]
 #      build is made in the background: these stages run no cargo).
 #      On 17 and 18: a short HTTP run (e2e/tests/every_major.test.js: a complete flow with
-#      openid-client, the ID token against the JWKS, refresh, introspection).
+#      openid-client, the ID token against the JWKS, refresh, introspection). On 18 also the
+#      database sign-in with our tokens (scripts/db-login-test.sh: the OAuth validator, psql 18's
+#      device flow, every refusal).
 #   7. the same SQL surface on every major (the installed install scripts are identical)
 #   8. the Debian packages built and tested on each major; pg_upgrade of a 15 cluster to 18
 #   9. no process of the run is left (postgres, pg_autoctl, oauth-front, node, Chromium)
@@ -247,6 +249,10 @@ for M in $MAJORS; do
     http_suite tests/every_major.test.js
     stack_no_server_errors
     stack_down
+    if [ "$M" = 18 ]; then
+      step "pg18: sign in to the database with this server's tokens (the OAuth validator: psql's device flow, every refusal; scripts/db-login-test.sh)"
+      DB_LOGIN_DIR=$MWORK/db-login FRONT_BIN=$FRONT bash scripts/db-login-test.sh
+    fi
     echo "pg$M: the rest of the HTTP suite, the hot-standby test and the failover test run on $MAIN_PG_MAJOR only (pg_auto_failover is Debian's package for $MAIN_PG_MAJOR)"
     continue
   fi
