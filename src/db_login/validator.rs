@@ -8,6 +8,7 @@
 //! refusal is said in the server log with its reason; the client is told only that the token
 //! was refused (as SASL OAUTHBEARER has it).
 
+use super::open_sessions::{self, OpenSession};
 use super::{session, snapshot_file};
 use crate::decisions::db_login::Policy;
 use crate::protocol::login_snapshot::{Failure, Login, Snapshot};
@@ -85,6 +86,10 @@ unsafe extern "C-unwind" fn validate(
                 Ok(id) => id,
                 Err(_) => return true,
             };
+            if let Err(e) = register_session(&login) {
+                log!("oauth_server: database login refused: the session cannot be registered for ending when its grounds go ({e})");
+                return true;
+            }
             session::remember(&login.claims);
             (*result).authn_id = pg_sys::pstrdup(id.as_ptr());
             (*result).authorized = true;
@@ -212,4 +217,27 @@ fn decide(token: &str) -> Result<Login, String> {
     snapshot
         .check(token, &policy, now_ms(), max_age_ms, leeway)
         .map_err(|f: Failure| f.to_string())
+}
+
+/// PostgreSQL's epoch (2000-01-01) in microseconds since the Unix epoch.
+const POSTGRES_EPOCH_US: i64 = 946_684_800_000_000;
+
+/// Registers this backend's sign-in so that the worker can end it when its family falls, and
+/// forgets it when the backend exits.
+fn register_session(login: &Login) -> std::io::Result<()> {
+    let (pid, started) = unsafe { (pg_sys::MyProcPid, pg_sys::MyStartTimestamp) };
+    open_sessions::register(&OpenSession {
+        pid,
+        started_us: started + POSTGRES_EPOCH_US,
+        family: login.claims["session_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })?;
+    unsafe { pg_sys::on_proc_exit(Some(forget_on_exit), pg_sys::Datum::from(0)) };
+    Ok(())
+}
+
+unsafe extern "C-unwind" fn forget_on_exit(_code: i32, _arg: pg_sys::Datum) {
+    open_sessions::forget(pg_sys::MyProcPid);
 }

@@ -1,11 +1,12 @@
 //! The background worker that keeps the login snapshot fresh (see the module above).
 
-use super::snapshot_file;
+use super::{open_sessions, snapshot_file};
 use crate::services::db_login;
 use crate::settings;
 use crate::store::db_login as db_login_store;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::prelude::*;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 const FUNCTION: &str = "oauth_server_db_login_worker";
@@ -74,6 +75,9 @@ fn publish_once() -> Result<bool, String> {
             return Ok(None);
         }
         let snapshot = db_login::snapshot().map_err(|e| e.to_string())?;
+        if settings::db_login_end_sessions() {
+            end_fallen_sessions(&snapshot).map_err(|e| e.to_string())?;
+        }
         Ok(Some(snapshot.to_bytes()))
     });
     match made? {
@@ -82,4 +86,38 @@ fn publish_once() -> Result<bool, String> {
             .map_err(|e| format!("cannot write {}: {e}", snapshot_file::PATH)),
         None => Ok(false),
     }
+}
+
+/// Ends the open sessions whose family this snapshot no longer holds; forgets the registrations
+/// of backends that have ended.
+fn end_fallen_sessions(
+    snapshot: &crate::protocol::login_snapshot::Snapshot,
+) -> Result<(), crate::error::MisuseError> {
+    let open = open_sessions::registered();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let running: HashSet<(i32, i64)> = db_login_store::running_sessions()?
+        .into_iter()
+        .map(|r| (r.pid, r.started_us))
+        .collect();
+    let live: HashSet<&str> = snapshot.families.keys().map(String::as_str).collect();
+    for s in &open {
+        if !running.contains(&(s.pid, s.started_us)) {
+            open_sessions::forget(s.pid);
+        }
+    }
+    for s in open_sessions::fallen(&open, &live) {
+        if running.contains(&(s.pid, s.started_us))
+            && db_login_store::end_session(s.pid, s.started_us)?
+        {
+            log!(
+                "oauth_server db_login: ended session {} (family {}): its token family is revoked, its session ended or its user disabled",
+                s.pid,
+                s.family
+            );
+        }
+        open_sessions::forget(s.pid);
+    }
+    Ok(())
 }

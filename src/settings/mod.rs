@@ -333,4 +333,12 @@ settings! {
         short: c"How old the published snapshot may be before every OAuth login is refused.",
         long: c"Bounds how long a revocation can go unseen when the background worker is stuck or gone.",
     }
+    pub fn db_login_end_sessions() -> bool {
+        name: c"oauth_server.db_login_end_sessions",
+        kind: Bool,
+        default: true,
+        context: Sighup,
+        short: c"Whether the worker ends sessions already open once their token family is revoked, their session ended or their user disabled.",
+        long: c"Within the same bound as new connections (oauth_server.db_login_refresh_interval). Off: such sessions last until they end.",
+    }
 }

@@ -28,3 +28,25 @@ pub fn families(clients: &[String]) -> Result<Vec<FamilyRow>, MisuseError> {
 pub fn installed() -> Result<bool, MisuseError> {
     Ok(scalar::<bool>(query!("db_login/installed"), &[])?.unwrap_or(false))
 }
+
+/// Ends backend `pid` if it is the one that started at `started_us` (epoch microseconds).
+pub fn end_session(pid: i32, started_us: i64) -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(
+        query!("db_login/end_session"),
+        &[pid.into(), started_us.into()],
+    )?
+    .unwrap_or(false))
+}
+
+row_type! {
+    /// A client backend running now.
+    pub struct Running {
+        pub pid: i32,
+        pub started_us: i64,
+    }
+}
+
+/// The client backends running now.
+pub fn running_sessions() -> Result<Vec<Running>, MisuseError> {
+    all(query!("db_login/running_sessions"), &[])
+}

@@ -97,3 +97,41 @@ fn a_disabled_user_is_refused_and_signs_in_again_once_enabled() {
     let again = device_tokens(&mut c, &allowed_client(), &claims, json!({}));
     app_user(again["access_token"].as_str().unwrap()).expect("enabled again");
 }
+
+#[test]
+fn an_open_session_ends_when_its_family_is_revoked_and_another_stays() {
+    let mut c = admin("app");
+    let (_, tokens) = signed_in_user(&mut c, "open");
+    let (_, kept) = signed_in_user(&mut c, "kept");
+    let mut doomed = app_user(tokens["access_token"].as_str().unwrap()).expect("signs in");
+    let mut stays = app_user(kept["access_token"].as_str().unwrap()).expect("signs in");
+    assert_eq!(doomed.value("SELECT 1").unwrap(), Some("1".into()));
+    // The user withdraws the app's access (as the consent page's revoke button does).
+    let family = oauth_server_e2e::jwt_parts(tokens["access_token"].as_str().unwrap()).1
+        ["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.execute(
+        "UPDATE oauth.grants SET revoked_at = now(), revoked_reason = 'test' WHERE id::text = $1",
+        &[&family],
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let ended = loop {
+        match doomed.value("SELECT 1") {
+            Err(e) => break e,
+            Ok(_) if start.elapsed() > std::time::Duration::from_secs(20) => {
+                panic!("the session is still open after {:?}", start.elapsed())
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    eprintln!(
+        "an open session of a revoked family ended after {:?}: {ended:?}",
+        start.elapsed()
+    );
+    assert!(ended.code == "57P01" || ended.code == "08006", "{ended:?}");
+    // Another user's session is left alone.
+    assert_eq!(stays.value("SELECT 1").unwrap(), Some("1".into()));
+}
