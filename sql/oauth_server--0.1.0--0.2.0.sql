@@ -1589,6 +1589,41 @@ REVOKE ALL ON FUNCTION oauth.claim_logout_deliveries(integer),
     oauth.report_logout_delivery(text, integer, text, integer), oauth.logout_deliveries(text, integer)
     FROM PUBLIC;
 
+-- Database audiences and a client's default resources: a resource may be a database
+-- (postgres://host/dbname, what PostgreSQL's OAuth validator checks as `aud`), and a client that
+-- cannot send `resource` (libpq) gets its administrator's default resources instead. A resource
+-- removed leaves every client's defaults too.
+ALTER TABLE oauth.resources DROP CONSTRAINT resources_resource_check,
+    ADD CONSTRAINT resources_resource_check
+        CHECK (resource ~ '^(https?|postgres(ql)?)://' AND position('#' in resource) = 0);
+ALTER TABLE oauth.clients ADD COLUMN default_resources text[]
+    CHECK (cardinality(default_resources) BETWEEN 1 AND 10);
+CREATE OR REPLACE FUNCTION oauth.resource_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.resource = OLD.resource THEN
+        RETURN NULL;
+    END IF;
+    UPDATE oauth.clients
+    SET default_resources = nullif(array_remove(default_resources, OLD.resource), '{}'),
+        updated_at = now()
+    WHERE OLD.resource = ANY (default_resources);
+    PERFORM oauth.withdraw_grounds(NULL, '{}', NULL, ARRAY[OLD.resource], 'resource removed');
+    RETURN NULL;
+END
+$$;
+
+-- PostgreSQL 18's database sign-in (docs/db-login.md): what the validator checks tokens
+-- against, published by the extension's background worker.
+-- src/api/db_login.rs:13
+-- oauth_server::api::db_login::db_login_snapshot
+CREATE  FUNCTION "db_login_snapshot"() RETURNS jsonb /* JsonB */
+STRICT VOLATILE SECURITY DEFINER
+SET search_path TO @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'db_login_snapshot_wrapper';
+REVOKE ALL ON FUNCTION oauth.db_login_snapshot() FROM PUBLIC;
+
 -- Nobody but PUBLIC (below) holds what the DPoP, PAR and private_key_jwt sections created: not the roles the installing
 -- role's default privileges name.
 DO $$
@@ -1629,7 +1664,8 @@ BEGIN
                         'oauth.actor()'::regprocedure,
                         'oauth.act_chain()'::regprocedure,
                         'oauth.client_sector_fetch(text)'::regprocedure,
-                        'oauth.set_client_sector_document(text, text, jsonb, text)'::regprocedure)
+                        'oauth.set_client_sector_document(text, text, jsonb, text)'::regprocedure,
+                        'oauth.db_login_snapshot()'::regprocedure)
           AND a.grantee NOT IN (0, p.proowner)
     LOOP
         EXECUTE revoke;

@@ -46,6 +46,11 @@ CREATE TABLE oauth.clients (
     -- subject_type (pairwise subjects, with sector_identifier_uri) and back-channel logout
     -- (backchannel_logout_uri, backchannel_logout_session_required); NULL: every default.
     relying_party              jsonb CHECK (jsonb_typeof(relying_party) = 'object'),
+    -- RFC 8707 resource servers (in oauth.resources) an authorization request of the client that
+    -- names none is for: as if it had named them (a client that cannot send `resource`, such as
+    -- PostgreSQL's libpq). NULL: none. Set by administrators only (oauth.update_client); a
+    -- resource removed leaves it (resource_removed).
+    default_resources          text[] CHECK (cardinality(default_resources) BETWEEN 1 AND 10),
     -- A confidential client has a secret, unless it signs assertions with its own keys
     -- (private_key_jwt, oauth.client_jwks); a public one never does.
     CHECK ((client_secret_hash IS NOT NULL)
@@ -216,11 +221,13 @@ CREATE TABLE oauth.issuers (
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 
--- Resource servers (RFC 8707) tokens may be requested for, such as a PostgREST API or an MCP
--- server: a requested `resource` must be listed here, and becomes the access token's `aud`.
+-- Resource servers (RFC 8707) tokens may be requested for, such as a PostgREST API, an MCP
+-- server or a database (postgres://host/dbname, the audience PostgreSQL's OAuth validator
+-- checks): a requested `resource` must be listed here, and becomes the access token's `aud`.
 -- Each row is also the RFC 9728 protected resource metadata served for it.
 CREATE TABLE oauth.resources (
-    resource    text PRIMARY KEY CHECK (resource ~ '^https?://' AND position('#' in resource) = 0),
+    resource    text PRIMARY KEY
+        CHECK (resource ~ '^(https?|postgres(ql)?)://' AND position('#' in resource) = 0),
     name        text,
     -- scopes_supported of its metadata; NULL: every scope except the OpenID Connect ones.
     scopes      text[],
@@ -597,15 +604,21 @@ CREATE TRIGGER scope_removed AFTER UPDATE OF name OR DELETE ON oauth.scopes
     FOR EACH ROW EXECUTE FUNCTION oauth.scope_removed();
 
 -- A resource server removed (oauth.remove_resource, a direct DELETE, or moved to another URL with
--- an UPDATE) is taken out of every request, family and consent that named it
--- (oauth.withdraw_grounds): another server registered later at that URL is asked for, never
--- approved silently, and no token is minted for it from an earlier decision.
+-- an UPDATE) is taken out of every client's default resources (NULL when none is left) and of
+-- every request, family and consent that named it (oauth.withdraw_grounds): another server
+-- registered later at that URL is asked for, never approved silently, never a client's default
+-- again unless an administrator says so, and no token is minted for it from an earlier decision.
+-- Clients first, as scope_removed.
 CREATE FUNCTION oauth.resource_removed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = oauth, pg_temp AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.resource = OLD.resource THEN
         RETURN NULL;
     END IF;
+    UPDATE oauth.clients
+    SET default_resources = nullif(array_remove(default_resources, OLD.resource), '{}'),
+        updated_at = now()
+    WHERE OLD.resource = ANY (default_resources);
     PERFORM oauth.withdraw_grounds(NULL, '{}', NULL, ARRAY[OLD.resource], 'resource removed');
     RETURN NULL;
 END

@@ -128,9 +128,9 @@ fn create(args: &Value, by: Option<&Admin>) -> Result<Value, MisuseError> {
     Ok(out)
 }
 
-/// Changes a client's metadata. `changes` may hold name, redirect_uris, scopes, grant_types,
-/// token_endpoint_auth_method, client_uri, logo_uri, post_logout_redirect_uris; anything else
-/// is refused.
+/// Changes a client's metadata. `changes` may hold the keys of
+/// `client_metadata::CHANGEABLE` (name, redirect_uris, scopes, …, default_resources: registered
+/// resource servers a request naming none is for); anything else is refused.
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn update_client(client_id: Option<&str>, changes: Option<JsonB>) -> JsonB {
@@ -157,8 +157,12 @@ fn update(
     };
     let stored = current.metadata(clients::post_logout_uris(client_id)?, keys);
     let md = client_metadata::validate(&changes, Caller::Update(&stored)).map_err(misuse)?;
+    if md.default_resources != stored.default_resources {
+        services::clients::ensure_default_resources_registered(&md.default_resources)?;
+    }
     clients::update_metadata(client_id, &md)?;
     clients::set_flags(client_id, &md, Some(&current))?;
+    clients::set_default_resources(client_id, &md, Some(&current))?;
     if md.keys != stored.keys {
         crate::store::client_jwks::register(client_id, md.keys.as_ref())?;
     }
@@ -338,7 +342,7 @@ fn admin_action(
         "list" => list(page_param("page")?, page_param("per_page")?),
         "get" => get(client_id),
         "create" => {
-            const ARGS: [&str; 17] = [
+            const ARGS: [&str; 18] = [
                 "name",
                 "redirect_uris",
                 "client_type",
@@ -356,6 +360,7 @@ fn admin_action(
                 "sector_identifier_uri",
                 "backchannel_logout_uri",
                 "backchannel_logout_session_required",
+                "default_resources",
             ];
             if let Some(k) = params
                 .as_object()

@@ -28,7 +28,7 @@ fn start(form: &Value, authorization: Option<&str>) -> ApiResult<Value> {
         .into());
     }
     let scopes = requested_scopes(&client, form.get("scope")?)?;
-    let resources = crate::services::resources::requested(&form.get_all("resource")?)?;
+    let resources = crate::services::resources::requested_by(&client, &form.get_all("resource")?)?;
     let consent_url = settings::consent_url().ok_or_else(|| {
         crate::error::MisuseError::new(
             crate::error::Misuse::Misconfigured,

@@ -6,7 +6,7 @@
 use super::{or_raise, raise, required};
 use crate::audit_events::AuditEvent;
 use crate::error::{bad_param, Misuse, MisuseError, OAuthError};
-use crate::protocol::{issuer_policy, resource, scope};
+use crate::protocol::{resource, scope};
 use crate::settings;
 use crate::store::resources::{self as store, Resource};
 use crate::store::scopes;
@@ -27,10 +27,14 @@ fn scopes_of(row: &Resource) -> Result<Vec<String>, MisuseError> {
 }
 
 /// RFC 9728 metadata for `resource`, or `None` when it is neither registered nor this server's
-/// own userinfo resource (the issuer).
+/// own userinfo resource (the issuer). A database takes its token in SASL OAUTHBEARER (RFC
+/// 7628), none of RFC 9728's bearer methods, so its document names none.
 fn metadata_document(resource: &str) -> Result<Option<Value>, MisuseError> {
     let issuer = settings::issuer();
     let (name, scopes, methods) = match store::find(resource)? {
+        Some(row) if resource::database::is_database_uri(resource) => {
+            (row.name.clone(), scopes_of(&row)?, Value::Null)
+        }
         Some(row) => (row.name.clone(), scopes_of(&row)?, json!(["header"])),
         // We are a resource server too: userinfo accepts our access tokens.
         None if resource == issuer => (
@@ -43,8 +47,10 @@ fn metadata_document(resource: &str) -> Result<Option<Value>, MisuseError> {
     let mut doc = json!({
         "resource": resource,
         "authorization_servers": [issuer],
-        "bearer_methods_supported": methods,
     });
+    if !methods.is_null() {
+        doc["bearer_methods_supported"] = methods;
+    }
     if !scopes.is_empty() {
         doc["scopes_supported"] = json!(scopes);
     }
@@ -62,8 +68,10 @@ fn not_a_resource(what: &str) -> MisuseError {
     .hint("register it with oauth.add_resource(resource)")
 }
 
-/// Registers a resource server: tokens may then be requested for it with `resource`.
-/// `scopes`: the scopes its metadata advertises (NULL: every non-OpenID scope).
+/// Registers a resource server: tokens may then be requested for it with `resource`, or through
+/// a client's default resources. An https URL, or a database (`postgres://host[:port]/dbname`,
+/// one spelling each: `protocol::resource::database`). `scopes`: the scopes its metadata
+/// advertises (NULL: every non-OpenID scope).
 #[pg_extern(security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn add_resource(
@@ -73,9 +81,20 @@ fn add_resource(
 ) -> JsonB {
     let r = or_raise(required(resource, "resource"));
     let parsed = or_raise(resource::parse(&[r]).map_err(|e| bad_param(e.description())));
-    or_raise(issuer_policy::check_url("resource", r).map_err(|e| {
-        bad_param(e).hint("a resource is an https URL (plain http only on loopback)")
+    or_raise(resource::check_registrable(r).map_err(|e| {
+        bad_param(e).hint(
+            "a resource is an https URL (plain http only on loopback) or a database, postgres://host[:port]/dbname",
+        )
     }));
+    // postgres:// and postgresql:// name the same database: one audience, one spelling.
+    if let Some(other) = resource::database::other_spelling(r) {
+        if or_raise(store::find(&other)).is_some() {
+            raise(
+                bad_param(format!("{r} is already registered as {other}"))
+                    .hint("tokens name a database by one spelling; use the registered one"),
+            );
+        }
+    }
     let scopes: Option<Vec<String>> = scopes.map(|s| s.into_iter().flatten().collect());
     if let Some(list) = &scopes {
         let known = or_raise(scopes::known());
@@ -121,7 +140,8 @@ fn resources() -> JsonB {
 
 /// RFC 9728 protected resource metadata of `resource`; raises P0002 for an unknown one. What
 /// a resource server (an MCP server, PostgREST behind a proxy) serves at its
-/// `/.well-known/oauth-protected-resource`.
+/// `/.well-known/oauth-protected-resource`. A database's has no `bearer_methods_supported`
+/// (its token comes in SASL OAUTHBEARER) and no well-known URL of its own.
 #[pg_extern(stable, security_definer)]
 #[search_path(@extschema@, pg_temp)]
 fn protected_resource_metadata(resource: Option<&str>) -> JsonB {

@@ -12,6 +12,7 @@ use super::open_sessions::{self, OpenSession};
 use super::{session, snapshot_file};
 use crate::decisions::db_login::Policy;
 use crate::protocol::login_snapshot::{Failure, Login, Snapshot};
+use crate::protocol::resource::database;
 use crate::settings;
 use pgrx::prelude::*;
 use std::ffi::{c_char, c_void, CStr};
@@ -180,7 +181,9 @@ fn decide(token: &str) -> Result<Login, String> {
     }
     let template = settings::db_login_audience()
         .ok_or("oauth_server.db_login_audience is not set: no token is for this database")?;
-    let audience = template.replace("%d", &c.database);
+    // The name as its registered audience spells it (percent-encoded but for unreserved
+    // characters): `my db` is `…/my%20db`.
+    let audience = template.replace("%d", &database::encode_name(&c.database));
     let clients = settings::db_login_clients();
     let policy = Policy {
         audience: &audience,

@@ -111,7 +111,7 @@ pub fn check<'a>(p: &Params<'a>, req: &Identified) -> ApiResult<Checked<'a>> {
             .into());
         }
     }
-    let resources = crate::services::resources::requested(&p.get_all("resource")?)?;
+    let resources = crate::services::resources::requested_by(&req.client, &p.get_all("resource")?)?;
     let prompt = prompt::parse(p.get("prompt")?).map_err(invalid_request)?;
     let max_age = prompt::parse_max_age(p.get("max_age")?).map_err(invalid_request)?;
     let hint_sub = hinted_user(p.get("id_token_hint")?, &req.client.client_id)?;

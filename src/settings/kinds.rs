@@ -9,15 +9,14 @@ use std::ffi::{CStr, CString};
 /// writes the value), a line of [`init`] that registers it, and its accessor, which reads the
 /// value as its kind does, then through `read` if given, then `Into` the accessor's type.
 /// Every setting is SUSET (the module's first paragraph says why) unless its entry names a
-/// stricter `context` (SIGHUP: only postgresql.conf; POSTMASTER: only at server start), never a
-/// looser one. `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
+/// stricter `context` (SIGHUP: only postgresql.conf), never a looser one. Never POSTMASTER: such
+/// a setting cannot be defined by a library loaded after the server started. `flags` adds to the kind's own (seconds are `GUC_UNIT_S`); `bounds` is `(min, max)`, required
 /// for numbers and refused for the rest, by type.
 macro_rules! settings {
     (@bounds) => { () };
     (@bounds $bounds:expr) => { $bounds };
     (@context) => { pgrx::guc::GucContext::Suset };
     (@context Sighup) => { pgrx::guc::GucContext::Sighup };
-    (@context Postmaster) => { pgrx::guc::GucContext::Postmaster };
     ($(
         $(#[$doc:meta])*
         pub fn $get:ident() -> $ret:ty {

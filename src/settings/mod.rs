@@ -288,14 +288,17 @@ settings! {
 
     // Signing in to the database itself with our access tokens (PostgreSQL 18's OAuth
     // validator; docs/db-login.md). Read before any database is connected, so never per
-    // database or role: postgresql.conf (SIGHUP) or server start (POSTMASTER) only.
+    // database or role: postgresql.conf or ALTER SYSTEM only (SIGHUP).
 
     pub fn db_login_database() -> Option<String> {
         name: c"oauth_server.db_login_database",
         kind: Text,
         default: None,
-        context: Postmaster,
-        short: c"The database holding oauth_server whose access tokens sign in to this cluster (PostgreSQL 18).",
+        // Read when the worker starts (at server start): SIGHUP, not POSTMASTER, because a
+        // POSTMASTER setting cannot be defined by a library loaded after start (CREATE
+        // EXTENSION in a cluster that does not preload it).
+        context: Sighup,
+        short: c"The database holding oauth_server whose access tokens sign in to this cluster (PostgreSQL 18; read at server start).",
         long: c"With shared_preload_libraries = 'oauth_server', a background worker connected to it publishes what the OAuth validator checks logins against. Unset: no worker, and every OAuth login is refused.",
     }
     pub fn db_login_audience() -> Option<String> {

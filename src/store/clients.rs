@@ -30,6 +30,8 @@ row_type! {
         pub require_pushed_authorization_requests: bool,
         /// Pairwise subjects and back-channel logout, as stored (`RelyingParty::from_stored`).
         pub relying_party: Option<Value>,
+        /// What an authorization request naming no resource is for (RFC 8707); `None`: none.
+        pub default_resources: Option<Vec<String>>,
     }
 }
 
@@ -80,6 +82,7 @@ impl Client {
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             keys,
             relying_party: self.relying_party_or_default(),
+            default_resources: self.default_resources.clone().unwrap_or_default(),
         }
     }
 
@@ -203,6 +206,25 @@ pub fn set_flags(
             md.require_pushed_authorization_requests.into(),
             relying_party.map(pgrx::JsonB).into(),
         ],
+    )
+    .map(|_| ())
+}
+
+/// Sets a client's default resources as `md` says (none: NULL), when it has some or had some
+/// (`stored`): a 0.1.0 schema (before `ALTER EXTENSION UPDATE`) has no such column.
+pub fn set_default_resources(
+    client_id: &str,
+    md: &ClientMetadata,
+    stored: Option<&Client>,
+) -> Result<(), MisuseError> {
+    let was = stored.is_some_and(|c| c.default_resources.is_some());
+    if !was && md.default_resources.is_empty() {
+        return Ok(());
+    }
+    let list = Some(md.default_resources.clone()).filter(|l| !l.is_empty());
+    super::execute(
+        query!("clients/set_default_resources"),
+        &[client_id.into(), list.into()],
     )
     .map(|_| ())
 }

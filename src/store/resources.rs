@@ -26,6 +26,15 @@ pub fn first_unregistered(resources: &[String]) -> Result<Option<Value>, MisuseE
     )
 }
 
+/// As [`first_unregistered`], holding the registered ones until the transaction ends: a removal
+/// waits, and its trigger then sees what this transaction wrote naming them.
+pub fn first_unregistered_held(resources: &[String]) -> Result<Option<Value>, MisuseError> {
+    super::scalar(
+        query!("resources/first_unregistered_held"),
+        &[resources.to_vec().into()],
+    )
+}
+
 /// Registers a resource server, or replaces its name and scopes.
 pub fn add(
     resource: &str,

@@ -13,6 +13,7 @@ mod bad_input;
 mod client_assertion_rules;
 mod client_rules;
 mod code_rules;
+mod default_resource_rules;
 mod dpop_resource_rules;
 mod dpop_rules;
 mod endpoint_rules;

@@ -1,6 +1,6 @@
 -- A client as oauth.client() and oauth.clients() show it: its metadata, never the secret
 -- hash; whether it came from a metadata document; its relying-party metadata (subject type,
--- back-channel logout).
+-- back-channel logout); its default resources (NULL: none).
 SELECT jsonb_build_object(
         'client_id', c.client_id, 'client_type', c.client_type, 'name', c.name,
         'redirect_uris', c.redirect_uris, 'scopes', c.scopes, 'grant_types', c.grant_types,
@@ -14,7 +14,8 @@ SELECT jsonb_build_object(
         'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                   THEN 'dynamic' ELSE c.registration_type END,
         'created_at', c.created_at, 'updated_at', c.updated_at,
-        'subject_type', 'public', 'backchannel_logout_session_required', false)
+        'subject_type', 'public', 'backchannel_logout_session_required', false,
+        'default_resources', c.default_resources)
        -- Pairwise subjects and back-channel logout, over their defaults.
        || coalesce(c.relying_party, '{}') AS value
 FROM oauth.clients c LEFT JOIN oauth.client_post_logout_uris p USING (client_id)

@@ -8,6 +8,9 @@ SELECT client_id, client_type, client_secret_hash, name, redirect_uris, scopes, 
        coalesce((j ->> 'dpop_bound_access_tokens')::boolean, false) AS dpop_bound_access_tokens,
        coalesce((j ->> 'require_pushed_authorization_requests')::boolean, false)
            AS require_pushed_authorization_requests,
-       j -> 'relying_party' AS relying_party
+       j -> 'relying_party' AS relying_party,
+       CASE WHEN jsonb_typeof(j -> 'default_resources') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'default_resources')) END
+           AS default_resources
 FROM oauth.clients c, LATERAL to_jsonb(c) j
 WHERE client_id = $1

@@ -17,7 +17,8 @@ SELECT jsonb_build_object(
                     'registration_type', CASE WHEN c.metadata_document_fetched_at IS NOT NULL
                                               THEN 'dynamic' ELSE c.registration_type END,
                     'created_at', c.created_at, 'updated_at', c.updated_at,
-                    'subject_type', 'public', 'backchannel_logout_session_required', false)
+                    'subject_type', 'public', 'backchannel_logout_session_required', false,
+                    'default_resources', c.default_resources)
                     || coalesce(c.relying_party, '{}')
                     ORDER BY c.created_at, c.client_id)
             FROM (SELECT * FROM oauth.clients

@@ -6,6 +6,8 @@
 use crate::error::OAuthError;
 use serde_json::{json, Value};
 
+pub mod database;
+
 /// Most resources one request may name.
 pub const MAX_RESOURCES: usize = 10;
 
@@ -33,6 +35,17 @@ pub fn parse(values: &[&str]) -> Result<Vec<String>, OAuthError> {
         }
     }
     Ok(out)
+}
+
+/// Checks a resource server an administrator registers (`oauth.add_resource`): an https URL
+/// (plain http only on loopback) without query, fragment or credentials, or a database
+/// ([`database`]: `postgres://host[:port]/dbname`, in its one accepted spelling).
+pub fn check_registrable(resource: &str) -> Result<(), String> {
+    if database::is_database_uri(resource) {
+        database::check(resource)
+    } else {
+        crate::protocol::issuer_policy::check_url("resource", resource).map(|_| ())
+    }
 }
 
 /// The resources a token request may use: all authorized ones when it names none, else the
@@ -89,6 +102,33 @@ mod tests {
             assert_eq!(parse(&[bad]).unwrap_err().code(), "invalid_target", "{bad}");
         }
         assert!(parse(&["https://a.example/"; 11]).is_err());
+    }
+
+    #[test]
+    fn registrable_resources_are_https_urls_or_databases() {
+        for ok in [
+            "https://api.example.com",
+            "https://mcp.example/mcp",
+            "http://127.0.0.1:8080/api",
+            "postgres://db.example.com/app",
+            "postgresql://db.example.com:6432/app",
+        ] {
+            assert_eq!(check_registrable(ok), Ok(()), "{ok}");
+            // What an administrator may register, a request may name.
+            assert_eq!(parse(&[ok]).unwrap(), [ok]);
+        }
+        for bad in [
+            "http://api.example.com",
+            "ftp://files.example.com/x",
+            "https://u:p@api.example.com",
+            "https://api.example.com/?q=1",
+            "POSTGRES://db.example.com/app",
+            "postgres://db.example.com",
+            "postgres://u@db.example.com/app",
+            "mailto:a@b.example",
+        ] {
+            assert!(check_registrable(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub(super) fn validate(document: &Value, url: &str) -> Result<ClientMetadata, In
         require_pushed_authorization_requests: md.get("require_pushed_authorization_requests")
             == Some(&Value::Bool(true)),
         relying_party: super::relying_party::from_document(md),
+        // An administrator's choice of audience, never a document's (`default_resources`).
+        default_resources: Vec::new(),
     })
 }
 
@@ -150,6 +152,7 @@ mod tests {
                 require_pushed_authorization_requests: false,
                 keys: None,
                 relying_party: Default::default(),
+                default_resources: vec![],
             }
         );
         // No name: the host; a long one is cut, not refused; grant types default to the code.

@@ -21,9 +21,12 @@
 //!   method, name, URIs, post-logout URIs) and the rules between fields;
 //! - `key_rules`: a `private_key_jwt` client's `jwks` or `jwks_uri`;
 //! - `relying_party`: subject type (pairwise) and back-channel logout;
+//! - `default_resources`: the resource servers a request naming none is for (administrators
+//!   only);
 //! - `json_fields`: reading a registration request's or a document's fields.
 
 mod admin;
+pub mod default_resources;
 mod field_rules;
 mod json_fields;
 mod key_rules;
@@ -85,6 +88,9 @@ pub struct ClientMetadata {
     pub keys: Option<ClientKeys>,
     /// Pairwise subjects and back-channel logout (`relying_party`).
     pub relying_party: RelyingParty,
+    /// The resource servers (RFC 8707) an authorization request of the client naming none is
+    /// for, in order; empty: none (`default_resources`).
+    pub default_resources: Vec<String>,
 }
 
 /// Why metadata was refused, in the channel of the caller.

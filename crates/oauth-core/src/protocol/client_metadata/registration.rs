@@ -86,6 +86,9 @@ pub(super) fn validate(
         },
         jwks_uri: text(md, "jwks_uri")?,
         relying_party: Some(relying_party::apply(md, &Default::default()).map_err(metadata_error)?),
+        // An administrator's choice of audience (`default_resources`): ignored here, as any
+        // metadata a registration does not take.
+        default_resources: None,
     };
     admin_rules(draft).map_err(|e| metadata_error(e.message).into())
 }
