@@ -1,6 +1,6 @@
 //! RLS helpers: `oauth.jwt()`, `oauth.uid()`, `oauth.client_id()`, `oauth.scopes()`,
 //! `oauth.has_scope(text)`, `oauth.session_issuer()`, `oauth.actor()`, `oauth.act_chain()`. They read `request.jwt.claims` (or, in a session that signed in to the database with one of our
-//! tokens, that token's claims: `db_login::session`) and must be cheap per row: the
+//! tokens, that token's claims: `oauth_server.db_login_claims`) and must be cheap per row: the
 //! claims are parsed once per distinct value of the setting and cached for the backend, so a
 //! policy that calls them for each of a million rows pays a string comparison, not a JSON parse.
 //! They return NULL (or false) when no claims are set, never raise.
@@ -92,18 +92,23 @@ fn act_chain_of(act: Option<&Value>) -> Vec<Value> {
 
 /// Runs `f` on the parsed claims of this moment, parsing only when the setting changed. A
 /// session that signed in to the database with one of our tokens (PostgreSQL 18's OAuth
-/// validator) has that token's claims for its whole life, and the setting is not read: the
-/// session could set it to anyone's.
+/// validator) has that token's claims for its whole life (`oauth_server.db_login_claims`, which
+/// only a superuser could change, and which its parallel workers receive), and
+/// `request.jwt.claims` is not read: the session could set it to anyone's.
 fn with_claims<R>(f: impl FnOnce(Option<&Parsed>) -> R) -> R {
-    let current: &[u8] = if let Some(signed_in) = crate::db_login::session::claims() {
-        signed_in.as_bytes()
-    } else {
-        let ptr = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+    let setting = |name: &std::ffi::CStr| -> &'static [u8] {
+        let ptr = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
         if ptr.is_null() {
             b""
         } else {
             unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes()
         }
+    };
+    let signed_in = setting(c"oauth_server.db_login_claims");
+    let current = if signed_in.is_empty() {
+        setting(c"request.jwt.claims")
+    } else {
+        signed_in
     };
     if current.is_empty() {
         return f(None);

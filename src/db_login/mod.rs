@@ -9,12 +9,12 @@
 //!   decides with `oauth_core`'s `login_snapshot` and `decisions::db_login`; a snapshot older
 //!   than `oauth_server.db_login_max_age` refuses every login.
 //!
-//! A session it let in keeps the token's claims (`session`): `oauth.uid()` and the other RLS
-//! helpers read those, never `request.jwt.claims`, which the session could set itself. It is
+//! A session it let in keeps the token's claims (`oauth_server.db_login_claims`, superuser-only):
+//! `oauth.uid()` and the other RLS helpers read those, never `request.jwt.claims`, which the
+//! session could set itself; the consent API refuses such a session as a user's. It is
 //! registered (`open_sessions`), and the worker ends it once its family is no longer live.
 
 pub mod open_sessions;
-pub mod session;
 pub mod snapshot_file;
 #[cfg(feature = "pg18")]
 mod validator;

@@ -5,7 +5,8 @@
 //! each snapshot the worker ends those whose family the snapshot no longer holds
 //! (`oauth_server.db_login_end_sessions`), within the same bound as new connections.
 
-use std::collections::HashSet;
+use crate::protocol::login_snapshot::PublishedFamily;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const DIR: &str = "pg_stat_tmp/oauth_server_db_logins";
@@ -18,6 +19,9 @@ pub struct OpenSession {
     /// another backend is never taken for it.
     pub started_us: i64,
     pub family: String,
+    /// The audience and the scopes it signed in with: the family must still hold them.
+    pub audience: String,
+    pub scopes: Vec<String>,
 }
 
 fn path_of(pid: i32) -> PathBuf {
@@ -28,7 +32,11 @@ fn path_of(pid: i32) -> PathBuf {
 pub fn register(s: &OpenSession) -> std::io::Result<()> {
     std::fs::create_dir_all(DIR)?;
     let tmp = path_of(s.pid).with_extension("tmp");
-    std::fs::write(&tmp, format!("{}\n{}\n", s.started_us, s.family))?;
+    let scopes = s.scopes.join(" ");
+    std::fs::write(
+        &tmp,
+        format!("{}\n{}\n{}\n{scopes}\n", s.started_us, s.family, s.audience),
+    )?;
     std::fs::rename(tmp, path_of(s.pid))
 }
 
@@ -50,19 +58,39 @@ pub fn registered() -> Vec<OpenSession> {
             let mut lines = text.lines();
             let started_us = lines.next()?.parse().ok()?;
             let family = lines.next()?.to_string();
+            let audience = lines.next()?.to_string();
+            let scopes = lines
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
             Some(OpenSession {
                 pid,
                 started_us,
                 family,
+                audience,
+                scopes,
             })
         })
         .collect()
 }
 
-/// The registered sessions whose family is no longer live.
-pub fn fallen<'a>(open: &'a [OpenSession], live: &HashSet<&str>) -> Vec<&'a OpenSession> {
+/// The registered sessions whose family is no longer live, or no longer holds the audience
+/// and the scopes the session signed in with (a resource removed, the client's scopes
+/// narrowed): what would refuse a new connection ends an open one.
+pub fn fallen<'a>(
+    open: &'a [OpenSession],
+    live: &HashMap<String, PublishedFamily>,
+) -> Vec<&'a OpenSession> {
     open.iter()
-        .filter(|s| !live.contains(s.family.as_str()))
+        .filter(|s| match live.get(&s.family) {
+            None => true,
+            Some(f) => {
+                !f.audiences.contains(&s.audience) || s.scopes.iter().any(|x| !f.scopes.contains(x))
+            }
+        })
         .collect()
 }
 
@@ -71,15 +99,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_sessions_of_families_no_longer_live_fall() {
+    fn sessions_fall_with_their_family_or_what_it_held() {
         let s = |pid, family: &str| OpenSession {
             pid,
             started_us: 1,
             family: family.into(),
+            audience: "postgres://h/app".into(),
+            scopes: vec!["db:login".into()],
         };
-        let open = vec![s(1, "a"), s(2, "b"), s(3, "a")];
-        let live: HashSet<&str> = ["a"].into_iter().collect();
+        let open = vec![s(1, "a"), s(2, "b"), s(3, "a"), s(4, "c"), s(5, "d")];
+        let family = |aud: &str, scope: &str| PublishedFamily {
+            user: "u".into(),
+            client: "c".into(),
+            scopes: vec![scope.into()],
+            audiences: vec![aud.into()],
+        };
+        let live: HashMap<String, PublishedFamily> = [
+            ("a".to_string(), family("postgres://h/app", "db:login")),
+            ("c".to_string(), family("postgres://h/other", "db:login")),
+            ("d".to_string(), family("postgres://h/app", "openid")),
+        ]
+        .into_iter()
+        .collect();
         let fallen: Vec<i32> = fallen(&open, &live).iter().map(|s| s.pid).collect();
-        assert_eq!(fallen, vec![2]);
+        assert_eq!(fallen, vec![2, 4, 5]);
     }
 }

@@ -9,7 +9,7 @@
 //! was refused (as SASL OAUTHBEARER has it).
 
 use super::open_sessions::{self, OpenSession};
-use super::{session, snapshot_file};
+use super::snapshot_file;
 use crate::decisions::db_login::Policy;
 use crate::protocol::login_snapshot::{Failure, Login, Snapshot};
 use crate::protocol::resource::database;
@@ -82,16 +82,24 @@ unsafe extern "C-unwind" fn validate(
     let token = CStr::from_ptr(token).to_string_lossy().into_owned();
     let decided = std::panic::catch_unwind(|| decide(&token));
     match decided {
-        Ok(Ok(login)) => {
+        Ok(Ok((login, policy))) => {
             let id = match std::ffi::CString::new(login.authn_id.clone()) {
                 Ok(id) => id,
                 Err(_) => return true,
             };
-            if let Err(e) = register_session(&login) {
+            if let Err(e) = register_session(&login, &policy) {
                 log!("oauth_server: database login refused: the session cannot be registered for ending when its grounds go ({e})");
                 return true;
             }
-            session::remember(&login.claims);
+            // The session's claims: a superuser-only setting, fixed for the session (the
+            // highest-priority source) and handed to parallel workers with the rest.
+            let claims = std::ffi::CString::new(login.claims.to_string()).unwrap_or_default();
+            pg_sys::SetConfigOption(
+                c"oauth_server.db_login_claims".as_ptr(),
+                claims.as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_OVERRIDE,
+            );
             (*result).authn_id = pg_sys::pstrdup(id.as_ptr());
             (*result).authorized = true;
             true
@@ -174,7 +182,13 @@ fn load() -> Result<Snapshot, String> {
     Snapshot::parse(&bytes)
 }
 
-fn decide(token: &str) -> Result<Login, String> {
+/// What a session signed in with: the database's audience and the pg_hba.conf line's scopes.
+struct Signed {
+    audience: String,
+    scopes: Vec<String>,
+}
+
+fn decide(token: &str) -> Result<(Login, Signed), String> {
     let c = connection().ok_or("no pg_hba.conf line is known for this connection")?;
     if c.delegates_mapping {
         return Err("delegate_ident_mapping is not supported: map the token's user to roles with map= and pg_ident.conf".into());
@@ -199,9 +213,13 @@ fn decide(token: &str) -> Result<Login, String> {
             c.issuer, snapshot.issuer
         ));
     }
+    let signed = Signed {
+        audience: audience.clone(),
+        scopes: c.scopes.clone(),
+    };
     let first = snapshot.check(token, &policy, now_ms(), max_age_ms, leeway);
     let failure = match first {
-        Ok(login) => return Ok(login),
+        Ok(login) => return Ok((login, signed)),
         Err(f) => f,
     };
     if !failure.may_be_newer_than(snapshot.made_at_ms) {
@@ -219,6 +237,7 @@ fn decide(token: &str) -> Result<Login, String> {
     }
     snapshot
         .check(token, &policy, now_ms(), max_age_ms, leeway)
+        .map(|login| (login, signed))
         .map_err(|f: Failure| f.to_string())
 }
 
@@ -227,7 +246,7 @@ const POSTGRES_EPOCH_US: i64 = 946_684_800_000_000;
 
 /// Registers this backend's sign-in so that the worker can end it when its family falls, and
 /// forgets it when the backend exits.
-fn register_session(login: &Login) -> std::io::Result<()> {
+fn register_session(login: &Login, signed_in: &Signed) -> std::io::Result<()> {
     let (pid, started) = unsafe { (pg_sys::MyProcPid, pg_sys::MyStartTimestamp) };
     open_sessions::register(&OpenSession {
         pid,
@@ -236,6 +255,8 @@ fn register_session(login: &Login) -> std::io::Result<()> {
             .as_str()
             .unwrap_or_default()
             .to_string(),
+        audience: signed_in.audience.clone(),
+        scopes: signed_in.scopes.clone(),
     })?;
     unsafe { pg_sys::on_proc_exit(Some(forget_on_exit), pg_sys::Datum::from(0)) };
     Ok(())

@@ -39,6 +39,8 @@ pub extern "C-unwind" fn oauth_server_db_login_worker(_arg: pg_sys::Datum) {
         return;
     };
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    BackgroundWorker::transaction(db_login_store::pin_search_path)
+        .unwrap_or_else(|e| error!("oauth_server db_login: cannot pin search_path: {e}"));
     log!("oauth_server db_login: publishing the login snapshot of database {database:?}");
     let mut last_missing: Option<Instant> = None;
     loop {
@@ -66,6 +68,10 @@ pub extern "C-unwind" fn oauth_server_db_login_worker(_arg: pg_sys::Datum) {
             break;
         }
     }
+    // Exit code 1, so that the postmaster starts it again (after a second) when it was ended
+    // by pg_terminate_backend: without it every OAuth sign-in would be refused until a restart.
+    // At shutdown the postmaster restarts nothing, whatever the code.
+    unsafe { pg_sys::proc_exit(1) };
 }
 
 /// Makes and writes one snapshot; `false` when the database has no extension to ask.
@@ -101,18 +107,17 @@ fn end_fallen_sessions(
         .into_iter()
         .map(|r| (r.pid, r.started_us))
         .collect();
-    let live: HashSet<&str> = snapshot.families.keys().map(String::as_str).collect();
     for s in &open {
         if !running.contains(&(s.pid, s.started_us)) {
             open_sessions::forget(s.pid);
         }
     }
-    for s in open_sessions::fallen(&open, &live) {
+    for s in open_sessions::fallen(&open, &snapshot.families) {
         if running.contains(&(s.pid, s.started_us))
             && db_login_store::end_session(s.pid, s.started_us)?
         {
             log!(
-                "oauth_server db_login: ended session {} (family {}): its token family is revoked, its session ended or its user disabled",
+                "oauth_server db_login: ended session {} (family {}): its family is revoked, its session ended, its user disabled, or it no longer holds what the session signed in with",
                 s.pid,
                 s.family
             );

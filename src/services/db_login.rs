@@ -25,7 +25,9 @@ fn now_ms() -> i64 {
 pub fn snapshot() -> Result<Snapshot, MisuseError> {
     // Before reading: the snapshot then claims to be no newer than what it read (each statement
     // reads what committed before it started), so its age is never understated.
-    let made_at_ms = now_ms();
+    // A standby whose replay is paused publishes a snapshot dated long ago, which the
+    // validator refuses as stale: it would otherwise honour what the primary revoked since.
+    let made_at_ms = if store::replay_paused()? { 0 } else { now_ms() };
     let clients = settings::db_login_clients();
     let ours = settings::issuer();
     let switches = Switches {

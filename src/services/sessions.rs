@@ -272,8 +272,16 @@ pub fn start(
     Ok((signer.sign(token_kind::JWT_TYP, &c)?, sid))
 }
 
-/// The caller from `request.jwt.claims`.
+/// The caller from `request.jwt.claims`. Never in a session that signed in to the database
+/// with an access token (PostgreSQL 18's validator): it runs any SQL, `request.jwt.claims`
+/// included, and an access token is no user's session anyway.
 pub fn from_request() -> ApiResult<Caller> {
+    if crate::settings::db_login_claims().is_some() {
+        return Err(OAuthError::LoginRequired(
+            "this database session signed in with an access token, which is not a user's session: the consent API needs the user's session token".into(),
+        )
+        .into());
+    }
     let raw = raw_claims().ok_or_else(|| {
         OAuthError::LoginRequired("no signed-in user: request.jwt.claims is not set".into())
     })?;

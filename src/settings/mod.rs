@@ -344,4 +344,12 @@ settings! {
         short: c"Whether the worker ends sessions already open once their token family is revoked, their session ended or their user disabled.",
         long: c"Within the same bound as new connections (oauth_server.db_login_refresh_interval). Off: such sessions last until they end.",
     }
+    /// Set by the validator at sign-in, never by hand.
+    pub fn db_login_claims() -> Option<String> {
+        name: c"oauth_server.db_login_claims",
+        kind: Text,
+        default: None,
+        short: c"The claims of the token this session signed in to the database with (set by the OAuth validator).",
+        long: c"What oauth.uid() and the other RLS helpers read in such a session, instead of request.jwt.claims, which the session could set; superuser-only, so that no other session can claim one. Parallel workers receive it with the session's settings.",
+    }
 }

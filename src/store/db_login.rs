@@ -50,3 +50,13 @@ row_type! {
 pub fn running_sessions() -> Result<Vec<Running>, MisuseError> {
     all(query!("db_login/running_sessions"), &[])
 }
+
+/// Pins the worker session's `search_path` to `pg_catalog, pg_temp`.
+pub fn pin_search_path() -> Result<(), MisuseError> {
+    scalar::<String>(query!("db_login/pin_search_path"), &[]).map(|_| ())
+}
+
+/// Whether this is a standby whose replay is paused.
+pub fn replay_paused() -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(query!("db_login/replay_paused"), &[])?.unwrap_or(false))
+}

@@ -3,6 +3,7 @@
 //! in, as what, and every way a token is refused. Serial (--test-threads=1): one test rotates
 //! the signing keys every other test's tokens depend on.
 
+mod attacks;
 mod harness;
 mod refusals;
 

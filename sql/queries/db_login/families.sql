@@ -6,7 +6,7 @@
 -- in Rust as access-token verification judges them (grants/is_live.sql).
 SELECT g.id::text AS id, g.user_id, g.client_id,
        CASE WHEN c.scopes IS NULL THEN g.scopes
-            ELSE ARRAY(SELECT s FROM unnest(g.scopes) s WHERE s = ANY (c.scopes)) END AS scopes,
+            ELSE ARRAY(SELECT s FROM pg_catalog.unnest(g.scopes) s WHERE s = ANY (c.scopes)) END AS scopes,
        g.resources,
        g.user_claims->>'iss' AS issuer,
        i.options AS issuer_options,

@@ -54,6 +54,9 @@ pub enum Refusal {
         age_ms: i64,
     },
     NotAnAccessToken,
+    /// Bound to a key (DPoP's `cnf`): SASL OAUTHBEARER carries no proof of possession, so a
+    /// thief of the token would sign in with it.
+    SenderConstrained,
     WrongAudience,
     MissingScope(String),
     ClientNotAllowed(String),
@@ -76,6 +79,10 @@ impl std::fmt::Display for Refusal {
                 "the login snapshot is {age_ms} ms old (oauth_server.db_login_max_age): no token is honoured until the worker refreshes it"
             ),
             Refusal::NotAnAccessToken => write!(f, "not an access token of this server"),
+            Refusal::SenderConstrained => write!(
+                f,
+                "the token is bound to a key (cnf), which sign-in cannot prove"
+            ),
             Refusal::WrongAudience => write!(
                 f,
                 "the token is not for this database (its aud lacks oauth_server.db_login_audience)"
@@ -119,6 +126,9 @@ pub fn decide(
     }
     if !is_access_token {
         return Err(Refusal::NotAnAccessToken);
+    }
+    if claims.get("cnf").is_some() {
+        return Err(Refusal::SenderConstrained);
     }
     if policy.audience.is_empty() || !strings(claims.get("aud")).contains(&policy.audience) {
         return Err(Refusal::WrongAudience);
@@ -273,6 +283,10 @@ mod tests {
         assert_eq!(
             check_in(&world(), &claims(), NOW, false),
             Err(Refusal::NotAnAccessToken)
+        );
+        assert_eq!(
+            check(&with("cnf", json!({"jkt": "x"}))),
+            Err(Refusal::SenderConstrained)
         );
     }
 
