@@ -113,6 +113,7 @@ mod tests {
             client: "c".into(),
             scopes: vec![scope.into()],
             audiences: vec![aud.into()],
+            issuer: None,
         };
         let live: HashMap<String, PublishedFamily> = [
             ("a".to_string(), family("postgres://h/app", "db:login")),

@@ -62,11 +62,16 @@ pub fn snapshot() -> Result<Snapshot, MisuseError> {
             } else {
                 f.resources
             };
+            // A trusted issuer's users are that issuer's: their identity names it.
+            let issuer = f
+                .issuer
+                .filter(|iss| !crate::protocol::issuer::same(iss, &ours));
             let family = PublishedFamily {
                 user: f.user_id,
                 client: f.client_id,
                 scopes: f.scopes,
                 audiences,
+                issuer,
             };
             (f.id, family)
         })

@@ -153,3 +153,17 @@ pub fn refused_within_at(database: &str, token: &str, what: &str) -> Duration {
         }
     }
 }
+
+/// Waits until `token` signs in again (a change that restores its grounds reached the
+/// snapshot). Fails if it does not within the staleness bound and a margin.
+pub fn signs_in_within(token: &str, what: &str) {
+    let start = Instant::now();
+    while let Err(e) = app_user(token) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: still refused after {:?}: {e:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -18,6 +18,21 @@ pub struct PublishedFamily {
     pub client: String,
     pub scopes: Vec<String>,
     pub audiences: Vec<String>,
+    /// The trusted issuer whose session approved it; `None` for ours (or none recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+impl PublishedFamily {
+    /// What a connection signed in with this family authenticates as (`pg_ident.conf` maps
+    /// it): the local `sub` of our own users; `issuer#sub` for a trusted issuer's, so that two
+    /// issuers' users with the same `sub`, or one of ours, are never the same identity.
+    pub fn authn_id(&self) -> String {
+        match &self.issuer {
+            None => self.user.clone(),
+            Some(iss) => format!("{iss}#{}", self.user),
+        }
+    }
 }
 
 /// The published snapshot (JSON).
@@ -54,7 +69,7 @@ impl std::fmt::Display for Failure {
 /// A login the snapshot accepts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Login {
-    /// What the connection authenticates as (the user's local `sub`).
+    /// What the connection authenticates as ([`PublishedFamily::authn_id`]).
     pub authn_id: String,
     /// The token's verified claims (what `oauth.jwt()` and the RLS helpers read in the session).
     pub claims: Value,
@@ -117,7 +132,7 @@ impl Snapshot {
                 audiences: &f.audiences,
             })
         };
-        let authn_id = db_login::decide(
+        db_login::decide(
             &claims,
             access,
             policy,
@@ -129,6 +144,12 @@ impl Snapshot {
             now_ms,
         )
         .map_err(Failure::Refused)?;
+        // The decision found the family (it refuses without one).
+        let authn_id = self
+            .families
+            .get(claims["session_id"].as_str().unwrap_or_default())
+            .map(PublishedFamily::authn_id)
+            .unwrap_or_default();
         Ok(Login { authn_id, claims })
     }
 }
@@ -156,6 +177,7 @@ mod tests {
             client: "psql".into(),
             scopes: vec!["openid".into(), "db:login".into()],
             audiences: vec![DB.into()],
+            issuer: None,
         };
         Snapshot {
             made_at_ms: now_ms(),
@@ -202,6 +224,15 @@ mod tests {
         assert_eq!(login.claims["client_id"], "psql");
         assert!(Snapshot::parse(b"{}").is_err());
         assert!(Snapshot::parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_trusted_issuers_user_signs_in_as_issuer_hash_sub_never_as_a_bare_sub() {
+        let key = TestKey::new(Alg::ES256);
+        let mut s = snapshot(&key);
+        s.families.get_mut("f1").unwrap().issuer = Some("https://idp.example".into());
+        let login = check(&s, &token(&key, token_kind::ACCESS_TYP, json!({}))).unwrap();
+        assert_eq!(login.authn_id, "https://idp.example#alice");
     }
 
     #[test]
