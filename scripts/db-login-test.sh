@@ -11,7 +11,8 @@
 #      e2e/db_login_approve.mjs through the consent API as the user, then the session as
 #      app_user with oauth.uid() the user
 #   DB_LOGIN_DIR, DB_LOGIN_PORT, DB_LOGIN_FRONT_PORT (scripts/lib.sh's port plan);
-#   DB_LOGIN_KEEP=1 leaves the stack up (printing how to stop it).
+#   DB_LOGIN_KEEP=1 leaves the stack up (printing how to stop it); DB_LOGIN_BENCH=1 runs the
+#   benchmark instead of the tests (scripts/bench-db-login.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_MAJOR=18 source scripts/lib.sh
@@ -49,6 +50,7 @@ CONF
 # not support, and so refuses).
 cat >"$DATA/pg_hba.conf" <<HBA
 local all all trust
+host app bench_scram 127.0.0.1/32 scram-sha-256
 host delegated all 127.0.0.1/32 oauth issuer="$ISSUER" scope="openid db:login" delegate_ident_mapping=1
 host all all 127.0.0.1/32 oauth issuer="$ISSUER" scope="openid db:login" map=oauth
 HBA
@@ -92,6 +94,14 @@ curl -fs "$ISSUER/healthz" >/dev/null || { echo "oauth-front did not start:"; ta
 echo "db-login stack: cluster $SOCK port $PORT, front $ISSUER"
 if [ "${DB_LOGIN_KEEP:-0}" = 1 ]; then
   echo "kept up: stop with: kill $FRONT_PID; bash scripts/cluster.sh stop $DIR/cluster"
+  exit 0
+fi
+
+if [ "${DB_LOGIN_BENCH:-0}" = 1 ]; then
+  echo "== what a sign-in costs the server (pgrx-tests/tests/db_login/bench.rs)"
+  OAUTH_DB_LOGIN_PGHOST=$SOCK OAUTH_DB_LOGIN_PGPORT=$PORT OAUTH_DB_LOGIN_CLIENT=$CLIENT_ID \
+    OAUTH_DB_LOGIN_CLUSTER=$DIR/cluster \
+    cargo test -q -p oauth_server_e2e --test db_login -- --ignored --nocapture bench_
   exit 0
 fi
 

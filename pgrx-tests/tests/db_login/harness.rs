@@ -167,3 +167,42 @@ pub fn signs_in_within(token: &str, what: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Signs `claims` with the server's current signing key, as the server would (a test reaching
+/// into the database for the private key: the only way to make an expired token of ours).
+pub fn signed_by_us(c: &mut Client, header: Value, claims: &Value) -> String {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let row = c
+        .query_one(
+            "SELECT kid, private_key FROM oauth.signing_keys WHERE status = 'current' AND kek_id IS NULL",
+            &[],
+        )
+        .unwrap();
+    let kid: String = row.get(0);
+    let der: Vec<u8> = row.get(1);
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).unwrap();
+    let mut header = header;
+    header["kid"] = json!(kid);
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!("{}.{}", b64(&header), b64(claims));
+    let sig = key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+/// A user of ours (a row of `oauth.users`), signed in with a session of ours, and the allowed
+/// client's access token for the app database: (sub, access token).
+pub fn user_of_ours(c: &mut Client, tag: &str) -> (String, String) {
+    let sub = fresh_user(tag);
+    c.execute(
+        "INSERT INTO oauth.users (id, email) VALUES ($1, $1 || '@example.com')",
+        &[&sub],
+    )
+    .unwrap();
+    let (_, claims) = our_session(c, &sub);
+    let tokens = device_tokens(c, &allowed_client(), &claims, json!({}));
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    (sub, token)
+}

@@ -4,6 +4,8 @@
 //! the signing keys every other test's tokens depend on.
 
 mod attacks;
+mod bench;
+mod grounds_attacks;
 mod harness;
 mod refusals;
 
@@ -76,17 +78,10 @@ fn the_server_tells_a_client_without_a_token_where_to_get_one() {
 #[test]
 fn a_disabled_user_is_refused_and_signs_in_again_once_enabled() {
     let mut c = admin("app");
-    let sub = fresh_user("disabled");
-    c.execute(
-        "INSERT INTO oauth.users (id, email) VALUES ($1, $1 || '@example.com')",
-        &[&sub],
-    )
-    .unwrap();
     // Tokens approved through a session of ours; a new session after enabling, since disabling
     // ends the user's sessions (and with them what they approved, for the database).
-    let (_, claims) = our_session(&mut c, &sub);
-    let tokens = device_tokens(&mut c, &allowed_client(), &claims, json!({}));
-    let token = tokens["access_token"].as_str().unwrap();
+    let (sub, token) = user_of_ours(&mut c, "disabled");
+    let token = token.as_str();
     app_user(token).expect("signs in");
     c.query_one("SELECT oauth.disable_user($1)", &[&sub])
         .unwrap();

@@ -2,34 +2,9 @@
 //! wrong with it (so the refusal is the rule's, not an accident of the setup).
 
 use super::harness::*;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use oauth_server_e2e::stand_in::StandInIssuer;
 use oauth_server_e2e::{json, jwt_parts, status_of};
-use postgres::Client;
 use serde_json::{json, Value};
-
-/// Signs `claims` with the server's current signing key, as the server would (a test reaching
-/// into the database for the private key: the only way to make an expired token of ours).
-fn signed_by_us(c: &mut Client, header: Value, claims: &Value) -> String {
-    let row = c
-        .query_one(
-            "SELECT kid, private_key FROM oauth.signing_keys WHERE status = 'current' AND kek_id IS NULL",
-            &[],
-        )
-        .unwrap();
-    let kid: String = row.get(0);
-    let der: Vec<u8> = row.get(1);
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).unwrap();
-    let mut header = header;
-    header["kid"] = json!(kid);
-    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let input = format!("{}.{}", b64(&header), b64(claims));
-    let sig = key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
-}
 
 #[test]
 fn tokens_of_another_kind_issuer_or_time_are_refused() {
