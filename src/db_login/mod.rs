@@ -26,4 +26,14 @@ mod worker;
 pub fn init() {
     #[cfg(feature = "pg18")]
     worker::register();
+    // Before 18 there is no validator to serve: said once, at server start, rather than left
+    // for a DBA to wonder why nothing signs in.
+    #[cfg(not(feature = "pg18"))]
+    if unsafe { pgrx::pg_sys::process_shared_preload_libraries_in_progress }
+        && crate::settings::db_login_database().is_some()
+    {
+        pgrx::warning!(
+            "oauth_server.db_login_database is set, but signing in to the database with OAuth tokens needs PostgreSQL 18: ignored"
+        );
+    }
 }

@@ -50,12 +50,33 @@ pub struct OAuthValidatorCallbacks {
     validate_cb: Option<ValidateCb>,
 }
 
+// No shutdown callback: the validator holds nothing past a call (each sign-in reads the
+// snapshot anew), so there is nothing to release.
 static CALLBACKS: OAuthValidatorCallbacks = OAuthValidatorCallbacks {
     magic: MAGIC,
-    startup_cb: None,
+    startup_cb: Some(startup),
     shutdown_cb: None,
     validate_cb: Some(validate),
 };
+
+/// The server this library was built for: 18. Another major (a library copied across, which
+/// PG_MODULE_MAGIC would refuse anyway) gets every token refused, said once.
+unsafe extern "C-unwind" fn startup(state: *mut ValidatorModuleState) {
+    if state.is_null() {
+        return;
+    }
+    let built_for = pg_sys::PG_VERSION_NUM as i32 / 10000;
+    if (*state).sversion / 10000 != built_for {
+        log!(
+            "oauth_server: the OAuth validator was built for PostgreSQL {built_for}, the server is {}: every token is refused",
+            (*state).sversion
+        );
+        WRONG_SERVER.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Set by `startup` when the server is not of the major this library was built for.
+static WRONG_SERVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// What PostgreSQL 18 looks up in a validator library.
 #[no_mangle]
@@ -76,7 +97,7 @@ unsafe extern "C-unwind" fn validate(
     }
     (*result).authorized = false;
     (*result).authn_id = std::ptr::null_mut();
-    if token.is_null() {
+    if token.is_null() || WRONG_SERVER.load(std::sync::atomic::Ordering::Relaxed) {
         return true;
     }
     let token = CStr::from_ptr(token).to_string_lossy().into_owned();
