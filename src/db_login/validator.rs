@@ -11,7 +11,7 @@
 use super::open_sessions::{self, OpenSession};
 use super::snapshot_file;
 use crate::decisions::db_login::Policy;
-use crate::protocol::login_snapshot::{Failure, Login, Snapshot};
+use crate::protocol::login_snapshot::{Failure, Login, Published};
 use crate::protocol::resource::database;
 use crate::settings;
 use pgrx::prelude::*;
@@ -193,14 +193,13 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn load() -> Result<Snapshot, String> {
-    let bytes = snapshot_file::read().map_err(|e| {
+fn load() -> Result<Vec<u8>, String> {
+    snapshot_file::read().map_err(|e| {
         format!(
             "no login snapshot ({}: {e}): is oauth_server in shared_preload_libraries, with oauth_server.db_login_database set?",
             snapshot_file::PATH
         )
-    })?;
-    Snapshot::parse(&bytes)
+    })
 }
 
 /// What a session signed in with: the database's audience and the pg_hba.conf line's scopes.
@@ -227,37 +226,42 @@ fn decide(token: &str) -> Result<(Login, Signed), String> {
     };
     let max_age_ms = settings::db_login_max_age();
     let leeway = settings::clock_skew();
-    let mut snapshot = load()?;
-    if !names_us(&c.issuer, &snapshot.issuer) {
-        return Err(format!(
-            "the pg_hba.conf line's issuer {:?} is not this server's ({:?})",
-            c.issuer, snapshot.issuer
-        ));
-    }
     let signed = Signed {
         audience: audience.clone(),
         scopes: c.scopes.clone(),
     };
-    let first = snapshot.check(token, &policy, now_ms(), max_age_ms, leeway);
+    // Only the header is parsed, and the one family the token names (Published).
+    let check = |bytes: &[u8]| -> Result<(i64, Result<Login, Failure>), String> {
+        let published = Published::parse(bytes)?;
+        if !names_us(&c.issuer, &published.header.issuer) {
+            return Err(format!(
+                "the pg_hba.conf line's issuer {:?} is not this server's ({:?})",
+                c.issuer, published.header.issuer
+            ));
+        }
+        let decided = published.check(token, &policy, now_ms(), max_age_ms, leeway);
+        Ok((published.header.made_at_ms, decided))
+    };
+    let (made_at_ms, first) = check(&load()?)?;
     let failure = match first {
         Ok(login) => return Ok((login, signed)),
         Err(f) => f,
     };
-    if !failure.may_be_newer_than(snapshot.made_at_ms) {
+    if !failure.may_be_newer_than(made_at_ms) {
         return Err(failure.to_string());
     }
     // A token issued a moment ago, whose family the last snapshot may not have seen yet: wait
     // for one made after it (at most a few refresh intervals), then decide on that one.
     let settled_after = failure.settled_after();
     let deadline = now_ms() + 3 * settings::db_login_refresh_interval() as i64 + 2000;
-    while snapshot.made_at_ms <= settled_after && now_ms() < deadline {
+    let mut last = (made_at_ms, Err(failure));
+    while last.0 <= settled_after && now_ms() < deadline {
         std::thread::sleep(Duration::from_millis(25));
-        if let Ok(newer) = load() {
-            snapshot = newer;
+        if let Ok(bytes) = load() {
+            last = check(&bytes)?;
         }
     }
-    snapshot
-        .check(token, &policy, now_ms(), max_age_ms, leeway)
+    last.1
         .map(|login| (login, signed))
         .map_err(|f: Failure| f.to_string())
 }

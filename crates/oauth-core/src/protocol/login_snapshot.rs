@@ -96,13 +96,56 @@ impl Failure {
 /// `iat` truncated to the second (up to 1 s) plus the commit of the family after it.
 const NEWER_MARGIN_MS: i64 = 1500;
 
+/// The first line of the published file: everything but the families.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub made_at_ms: i64,
+    pub issuer: String,
+    pub keys: Vec<Value>,
+}
+
 impl Snapshot {
-    pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("the login snapshot is unreadable: {e}"))
+    /// The published file: the header as one JSON line, then one line per family, its id, a
+    /// space, and the family as JSON (sorted by id). The validator finds the one family a token
+    /// names without parsing the others ([`Published`]): a sign-in costs the same with ten
+    /// families or a hundred thousand.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            made_at_ms: self.made_at_ms,
+            issuer: self.issuer.clone(),
+            keys: self.keys.clone(),
+        };
+        let mut out = serde_json::to_vec(&header).unwrap_or_default();
+        out.push(b'\n');
+        let mut ids: Vec<&String> = self.families.keys().collect();
+        ids.sort();
+        for id in ids {
+            // Ids are uuids; one that could break the line format is left out (never found).
+            if !is_family_id(id) {
+                continue;
+            }
+            out.extend_from_slice(id.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(&serde_json::to_vec(&self.families[id]).unwrap_or_default());
+            out.push(b'\n');
+        }
+        out
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The whole file, every family parsed.
+    pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
+        let published = Published::parse(bytes)?;
+        let mut families = HashMap::new();
+        for line in published.lines() {
+            let (id, family) = parse_line(line)?;
+            families.insert(id.to_string(), family);
+        }
+        Ok(Snapshot {
+            made_at_ms: published.header.made_at_ms,
+            issuer: published.header.issuer,
+            keys: published.header.keys,
+            families,
+        })
     }
 
     /// Checks a login by `token` under `policy` at `now_ms`; `max_age_ms` bounds the
@@ -115,43 +158,129 @@ impl Snapshot {
         max_age_ms: i64,
         leeway: u64,
     ) -> Result<Login, Failure> {
-        let (kid, _) = jws::peek_header(token).map_err(Failure::Invalid)?;
-        let jwk = self
-            .keys
+        let header = Header {
+            made_at_ms: self.made_at_ms,
+            issuer: self.issuer.clone(),
+            keys: self.keys.clone(),
+        };
+        let find = |id: &str| self.families.get(id).cloned();
+        check_against(&header, &find, token, policy, now_ms, max_age_ms, leeway)
+    }
+}
+
+/// A family's id as the file may hold it: a uuid's characters, nothing that ends a field.
+fn is_family_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+fn parse_line(line: &[u8]) -> Result<(&str, PublishedFamily), String> {
+    let bad = || "the login snapshot has a malformed family line".to_string();
+    let space = line.iter().position(|&b| b == b' ').ok_or_else(bad)?;
+    let id = std::str::from_utf8(&line[..space]).map_err(|_| bad())?;
+    let family = serde_json::from_slice(&line[space + 1..]).map_err(|_| bad())?;
+    Ok((id, family))
+}
+
+/// The published file as the validator reads it: the header parsed, the families left as
+/// bytes until one is asked for.
+pub struct Published<'a> {
+    pub header: Header,
+    /// From the header's closing newline on: every family line follows a newline.
+    families: &'a [u8],
+}
+
+impl<'a> Published<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Published<'a>, String> {
+        let end = bytes
             .iter()
-            .find(|k| k["kid"].as_str() == Some(kid.as_str()))
-            .ok_or_else(|| Failure::Invalid(format!("key {kid:?} is not one of ours")))?;
-        let claims = jws::verify(token, jwk, &self.issuer, leeway).map_err(Failure::Invalid)?;
-        let typ = jws::peek_typ(token).map_err(Failure::Invalid)?;
-        let access = token_kind::of_ours(typ.as_deref(), &claims) == token_kind::TokenKind::Access;
-        let family = |id: &str| {
-            self.families.get(id).map(|f| Family {
+            .position(|&b| b == b'\n')
+            .unwrap_or(bytes.len());
+        let header = serde_json::from_slice(&bytes[..end])
+            .map_err(|e| format!("the login snapshot is unreadable: {e}"))?;
+        Ok(Published {
+            header,
+            families: bytes.get(end..).unwrap_or_default(),
+        })
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.families.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+    }
+
+    /// The family `id`, if the snapshot holds it live: its line found by a substring search for
+    /// "\n<id> " (an id holds no space or newline), the only line parsed.
+    pub fn family(&self, id: &str) -> Option<PublishedFamily> {
+        if !is_family_id(id) {
+            return None;
+        }
+        let needle = format!("\n{id} ");
+        let at = memchr::memmem::find(self.families, needle.as_bytes())? + 1;
+        let rest = &self.families[at..];
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        parse_line(&rest[..end]).ok().map(|(_, f)| f)
+    }
+
+    /// [`Snapshot::check`], reading only the family the token names.
+    pub fn check(
+        &self,
+        token: &str,
+        policy: &Policy,
+        now_ms: i64,
+        max_age_ms: i64,
+        leeway: u64,
+    ) -> Result<Login, Failure> {
+        let find = |id: &str| self.family(id);
+        check_against(&self.header, &find, token, policy, now_ms, max_age_ms, leeway)
+    }
+}
+
+/// The whole check of a login: the signature by one of the snapshot's keys, our issuer, the
+/// expiry, the kind, then the decision on the family `find` gives.
+fn check_against(
+    header: &Header,
+    find: &dyn Fn(&str) -> Option<PublishedFamily>,
+    token: &str,
+    policy: &Policy,
+    now_ms: i64,
+    max_age_ms: i64,
+    leeway: u64,
+) -> Result<Login, Failure> {
+    let (kid, _) = jws::peek_header(token).map_err(Failure::Invalid)?;
+    let jwk = header
+        .keys
+        .iter()
+        .find(|k| k["kid"].as_str() == Some(kid.as_str()))
+        .ok_or_else(|| Failure::Invalid(format!("key {kid:?} is not one of ours")))?;
+    let claims = jws::verify(token, jwk, &header.issuer, leeway).map_err(Failure::Invalid)?;
+    let typ = jws::peek_typ(token).map_err(Failure::Invalid)?;
+    let access = token_kind::of_ours(typ.as_deref(), &claims) == token_kind::TokenKind::Access;
+    let found = find(claims["session_id"].as_str().unwrap_or_default());
+    let family = |id: &str| {
+        found
+            .as_ref()
+            .filter(|_| Some(id) == claims["session_id"].as_str())
+            .map(|f| Family {
                 user: &f.user,
                 client: &f.client,
                 scopes: &f.scopes,
                 audiences: &f.audiences,
             })
-        };
-        db_login::decide(
-            &claims,
-            access,
-            policy,
-            &Grounds {
-                made_at_ms: self.made_at_ms,
-                max_age_ms,
-                family: &family,
-            },
-            now_ms,
-        )
-        .map_err(Failure::Refused)?;
-        // The decision found the family (it refuses without one).
-        let authn_id = self
-            .families
-            .get(claims["session_id"].as_str().unwrap_or_default())
-            .map(PublishedFamily::authn_id)
-            .unwrap_or_default();
-        Ok(Login { authn_id, claims })
-    }
+    };
+    db_login::decide(
+        &claims,
+        access,
+        policy,
+        &Grounds {
+            made_at_ms: header.made_at_ms,
+            max_age_ms,
+            family: &family,
+        },
+        now_ms,
+    )
+    .map_err(Failure::Refused)?;
+    // The decision found the family (it refuses without one).
+    let authn_id = found.map(|f| f.authn_id()).unwrap_or_default();
+    Ok(Login { authn_id, claims })
 }
 
 #[cfg(test)]
@@ -224,6 +353,40 @@ mod tests {
         assert_eq!(login.claims["client_id"], "psql");
         assert!(Snapshot::parse(b"{}").is_err());
         assert!(Snapshot::parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn the_validator_reads_only_the_family_the_token_names() {
+        let key = TestKey::new(Alg::ES256);
+        let mut s = snapshot(&key);
+        let f1 = s.families["f1"].clone();
+        // Uuid-shaped ids, as the families' are.
+        s.families.clear();
+        for i in 0..1000 {
+            s.families.insert(format!("{i:08x}-0000-4000-8000-000000000000"), f1.clone());
+        }
+        let id = "000003e7-0000-4000-8000-000000000000"; // 999
+        let bytes = s.to_bytes();
+        let published = Published::parse(&bytes).unwrap();
+        assert_eq!(published.family(id), Some(f1.clone()));
+        assert_eq!(published.family("000003e8-0000-4000-8000-000000000000"), None);
+        // A prefix of an id, or an id that would reach into the line, is no id.
+        assert_eq!(published.family("000003e7"), None);
+        assert_eq!(published.family(&format!("{id} {{")), None);
+        assert_eq!(published.family(""), None);
+        let t = token(&key, token_kind::ACCESS_TYP, json!({"session_id": id}));
+        let scopes = vec!["db:login".to_string()];
+        let clients = vec!["psql".to_string()];
+        let policy = Policy {
+            audience: DB,
+            required_scopes: &scopes,
+            allowed_clients: &clients,
+        };
+        assert_eq!(
+            published.check(&t, &policy, now_ms(), 10_000, 0).unwrap().authn_id,
+            "alice"
+        );
+        assert_eq!(Snapshot::parse(&bytes).unwrap(), s);
     }
 
     #[test]
