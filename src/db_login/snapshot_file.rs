@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-pub const PATH: &str = "pg_stat_tmp/oauth_server_db_login.json";
+pub const PATH: &str = "pg_stat_tmp/oauth_server_db_login.snapshot";
 
 /// Replaces the snapshot whole: written beside it, then renamed over it, so that a reader
 /// sees the old one or the new one, never a part.
