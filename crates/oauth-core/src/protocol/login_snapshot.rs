@@ -204,7 +204,9 @@ impl<'a> Published<'a> {
     }
 
     fn lines(&self) -> impl Iterator<Item = &'a [u8]> {
-        self.families.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+        self.families
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
     }
 
     /// The family `id`, if the snapshot holds it live: its line found by a substring search for
@@ -230,7 +232,15 @@ impl<'a> Published<'a> {
         leeway: u64,
     ) -> Result<Login, Failure> {
         let find = |id: &str| self.family(id);
-        check_against(&self.header, &find, token, policy, now_ms, max_age_ms, leeway)
+        check_against(
+            &self.header,
+            &find,
+            token,
+            policy,
+            now_ms,
+            max_age_ms,
+            leeway,
+        )
     }
 }
 
@@ -363,13 +373,17 @@ mod tests {
         // Uuid-shaped ids, as the families' are.
         s.families.clear();
         for i in 0..1000 {
-            s.families.insert(format!("{i:08x}-0000-4000-8000-000000000000"), f1.clone());
+            s.families
+                .insert(format!("{i:08x}-0000-4000-8000-000000000000"), f1.clone());
         }
         let id = "000003e7-0000-4000-8000-000000000000"; // 999
         let bytes = s.to_bytes();
         let published = Published::parse(&bytes).unwrap();
         assert_eq!(published.family(id), Some(f1.clone()));
-        assert_eq!(published.family("000003e8-0000-4000-8000-000000000000"), None);
+        assert_eq!(
+            published.family("000003e8-0000-4000-8000-000000000000"),
+            None
+        );
         // A prefix of an id, or an id that would reach into the line, is no id.
         assert_eq!(published.family("000003e7"), None);
         assert_eq!(published.family(&format!("{id} {{")), None);
@@ -383,7 +397,10 @@ mod tests {
             allowed_clients: &clients,
         };
         assert_eq!(
-            published.check(&t, &policy, now_ms(), 10_000, 0).unwrap().authn_id,
+            published
+                .check(&t, &policy, now_ms(), 10_000, 0)
+                .unwrap()
+                .authn_id,
             "alice"
         );
         assert_eq!(Snapshot::parse(&bytes).unwrap(), s);
