@@ -37,7 +37,12 @@ fn worker_ticks(c: &mut Client) -> u64 {
         .unwrap()
         .get(0);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     // utime and stime: fields 14 and 15 of stat, 12 and 13 after the command's ')'.
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
@@ -79,10 +84,14 @@ fn bench_sign_in_cpu() {
     println!("| {SIGN_INS} sign-ins, then SELECT 1 | cluster CPU per sign-in | of which the login worker's refreshes | the sign-in itself | wall per sign-in |");
     println!("|---|---|---|---|---|");
     let mut admin_c = admin("app");
-    per_sign_in(&mut admin_c, "SCRAM-SHA-256 password (PostgreSQL's own)", || {
-        let mut s = Client::connect(&scram, NoTls).unwrap();
-        s.simple_query("SELECT 1").unwrap();
-    });
+    per_sign_in(
+        &mut admin_c,
+        "SCRAM-SHA-256 password (PostgreSQL's own)",
+        || {
+            let mut s = Client::connect(&scram, NoTls).unwrap();
+            s.simple_query("SELECT 1").unwrap();
+        },
+    );
     let one = per_sign_in(&mut admin_c, "our access token, 1 live family", || {
         let mut s = app_user(&token).unwrap();
         s.value("SELECT 1").unwrap();
@@ -107,10 +116,14 @@ fn bench_sign_in_cpu() {
     let build_ms = built.elapsed().as_secs_f64() * 1000.0;
     // Until the worker's snapshot holds them (one interval).
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let many = per_sign_in(&mut admin_c, "our access token, 10,001 live families", || {
-        let mut s = app_user(&token).unwrap();
-        s.value("SELECT 1").unwrap();
-    });
+    let many = per_sign_in(
+        &mut admin_c,
+        "our access token, 10,001 live families",
+        || {
+            let mut s = app_user(&token).unwrap();
+            s.value("SELECT 1").unwrap();
+        },
+    );
     println!(
         "\nsnapshot of 10,001 families: {bytes} bytes, made in {build_ms:.1} ms (oauth.db_login_snapshot(), one call); finding one family in it costs each sign-in {:.2} ms more",
         many - one
