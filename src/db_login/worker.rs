@@ -39,8 +39,12 @@ pub extern "C-unwind" fn oauth_server_db_login_worker(_arg: pg_sys::Datum) {
         return;
     };
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    BackgroundWorker::transaction(db_login_store::pin_search_path)
-        .unwrap_or_else(|e| error!("oauth_server db_login: cannot pin search_path: {e}"));
+    BackgroundWorker::transaction(db_login_store::pin_search_path).unwrap_or_else(|e| {
+        error!("oauth_server db_login: cannot pin the session's settings: {e}")
+    });
+    if !BackgroundWorker::transaction(db_login_store::is_superuser).unwrap_or(false) {
+        error!("oauth_server db_login: the worker's session is not a superuser's (a setting of database {database:?} changed its role?): no snapshot is published, and every OAuth sign-in is refused");
+    }
     log!("oauth_server db_login: publishing the login snapshot of database {database:?}");
     let mut last_missing: Option<Instant> = None;
     loop {

@@ -51,9 +51,15 @@ pub fn running_sessions() -> Result<Vec<Running>, MisuseError> {
     all(query!("db_login/running_sessions"), &[])
 }
 
-/// Pins the worker session's `search_path` to `pg_catalog, pg_temp`.
+/// Pins the worker session's settings (its role, timeouts, `search_path`) against what the
+/// database's own settings gave it.
 pub fn pin_search_path() -> Result<(), MisuseError> {
     scalar::<String>(query!("db_login/pin_search_path"), &[]).map(|_| ())
+}
+
+/// Whether the session's current role is a superuser.
+pub fn is_superuser() -> Result<bool, MisuseError> {
+    Ok(scalar::<bool>(query!("db_login/is_superuser"), &[])?.unwrap_or(false))
 }
 
 /// Whether this is a standby whose replay is paused.

@@ -8,6 +8,7 @@ mod bench;
 mod grounds_attacks;
 mod harness;
 mod refusals;
+mod settings_attacks;
 
 use harness::*;
 use serde_json::json;

@@ -26,11 +26,14 @@ pub struct PublishedFamily {
 impl PublishedFamily {
     /// What a connection signed in with this family authenticates as (`pg_ident.conf` maps
     /// it): the local `sub` of our own users; `issuer#sub` for a trusted issuer's, so that two
-    /// issuers' users with the same `sub`, or one of ours, are never the same identity.
-    pub fn authn_id(&self) -> String {
+    /// issuers' users with the same `sub`, or one of ours, are never the same identity. An
+    /// issuer has no `#` (no fragment), so none is ambiguous but a local `sub` holding one,
+    /// which could be read as an issuer's user: `None`, it does not sign in.
+    pub fn authn_id(&self) -> Option<String> {
         match &self.issuer {
-            None => self.user.clone(),
-            Some(iss) => format!("{iss}#{}", self.user),
+            None if self.user.contains('#') => None,
+            None => Some(self.user.clone()),
+            Some(iss) => Some(format!("{iss}#{}", self.user)),
         }
     }
 }
@@ -289,7 +292,11 @@ fn check_against(
     )
     .map_err(Failure::Refused)?;
     // The decision found the family (it refuses without one).
-    let authn_id = found.map(|f| f.authn_id()).unwrap_or_default();
+    let authn_id = found.and_then(|f| f.authn_id()).ok_or_else(|| {
+        Failure::Invalid(
+            "the user's id holds '#', which would read as a trusted issuer's user: such a user cannot sign in to the database".into(),
+        )
+    })?;
     Ok(Login { authn_id, claims })
 }
 
@@ -413,6 +420,16 @@ mod tests {
         s.families.get_mut("f1").unwrap().issuer = Some("https://idp.example".into());
         let login = check(&s, &token(&key, token_kind::ACCESS_TYP, json!({}))).unwrap();
         assert_eq!(login.authn_id, "https://idp.example#alice");
+        // One of ours whose id would read as that: refused, never taken for the issuer's.
+        let f = s.families.get_mut("f1").unwrap();
+        f.issuer = None;
+        f.user = "https://idp.example#alice".into();
+        let t = token(
+            &key,
+            token_kind::ACCESS_TYP,
+            json!({"sub": "https://idp.example#alice"}),
+        );
+        assert!(matches!(check(&s, &t), Err(Failure::Invalid(_))));
     }
 
     #[test]
