@@ -104,9 +104,14 @@ unsafe extern "C-unwind" fn validate(
     let decided = std::panic::catch_unwind(|| decide(&token));
     match decided {
         Ok(Ok((login, policy))) => {
-            let id = match std::ffi::CString::new(login.authn_id.clone()) {
-                Ok(id) => id,
-                Err(_) => return true,
+            // Both as C strings (serde_json escapes NUL, a sub could hold one): a session
+            // without its claims would read request.jwt.claims, so none is let in then.
+            let (Ok(id), Ok(claims)) = (
+                std::ffi::CString::new(login.authn_id.clone()),
+                std::ffi::CString::new(login.claims.to_string()),
+            ) else {
+                log!("oauth_server: database login refused: the token's identity holds a NUL byte");
+                return true;
             };
             if let Err(e) = register_session(&login, &policy) {
                 log!("oauth_server: database login refused: the session cannot be registered for ending when its grounds go ({e})");
@@ -114,7 +119,6 @@ unsafe extern "C-unwind" fn validate(
             }
             // The session's claims: a superuser-only setting, fixed for the session (the
             // highest-priority source) and handed to parallel workers with the rest.
-            let claims = std::ffi::CString::new(login.claims.to_string()).unwrap_or_default();
             pg_sys::SetConfigOption(
                 c"oauth_server.db_login_claims".as_ptr(),
                 claims.as_ptr(),
