@@ -418,6 +418,8 @@ fn a_database_is_a_resource_in_one_spelling() {
         "postgres://db.example.com/app?sslmode=require",
         "postgres:///app",
         "postgresql://db.example.com/app",
+        // An https resource's scheme in capitals: 22023 naming the spelling, not the CHECK.
+        "HTTPS://api.example.com",
     ] {
         assert_eq!(
             sqlstate_of(&mut c, "SELECT oauth.add_resource($1)", bad),

@@ -42,10 +42,19 @@ pub fn parse(values: &[&str]) -> Result<Vec<String>, OAuthError> {
 /// ([`database`]: `postgres://host[:port]/dbname`, in its one accepted spelling).
 pub fn check_registrable(resource: &str) -> Result<(), String> {
     if database::is_database_uri(resource) {
-        database::check(resource)
-    } else {
-        crate::protocol::issuer_policy::check_url("resource", resource).map(|_| ())
+        return database::check(resource);
     }
+    crate::protocol::issuer_policy::check_url("resource", resource)?;
+    // An audience compares as written: `HTTPS://` would be a second spelling of the same
+    // server (and the table's CHECK would refuse it less clearly).
+    let scheme = resource.split("://").next().unwrap_or_default();
+    if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "resource {resource:?}: write the scheme in lower case ({})",
+            scheme.to_ascii_lowercase()
+        ));
+    }
+    Ok(())
 }
 
 /// The resources a token request may use: all authorized ones when it names none, else the
@@ -123,6 +132,8 @@ mod tests {
             "https://u:p@api.example.com",
             "https://api.example.com/?q=1",
             "POSTGRES://db.example.com/app",
+            "HTTPS://api.example.com",
+            "Https://api.example.com",
             "postgres://db.example.com",
             "postgres://u@db.example.com/app",
             "mailto:a@b.example",
