@@ -9,7 +9,7 @@
 use crate::decisions::client_standing::{self, Origin, Switches};
 use crate::decisions::grounds::{issuer_still_trusted, SessionIssuer};
 use crate::error::MisuseError;
-use crate::protocol::login_snapshot::{PublishedFamily, Snapshot};
+use crate::protocol::login_snapshot::{Header, PublishedFamily, Snapshot};
 use crate::settings;
 use crate::store::{db_login as store, signing_keys};
 
@@ -81,9 +81,11 @@ pub fn snapshot() -> Result<Snapshot, MisuseError> {
         .cloned()
         .unwrap_or_default();
     Ok(Snapshot {
-        made_at_ms,
-        issuer: ours,
-        keys,
+        header: Header {
+            made_at_ms,
+            issuer: ours,
+            keys,
+        },
         families,
     })
 }

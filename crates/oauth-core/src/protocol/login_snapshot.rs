@@ -41,12 +41,9 @@ impl PublishedFamily {
 /// The published snapshot (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Epoch milliseconds: when the transaction that read it started.
-    pub made_at_ms: i64,
-    /// This server's issuer when it was made.
-    pub issuer: String,
-    /// The public signing keys (current, next, previous), as the JWKS lists them.
-    pub keys: Vec<Value>,
+    /// When it was made, our issuer, our public keys (the file's first line).
+    #[serde(flatten)]
+    pub header: Header,
     /// The live families of the clients allowed to log in, by id (`session_id`).
     pub families: HashMap<String, PublishedFamily>,
 }
@@ -102,8 +99,11 @@ const NEWER_MARGIN_MS: i64 = 1500;
 /// The first line of the published file: everything but the families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
+    /// Epoch milliseconds: when the transaction that read it started.
     pub made_at_ms: i64,
+    /// This server's issuer when it was made.
     pub issuer: String,
+    /// The public signing keys (current, next, previous), as the JWKS lists them.
     pub keys: Vec<Value>,
 }
 
@@ -113,12 +113,7 @@ impl Snapshot {
     /// names without parsing the others ([`Published`]): a sign-in costs the same with ten
     /// families or a hundred thousand.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let header = Header {
-            made_at_ms: self.made_at_ms,
-            issuer: self.issuer.clone(),
-            keys: self.keys.clone(),
-        };
-        let mut out = serde_json::to_vec(&header).unwrap_or_default();
+        let mut out = serde_json::to_vec(&self.header).unwrap_or_default();
         out.push(b'\n');
         let mut ids: Vec<&String> = self.families.keys().collect();
         ids.sort();
@@ -144,9 +139,7 @@ impl Snapshot {
             families.insert(id.to_string(), family);
         }
         Ok(Snapshot {
-            made_at_ms: published.header.made_at_ms,
-            issuer: published.header.issuer,
-            keys: published.header.keys,
+            header: published.header,
             families,
         })
     }
@@ -161,13 +154,16 @@ impl Snapshot {
         max_age_ms: i64,
         leeway: u64,
     ) -> Result<Login, Failure> {
-        let header = Header {
-            made_at_ms: self.made_at_ms,
-            issuer: self.issuer.clone(),
-            keys: self.keys.clone(),
-        };
         let find = |id: &str| self.families.get(id).cloned();
-        check_against(&header, &find, token, policy, now_ms, max_age_ms, leeway)
+        check_against(
+            &self.header,
+            &find,
+            token,
+            policy,
+            now_ms,
+            max_age_ms,
+            leeway,
+        )
     }
 }
 
@@ -326,9 +322,11 @@ mod tests {
             issuer: None,
         };
         Snapshot {
-            made_at_ms: now_ms(),
-            issuer: ISS.into(),
-            keys: vec![key.jwk.clone()],
+            header: Header {
+                made_at_ms: now_ms(),
+                issuer: ISS.into(),
+                keys: vec![key.jwk.clone()],
+            },
             families: [("f1".to_string(), family)].into_iter().collect(),
         }
     }
@@ -496,8 +494,8 @@ mod tests {
             old,
             Failure::Refused(Refusal::FamilyNotLive { .. })
         ));
-        assert!(!old.may_be_newer_than(s.made_at_ms));
-        let t = s.made_at_ms / 1000;
+        assert!(!old.may_be_newer_than(s.header.made_at_ms));
+        let t = s.header.made_at_ms / 1000;
         let fresh = check(
             &s,
             &token(
@@ -507,10 +505,10 @@ mod tests {
             ),
         )
         .unwrap_err();
-        assert!(fresh.may_be_newer_than(s.made_at_ms));
-        assert!(fresh.settled_after() > s.made_at_ms);
+        assert!(fresh.may_be_newer_than(s.header.made_at_ms));
+        assert!(fresh.settled_after() > s.header.made_at_ms);
         let mut stale = s.clone();
-        stale.made_at_ms -= 60_000;
+        stale.header.made_at_ms -= 60_000;
         assert!(matches!(
             check(&stale, &token(&key, token_kind::ACCESS_TYP, json!({}))),
             Err(Failure::Refused(Refusal::StaleGrounds { .. }))
